@@ -1,0 +1,371 @@
+"""Time-series conventions: the data model every qsense function takes and returns.
+
+A time series is an :class:`xarray.DataArray` with one dimension ``time``, a
+``datetime64`` coordinate (UTC, no time zone) on a uniform grid, NaN for a missing
+sample (never a dropped row), and the attributes ``units`` (UDUNITS), ``long_name``,
+``quantity`` and ``sample_rate`` (Hz). Public functions accept either such a DataArray
+(the rate then comes from its coordinate) or a 1-D numpy array plus ``rate`` in Hz;
+:func:`as_series` does that conversion and validation once, for everyone.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Literal
+
+import numpy as np
+import xarray as xr
+
+from qsense._validate import choice, positive_float
+
+__all__ = [
+    "DEFAULT_START",
+    "as_series",
+    "freq_to_phase",
+    "make_series",
+    "phase_to_freq",
+    "rate_from_time",
+    "time_grid",
+]
+
+#: Start of the time grid when none is given (UTC).
+DEFAULT_START = np.datetime64("2000-01-01T00:00:00", "ns")
+
+DataType = Literal["phase", "freq"]
+
+_TYPE_ATTRS = {
+    "phase": {"units": "s", "quantity": "phase", "long_name": "phase (time error)"},
+    "freq": {
+        "units": "1",
+        "quantity": "fractional_frequency",
+        "long_name": "fractional frequency deviation",
+    },
+}
+
+
+def time_grid(n: int, rate: float, start: Any = None) -> np.ndarray:
+    """Uniform UTC time grid of ``n`` samples at ``rate`` Hz.
+
+    Parameters
+    ----------
+    n : int
+        Number of samples (>= 0).
+    rate : float
+        Sample rate in Hz (> 0).
+    start : datetime-like, optional
+        Time of the first sample (UTC, no time zone). Default :data:`DEFAULT_START`.
+
+    Returns
+    -------
+    numpy.ndarray of datetime64[ns], shape (n,)
+        ``start + round(i / rate)`` to the nanosecond, so the spacing is uniform to
+        within 1 ns even when ``1 / rate`` is not a whole number of nanoseconds.
+
+    Examples
+    --------
+    >>> time_grid(3, 2.0)[-1]
+    np.datetime64('2000-01-01T00:00:01.000000000')
+    """
+    rate = positive_float("rate", rate)
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
+        raise ValueError(f"n must be a non-negative integer, got {n!r}")
+    t0 = DEFAULT_START if start is None else np.datetime64(start, "ns")
+    if np.isnat(t0):
+        raise ValueError(f"start must be a valid time, got {start!r}")
+    offsets = np.rint(np.arange(n, dtype=np.float64) * (1e9 / rate)).astype(np.int64)
+    return t0 + offsets.astype("timedelta64[ns]")
+
+
+def _time_seconds(coord: np.ndarray) -> np.ndarray:
+    """Time coordinate as float seconds from its first element."""
+    if np.issubdtype(coord.dtype, np.datetime64):
+        if np.any(np.isnat(coord)):
+            raise ValueError("the time coordinate contains NaT; mark a gap with NaN data instead")
+        ns = (coord - coord[0]).astype("timedelta64[ns]").astype(np.int64)
+        return ns.astype(np.float64) * 1e-9
+    if np.issubdtype(coord.dtype, np.number) and not np.issubdtype(coord.dtype, np.complexfloating):
+        t = np.asarray(coord, dtype=np.float64)
+        if not np.all(np.isfinite(t)):
+            raise ValueError("the time coordinate must be finite")
+        return t - t[0]
+    raise TypeError(
+        f"the time coordinate must be datetime64 or numeric seconds, got dtype {coord.dtype}"
+    )
+
+
+def rate_from_time(time: Any) -> float:
+    """Sample rate (Hz) of a uniform time coordinate.
+
+    Parameters
+    ----------
+    time : array-like of datetime64 or float seconds, shape (n,), n >= 2
+        Strictly increasing, uniformly spaced sample times.
+
+    Returns
+    -------
+    float
+        ``(n - 1) / (t[-1] - t[0])`` in Hz.
+
+    Raises
+    ------
+    ValueError
+        If the coordinate is not strictly increasing or not uniform: every step must
+        equal the mean step within 1e-6 relative or 2 ns, whichever is larger. Gaps
+        belong on the grid as NaN samples, not as missing rows.
+    """
+    t = _time_seconds(np.asarray(time))
+    if t.size < 2:
+        raise ValueError("time must have at least 2 samples to define a sample rate")
+    steps = np.diff(t)
+    if np.any(steps <= 0):
+        i = int(np.argmax(steps <= 0))
+        raise ValueError(
+            f"time must be strictly increasing; step {i} -> {i + 1} is {steps[i]!r} s"
+        )
+    dt = (t[-1] - t[0]) / (t.size - 1)
+    tol = max(1e-6 * dt, 2e-9)
+    bad = np.abs(steps - dt) > tol
+    if np.any(bad):
+        i = int(np.argmax(bad))
+        raise ValueError(
+            f"time must be a uniform grid (mean step {dt!r} s) but step {i} -> {i + 1} is "
+            f"{steps[i]!r} s; put gaps on the grid as NaN samples (e.g. with DataArray.reindex)"
+        )
+    return 1.0 / dt
+
+
+def as_series(
+    data: Any,
+    rate: float | None = None,
+    *,
+    name: str = "data",
+    allow_nan: bool = True,
+    min_length: int = 1,
+) -> tuple[np.ndarray, float]:
+    """Validate a time series and return it as contiguous float64 plus its rate.
+
+    Parameters
+    ----------
+    data : xarray.DataArray or array-like, shape (n,)
+        A 1-D DataArray on dimension ``time`` (rate from its coordinate, or from its
+        ``sample_rate`` attribute when it has no coordinate), or a 1-D numeric array.
+    rate : float, optional
+        Sample rate in Hz. Required for a plain array; for a DataArray it must agree
+        with the coordinate (1e-6 relative) if given.
+    name : str
+        Parameter name used in error messages.
+    allow_nan : bool
+        Whether NaN (a gap) is allowed. Infinities are always refused.
+    min_length : int
+        Minimum number of samples.
+
+    Returns
+    -------
+    values : numpy.ndarray of float64, shape (n,)
+        A C-contiguous copy the caller may modify.
+    rate : float
+        Sample rate in Hz.
+
+    Examples
+    --------
+    >>> x, r = as_series([1.0, 2.0, 3.0], rate=10.0)
+    >>> x.dtype, r
+    (dtype('float64'), 10.0)
+    """
+    coord_rate = None
+    if isinstance(data, xr.DataArray):
+        if data.ndim != 1 or data.dims[0] != "time":
+            raise ValueError(
+                f"{name} must be a 1-D DataArray on dimension 'time', got dims {data.dims}"
+            )
+        if "time" in data.coords and data.sizes["time"] >= 2:
+            coord_rate = rate_from_time(data["time"].values)
+        elif "sample_rate" in data.attrs:
+            coord_rate = positive_float(f"{name}.attrs['sample_rate']", data.attrs["sample_rate"])
+        values = data.values
+    elif isinstance(data, xr.Dataset):
+        raise TypeError(f"{name} must be a DataArray or an array, got a Dataset; select a variable")
+    else:
+        values = data
+    if isinstance(values, str | bytes):
+        raise TypeError(f"{name} must be numeric, got {type(values).__name__}")
+    arr = np.asarray(values)
+    if arr.dtype == object:
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"{name} must be numeric, got non-numeric elements") from None
+    if arr.dtype == bool or not (
+        np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
+    ):
+        raise TypeError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
+    if arr.size < min_length:
+        raise ValueError(f"{name} must have at least {min_length} samples, got {arr.size}")
+    out = np.array(arr, dtype=np.float64, order="C", copy=True)
+    if np.any(np.isinf(out)):
+        raise ValueError(f"{name} contains infinite values; use NaN for a gap")
+    if not allow_nan and np.any(np.isnan(out)):
+        raise ValueError(f"{name} contains NaN, which is not allowed here")
+    if allow_nan and out.size and np.all(np.isnan(out)):
+        raise ValueError(f"{name} is entirely NaN")
+
+    if coord_rate is None:
+        if rate is None:
+            raise ValueError(
+                f"rate must be given (sample rate in Hz) when {name} is a plain array, got None"
+            )
+        return out, positive_float("rate", rate)
+    if rate is not None:
+        r = positive_float("rate", rate)
+        if abs(r - coord_rate) > 1e-6 * coord_rate:
+            raise ValueError(
+                f"rate={r!r} Hz disagrees with the time coordinate of {name} ({coord_rate!r} Hz)"
+            )
+    return out, coord_rate
+
+
+def make_series(
+    values: Any,
+    rate: float,
+    *,
+    start: Any = None,
+    units: str = "1",
+    long_name: str = "",
+    quantity: str = "",
+    name: str | None = None,
+    attrs: dict | None = None,
+) -> xr.DataArray:
+    """Wrap samples in the data model's DataArray on a uniform UTC time grid.
+
+    Parameters
+    ----------
+    values : array-like, shape (n,)
+        Samples, NaN for gaps.
+    rate : float
+        Sample rate in Hz.
+    start : datetime-like, optional
+        Time of the first sample (UTC). Default :data:`DEFAULT_START`.
+    units : str
+        UDUNITS string (``"m s-2"``, ``"T"``, ``"s"``, ``"1"``).
+    long_name, quantity : str
+        Descriptive name and physical quantity (``"gravity"``, ``"phase"``, ...).
+    name : str, optional
+        Variable name.
+    attrs : dict, optional
+        Extra attributes (model parameters, seed, ...).
+
+    Returns
+    -------
+    xarray.DataArray
+        Dimension ``time`` with attributes ``units``, ``long_name``, ``quantity`` and
+        ``sample_rate`` (Hz).
+
+    Examples
+    --------
+    >>> da = make_series([0.0, 1.0], rate=1.0, units="s", quantity="phase")
+    >>> da.attrs["sample_rate"]
+    1.0
+    """
+    arr, rate = as_series(values, rate, name="values")
+    all_attrs = dict(attrs or {})
+    all_attrs.update(
+        units=units, long_name=long_name or quantity or "", quantity=quantity, sample_rate=rate
+    )
+    return xr.DataArray(
+        arr,
+        dims=("time",),
+        coords={"time": time_grid(arr.size, rate, start)},
+        name=name,
+        attrs=all_attrs,
+    )
+
+
+def _wrap_like(data: Any, values: np.ndarray, rate: float, data_type: str, shift: float) -> Any:
+    """Return ``values`` as a DataArray if ``data`` was one, else as the numpy array."""
+    if not isinstance(data, xr.DataArray):
+        return values
+    t = data["time"].values if "time" in data.coords else None
+    start = None
+    if t is not None and t.size and np.issubdtype(t.dtype, np.datetime64):
+        start = t[0] + np.timedelta64(int(round(shift * 1e9)), "ns")
+    attrs = {k: v for k, v in data.attrs.items() if k not in ("units", "long_name", "quantity")}
+    return make_series(values, rate, start=start, name=data.name, attrs=attrs, **_TYPE_ATTRS[data_type])
+
+
+def phase_to_freq(data: Any, rate: float | None = None) -> Any:
+    """Fractional frequency from phase (time error): ``y[i] = (x[i+1] - x[i]) * rate``.
+
+    Parameters
+    ----------
+    data : xarray.DataArray or array-like, shape (n,), n >= 2
+        Phase in seconds; NaN marks a gap.
+    rate : float, optional
+        Sample rate in Hz (required for a plain array).
+
+    Returns
+    -------
+    xarray.DataArray or numpy.ndarray, shape (n - 1,)
+        Dimensionless fractional frequency; a DataArray (units ``"1"``) if ``data``
+        was one. A frequency sample is NaN if either phase sample bounding it is.
+
+    Notes
+    -----
+    NIST SP 1065, eq. (2): the average fractional frequency over one sampling
+    interval is the first difference of phase divided by ``tau0 = 1 / rate``.
+
+    Examples
+    --------
+    >>> phase_to_freq([0.0, 1e-9, 3e-9], rate=1.0)
+    array([1.e-09, 2.e-09])
+    """
+    x, rate = as_series(data, rate, min_length=2)
+    return _wrap_like(data, np.diff(x) * rate, rate, "freq", 0.0)
+
+
+def freq_to_phase(data: Any, rate: float | None = None) -> Any:
+    """Phase (time error, s) from fractional frequency, with the mean frequency removed.
+
+    Parameters
+    ----------
+    data : xarray.DataArray or array-like, shape (n,)
+        Fractional frequency (dimensionless); NaN marks a gap.
+    rate : float, optional
+        Sample rate in Hz (required for a plain array).
+
+    Returns
+    -------
+    xarray.DataArray or numpy.ndarray, shape (n + 1,)
+        Phase in seconds, starting at 0; a DataArray (units ``"s"``) whose grid starts
+        one half sample before the frequency grid if ``data`` was one.
+
+    Notes
+    -----
+    As NIST SP 1065 (sec. 4, eq. 3) and Stable32 do, the mean frequency is removed
+    before integrating, ``x[0] = 0, x[i+1] = x[i] + (y[i] - mean(y)) / rate``, so a
+    constant frequency offset does not turn into a phase ramp. (The mean offset does
+    not change any Allan-family statistic.) A frequency gap (NaN) is integrated as the
+    mean frequency, so the phase after it stays usable; the phase sample it ends on
+    is set to NaN to mark the gap, and a difference that straddles that sample sees
+    the mean frequency in the gap's place. Stability statistics of frequency data
+    with gaps should be given the frequency record itself.
+
+    Examples
+    --------
+    >>> freq_to_phase([1.0, 3.0], rate=1.0)
+    array([ 0., -1.,  0.])
+    """
+    y, rate = as_series(data, rate)
+    gap = np.isnan(y)
+    dev = np.where(gap, 0.0, y - np.nanmean(y))
+    x = np.empty(y.size + 1)
+    x[0] = 0.0
+    np.cumsum(dev / rate, out=x[1:])
+    x[1:][gap] = np.nan
+    return _wrap_like(data, x, rate, "phase", -0.5 / rate)
+
+
+def attrs_for(data_type: DataType) -> dict[str, str]:
+    """Default ``units``/``quantity``/``long_name`` attributes for a ``data_type``."""
+    return dict(_TYPE_ATTRS[choice("data_type", data_type, _TYPE_ATTRS)])
