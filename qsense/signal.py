@@ -119,9 +119,7 @@ def rate_from_time(time: Any) -> float:
     steps = np.diff(t)
     if np.any(steps <= 0):
         i = int(np.argmax(steps <= 0))
-        raise ValueError(
-            f"time must be strictly increasing; step {i} -> {i + 1} is {steps[i]!r} s"
-        )
+        raise ValueError(f"time must be strictly increasing; step {i} -> {i + 1} is {steps[i]!r} s")
     dt = (t[-1] - t[0]) / (t.size - 1)
     tol = max(1e-6 * dt, 2e-9)
     bad = np.abs(steps - dt) > tol
@@ -131,6 +129,11 @@ def rate_from_time(time: Any) -> float:
             f"time must be a uniform grid (mean step {dt!r} s) but step {i} -> {i + 1} is "
             f"{steps[i]!r} s; put gaps on the grid as NaN samples (e.g. with DataArray.reindex)"
         )
+    arr = np.asarray(time)
+    if np.issubdtype(arr.dtype, np.datetime64):
+        # Integer nanoseconds: a 1 Hz grid gives exactly 1.0 Hz, not 0.9999999999999998.
+        span_ns = int((arr[-1] - arr[0]) / np.timedelta64(1, "ns"))
+        return (t.size - 1) * 1e9 / span_ns
     return 1.0 / dt
 
 
@@ -180,6 +183,10 @@ def as_series(
             )
         if "time" in data.coords and data.sizes["time"] >= 2:
             coord_rate = rate_from_time(data["time"].values)
+            # The stated rate wins over the nanosecond-rounded grid when they agree.
+            stated = data.attrs.get("sample_rate")
+            if isinstance(stated, numbers.Real) and abs(stated - coord_rate) <= 1e-6 * coord_rate:
+                coord_rate = float(stated)
         elif "sample_rate" in data.attrs:
             coord_rate = positive_float(f"{name}.attrs['sample_rate']", data.attrs["sample_rate"])
         values = data.values
@@ -289,9 +296,11 @@ def _wrap_like(data: Any, values: np.ndarray, rate: float, data_type: str, shift
     t = data["time"].values if "time" in data.coords else None
     start = None
     if t is not None and t.size and np.issubdtype(t.dtype, np.datetime64):
-        start = t[0] + np.timedelta64(int(round(shift * 1e9)), "ns")
+        start = t[0] + np.timedelta64(round(shift * 1e9), "ns")
     attrs = {k: v for k, v in data.attrs.items() if k not in ("units", "long_name", "quantity")}
-    return make_series(values, rate, start=start, name=data.name, attrs=attrs, **_TYPE_ATTRS[data_type])
+    return make_series(
+        values, rate, start=start, name=data.name, attrs=attrs, **_TYPE_ATTRS[data_type]
+    )
 
 
 def phase_to_freq(data: Any, rate: float | None = None) -> Any:
@@ -308,7 +317,9 @@ def phase_to_freq(data: Any, rate: float | None = None) -> Any:
     -------
     xarray.DataArray or numpy.ndarray, shape (n - 1,)
         Dimensionless fractional frequency; a DataArray (units ``"1"``) if ``data``
-        was one. A frequency sample is NaN if either phase sample bounding it is.
+        was one, each sample stamped at the middle of its interval (half a sample
+        after the phase sample it starts on). A frequency sample is NaN if either
+        phase sample bounding it is.
 
     Notes
     -----
@@ -321,7 +332,7 @@ def phase_to_freq(data: Any, rate: float | None = None) -> Any:
     array([1.e-09, 2.e-09])
     """
     x, rate = as_series(data, rate, min_length=2)
-    return _wrap_like(data, np.diff(x) * rate, rate, "freq", 0.0)
+    return _wrap_like(data, np.diff(x) * rate, rate, "freq", 0.5 / rate)
 
 
 def freq_to_phase(data: Any, rate: float | None = None) -> Any:

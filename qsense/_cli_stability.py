@@ -1,0 +1,161 @@
+"""``qsense stability FILE``: Allan-family statistics of a phase or frequency text file.
+
+Reads a Stable32/TimeLab text file (:func:`qsense.io.stable32.read_stable32`), prints a
+Stable32-style table per statistic (AF, tau, #, alpha, min, sigma, max), saves a log-log
+plot and optionally the results as HDF5.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+__all__ = ["register", "run"]
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``stability`` subcommand to the ``qsense`` command line."""
+    p = sub.add_parser(
+        "stability",
+        help="Allan-family stability of a phase/frequency text file (Stable32-style table)",
+        description="Compute Allan-family statistics of a Stable32/TimeLab phase or "
+        "frequency text file (one value per line, or 'timetag value'; '#' comments; .gz "
+        "allowed), print a Stable32-style table and save a plot.",
+    )
+    p.add_argument("file", metavar="FILE", help="phase (s) or fractional-frequency text file")
+    p.add_argument(
+        "--type",
+        dest="data_type",
+        choices=("phase", "freq"),
+        default="phase",
+        help="data type: phase in s or fractional frequency (default: phase)",
+    )
+    p.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        metavar="HZ",
+        help="sample rate in Hz (default: from the file's Tau header or timetags, else 1)",
+    )
+    p.add_argument(
+        "--stat",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="statistic (oadev, adev, mdev, tdev, hdev, ohdev, totdev, ...); repeat or "
+        "separate by commas for several (default: oadev)",
+    )
+    p.add_argument(
+        "--taus",
+        choices=("octave", "decade", "all"),
+        default="octave",
+        help="averaging-time set (default: octave)",
+    )
+    p.add_argument("--ci", type=float, default=0.683, help="confidence level (default: 0.683)")
+    plot = p.add_mutually_exclusive_group()
+    plot.add_argument(
+        "--plot",
+        metavar="PNG",
+        default=None,
+        help="plot file (default: <FILE stem>_<stat>.png in the current directory)",
+    )
+    plot.add_argument("--no-plot", action="store_true", help="do not save a plot")
+    p.add_argument(
+        "-o", "--output", metavar="OUT.h5", default=None, help="save the results as HDF5"
+    )
+    p.set_defaults(func=run)
+
+
+def _fmt_alpha(a: float) -> str:
+    return "-" if not np.isfinite(a) else (f"{a:.0f}" if a == round(a) else f"{a:.2f}")
+
+
+def _table(res: xr.Dataset) -> str:
+    """Stable32-style rows: AF, Tau, #, Alpha, MinSigma, Sigma, MaxSigma."""
+    rate = float(res.attrs["sample_rate"])
+    lines = [
+        f"{'AF':>8} {'Tau':>13} {'#':>9} {'Alpha':>6} {'Min Sigma':>13} {'Sigma':>13} "
+        f"{'Max Sigma':>13}"
+    ]
+    nan = np.full(res.sizes["tau"], np.nan)
+    cols = {k: (res[k].values if k in res else nan) for k in ("n", "alpha", "dev_lo", "dev_hi")}
+    for k, tau in enumerate(res["tau"].values):
+        n = cols["n"][k]
+        lines.append(
+            f"{round(tau * rate):>8d} {tau:>13.6e} {(f'{n:.0f}' if np.isfinite(n) else '-'):>9} "
+            f"{_fmt_alpha(cols['alpha'][k]):>6} {cols['dev_lo'][k]:>13.6e} "
+            f"{res['dev'].values[k]:>13.6e} {cols['dev_hi'][k]:>13.6e}"
+        )
+    return "\n".join(lines)
+
+
+def _stats(arg: list[str] | None) -> list[str]:
+    names = [s.strip().lower() for a in (arg or ["oadev"]) for s in a.split(",") if s.strip()]
+    return list(dict.fromkeys(names))
+
+
+def _compute(args: argparse.Namespace) -> int:
+    from qsense.io.stable32 import _read
+    from qsense.stability.compare import _resolve_statistic
+
+    stats = _stats(args.stat)
+    funcs = [_resolve_statistic(s) for s in stats]
+    data = _read(args.file, args.data_type, args.rate, "auto", None, default_rate=1.0)
+    rate = float(data.attrs["sample_rate"])
+    n_nan = int(np.count_nonzero(np.isnan(data.values)))
+    print(
+        f"{args.file}: {data.size} {args.data_type} points"
+        + (f" ({n_nan} NaN)" if n_nan else "")
+        + f", tau0 = {1.0 / rate:.6g} s"
+    )
+    results = []
+    for name, func in zip(stats, funcs, strict=True):
+        res = func(data, rate=rate, data_type=args.data_type, taus=args.taus, ci=args.ci)
+        results.append(res)
+        print()
+        print(f"{res.attrs.get('statistic', name)}  (confidence {res.attrs.get('ci', args.ci)})")
+        print(_table(res))
+
+    if not args.no_plot:
+        import matplotlib.pyplot as plt
+
+        from qsense.plot import stability as plot_stability
+
+        src = Path(args.file)
+        stem = Path(src.stem).stem if src.suffix == ".gz" else src.stem
+        out = Path(args.plot) if args.plot else Path.cwd() / f"{stem}_{'_'.join(stats)}.png"
+        ax = plot_stability(results, labels=stats if len(stats) > 1 else None)
+        ax.figure.suptitle(src.name, fontsize=9)
+        ax.figure.savefig(out, dpi=120, bbox_inches="tight")
+        plt.close(ax.figure)
+        print(f"\nplot: {out}")
+
+    if args.output:
+        from qsense.io import save
+
+        if len(results) == 1:
+            combined = results[0].copy()
+        else:
+            combined = xr.concat(
+                results,
+                dim=xr.DataArray(stats, dims="statistic", name="statistic"),
+                join="outer",
+                combine_attrs="drop_conflicts",
+            )
+        combined.attrs.update(source=str(args.file), data_type=args.data_type, sample_rate=rate)
+        save(combined, args.output, overwrite=True)
+        print(f"results: {args.output}")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``qsense stability``; returns 0 on success, 2 on a bad file or option."""
+    try:
+        return _compute(args)
+    except (OSError, ValueError, TypeError) as err:
+        print(f"qsense stability: error: {err}", file=sys.stderr)
+        return 2

@@ -1,0 +1,339 @@
+"""numba kernels for qsense.denoise: Kalman filter, RTS smoother, rolling median/MAD.
+
+Pure arithmetic on contiguous float64 arrays; no kernel raises. The Kalman kernels work
+in small buffers allocated once per call, never per step. Time-varying system matrices
+have a leading time axis of length T or 1; ``a[t if a.shape[0] > 1 else 0]`` picks the
+matrix of step ``t``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from qsense._numba import kernel
+
+__all__ = ["kalman_filter", "rolling_median_mad", "rts_smoother"]
+
+_LOG_2PI = 1.8378770664093453
+
+
+@kernel
+def _cholesky(a, k, low):
+    """Lower Cholesky factor of the leading k x k block of ``a`` into ``low``; False if not PD."""
+    for i in range(k):
+        for j in range(i + 1):
+            s = a[i, j]
+            for p in range(j):
+                s -= low[i, p] * low[j, p]
+            if i == j:
+                if not s > 0.0:
+                    return False
+                low[i, i] = np.sqrt(s)
+            else:
+                low[i, j] = s / low[j, j]
+    return True
+
+
+@kernel
+def _chol_solve_rows(low, k, b, ncol):
+    """Overwrite the k x ncol block ``b`` with ``(L L')^-1 b``."""
+    for c in range(ncol):
+        for i in range(k):
+            s = b[i, c]
+            for p in range(i):
+                s -= low[i, p] * b[p, c]
+            b[i, c] = s / low[i, i]
+        for i in range(k - 1, -1, -1):
+            s = b[i, c]
+            for p in range(i + 1, k):
+                s -= low[p, i] * b[p, c]
+            b[i, c] = s / low[i, i]
+
+
+@kernel
+def _update_scalar(yt, h, r, x, P, A, tmp, K, innov_t):
+    """Scalar-measurement update of ``x``, ``P`` in place; returns the log-likelihood term.
+
+    Returns NaN (and leaves x, P unchanged) if ``S = h P h' + r`` is not positive.
+    """
+    n = x.shape[0]
+    e = yt
+    for j in range(n):
+        e -= h[j] * x[j]
+        s = 0.0
+        for p in range(n):
+            s += h[p] * P[p, j]
+        K[j] = s  # (h P)[j] for now
+    S = r
+    for j in range(n):
+        S += K[j] * h[j]
+    if not S > 0.0:
+        return np.nan
+    innov_t[0] = e
+    for j in range(n):
+        K[j] /= S
+        x[j] += K[j] * e
+    # Joseph form: P = (I - K h) P (I - K h)' + r K K', lower half, mirrored.
+    for i in range(n):
+        for j in range(n):
+            A[i, j] = (1.0 if i == j else 0.0) - K[i] * h[j]
+    for i in range(n):
+        for j in range(n):
+            s = 0.0
+            for p in range(n):
+                s += A[i, p] * P[p, j]
+            tmp[i, j] = s
+    for i in range(n):
+        for j in range(i + 1):
+            s = r * K[i] * K[j]
+            for p in range(n):
+                s += tmp[i, p] * A[j, p]
+            P[i, j] = s
+            P[j, i] = s
+    return -0.5 * (_LOG_2PI + np.log(S) + e * e / S)
+
+
+@kernel
+def kalman_filter(y, F, H, Q, R, x0, P0, xf, Pf, xp, Pp, innov):
+    """Linear-Gaussian Kalman filter with NaN components skipped and Joseph update.
+
+    Model: ``x[0] ~ N(x0, P0)``; ``x[t] = F[t] x[t-1] + w``, ``w ~ N(0, Q[t])`` for t >= 1;
+    ``y[t] = H[t] x[t] + v``, ``v ~ N(0, R[t])``. Finite components of ``y[t]`` are used,
+    NaN ones dropped (all NaN: prediction only). Writes the predicted (``xp``, ``Pp``) and
+    filtered (``xf``, ``Pf``) moments and the innovations (NaN where skipped); the
+    predicted moments are stored only if ``xp`` has T rows (the smoother needs them).
+    A scalar measurement (m == 1) takes a specialised path without Cholesky.
+
+    Returns ``(loglik, bad)``: the Gaussian log-likelihood of the used measurements and
+    the first step whose innovation covariance was not positive definite (-1 if none;
+    that step's update is then skipped and ``loglik`` is NaN).
+    """
+    T, m = y.shape
+    n = x0.shape[0]
+    x = x0.copy()
+    P = P0.copy()
+    tmp = np.empty((n, n))
+    A = np.empty((n, n))
+    idx = np.empty(m, dtype=np.int64)
+    HP = np.empty((m, n))
+    Kt = np.empty((m, n))
+    S = np.empty((m, m))
+    L = np.empty((m, m))
+    RK = np.empty((m, n))
+    e = np.empty(m)
+    w = np.empty((m, 1))
+    xt = np.empty(n)
+    loglik = 0.0
+    bad = -1
+    store_pred = xp.shape[0] == T
+    for t in range(T):
+        if t > 0:
+            Ft = F[t if F.shape[0] > 1 else 0]
+            Qt = Q[t if Q.shape[0] > 1 else 0]
+            for i in range(n):
+                s = 0.0
+                for j in range(n):
+                    s += Ft[i, j] * x[j]
+                xt[i] = s
+            for i in range(n):
+                x[i] = xt[i]
+                for j in range(n):
+                    s = 0.0
+                    for p in range(n):
+                        s += Ft[i, p] * P[p, j]
+                    tmp[i, j] = s
+            for i in range(n):
+                for j in range(i + 1):
+                    s = Qt[i, j]
+                    for p in range(n):
+                        s += tmp[i, p] * Ft[j, p]
+                    P[i, j] = s
+                    P[j, i] = s
+        if store_pred:
+            for i in range(n):
+                xp[t, i] = x[i]
+                for j in range(n):
+                    Pp[t, i, j] = P[i, j]
+        Ht = H[t if H.shape[0] > 1 else 0]
+        Rt = R[t if R.shape[0] > 1 else 0]
+        if m == 1:
+            innov[t, 0] = np.nan
+            if not np.isnan(y[t, 0]):
+                ll_t = _update_scalar(y[t, 0], Ht[0], Rt[0, 0], x, P, A, tmp, Kt[0], innov[t])
+                if np.isnan(ll_t) and bad < 0:
+                    bad = t
+                loglik += ll_t
+            for i in range(n):
+                xf[t, i] = x[i]
+                for j in range(n):
+                    Pf[t, i, j] = P[i, j]
+            continue
+        k = 0
+        for a in range(m):
+            innov[t, a] = np.nan
+            if not np.isnan(y[t, a]):
+                idx[k] = a
+                k += 1
+        if k > 0:
+            for a in range(k):
+                ia = idx[a]
+                s = y[t, ia]
+                for j in range(n):
+                    s -= Ht[ia, j] * x[j]
+                    acc = 0.0
+                    for p in range(n):
+                        acc += Ht[ia, p] * P[p, j]
+                    HP[a, j] = acc
+                e[a] = s
+                innov[t, ia] = s
+            for a in range(k):
+                for b in range(a + 1):
+                    s = Rt[idx[a], idx[b]]
+                    for j in range(n):
+                        s += HP[a, j] * Ht[idx[b], j]
+                    S[a, b] = s
+                    S[b, a] = s
+            if not _cholesky(S, k, L):
+                if bad < 0:
+                    bad = t
+                loglik = np.nan
+            else:
+                # Kt = S^-1 (H P), so the gain is K = Kt'; w = S^-1 e.
+                for a in range(k):
+                    for j in range(n):
+                        Kt[a, j] = HP[a, j]
+                    w[a, 0] = e[a]
+                _chol_solve_rows(L, k, Kt, n)
+                _chol_solve_rows(L, k, w, 1)
+                logdet = 0.0
+                quad = 0.0
+                for a in range(k):
+                    logdet += 2.0 * np.log(L[a, a])
+                    quad += e[a] * w[a, 0]
+                loglik -= 0.5 * (k * _LOG_2PI + logdet + quad)
+                for j in range(n):
+                    s = 0.0
+                    for a in range(k):
+                        s += Kt[a, j] * e[a]
+                    x[j] += s
+                # Joseph form: P = (I - K H) P (I - K H)' + K R K', lower half, mirrored.
+                for i in range(n):
+                    for j in range(n):
+                        s = 1.0 if i == j else 0.0
+                        for a in range(k):
+                            s -= Kt[a, i] * Ht[idx[a], j]
+                        A[i, j] = s
+                for i in range(n):
+                    for j in range(n):
+                        s = 0.0
+                        for p in range(n):
+                            s += A[i, p] * P[p, j]
+                        tmp[i, j] = s
+                for a in range(k):
+                    for j in range(n):
+                        s = 0.0
+                        for b in range(k):
+                            s += Rt[idx[a], idx[b]] * Kt[b, j]
+                        RK[a, j] = s
+                for i in range(n):
+                    for j in range(i + 1):
+                        s = 0.0
+                        for p in range(n):
+                            s += tmp[i, p] * A[j, p]
+                        for a in range(k):
+                            s += Kt[a, i] * RK[a, j]
+                        P[i, j] = s
+                        P[j, i] = s
+        for i in range(n):
+            xf[t, i] = x[i]
+            for j in range(n):
+                Pf[t, i, j] = P[i, j]
+    return loglik, bad
+
+
+@kernel
+def rts_smoother(F, xf, Pf, xp, Pp, xs, Ps):
+    """Rauch-Tung-Striebel smoother over the output of :func:`kalman_filter`.
+
+    ``C[t] = Pf[t] F[t+1]' Pp[t+1]^-1``, ``xs[t] = xf[t] + C (xs[t+1] - xp[t+1])``,
+    ``Ps[t] = Pf[t] + C (Ps[t+1] - Pp[t+1]) C'`` (Rauch, Tung & Striebel 1965).
+    Returns the first step whose predicted covariance was not positive definite
+    (-1 if none; the smoother then stops and later rows are left as they were).
+    """
+    T, n = xf.shape
+    B = np.empty((n, n))
+    L = np.empty((n, n))
+    D = np.empty((n, n))
+    CD = np.empty((n, n))
+    d = np.empty(n)
+    for i in range(n):
+        xs[T - 1, i] = xf[T - 1, i]
+        for j in range(n):
+            Ps[T - 1, i, j] = Pf[T - 1, i, j]
+    for t in range(T - 2, -1, -1):
+        Fn = F[t + 1 if F.shape[0] > 1 else 0]
+        if not _cholesky(Pp[t + 1], n, L):
+            return t + 1
+        # B = F Pf[t] = Pp C', solved in place: B <- C' = Pp^-1 F Pf[t].
+        for i in range(n):
+            for j in range(n):
+                s = 0.0
+                for p in range(n):
+                    s += Fn[i, p] * Pf[t, p, j]
+                B[i, j] = s
+        _chol_solve_rows(L, n, B, n)
+        for i in range(n):
+            d[i] = xs[t + 1, i] - xp[t + 1, i]
+            for j in range(n):
+                D[i, j] = Ps[t + 1, i, j] - Pp[t + 1, i, j]
+        for i in range(n):
+            s = xf[t, i]
+            for p in range(n):
+                s += B[p, i] * d[p]
+            xs[t, i] = s
+            for j in range(n):
+                s = 0.0
+                for p in range(n):
+                    s += B[p, i] * D[p, j]
+                CD[i, j] = s
+        for i in range(n):
+            for j in range(i + 1):
+                s = Pf[t, i, j]
+                for p in range(n):
+                    s += CD[i, p] * B[p, j]
+                Ps[t, i, j] = s
+                Ps[t, j, i] = s
+    return -1
+
+
+@kernel
+def rolling_median_mad(x, half, med, mad):
+    """NaN-aware centred rolling median and MAD over ``2 * half + 1`` samples.
+
+    Windows are truncated at the ends; NaN samples are left out of every window. A
+    window with no finite sample gives NaN. ``mad`` is the raw median absolute
+    deviation (not scaled).
+    """
+    n = x.shape[0]
+    buf = np.empty(2 * half + 1)
+    for i in range(n):
+        lo = max(0, i - half)
+        hi = min(n, i + half + 1)
+        c = 0
+        for j in range(lo, hi):
+            if not np.isnan(x[j]):
+                buf[c] = x[j]
+                c += 1
+        if c == 0:
+            med[i] = np.nan
+            mad[i] = np.nan
+            continue
+        w = buf[:c]
+        w.sort()
+        m = w[c // 2] if c % 2 == 1 else 0.5 * (w[c // 2 - 1] + w[c // 2])
+        for j in range(c):
+            w[j] = abs(w[j] - m)
+        w.sort()
+        med[i] = m
+        mad[i] = w[c // 2] if c % 2 == 1 else 0.5 * (w[c // 2 - 1] + w[c // 2])
+    return 0

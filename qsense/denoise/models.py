@@ -1,0 +1,209 @@
+"""Ready-made state-space models: local level, local linear trend, atomic clock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from qsense._validate import positive_float
+from qsense.denoise.kalman import StateSpace
+
+__all__ = ["clock_model", "clock_q", "local_level", "local_linear_trend"]
+
+
+def local_level(q: float, r: float, *, x0: Any = None, P0: Any = None) -> StateSpace:
+    """Local-level (random walk plus noise) model.
+
+    ``level[t] = level[t-1] + w``, ``w ~ N(0, q)``; ``y[t] = level[t] + v``, ``v ~ N(0, r)``
+    (Harvey 1989, sec. 2.3.1).
+
+    Parameters
+    ----------
+    q : float
+        Level random-walk variance per step (>= 0), in measurement units squared.
+    r : float
+        Measurement-noise variance (> 0), in measurement units squared.
+    x0, P0 : array_like, optional
+        Prior of the level at the first sample (see :class:`StateSpace`).
+
+    Returns
+    -------
+    StateSpace
+        One state (``level``), one measurement.
+
+    Examples
+    --------
+    >>> local_level(0.1, 1.0).n_states
+    1
+    """
+    q = positive_float("q", q, allow_zero=True)
+    r = positive_float("r", r)
+    return StateSpace([[1.0]], [[1.0]], [[q]], [[r]], x0, P0, state_names=["level"])
+
+
+def local_linear_trend(
+    q_level: float, q_slope: float, r: float, *, x0: Any = None, P0: Any = None
+) -> StateSpace:
+    """Local linear trend model (Harvey 1989, sec. 2.3.2).
+
+    ``level[t] = level[t-1] + slope[t-1] + w1``, ``slope[t] = slope[t-1] + w2``,
+    ``y[t] = level[t] + v``; ``w1 ~ N(0, q_level)``, ``w2 ~ N(0, q_slope)``,
+    ``v ~ N(0, r)``, all per step.
+
+    Parameters
+    ----------
+    q_level : float
+        Level disturbance variance per step (>= 0), measurement units squared.
+    q_slope : float
+        Slope disturbance variance per step (>= 0), (measurement units per step) squared.
+    r : float
+        Measurement-noise variance (> 0), measurement units squared.
+    x0, P0 : array_like, optional
+        Prior of (level, slope) at the first sample (see :class:`StateSpace`).
+
+    Returns
+    -------
+    StateSpace
+        States ``level`` and ``slope`` (per step), one measurement.
+
+    Examples
+    --------
+    >>> local_linear_trend(0.0, 1e-4, 1.0).state_names
+    ['level', 'slope']
+    """
+    q1 = positive_float("q_level", q_level, allow_zero=True)
+    q2 = positive_float("q_slope", q_slope, allow_zero=True)
+    r = positive_float("r", r)
+    F = [[1.0, 1.0], [0.0, 1.0]]
+    return StateSpace(
+        F, [[1.0, 0.0]], np.diag([q1, q2]), [[r]], x0, P0, state_names=["level", "slope"]
+    )
+
+
+def clock_q(h0: float, hm2: float, tau: float, *, q3: float = 0.0, drift: bool = False) -> np.ndarray:
+    """Process-noise covariance of the clock model over one step ``tau``.
+
+    Parameters
+    ----------
+    h0 : float
+        White-FM level h_0 of ``S_y(f) = h_0`` (s, i.e. 1/Hz), >= 0.
+    hm2 : float
+        Random-walk-FM level h_-2 of ``S_y(f) = h_-2 f^-2`` (1/s), >= 0.
+    tau : float
+        Step in s (> 0).
+    q3 : float
+        Random-run diffusion coefficient of the drift state (s^-3), >= 0.
+    drift : bool
+        Return the 3-state (phase, frequency, drift) matrix; otherwise 2-state.
+
+    Returns
+    -------
+    numpy.ndarray, shape (2, 2) or (3, 3)
+        In units of (s, 1, 1/s) squared.
+
+    Notes
+    -----
+    Zucca & Tavella (2005), IEEE Trans. UFFC 52(2), 289-296: the clock is the solution
+    of ``dX1 = (X2 + mu1) dt + sigma1 dW1``, ``dX2 = (X3 + mu2) dt + sigma2 dW2``,
+    ``dX3 = sigma3 dW3`` with independent Wiener processes, so that the Allan variance
+    is ``sigma1^2 / tau + sigma2^2 tau / 3 + sigma3^2 tau^3 / 20``. Matching this
+    with the power-law Allan variances ``h_0 / (2 tau)`` (white FM) and
+    ``(2 pi^2 / 3) h_-2 tau`` (random-walk FM) of NIST SP 1065 (Table 5) gives
+    ``q1 = sigma1^2 = h_0 / 2`` and ``q2 = sigma2^2 = 2 pi^2 h_-2``. The exact discrete
+    covariance over ``tau`` is
+
+        Q = [[q1 tau + q2 tau^3/3 + q3 tau^5/20, q2 tau^2/2 + q3 tau^4/8, q3 tau^3/6],
+             [.,                                 q2 tau + q3 tau^3/3,     q3 tau^2/2],
+             [.,                                 .,                       q3 tau     ]]
+
+    (the 2-state matrix is its upper-left block with ``q3 = 0``).
+
+    Examples
+    --------
+    >>> clock_q(2.0, 0.0, 1.0)
+    array([[1., 0.],
+           [0., 0.]])
+    """
+    h0 = positive_float("h0", h0, allow_zero=True)
+    hm2 = positive_float("hm2", hm2, allow_zero=True)
+    tau = positive_float("tau", tau)
+    q3 = positive_float("q3", q3, allow_zero=True)
+    if q3 > 0 and not drift:
+        raise ValueError(f"q3 must be 0 for the 2-state clock (drift=False), got {q3!r}")
+    q1 = h0 / 2.0
+    q2 = 2.0 * np.pi**2 * hm2
+    Q = np.array(
+        [
+            [q1 * tau + q2 * tau**3 / 3 + q3 * tau**5 / 20, q2 * tau**2 / 2 + q3 * tau**4 / 8,
+             q3 * tau**3 / 6],
+            [q2 * tau**2 / 2 + q3 * tau**4 / 8, q2 * tau + q3 * tau**3 / 3, q3 * tau**2 / 2],
+            [q3 * tau**3 / 6, q3 * tau**2 / 2, q3 * tau],
+        ]
+    )  # fmt: skip
+    return Q if drift else Q[:2, :2].copy()
+
+
+def clock_model(
+    h0: float,
+    hm2: float,
+    tau0: float,
+    *,
+    r: float | None = None,
+    q3: float = 0.0,
+    drift: bool = False,
+    x0: Any = None,
+    P0: Any = None,
+) -> StateSpace:
+    """Atomic-clock state-space model (phase, frequency[, drift]) observed through phase.
+
+    Parameters
+    ----------
+    h0 : float
+        White-FM level h_0 (s), >= 0.
+    hm2 : float
+        Random-walk-FM level h_-2 (1/s), >= 0.
+    tau0 : float
+        Sampling interval in s (> 0); ``1 / rate``.
+    r : float, optional
+        Phase measurement-noise variance in s^2 (white PM, > 0). Default
+        ``1e-3 * Q[0, 0]``, small against the white-FM phase step.
+    q3 : float
+        Random-run diffusion coefficient (s^-3) of the drift state; needs
+        ``drift=True``.
+    drift : bool
+        Add a linear-frequency-drift state (1/s).
+    x0, P0 : array_like, optional
+        Prior of the state at the first sample (see :class:`StateSpace`).
+
+    Returns
+    -------
+    StateSpace
+        States ``phase`` (s), ``freq`` (fractional) [, ``drift`` (1/s)], transition
+        ``F = [[1, tau0, tau0^2/2], [0, 1, tau0], [0, 0, 1]]`` and ``Q`` of
+        :func:`clock_q`; measurement ``H = [1, 0(, 0)]``.
+
+    Notes
+    -----
+    Zucca & Tavella (2005), IEEE Trans. UFFC 52(2), eqs. for the 3-state clock; see
+    :func:`clock_q` for the h_alpha relations ``q1 = h_0 / 2``, ``q2 = 2 pi^2 h_-2``.
+    A flicker-FM component (h_-1) has no finite-dimensional exact model and is not
+    represented.
+
+    Examples
+    --------
+    >>> m = clock_model(1e-22, 1e-28, 1.0, r=1e-24)
+    >>> m.state_names
+    ['phase', 'freq']
+    """
+    tau0 = positive_float("tau0", tau0)
+    Q = clock_q(h0, hm2, tau0, q3=q3, drift=drift)
+    if r is None:
+        r = 1e-3 * Q[0, 0]
+    r = positive_float("r", r)
+    F = np.array([[1.0, tau0, tau0**2 / 2], [0.0, 1.0, tau0], [0.0, 0.0, 1.0]])
+    names = ["phase", "freq", "drift"]
+    k = 3 if drift else 2
+    H = np.zeros((1, k))
+    H[0, 0] = 1.0
+    return StateSpace(F[:k, :k], H, Q, [[r]], x0, P0, state_names=names[:k])

@@ -1,0 +1,17 @@
+"""File input and output: HDF5 (NetCDF4) round trips and readers of instrument formats.
+
+Only this subpackage touches files. Each module adds its public names below.
+"""
+
+from __future__ import annotations
+
+from qsense.io.hdf5 import Appender, FileFormatError, load, save
+from qsense.io.stable32 import read_stable32
+
+__all__ = [
+    "Appender",
+    "FileFormatError",
+    "load",
+    "read_stable32",
+    "save",
+]

@@ -1,0 +1,510 @@
+"""Power-law noise of oscillators and sensors, and its Allan deviation.
+
+The one-sided power spectral density of fractional frequency of most oscillators is a
+sum of power laws (IEEE Std 1139; Barnes et al. 1971; NIST SP 1065 sec. 5.2)::
+
+    S_y(f) = sum over alpha of h[alpha] * f**alpha,   alpha in {-2, -1, 0, 1, 2}
+
+    alpha   noise type                  S_x(f) = S_y(f) / (2 pi f)**2
+    -----   -------------------------   ------------------------------
+     -2     random-walk FM (RWFM)       f**-4
+     -1     flicker FM (FFM)            f**-3
+      0     white FM (WFM)              f**-2
+     +1     flicker PM (FPM)            f**-1
+     +2     white PM (WPM)              f**0
+
+with ``S_y`` in 1/Hz and ``h[alpha]`` in Hz**(-1-alpha). :func:`power_law` draws a
+realisation by the method of Kasdin & Walter (1992), :func:`adev_from_h` gives the
+Allan deviation those coefficients imply, :func:`h_from_adev` inverts it for a single
+noise type and :func:`psd_from_h` evaluates the model spectrum.
+
+References
+----------
+N. J. Kasdin and T. Walter, "Discrete simulation of power law noise", Proc. 1992 IEEE
+Frequency Control Symposium, pp. 274-283. N. J. Kasdin, "Discrete simulation of colored
+noise and stochastic processes and 1/f^alpha power law noise generation", Proc. IEEE
+83(5), 802-827 (1995). W. J. Riley, "Handbook of Frequency Stability Analysis", NIST
+SP 1065 (2008), Table 3 / sec. 5.2.3. J. Rutman, Proc. IEEE 66(9), 1048-1075 (1978),
+Table 1.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import numpy as np
+import scipy.fft
+import scipy.special
+import xarray as xr
+
+from qsense import __version__
+from qsense._validate import choice, positive_float, positive_int, seed_sequence
+from qsense.signal import attrs_for, make_series
+
+__all__ = ["ALPHAS", "adev_from_h", "h_from_adev", "power_law", "psd_from_h"]
+
+#: The power-law exponents of S_y(f) handled here, in the order of the random streams.
+ALPHAS = (-2, -1, 0, 1, 2)
+
+#: Flicker-PM constant of the standard table, 3 * Euler gamma - ln 2 (printed as 1.038).
+_FPM_CONST = 3.0 * float(np.euler_gamma) - math.log(2.0)
+
+_METHOD = "Kasdin-Walter 1992"
+
+Model = Literal["table", "sampled"]
+DataType = Literal["phase", "freq"]
+
+
+# ---------------------------------------------------------------- input checks
+def _coefficients(h: Any) -> np.ndarray:
+    """``h`` mapping -> float64 array of the 5 coefficients in :data:`ALPHAS` order."""
+    if not isinstance(h, Mapping):
+        raise TypeError(
+            f"h must be a mapping {{alpha: h_alpha}} with alpha in {ALPHAS}, "
+            f"got {type(h).__name__} {h!r}"
+        )
+    out = np.zeros(len(ALPHAS))
+    for key, value in h.items():
+        if (
+            isinstance(key, bool)
+            or not isinstance(key, numbers.Real)
+            or not np.isfinite(float(key))
+            or float(key) not in ALPHAS
+        ):
+            raise ValueError(f"h has key {key!r}; the accepted alpha keys are {ALPHAS}")
+        out[ALPHAS.index(int(key))] = positive_float(f"h[{int(key)}]", value, allow_zero=True)
+    if not np.any(out > 0):
+        raise ValueError(f"h must have at least one coefficient > 0, got {dict(h)!r}")
+    return out
+
+
+def _positive_array(name: str, value: Any) -> np.ndarray:
+    """Scalar or 1-D array-like of finite numbers > 0 as float64 (0-d kept 0-d)."""
+    if isinstance(value, str | bytes) or isinstance(value, bool):
+        raise TypeError(f"{name} must be a positive number or 1-D array, got {value!r}")
+    arr = np.asarray(value)
+    if arr.dtype == object:
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"{name} must be numeric, got {value!r}") from None
+    if arr.dtype == bool or not (
+        np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
+    ):
+        raise TypeError(f"{name} must be a real numeric scalar or 1-D array, got dtype {arr.dtype}")
+    if arr.ndim > 1:
+        raise ValueError(f"{name} must be a scalar or 1-D, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty")
+    arr = arr.astype(np.float64)
+    bad = ~np.isfinite(arr) | (arr <= 0)
+    if np.any(bad):
+        raise ValueError(
+            f"{name} must contain finite values > 0, got {arr[bad][0]!r} at index "
+            f"{int(np.argmax(bad.ravel()))}"
+        )
+    return arr
+
+
+def _alpha(value: Any) -> int:
+    """One power-law exponent in :data:`ALPHAS`."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or value not in ALPHAS:
+        raise ValueError(f"alpha must be one of {ALPHAS}, got {value!r}")
+    return int(value)
+
+
+def _whole_samples(tau: np.ndarray, rate: float) -> np.ndarray:
+    """``tau * rate`` as whole numbers of samples, or a ValueError naming ``tau``."""
+    m = tau * rate
+    k = np.rint(m)
+    bad = (np.abs(m - k) > 1e-9 * np.maximum(1.0, m)) | (k < 1)
+    if np.any(bad):
+        raise ValueError(
+            f"tau must be whole multiples of 1/rate = {1.0 / rate!r} s for model='sampled', "
+            f"got tau={tau[bad][0]!r} s ({m[bad][0]!r} samples); use model='table' for "
+            "arbitrary tau"
+        )
+    return k
+
+
+# ---------------------------------------------------------------- analytic Allan variance
+def _odd_harmonic(k: np.ndarray) -> np.ndarray:
+    """``J(k) = sum_{j=1..k} 1/(2j-1) = (psi(k + 1/2) - psi(1/2)) / 2`` (psi: digamma)."""
+    return 0.5 * (scipy.special.digamma(k + 0.5) - scipy.special.digamma(0.5))
+
+
+def _flicker_fm_sampled(m: np.ndarray) -> np.ndarray:
+    """Allan variance per unit h_-1 of the sampled Kasdin-Walter flicker FM, closed form.
+
+    The frequency variogram of the discrete 1/f process (Kasdin 1995, the d -> 1/2
+    limit of eq. 120) is ``E[(y[i+k] - y[i])**2] = 4 h_-1 J(k)``. The Allan variance is
+    ``-1/(2 m**2) sum_{k=1}^{2m-1} a(k) D(k)`` with ``a`` the autocorrelation of the
+    weights (-1 x m, +1 x m); the sums of ``J`` and ``k J`` have the closed forms
+    ``S0(N) = (N + 1/2) J(N) - N/2`` and ``S1(N) = (N (N+1)/2 + 1/8) J(N) - N**2/8``.
+    """
+
+    def s0(n):
+        return (n + 0.5) * _odd_harmonic(n) - 0.5 * n
+
+    def s1(n):
+        return (0.5 * n * (n + 1.0) + 0.125) * _odd_harmonic(n) - 0.125 * n * n
+
+    total = 4.0 * m * s0(m) - 4.0 * s1(m) + s1(2.0 * m - 1.0) - 2.0 * m * s0(2.0 * m - 1.0)
+    return -2.0 * total / (m * m)
+
+
+def _avar_unit(alpha: int, tau: np.ndarray, rate: float, model: str) -> np.ndarray:
+    """Allan variance at ``tau`` (s) of ``S_y = f**alpha`` (``h_alpha = 1``)."""
+    f_h = 0.5 * rate
+    if alpha == 2:
+        return 3.0 * f_h / (4.0 * np.pi**2 * tau**2)
+    if alpha == 0:
+        return 0.5 / tau
+    if model == "table":
+        if alpha == 1:
+            return (_FPM_CONST + 3.0 * np.log(2.0 * np.pi * f_h * tau)) / (4.0 * np.pi**2 * tau**2)
+        if alpha == -1:
+            return np.full_like(tau, 2.0 * math.log(2.0))
+        return (2.0 * np.pi**2 / 3.0) * tau
+    m = _whole_samples(tau, rate)
+    if alpha == 1:
+        return 2.0 * (_odd_harmonic(m) - 0.25 * _odd_harmonic(2.0 * m)) / (np.pi**2 * tau**2)
+    if alpha == -1:
+        return _flicker_fm_sampled(m)
+    return (2.0 * np.pi**2 / 3.0) * tau * (1.0 + 0.5 / (m * m))
+
+
+def _shape_like(out: np.ndarray, tau: np.ndarray) -> Any:
+    return float(out) if tau.ndim == 0 else out
+
+
+def adev_from_h(h: Mapping[int, float], tau: Any, rate: float, *, model: Model = "table") -> Any:
+    """Allan deviation implied by power-law coefficients ``h[alpha]``.
+
+    Parameters
+    ----------
+    h : mapping {int: float}
+        One-sided PSD coefficients of fractional frequency, ``S_y(f) = sum h[alpha] *
+        f**alpha`` in 1/Hz (``h[alpha]`` in Hz**(-1-alpha)), alpha in {-2, -1, 0, 1, 2};
+        omitted alphas are 0, all values >= 0, at least one > 0.
+    tau : float or array-like of float, shape (k,)
+        Averaging times in s (> 0).
+    rate : float
+        Sample rate in Hz (> 0). The measurement bandwidth of the table formulas is
+        its Nyquist frequency, ``f_h = rate / 2``.
+    model : {"table", "sampled"}
+        ``"table"`` (default): the standard continuous-time table (Barnes et al. 1971;
+        Rutman 1978 Table 1; NIST SP 1065 sec. 5.2.3) with a sharp cutoff at ``f_h``,
+        valid for ``2 pi f_h tau >> 1``::
+
+            WPM  +2:  3 f_h h_2 / (4 pi**2 tau**2)
+            FPM  +1:  [3 gamma - ln 2 + 3 ln(2 pi f_h tau)] h_1 / (4 pi**2 tau**2)
+                      (3 gamma - ln 2 = 1.0385, printed 1.038 in the tables)
+            WFM   0:  h_0 / (2 tau)
+            FFM  -1:  2 ln 2 h_-1
+            RWFM -2:  (2 pi**2 / 3) h_-2 tau
+
+        ``"sampled"``: the exact Allan variance of the discrete processes that
+        :func:`power_law` generates at this ``rate`` (tau must be whole numbers ``m``
+        of samples). WPM and WFM equal the table; the others are::
+
+            FPM  +1:  2 h_1 [J(m) - J(2m)/4] / (pi**2 tau**2)
+            FFM  -1:  see below; 2 h_-1 at m = 1, 1.6 h_-1 at m = 2 -> 2 ln 2 h_-1
+            RWFM -2:  (2 pi**2 / 3) h_-2 tau (1 + 1 / (2 m**2))
+
+        with ``J(k) = sum_{j=1..k} 1/(2j - 1)``. For flicker PM the sampled value
+        differs from the table at every tau: for large m it is the table with
+        ``2 pi f_h tau`` replaced by ``4 m`` (an effective bandwidth ``(4/pi) f_h``),
+        8 % higher in deviation at m = 1 and 2 % at m = 100.
+
+    Returns
+    -------
+    float or numpy.ndarray of float64, shape (k,)
+        Allan deviation (dimensionless), ``sqrt(sum_alpha h[alpha] * avar_alpha(tau))``;
+        a float for a scalar ``tau``.
+
+    Notes
+    -----
+    The sampled formulas follow from the variogram of each discrete process:
+    ``E[(Delta_m^2 x)**2] / (2 tau**2)`` with the Kasdin-Walter filters described in
+    :func:`power_law` (flicker processes: the d -> 1/2 limit of Kasdin 1995, eq. 120,
+    whose structure function is ``(4 sigma**2 / pi) J(k)``). The overlapping Allan
+    variance estimator is unbiased for them.
+
+    Examples
+    --------
+    >>> round(adev_from_h({0: 2e-22}, tau=1.0, rate=1.0), 14)
+    1e-11
+    >>> adev_from_h({-1: 1.0}, [1, 2], rate=1.0, model="sampled") ** 2
+    array([2. , 1.6])
+    """
+    coeffs = _coefficients(h)
+    taus = _positive_array("tau", tau)
+    rate = positive_float("rate", rate)
+    model = choice("model", model, ("table", "sampled"))
+    avar = np.zeros_like(taus)
+    for alpha, h_alpha in zip(ALPHAS, coeffs, strict=True):
+        if h_alpha > 0:
+            avar = avar + h_alpha * _avar_unit(alpha, taus, rate, model)
+    return _shape_like(np.sqrt(avar), taus)
+
+
+def h_from_adev(adev: Any, tau: Any, rate: float, alpha: int, *, model: Model = "table") -> Any:
+    """Coefficient ``h[alpha]`` of a single power-law noise from its Allan deviation.
+
+    The inverse of :func:`adev_from_h` when one noise type dominates: the Allan
+    variance is linear in ``h``, so ``h_alpha = adev**2 / avar_alpha(tau)`` with
+    ``avar_alpha`` the variance per unit ``h_alpha`` of the chosen ``model``.
+
+    Parameters
+    ----------
+    adev : float or array-like of float, shape (k,)
+        Allan deviation (dimensionless, > 0) at each ``tau``.
+    tau : float or array-like of float, shape (k,)
+        Averaging times in s (> 0), same shape as ``adev``.
+    rate : float
+        Sample rate in Hz (> 0); ``f_h = rate / 2`` for the phase-noise types.
+    alpha : {-2, -1, 0, 1, 2}
+        Exponent of the noise type (``S_y = h_alpha f**alpha``).
+    model : {"table", "sampled"}
+        As in :func:`adev_from_h`.
+
+    Returns
+    -------
+    float or numpy.ndarray of float64, shape (k,)
+        ``h[alpha]`` in Hz**(-1-alpha), one estimate per ``tau``.
+
+    Examples
+    --------
+    >>> h = h_from_adev(1e-11, 1.0, rate=1.0, alpha=0)
+    >>> round(h / 1e-22, 12)
+    2.0
+    """
+    taus = _positive_array("tau", tau)
+    adevs = _positive_array("adev", adev)
+    if adevs.shape != taus.shape:
+        raise ValueError(
+            f"adev and tau must have the same shape, got {adevs.shape} and {taus.shape}"
+        )
+    rate = positive_float("rate", rate)
+    model = choice("model", model, ("table", "sampled"))
+    out = adevs**2 / _avar_unit(_alpha(alpha), taus, rate, model)
+    return _shape_like(out, taus)
+
+
+def psd_from_h(
+    h: Mapping[int, float], frequency: Any, *, data_type: DataType = "freq"
+) -> np.ndarray:
+    """Model one-sided PSD ``S_y(f) = sum h[alpha] f**alpha`` (or the phase PSD ``S_x``).
+
+    Parameters
+    ----------
+    h : mapping {int: float}
+        Coefficients as in :func:`adev_from_h`.
+    frequency : float or array-like of float, shape (k,)
+        Fourier frequencies in Hz (> 0).
+    data_type : {"freq", "phase"}
+        ``"freq"``: ``S_y`` of fractional frequency in 1/Hz. ``"phase"``: ``S_x(f) =
+        S_y(f) / (2 pi f)**2`` of phase (time error) in s**2/Hz (NIST SP 1065 eq. 63).
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (k,) (0-d for a scalar ``frequency``)
+
+    Examples
+    --------
+    >>> psd_from_h({0: 1e-22, -1: 1e-24}, [0.01, 1.0])
+    array([2.00e-22, 1.01e-22])
+    """
+    coeffs = _coefficients(h)
+    f = _positive_array("frequency", frequency)
+    data_type = choice("data_type", data_type, ("phase", "freq"))
+    s_y = sum(c * f ** float(a) for a, c in zip(ALPHAS, coeffs, strict=True) if c > 0)
+    return s_y / (2.0 * np.pi * f) ** 2 if data_type == "phase" else s_y
+
+
+# ---------------------------------------------------------------- generation
+def _kw_coefficients(beta: int, n: int) -> np.ndarray:
+    """Kasdin-Walter impulse response of ``(1 - z**-1)**(-beta/2)``, ``n`` terms.
+
+    ``h_0 = 1``, ``h_k = h_{k-1} (beta/2 + k - 1) / k`` (Kasdin & Walter 1992; Kasdin
+    1995 eq. 116), the binomial series of the fractional integrator.
+    """
+    k = np.arange(1, n, dtype=np.float64)
+    ratio = k + (0.5 * beta - 1.0)
+    ratio /= k
+    out = np.empty(n)
+    out[0] = 1.0
+    np.cumprod(ratio, out=out[1:])
+    return out
+
+
+def _kw_filter(white: np.ndarray, beta: int) -> np.ndarray:
+    """Filter white noise to a ``1/f**beta`` process; FFT convolution, O(n log n).
+
+    The causal filter starts at rest (no noise before the first sample), so the first
+    samples of a longer run equal a shorter run with the same stream. ``beta = 0`` is the
+    identity and ``beta = 2`` (all ``h_k = 1``) is the exact running sum.
+    """
+    if beta == 0:
+        return white
+    if beta == 2:
+        return np.cumsum(white)
+    n = white.size
+    nfft = scipy.fft.next_fast_len(2 * n - 1, real=True)
+    spec = scipy.fft.rfft(white, nfft)
+    spec *= scipy.fft.rfft(_kw_coefficients(beta, n), nfft)
+    return scipy.fft.irfft(spec, nfft, overwrite_x=True)[:n]
+
+
+# alpha -> (beta of the filtered quantity, is a phase term, variance of the white
+# innovation per unit h_alpha as a function of rate). One-sided PSD of the filtered
+# process: (2 s**2 / rate) / (2 sin(pi f / rate))**beta ~ 2 s**2 / rate * (rate / (2 pi f))**beta
+# for f << rate, matched to h_alpha f**alpha (frequency) or h_alpha f**alpha / (2 pi f)**2
+# (phase, since S_y = (2 pi f)**2 S_x).
+_TERMS = {
+    -2: (2, False, lambda rate: 2.0 * np.pi**2 / rate),
+    -1: (1, False, lambda rate: np.pi),
+    0: (0, False, lambda rate: 0.5 * rate),
+    1: (1, True, lambda rate: 1.0 / (4.0 * np.pi)),
+    2: (0, True, lambda rate: rate / (8.0 * np.pi**2)),
+}
+
+
+def _seed_attrs(ss: np.random.SeedSequence) -> dict[str, Any]:
+    """netCDF-safe attributes that rebuild ``ss``: entropy (int, or str if > int64)."""
+    entropy = ss.entropy
+    attrs: dict[str, Any] = {
+        "seed": int(entropy) if 0 <= int(entropy) < 2**63 else str(entropy),
+    }
+    if ss.spawn_key:
+        attrs["seed_spawn_key"] = np.asarray(ss.spawn_key, dtype=np.int64)
+    return attrs
+
+
+def power_law(
+    n: int,
+    *,
+    rate: float,
+    h: Mapping[int, float],
+    data_type: DataType = "freq",
+    seed: int | np.random.SeedSequence | None = None,
+) -> xr.DataArray:
+    """Realisation of power-law oscillator noise by the Kasdin & Walter (1992) method.
+
+    Parameters
+    ----------
+    n : int
+        Number of samples of the requested ``data_type`` (>= 2).
+    rate : float
+        Sample rate in Hz (> 0); ``tau0 = 1 / rate``.
+    h : mapping {int: float}
+        One-sided PSD coefficients of fractional frequency, ``S_y(f) = sum h[alpha] *
+        f**alpha`` in 1/Hz (``h[alpha]`` in Hz**(-1-alpha)); alpha in {-2, -1, 0, 1, 2}
+        (random-walk FM, flicker FM, white FM, flicker PM, white PM). Omitted alphas are
+        0; values >= 0 with at least one > 0.
+    data_type : {"freq", "phase"}
+        ``"freq"``: fractional frequency (units ``"1"``); ``"phase"``: phase (time
+        error) in s.
+    seed : int >= 0, numpy.random.SeedSequence or None
+        Seed of the random streams. ``None`` draws fresh entropy, which is recorded.
+
+    Returns
+    -------
+    xarray.DataArray, shape (n,)
+        float64 samples on the data model's time grid (:func:`qsense.signal.make_series`)
+        with attributes ``units``, ``quantity``, ``long_name``, ``sample_rate`` and, so
+        that the file alone reproduces the run: ``h_alpha`` (int array [-2..2]), ``h``
+        (the 5 coefficients), ``data_type``, ``method``, ``seed`` (SeedSequence entropy;
+        a decimal string if it exceeds int64), ``seed_spawn_key`` (only for a spawned
+        SeedSequence) and ``qsense_version``.
+
+    Notes
+    -----
+    **Filters.** Each term filters its own unit-variance Gaussian white noise ``w``
+    through the Kasdin-Walter fractional integrator ``(1 - z**-1)**(-beta/2)``,
+    ``h_0 = 1, h_k = h_{k-1} (beta/2 + k - 1) / k``, applied by zero-padded FFT
+    convolution (O(n log n)). Its one-sided PSD is ``(2 s**2 / rate) / (2 sin(pi f /
+    rate))**beta`` for innovation variance ``s**2`` (Kasdin 1995 eq. 118), i.e.
+    ``2 s**2 / rate * (rate / (2 pi f))**beta`` at ``f << rate``, and ``s`` is chosen so
+    that this equals the requested law there:
+
+    ======  ===================  ====  ===========================  ===================
+    alpha   filtered quantity    beta  s**2                         S_y at f << rate
+    ======  ===================  ====  ===========================  ===================
+     -2     frequency y          2     2 pi**2 h_-2 / rate          h_-2 f**-2
+     -1     frequency y          1     pi h_-1                      h_-1 f**-1
+      0     frequency y          0     h_0 rate / 2                 h_0
+     +1     phase x (s)          1     h_1 / (4 pi)                 h_1 f
+     +2     phase x (s)          0     h_2 rate / (8 pi**2)         h_2 f**2
+    ======  ===================  ====  ===========================  ===================
+
+    **PM terms** (alpha = +1, +2) are generated as white or flicker *phase* and
+    first-differenced, ``y[i] = (x[i+1] - x[i]) * rate``, so ``S_y(f) = (2 rate sin(pi f
+    / rate))**2 S_x(f) ~ (2 pi f)**2 S_x(f)``. **FM terms** in phase output are summed,
+    ``x[0] = 0, x[i+1] = x[i] + y[i] / rate`` (the mean frequency is *not* removed).
+    Hence, for the same seed, ``phase_to_freq(power_law(n + 1, data_type="phase"))``
+    equals ``power_law(n, data_type="freq")`` to rounding error. Because the filters
+    are causal and start at rest, the first ``k`` samples do not depend on ``n``.
+    Random-walk FM (beta = 2) is exactly the running sum; flicker processes are not
+    stationary (their level is set by the start) but their differences are, which is
+    all the Allan family sees. The exact Allan deviation of these discrete processes
+    is :func:`adev_from_h` with ``model="sampled"``.
+
+    **Randomness.** ``SeedSequence(seed).spawn(5)`` gives one independent PCG64
+    stream per alpha in the order of :data:`ALPHAS`, whether or not the term is
+    present, so adding a term never changes the others. A given seed gives the same
+    samples on any machine, up to the last-bit rounding of the FFT.
+
+    Examples
+    --------
+    >>> y = power_law(1000, rate=1.0, h={0: 1e-22, -1: 1e-25}, seed=42)
+    >>> y.sizes["time"], y.attrs["quantity"], y.attrs["seed"]
+    (1000, 'fractional_frequency', 42)
+    """
+    n = positive_int("n", n, minimum=2)
+    rate = positive_float("rate", rate)
+    coeffs = _coefficients(h)
+    data_type = choice("data_type", data_type, ("phase", "freq"))
+    ss = seed_sequence(seed)
+    # A fresh copy, so that a SeedSequence passed in is not advanced by spawn().
+    streams = np.random.SeedSequence(
+        ss.entropy, spawn_key=ss.spawn_key, pool_size=ss.pool_size
+    ).spawn(len(ALPHAS))
+
+    m = n if data_type == "freq" else n - 1  # number of frequency samples
+    sums: dict[bool, np.ndarray] = {}  # is_phase -> sum of the phase or frequency terms
+    for alpha, h_alpha, stream in zip(ALPHAS, coeffs, streams, strict=True):
+        if h_alpha == 0:
+            continue
+        beta, is_phase, variance = _TERMS[alpha]
+        white = np.random.Generator(np.random.PCG64(stream)).standard_normal(m + is_phase)
+        term = _kw_filter(white, beta)
+        term *= math.sqrt(h_alpha * variance(rate))
+        if is_phase in sums:
+            sums[is_phase] += term
+        else:
+            sums[is_phase] = term
+    x_pm, y_fm = sums.get(True), sums.get(False)
+
+    if data_type == "freq":
+        values = np.zeros(m) if y_fm is None else y_fm
+        if x_pm is not None:
+            values += np.diff(x_pm) * rate
+    else:
+        values = np.zeros(m + 1) if x_pm is None else x_pm
+        if y_fm is not None:
+            values[1:] += np.cumsum(y_fm) / rate
+
+    attrs = {
+        "h_alpha": np.asarray(ALPHAS, dtype=np.int64),
+        "h": coeffs,
+        "data_type": data_type,
+        "method": _METHOD,
+        **_seed_attrs(ss),
+        "qsense_version": __version__,
+    }
+    return make_series(values, rate, name="power_law_noise", attrs=attrs, **attrs_for(data_type))

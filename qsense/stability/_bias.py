@@ -1,0 +1,87 @@
+"""Noise-type bias corrections of the total and Theo1 statistics, as applied by Stable32.
+
+A corrected variance is ``raw_variance / bias_factor(...)``. The factors were checked
+against Stable32 1.60 result tables (see tests/stability/test_bias.py).
+
+References
+----------
+.. [SP1065] W. J. Riley, "Handbook of Frequency Stability Analysis", NIST SP 1065, 2008,
+   sec. 5.2.11 (TOTVAR), 5.2.14 (HTOTVAR), 5.2.15 (Theo1).
+.. [Howe06] D. A. Howe, "TheoH: a hybrid, high-confidence statistic that improves on the
+   Allan deviation", Metrologia 43, S322-S331, 2006.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+from qsense._validate import positive_int
+
+__all__ = ["bias_factor"]
+
+# TOTVAR/AVAR = 1 - a tau/T, a = 1/(3 ln 2) (FFM), 3/4 (RWFM) [SP1065 sec. 5.2.11]
+_TOT_A = {-1: 1.0 / (3.0 * math.log(2.0)), -2: 0.75}
+# HTOTVAR/HVAR [SP1065 sec. 5.2.14]; none for alpha >= 1
+_HTOT = {0: 0.995, -1: 0.851, -2: 0.771}
+# Theo1/AVAR as Stable32 applies it (measured on its tables: constant in m)
+_THEO1 = {1: 1.6589, 0: 1.0, -1: 0.7412}
+# Avar/Theo1 fits of [Howe06] for the two noises without a Stable32 table here
+_THEO1_HOWE = {2: (0.09, 0.74, -0.4), -2: (2.70, -1.53, -0.85)}
+_NONE = ("adev", "oadev", "mdev", "tdev", "hdev", "ohdev", "mtotdev", "ttotdev", "theobr", "theoh")
+
+
+def bias_factor(statistic: str, alpha: int, m: int, n_phase: int, rate: float) -> float:
+    """Variance divisor B of Stable32's bias correction: corrected = raw / B.
+
+    Parameters
+    ----------
+    statistic : str
+        "totdev", "htotdev" and "theo1" are corrected; the Allan, Hadamard, modified,
+        MTOT/TTOT and the already bias-removed TheoBR/TheoH statistics return 1.0.
+    alpha : int
+        Noise exponent of S_y(f) ~ f^alpha (-2 ... 2).
+    m : int
+        Averaging factor (tau = m / rate); the Theo1 factor for Theo statistics.
+    n_phase : int
+        Number of phase samples N (record length T = N / rate).
+    rate : float
+        Sample rate in Hz (only tau/T = m/N enters).
+
+    Returns
+    -------
+    float
+        totdev: 1 - a m/N for FFM (a = 1/(3 ln 2)) and RWFM (a = 3/4), else 1
+        ([SP1065] sec. 5.2.11). htotdev: 0.995 (WFM), 0.851 (FFM), 0.771 (RWFM), 1 for
+        alpha >= 1 and at m = 1, where Stable32 reports OHDEV. theo1:
+        Theo1/AVAR = 1.6589 (FPM), 1 (WFM), 0.7412 (FFM) as Stable32 applies them, and
+        the inverse of the [Howe06] fits for WPM and RWFM (not checked against Stable32).
+        mtotdev/ttotdev: 1 (Stable32 >= 1.60 applies no MTOT bias; the older 1/0.73 of
+        the SP 1065 test values is not used).
+
+    Examples
+    --------
+    >>> round(bias_factor("htotdev", -1, 10, 1001, 1.0), 3)
+    0.851
+    """
+    if statistic not in (*_NONE, "totdev", "htotdev", "theo1"):
+        raise ValueError(
+            "statistic must be one of adev, oadev, mdev, tdev, hdev, ohdev, totdev, mtotdev, "
+            f"ttotdev, htotdev, theo1, theobr, theoh, got {statistic!r}"
+        )
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Integral) or not -2 <= alpha <= 2:
+        raise ValueError(f"alpha must be an integer noise exponent in -2 ... 2, got {alpha!r}")
+    m = positive_int("m", m)
+    n_phase = positive_int("n_phase", n_phase, minimum=2)
+    alpha = int(alpha)
+    if statistic in _NONE:
+        return 1.0
+    if statistic == "totdev":
+        return 1.0 - _TOT_A[alpha] * m / n_phase if alpha in _TOT_A else 1.0
+    if statistic == "htotdev":
+        return _HTOT.get(alpha, 1.0) if m > 1 else 1.0
+    if statistic == "theo1":
+        if alpha in _THEO1:
+            return _THEO1[alpha]
+        c0, c1, p = _THEO1_HOWE[alpha]
+        return 1.0 / (c0 + c1 * m**p)

@@ -1,0 +1,381 @@
+"""Equivalent degrees of freedom (EDF) and chi-square confidence intervals.
+
+The EDF of the Allan-family variances follow the exact algorithm of Greenhall & Riley
+(2003), as used by Stable32; the total and Theo statistics use the empirical fits of
+NIST SP 1065 (Riley 2008). Statistic names are those of :mod:`qsense.stability`.
+
+References
+----------
+.. [GR03] C. A. Greenhall and W. J. Riley, "Uncertainty of stability variances based on
+   finite differences", Proc. 35th PTTI Meeting, 2003, pp. 267-280.
+.. [SP1065] W. J. Riley, "Handbook of Frequency Stability Analysis", NIST SP 1065, 2008.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Literal
+
+import numpy as np
+from scipy import stats
+
+from qsense._validate import positive_int
+
+__all__ = ["ci_bounds", "edf", "greenhall_edf"]
+
+Statistic = Literal[
+    "adev",
+    "oadev",
+    "mdev",
+    "tdev",
+    "hdev",
+    "ohdev",
+    "totdev",
+    "mtotdev",
+    "ttotdev",
+    "htotdev",
+    "theo1",
+    "theobr",
+    "theoh",
+]
+
+# (d, overlapping, modified) of the finite-difference statistics [GR03, sec. 2]
+_GREENHALL = {
+    "adev": (2, False, False),
+    "oadev": (2, True, False),
+    "mdev": (2, True, True),
+    "tdev": (2, True, True),
+    "hdev": (3, False, False),
+    "ohdev": (3, True, False),
+}
+
+_ALL = (*_GREENHALL, "totdev", "mtotdev", "ttotdev", "htotdev", "theo1", "theobr", "theoh")
+_J_MAX = 100  # [GR03, sec. 5]: largest number of autocovariance terms summed exactly
+
+# [GR03] Table 1 (modified variances, F = 1): alpha -> ((a0, a1) for d = 1, 2, 3)
+_TABLE1 = {
+    2: ((2 / 3, 1 / 3), (7 / 9, 1 / 2), (22 / 25, 2 / 3)),
+    1: ((0.840, 0.345), (0.997, 0.616), (1.141, 0.843)),
+    0: ((1.079, 0.368), (1.033, 0.607), (1.184, 0.848)),
+    -1: (None, (1.048, 0.534), (1.180, 0.816)),
+    -2: (None, (1.302, 0.535), (1.175, 0.777)),
+    -3: (None, None, (1.194, 0.703)),
+    -4: (None, None, (1.489, 0.702)),
+}
+# [GR03] Table 2 (unmodified variances, F = m)
+_TABLE2 = {
+    2: ((3 / 2, 1 / 2), (35 / 18, 1), (231 / 100, 3 / 2)),
+    1: ((78.6, 25.2), (790.0, 410.0), (9950.0, 6520.0)),
+    0: ((2 / 3, 1 / 6), (2 / 3, 1 / 3), (7 / 9, 1 / 2)),
+    -1: (None, (0.852, 0.375), (0.997, 0.617)),
+    -2: (None, (1.079, 0.368), (1.033, 0.607)),
+    -3: (None, None, (1.053, 0.553)),
+    -4: (None, None, (1.302, 0.535)),
+}
+# [GR03] Table 3 (unmodified, alpha = 1): (b0, b1) for d = 1, 2, 3
+_TABLE3 = ((6.0, 4.0), (15.23, 12.0), (47.8, 40.0))
+
+# [SP1065] sec. 5.2.11 Table 11: TOTVAR edf = b (T / tau) - c, by alpha
+_TOT_BC = {0: (1.50, 0.0), -1: (1.17, 0.22), -2: (0.93, 0.36)}
+# MTOT (and TTOT) edf = b (T / tau) - c, by alpha. Stable32 1.60 does not print the
+# [SP1065] sec. 5.2.12 Table 12 values (WPM 1.90/2.10, FPM 1.20/1.40, WFM 1.10/1.20,
+# FFM 0.85/0.50, RWFM 0.75/0.31): FPM, WFM and FFM here are least-squares fits to its
+# PHASE.DAT and Sr87 tables (3, 11 and 2 distinct rows); WPM and RWFM keep Table 12.
+_MTOT_BC = {
+    2: (1.90, 2.10),
+    1: (1.731, 2.986),
+    0: (1.332, 1.899),
+    -1: (0.921, 0.761),
+    -2: (0.75, 0.31),
+}
+_MTOT_MDEV_BELOW = 10  # Stable32 uses the MDEV edf below this averaging factor
+# [SP1065] sec. 5.2.14 Table 13: HTOT edf = (T / tau) / (b0 + b1 tau / T), by alpha
+_HTOT_B = {0: (0.559, 1.004), -1: (0.868, 1.140), -2: (0.938, 1.696)}
+_HTOT_SIMPLE_BELOW = 16  # Stable32 uses the simple (Stein) edf below this averaging factor
+_LARGE_EDF = 100.0  # above it Stable32's chi-square bounds use the 2-digit confidence level
+
+
+def _sw(t: np.ndarray, alpha: int) -> np.ndarray:
+    """Generalised autocovariance s_w(t) of [GR03] eq. (7)."""
+    at = np.abs(t)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logt = np.where(at > 0, np.log(np.where(at > 0, at, 1.0)), 0.0)
+    table = {
+        2: lambda: -at,
+        1: lambda: t**2 * logt,
+        0: lambda: at**3,
+        -1: lambda: -(t**4) * logt,
+        -2: lambda: -(at**5),
+        -3: lambda: t**6 * logt,
+        -4: lambda: at**7,
+        -5: lambda: -(t**8) * logt,
+        -6: lambda: -(at**9),
+    }
+    return table[alpha]()
+
+
+def _sx(t: np.ndarray, F: float, alpha: int) -> np.ndarray:
+    """[GR03] eq. (8): s_x(t) = F^2 [2 s_w(t) - s_w(t - 1/F) - s_w(t + 1/F)]; s_w(t, alpha+2)
+    when F is infinite."""
+    if math.isinf(F):
+        return _sw(t, alpha + 2)
+    return F * F * (2.0 * _sw(t, alpha) - _sw(t - 1.0 / F, alpha) - _sw(t + 1.0 / F, alpha))
+
+
+def _sz(t: np.ndarray, F: float, alpha: int, d: int) -> np.ndarray:
+    """[GR03] eq. (9): binomial d-th difference of s_x at unit lag."""
+    out = np.zeros_like(t, dtype=float)
+    for k in range(-d, d + 1):
+        out += (-1) ** k * math.comb(2 * d, d + k) * _sx(t + k, F, alpha)
+    return out
+
+
+def _basic_sum(J: int, M: float, S: float, F: float, alpha: int, d: int) -> float:
+    """[GR03] eq. (10): sz(0)^2 + 2 sum_{j<J} (1 - j/M) sz(j/S)^2 + (1 - J/M) sz(J/S)^2."""
+    j = np.arange(1, J, dtype=float)
+    inner = np.sum((1.0 - j / M) * _sz(j / S, F, alpha, d) ** 2)
+    zero = _sz(np.zeros(1), F, alpha, d)[0]
+    last = _sz(np.array([J / S]), F, alpha, d)[0]
+    return float(zero**2 + 2.0 * inner + (1.0 - J / M) * last**2)
+
+
+def _sz0(F: float, alpha: int, d: int) -> float:
+    return float(_sz(np.zeros(1), F, alpha, d)[0])
+
+
+def greenhall_edf(
+    alpha: int, d: int, m: int, n_phase: int, *, overlapping: bool, modified: bool
+) -> float:
+    """EDF of a finite-difference variance by the Greenhall & Riley algorithm.
+
+    Parameters
+    ----------
+    alpha : int
+        Power-law exponent of S_y(f) ~ f^alpha, with ``alpha + 2 d > 1``.
+    d : {1, 2, 3}
+        Order of the phase difference (2 Allan, 3 Hadamard).
+    m : int
+        Averaging factor, tau = m tau0.
+    n_phase : int
+        Number of phase samples N.
+    overlapping : bool
+        Fully overlapped estimator (stride S = m) or non-overlapped (S = 1).
+    modified : bool
+        Modified variance (filter factor F = 1) or unmodified (F = m).
+
+    Returns
+    -------
+    float
+        Equivalent degrees of freedom; NaN when the estimator has no term
+        (N < L = m/F + m d).
+
+    Notes
+    -----
+    [GR03] sec. 5: L = m/F + m d, M = 1 + floor(S (N - L) / m), J = min(M, (d + 1) S),
+    r = M / S; 1/edf = BasicSum / (s_z(0)^2 M) summed exactly when J <= J_max = 100,
+    otherwise the large-r fits of Tables 1-3 or the m' = J_max / r rescaling. White PM
+    with unmodified variances (case 4) is summed exactly: the lag-l correlation of the
+    d-th difference is C(2d, d+l) / C(2d, d), so 1/edf = (1/M) [1 + 2 sum_{l=1}^{min(d,
+    K-1)} rho_l^2 (1 - l/r)], K = ceil(r), which equals (a0 - a1/r)/M for K > d.
+
+    Examples
+    --------
+    >>> round(greenhall_edf(0, 2, 1, 1001, overlapping=True, modified=False), 2)
+    782.03
+    """
+    if alpha + 2 * d <= 1:
+        raise ValueError(f"alpha + 2 d must exceed 1, got alpha={alpha}, d={d}")
+    F = 1.0 if modified else float(m)
+    S = float(m) if overlapping else 1.0
+    L = m / F + m * d
+    if n_phase < L:
+        return math.nan
+    M = 1.0 + math.floor(S * (n_phase - L) / m)
+    J = int(min(M, (d + 1) * S))
+    r = M / S
+    if modified:  # case 1
+        if J <= _J_MAX:
+            inv = _basic_sum(J, M, S, 1.0, alpha, d) / (_sz0(1.0, alpha, d) ** 2 * M)
+        elif r > d + 1:
+            a0, a1 = _TABLE1[alpha][d - 1]
+            inv = (a0 - a1 / r) / r
+        else:
+            mp = _J_MAX / r
+            inv = _basic_sum(_J_MAX, _J_MAX, mp, 1.0, alpha, d) / (
+                _sz0(1.0, alpha, d) ** 2 * _J_MAX
+            )
+    elif alpha <= 0:  # case 2
+        if J <= _J_MAX:
+            mp = float(m) if m * (d + 1) <= _J_MAX else math.inf
+            inv = _basic_sum(J, M, S, mp, alpha, d) / (_sz0(mp, alpha, d) ** 2 * M)
+        elif r > d + 1:
+            a0, a1 = _TABLE2[alpha][d - 1]
+            inv = (a0 - a1 / r) / r
+        else:
+            mp = _J_MAX / r
+            inv = _basic_sum(_J_MAX, _J_MAX, mp, math.inf, alpha, d) / (
+                _sz0(math.inf, alpha, d) ** 2 * _J_MAX
+            )
+    elif alpha == 1:  # case 3
+        if J <= _J_MAX:
+            inv = _basic_sum(J, M, S, float(m), 1, d) / (_sz0(float(m), 1, d) ** 2 * M)
+        else:
+            b0, b1 = _TABLE3[d - 1]
+            scale = (b0 + b1 * math.log(m)) ** 2
+            if r > d + 1:
+                a0, a1 = _TABLE2[1][d - 1]
+                inv = (a0 - a1 / r) / (scale * r)
+            else:
+                mp = _J_MAX / r
+                inv = _basic_sum(_J_MAX, _J_MAX, mp, mp, 1, d) / (scale * _J_MAX)
+    else:  # case 4, alpha = 2, exact
+        K = math.ceil(r)
+        c0 = math.comb(2 * d, d)
+        acc = 1.0
+        for lag in range(1, min(d, K - 1) + 1):
+            acc += 2.0 * (math.comb(2 * d, d + lag) / c0) ** 2 * (1.0 - lag / r)
+        inv = acc / M
+    return 1.0 / inv
+
+
+def _simple_edf(alpha: int, m: int, n_phase: int) -> float:
+    """[SP1065] sec. 5.3.2 Table 5 (Stein 1985) simple edf of the overlapping Allan
+    variance, N phase points."""
+    N = float(n_phase)
+    if alpha == 2:
+        return (N + 1) * (N - 2 * m) / (2 * (N - m))
+    if alpha == 1:
+        prod = math.log((N - 1) / (2 * m)) * math.log((2 * m + 1) * (N - 1) / 4)
+        return math.exp(math.sqrt(prod)) if prod >= 0 else math.nan
+    if alpha == 0:
+        return (3 * (N - 1) / (2 * m) - 2 * (N - 2) / N) * 4 * m**2 / (4 * m**2 + 5)
+    if alpha == -1:
+        if m == 1:
+            return 2 * (N - 2) ** 2 / (2.3 * N - 4.9)
+        return 5 * N**2 / (4 * m * (N + 3 * m))
+    return (N - 2) / (m * (N - 3) ** 2) * ((N - 1) ** 2 - 3 * m * (N - 1) + 4 * m**2)
+
+
+def _theo1_edf(alpha: int, m: int, n_phase: int) -> float:
+    """[SP1065] sec. 5.2.15 Theo1 edf, r = 0.75 m (Theo1 tau / tau0), N phase points."""
+    N = float(n_phase)
+    r = 0.75 * m
+    if alpha == 2:
+        return 0.86 * (N + 1) * (N - 4 * r / 3) / (N - r) * r / (r + 1.14)
+    if alpha == 1:
+        num = 4.798 * N**2 - 6.374 * N * r + 12.387 * r
+        return num / (math.sqrt(r + 36.6) * (N - r)) * r / (r + 0.3)
+    if alpha == 0:
+        return ((4.1 * N + 0.8) / r - (3.1 * N + 6.5) / N) * r**1.5 / (r**1.5 + 5.2)
+    if alpha == -1:
+        return (2 * N**2 - 1.3 * N * r - 3.5 * r) / (N * r) * r**3 / (r**3 + 2.3)
+    u = 4.4 * N - 1
+    return (4.4 * N - 2) / (2.9 * r) * (u**2 - 8.6 * r * u + 11.4 * r**2) / (4.4 * N - 3) ** 2
+
+
+def edf(statistic: Statistic, alpha: int, m: int, n_phase: int) -> float:
+    """Equivalent degrees of freedom of a stability estimate, as computed by Stable32.
+
+    Parameters
+    ----------
+    statistic : str
+        One of "adev", "oadev", "mdev", "tdev", "hdev", "ohdev", "totdev", "mtotdev",
+        "ttotdev", "htotdev", "theo1", "theobr", "theoh".
+    alpha : int
+        Power-law exponent of S_y(f) ~ f^alpha (-2 ... 2), e.g. from
+        :func:`qsense.stability.noise_id.identify_alpha`.
+    m : int
+        Averaging factor (tau = m tau0). For Theo statistics, the Theo1 factor
+        (Theo1 tau = 0.75 m tau0).
+    n_phase : int
+        Number of phase samples N of the record (N - 1 frequency samples).
+
+    Returns
+    -------
+    float
+        The EDF (NaN when it is undefined, e.g. no term at this m).
+
+    Notes
+    -----
+    adev/oadev/mdev/tdev/hdev/ohdev: :func:`greenhall_edf` [GR03].
+    totdev: b T/tau - c ([SP1065] Table 11) for alpha <= 0; for alpha > 0 the simple
+    (Stein) edf of [SP1065] Table 5 plus 2, which is what Stable32 1.60 prints.
+    mtotdev/ttotdev: the MDEV edf for m < 10, else b T/tau - c ([SP1065] Table 12 form;
+    FPM, WFM, FFM coefficients refitted to Stable32's tables). htotdev: the simple edf
+    plus 2 for m < 16 or alpha > 0, else (T/tau) / (b0 + b1 tau/T) ([SP1065] Table 13).
+    theo1/theobr/theoh: [SP1065] Theo1 fits with r = 0.75 m (the FPM fit without the
+    (N + 1) denominator factor of some printings, as Stable32 computes it). T/tau is
+    taken as (N - 1)/m. The simple FFM edf at m = 1 is 2 (N - 2)^2 / (2.3 N - 4.9).
+
+    Examples
+    --------
+    >>> round(edf("totdev", 0, 10, 1001), 2)
+    150.0
+    """
+    if statistic not in _ALL:
+        raise ValueError(f"statistic must be one of {', '.join(_ALL)}, got {statistic!r}")
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Integral) or not -2 <= alpha <= 2:
+        raise ValueError(f"alpha must be an integer noise exponent in -2 ... 2, got {alpha!r}")
+    m = positive_int("m", m)
+    n_phase = positive_int("n_phase", n_phase, minimum=2)
+    alpha = int(alpha)
+    if statistic in _GREENHALL:
+        d, ov, mod = _GREENHALL[statistic]
+        return greenhall_edf(alpha, d, m, n_phase, overlapping=ov, modified=mod)
+    ratio = (n_phase - 1) / m
+    if statistic == "totdev":
+        if alpha not in _TOT_BC:
+            return _simple_edf(alpha, m, n_phase) + 2.0
+        b, c = _TOT_BC[alpha]
+        return b * ratio - c
+    if statistic in ("mtotdev", "ttotdev"):
+        if m < _MTOT_MDEV_BELOW:
+            return greenhall_edf(alpha, 2, m, n_phase, overlapping=True, modified=True)
+        b, c = _MTOT_BC[alpha]
+        return b * ratio - c
+    if statistic == "htotdev":
+        if m < _HTOT_SIMPLE_BELOW or alpha not in _HTOT_B:
+            return _simple_edf(alpha, m, n_phase) + 2.0
+        b0, b1 = _HTOT_B[alpha]
+        return ratio / (b0 + b1 / ratio)
+    return _theo1_edf(alpha, m, n_phase)  # theo1, theobr, theoh
+
+
+def ci_bounds(dev: np.ndarray, edf: np.ndarray, ci: float) -> tuple[np.ndarray, np.ndarray]:
+    """Chi-square confidence interval of a deviation.
+
+    Parameters
+    ----------
+    dev : ndarray, shape (n,)
+        Deviations (any unit; the bounds have the same unit).
+    edf : ndarray, shape (n,)
+        Equivalent degrees of freedom (NaN or <= 0 gives NaN bounds).
+    ci : float
+        Two-sided confidence level in (0, 1), e.g. 0.683 for 1 sigma.
+
+    Returns
+    -------
+    lo, hi : ndarray, shape (n,)
+        dev sqrt(edf / chi2.ppf((1 + ci)/2, edf)) and dev sqrt(edf / chi2.ppf((1 - ci)/2,
+        edf)) ([SP1065] sec. 5.3.3, eq. 46).
+
+    Notes
+    -----
+    Like Stable32, the confidence level is rounded to 2 digits (0.683 -> 0.68) when
+    edf > 100; Stable32's tables match this to their 5 printed digits (at edf <= 100
+    they match the unrounded level, e.g. 0.6826895 for 1 sigma).
+
+    Examples
+    --------
+    >>> lo, hi = ci_bounds(np.array([1.0]), np.array([100.0]), 0.683)
+    """
+    dev = np.asarray(dev, dtype=float)
+    nu = np.asarray(edf, dtype=float)
+    if not 0.0 < ci < 1.0:
+        raise ValueError(f"ci must be a confidence level in (0, 1), got {ci!r}")
+    nu = np.where(nu > 0, nu, np.nan)
+    level = np.where(nu > _LARGE_EDF, round(ci, 2), ci)
+    lo = dev * np.sqrt(nu / stats.chi2.ppf((1.0 + level) / 2.0, nu))
+    hi = dev * np.sqrt(nu / stats.chi2.ppf((1.0 - level) / 2.0, nu))
+    return lo, hi

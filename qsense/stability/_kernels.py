@@ -1,0 +1,631 @@
+"""numba kernels of the fast stability statistics (private).
+
+Every kernel works on contiguous float64 phase (seconds) and an int64 array of
+averaging factors ``ms``, loops over slice views (which vectorise; offset indexing
+does not) and writes one sum and one term count per factor into preallocated
+outputs. Gaps follow two rules, chosen by the caller:
+
+* phase NaN ("touch"): a term that reads a NaN sample is skipped;
+* frequency gaps ("span"): ``sp`` is the running count of missing frequency samples
+  at each phase sample of a gap-filled phase record; a term that reads samples
+  ``a < b`` is skipped when ``sp[b] != sp[a]``.
+
+The ``*_raw`` functions are the ``raw`` callables of
+:func:`qsense.stability._pipeline.compute`: ``raw(x, m, rate, span)`` returns the
+variance (or the MTIE/TIE rms value) and the number of terms per factor.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from qsense._numba import kernel
+
+__all__ = [
+    "adev_raw",
+    "gcodev_raw",
+    "hdev_raw",
+    "mdev_raw",
+    "mtie_raw",
+    "oadev_raw",
+    "ohdev_raw",
+    "tdev_raw",
+    "tierms_raw",
+    "totdev_extend",
+    "totdev_raw",
+]
+
+
+# --------------------------------------------------------------------------- kernels
+
+
+#: Terms per block: every factor is evaluated block by block so that the samples the
+#: small factors share stay in cache (one pass over memory instead of one per factor).
+_BLOCK = 8192
+
+
+@kernel
+def _diff2(x, sp, ms, c0, nts, mode, out, cnt):  # pragma: no cover - numba
+    """Sums of squared second differences ``x[c+i-m] - 2x[c+i] + x[c+i+m]``, ``c = c0[k]``,
+    ``i < nts[k]`` (OADEV, SP 1065 eq. 10, with ``c0 = m``; TOTDEV eq. 25 on the
+    reflected record). ``mode``: 0 no gaps, 1 skip NaN terms, 2 skip terms whose
+    ``sp`` differs at the two ends. Blocked over i (see ``_BLOCK``).
+    """
+    ntmax = 0
+    for k in range(ms.size):
+        out[k] = 0.0
+        cnt[k] = 0
+        ntmax = max(ntmax, nts[k])
+    for i0 in range(0, ntmax, _BLOCK):
+        for k in range(ms.size):
+            m = ms[k]
+            i1 = min(i0 + _BLOCK, nts[k])
+            if i1 <= i0:
+                continue
+            c = c0[k]
+            xa = x[c + m + i0 : c + m + i1]
+            xb = x[c + i0 : c + i1]
+            xc = x[c - m + i0 : c - m + i1]
+            s = 0.0
+            n = 0
+            if mode == 0:
+                for i in range(i1 - i0):
+                    d = xa[i] - 2.0 * xb[i] + xc[i]
+                    s += d * d
+                n = i1 - i0
+            elif mode == 1:
+                for i in range(i1 - i0):
+                    d = xa[i] - 2.0 * xb[i] + xc[i]
+                    ok = d == d
+                    s += d * d if ok else 0.0
+                    n += ok
+            else:
+                sa = sp[c + m + i0 : c + m + i1]
+                sc = sp[c - m + i0 : c - m + i1]
+                for i in range(i1 - i0):
+                    d = xa[i] - 2.0 * xb[i] + xc[i]
+                    ok = sa[i] == sc[i]
+                    s += d * d if ok else 0.0
+                    n += ok
+            out[k] += s
+            cnt[k] += n
+
+
+@kernel
+def _diff3(x, sp, ms, mode, out, cnt):  # pragma: no cover - numba
+    """Sums of squared third differences ``x[i+3m] - 3x[i+2m] + 3x[i+m] - x[i]``,
+    ``i < N - 3m`` (OHDEV, SP 1065 eq. 20); ``mode`` as :func:`_diff2`."""
+    nx = x.size
+    for k in range(ms.size):
+        out[k] = 0.0
+        cnt[k] = 0
+    for i0 in range(0, nx, _BLOCK):
+        for k in range(ms.size):
+            m = ms[k]
+            i1 = min(i0 + _BLOCK, nx - 3 * m)
+            if i1 <= i0:
+                continue
+            xa = x[3 * m + i0 : 3 * m + i1]
+            xb = x[2 * m + i0 : 2 * m + i1]
+            xc = x[m + i0 : m + i1]
+            xe = x[i0:i1]
+            s = 0.0
+            n = 0
+            if mode == 0:
+                for i in range(i1 - i0):
+                    d = xa[i] - 3.0 * xb[i] + 3.0 * xc[i] - xe[i]
+                    s += d * d
+                n = i1 - i0
+            elif mode == 1:
+                for i in range(i1 - i0):
+                    d = xa[i] - 3.0 * xb[i] + 3.0 * xc[i] - xe[i]
+                    ok = d == d
+                    s += d * d if ok else 0.0
+                    n += ok
+            else:
+                sa = sp[3 * m + i0 : 3 * m + i1]
+                se = sp[i0:i1]
+                for i in range(i1 - i0):
+                    d = xa[i] - 3.0 * xb[i] + 3.0 * xc[i] - xe[i]
+                    ok = sa[i] == se[i]
+                    s += d * d if ok else 0.0
+                    n += ok
+            out[k] += s
+            cnt[k] += n
+
+
+@kernel
+def _strided(x, sp, ms, order, mode, out, cnt):  # pragma: no cover - numba
+    """Non-overlapping sums over i = 0, m, 2m, ...: squared second (``order`` 2,
+    ADEV eq. 8) or third (``order`` 3, HDEV eq. 18) differences; ``mode`` as above."""
+    nx = x.size
+    for k in range(ms.size):
+        m = ms[k]
+        s = 0.0
+        n = 0
+        nt = nx - order * m
+        terms = (nt + m - 1) // m if nt > 0 else 0
+        if mode == 0 and m == 1:  # contiguous: the overlapping loop, which vectorises
+            a = x[order:]
+            b = x[order - 1 :]
+            c = x[order - 2 :]
+            e = x[order - 3 :] if order == 3 else x
+            for t in range(terms):
+                if order == 2:
+                    d = a[t] - 2.0 * b[t] + c[t]
+                else:
+                    d = a[t] - 3.0 * b[t] + 3.0 * c[t] - e[t]
+                s += d * d
+            n = terms
+        elif mode == 0 and order == 2:
+            a = x[2 * m :: m]
+            b = x[m::m]
+            c = x[::m]
+            for t in range(terms):
+                d = a[t] - 2.0 * b[t] + c[t]
+                s += d * d
+            n = terms
+        elif mode == 0:
+            a = x[3 * m :: m]
+            b = x[2 * m :: m]
+            c = x[m::m]
+            e = x[::m]
+            for t in range(terms):
+                d = a[t] - 3.0 * b[t] + 3.0 * c[t] - e[t]
+                s += d * d
+            n = terms
+        else:
+            for i in range(0, nt, m):
+                if order == 2:
+                    d = x[i + 2 * m] - 2.0 * x[i + m] + x[i]
+                else:
+                    d = x[i + 3 * m] - 3.0 * x[i + 2 * m] + 3.0 * x[i + m] - x[i]
+                ok = (sp[i + order * m] == sp[i]) if mode == 2 else (d == d)
+                if ok:
+                    s += d * d
+                    n += 1
+        out[k] = s
+        cnt[k] = n
+
+
+@kernel
+def _decimated_sum(z, length, order):  # pragma: no cover - numba
+    """Sum of squared lag-1 differences of order 2 or 3 over ``z[:length]``."""
+    terms = max(length - order, 0)
+    s = 0.0
+    a = z[order:]
+    b = z[order - 1 :]
+    c = z[order - 2 :]
+    if order == 2:
+        for t in range(terms):
+            d = a[t] - 2.0 * b[t] + c[t]
+            s += d * d
+    else:
+        e = z[order - 3 :]
+        for t in range(terms):
+            d = a[t] - 3.0 * b[t] + 3.0 * c[t] - e[t]
+            s += d * d
+    return s, terms
+
+
+@kernel
+def _strided_octave(x, top, order, buf, out, cnt):  # pragma: no cover - numba
+    """:func:`_strided` (gap-free) at every m = 2**k <= top: the non-overlapping terms
+    at factor m read only ``x[::m]``, so each level works on the decimated record,
+    kept contiguous in ``buf`` (>= (N+1)//2 floats, halved in place level by level)."""
+    out[0], cnt[0] = _decimated_sum(x, x.size, order)
+    length = (x.size + 1) // 2
+    for t in range(length):
+        buf[t] = x[2 * t]
+    m = 2
+    k = 1
+    while m <= top:
+        out[k], cnt[k] = _decimated_sum(buf, length, order)
+        length = (length + 1) // 2
+        for t in range(1, length):
+            buf[t] = buf[2 * t]
+        m *= 2
+        k += 1
+
+
+@kernel
+def _diff1(x, sp, ms, mode, out, cnt):  # pragma: no cover - numba
+    """Sums of squared first differences ``x[i+m] - x[i]`` (TIE rms); ``mode`` as above."""
+    nx = x.size
+    for k in range(ms.size):
+        out[k] = 0.0
+        cnt[k] = 0
+    for i0 in range(0, nx, _BLOCK):
+        for k in range(ms.size):
+            m = ms[k]
+            i1 = min(i0 + _BLOCK, nx - m)
+            if i1 <= i0:
+                continue
+            xa = x[m + i0 : m + i1]
+            xc = x[i0:i1]
+            s = 0.0
+            n = 0
+            if mode == 0:
+                for i in range(i1 - i0):
+                    d = xa[i] - xc[i]
+                    s += d * d
+                n = i1 - i0
+            else:
+                sa = sp[m + i0 : m + i1] if mode == 2 else sp
+                sc = sp[i0:i1] if mode == 2 else sp
+                for i in range(i1 - i0):
+                    d = xa[i] - xc[i]
+                    ok = (sa[i] == sc[i]) if mode == 2 else (d == d)
+                    s += d * d if ok else 0.0
+                    n += ok
+            out[k] += s
+            cnt[k] += n
+
+
+@kernel
+def _prefix2(x, shift, ch, cl):  # pragma: no cover - numba
+    """Compensated prefix sums of ``x - shift`` with NaN taken as 0:
+    ``ch[k] + cl[k] = sum(x[:k] - shift)`` to ~1e-32 relative (Neumaier two-sum)."""
+    s = 0.0
+    c = 0.0
+    ch[0] = 0.0
+    cl[0] = 0.0
+    for i in range(x.size):
+        v = x[i] - shift
+        if v != v:
+            v = 0.0
+        t = s + v
+        if abs(s) >= abs(v):
+            c += (s - t) + v
+        else:
+            c += (v - t) + s
+        s = t
+        ch[i + 1] = s
+        cl[i + 1] = c
+
+
+@kernel
+def _mdev(ch, cl, bad, ms, eo, check, out, cnt):  # pragma: no cover - numba
+    """Sums over j of W_j^2, W_j = sum_{i=j}^{j+m-1} (x[i+2m] - 2x[i+m] + x[i]) (eq. 14).
+
+    With the prefix sums C = ch + cl of x (length N + 1), the window sums are
+    ``X_m[j] = C[j+m] - C[j]`` and ``W_j = X_m[j+2m] - 2 X_m[j+m] + X_m[j]``; each
+    difference of ``ch`` is one correctly rounded subtraction, so ``X_m`` carries
+    about one rounding error, as a direct sum would, and the loop vectorises.
+    With ``check`` a term j is valid iff ``bad[j + 3m + eo] == bad[j]``.
+    """
+    nx = ch.size - 1
+    for k in range(ms.size):
+        out[k] = 0.0
+        cnt[k] = 0
+    for j0 in range(0, nx, _BLOCK):
+        for k in range(ms.size):
+            m = ms[k]
+            j1 = min(j0 + _BLOCK, nx - 3 * m + 1)
+            if j1 <= j0:
+                continue
+            h3 = ch[3 * m + j0 : 3 * m + j1]
+            h2 = ch[2 * m + j0 : 2 * m + j1]
+            h1 = ch[m + j0 : m + j1]
+            h0 = ch[j0:j1]
+            l3 = cl[3 * m + j0 : 3 * m + j1]
+            l2 = cl[2 * m + j0 : 2 * m + j1]
+            l1 = cl[m + j0 : m + j1]
+            l0 = cl[j0:j1]
+            s = 0.0
+            n = 0
+            if check:
+                be = bad[3 * m + eo + j0 : 3 * m + eo + j1]
+                bb = bad[j0:j1]
+                for j in range(j1 - j0):
+                    w = ((h3[j] - h2[j]) - 2.0 * (h2[j] - h1[j]) + (h1[j] - h0[j])) + (
+                        (l3[j] - l2[j]) - 2.0 * (l2[j] - l1[j]) + (l1[j] - l0[j])
+                    )
+                    ok = be[j] == bb[j]
+                    s += w * w if ok else 0.0
+                    n += ok
+            else:
+                for j in range(j1 - j0):
+                    w = ((h3[j] - h2[j]) - 2.0 * (h2[j] - h1[j]) + (h1[j] - h0[j])) + (
+                        (l3[j] - l2[j]) - 2.0 * (l2[j] - l1[j]) + (l1[j] - l0[j])
+                    )
+                    s += w * w
+                n = j1 - j0
+            out[k] += s
+            cnt[k] += n
+
+
+@kernel
+def _mdev_level(xa, xb, m, nt, nn):  # pragma: no cover - numba
+    """One doubling level of :func:`_mdev_octave`: returns sum W^2, fills xb = X_2m."""
+    s = 0.0
+    a2 = xa[2 * m : 2 * m + nt]
+    a1 = xa[m : m + nn]
+    a0 = xa[:nn]
+    b = xb[:nn]
+    for j in range(nt):
+        w = a2[j] - 2.0 * a1[j] + a0[j]
+        s += w * w
+        b[j] = a0[j] + a1[j]
+    for j in range(nt, nn):
+        b[j] = a0[j] + a1[j]
+    return s
+
+
+@kernel
+def _mdev_octave(x, top, xa, xb, out, cnt):  # pragma: no cover - numba
+    """MDEV sums (as :func:`_mdev`) at every m = 2**k <= top of a gap-free record.
+
+    The window sums double level by level, ``X_2m[j] = X_m[j] + X_m[j+m]`` (pairwise,
+    so as accurate as a direct sum), and each level sums
+    ``W_j^2 = (X_m[j+2m] - 2X_m[j+m] + X_m[j])^2``; ``xa``/``xb`` are N-float buffers.
+    ``out``/``cnt`` get one entry per level.
+    """
+    nx = x.size
+    xa[:nx] = x
+    m = 1
+    k = 0
+    while m <= top:
+        nt = max(nx - 3 * m + 1, 0)
+        nn = max(nx - 2 * m + 1, 0)
+        if k % 2 == 0:
+            out[k] = _mdev_level(xa, xb, m, nt, nn)
+        else:
+            out[k] = _mdev_level(xb, xa, m, nt, nn)
+        cnt[k] = nt
+        m *= 2
+        k += 1
+
+
+@kernel
+def _mtie(x, sp, ms, mode, out, cnt):  # pragma: no cover - numba
+    """max over windows x[i..i+m] of (max - min), by monotone deques (O(N) per m)."""
+    nx = x.size
+    qmax = np.empty(nx, dtype=np.int64)
+    qmin = np.empty(nx, dtype=np.int64)
+    for k in range(ms.size):
+        m = ms[k]
+        best = -1.0
+        n = 0
+        h1 = 0
+        t1 = 0
+        h2 = 0
+        t2 = 0
+        last_nan = -1
+        for j in range(nx):
+            v = x[j]
+            if v != v:
+                last_nan = j
+            else:
+                while t1 > h1 and x[qmax[t1 - 1]] <= v:
+                    t1 -= 1
+                qmax[t1] = j
+                t1 += 1
+                while t2 > h2 and x[qmin[t2 - 1]] >= v:
+                    t2 -= 1
+                qmin[t2] = j
+                t2 += 1
+            i = j - m
+            if i < 0:
+                continue
+            while h1 < t1 and qmax[h1] < i:
+                h1 += 1
+            while h2 < t2 and qmin[h2] < i:
+                h2 += 1
+            if mode == 2:
+                ok = sp[j] == sp[i]
+            else:
+                ok = last_nan < i
+            if ok and h1 < t1:
+                r = x[qmax[h1]] - x[qmin[h2]]
+                if r > best:
+                    best = r
+                n += 1
+        out[k] = best if n > 0 else 0.0
+        cnt[k] = n
+
+
+@kernel
+def _gcodev(x1, x2, ms, out, cnt):  # pragma: no cover - numba
+    """Sum of products of the two records' second differences (Groslambert)."""
+    nx = x1.size
+    for k in range(ms.size):
+        m = ms[k]
+        nt = nx - 2 * m
+        s = 0.0
+        n = 0
+        if nt > 0:
+            a1 = x1[2 * m :]
+            b1 = x1[m : nx - m]
+            c1 = x1[: nx - 2 * m]
+            a2 = x2[2 * m :]
+            b2 = x2[m : nx - m]
+            c2 = x2[: nx - 2 * m]
+            for i in range(nt):
+                p = (a1[i] - 2.0 * b1[i] + c1[i]) * (a2[i] - 2.0 * b2[i] + c2[i])
+                if p == p:
+                    s += p
+                    n += 1
+        out[k] = s
+        cnt[k] = n
+
+
+# ---------------------------------------------------------------- raw estimators
+
+
+def _outputs(ms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return np.zeros(ms.size), np.zeros(ms.size, dtype=np.int64)
+
+
+def _span_args(x: np.ndarray, span: np.ndarray | None) -> tuple[np.ndarray, int]:
+    """Gap array and kernel mode: 0 no gaps, 1 phase NaN, 2 frequency-gap spans."""
+    if span is not None:
+        return np.ascontiguousarray(span, dtype=np.float64), 2
+    return np.zeros(1), int(bool(np.isnan(x).any()))
+
+
+def _scaled(s: np.ndarray, n: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, s * scale / np.maximum(n, 1), np.nan)
+
+
+def oadev_raw(x, m, rate, span=None):
+    """Overlapping Allan variance, NIST SP 1065 eq. (10):
+    ``sum (x[i+2m] - 2x[i+m] + x[i])^2 / (2 m^2 tau0^2 (N - 2m))``."""
+    ms = np.ascontiguousarray(m, dtype=np.int64)
+    sp, mode = _span_args(x, span)
+    s, n = _outputs(ms)
+    _diff2(x, sp, ms, ms.copy(), np.maximum(x.size - 2 * ms, 0), mode, s, n)
+    return _scaled(s, n, rate**2 / (2.0 * ms.astype(np.float64) ** 2)), n
+
+
+def _strided_sums(x, ms, order, span):
+    sp, mode = _span_args(x, span)
+    s, n = _outputs(ms)
+    if mode == 0 and ms.size and np.all((ms & (ms - 1)) == 0):  # octave: decimate
+        levels = int(ms.max()).bit_length()
+        sl, nl = np.zeros(levels), np.zeros(levels, dtype=np.int64)
+        _strided_octave(x, int(ms.max()), order, np.empty((x.size + 1) // 2), sl, nl)
+        k = np.log2(ms).astype(np.int64)
+        return sl[k], nl[k]
+    _strided(x, sp, ms, order, mode, s, n)
+    return s, n
+
+
+def adev_raw(x, m, rate, span=None):
+    """Non-overlapping Allan variance, SP 1065 eq. (8) on phase: terms every m samples."""
+    ms = np.ascontiguousarray(m, dtype=np.int64)
+    s, n = _strided_sums(x, ms, 2, span)
+    return _scaled(s, n, rate**2 / (2.0 * ms.astype(np.float64) ** 2)), n
+
+
+def hdev_raw(x, m, rate, span=None):
+    """Non-overlapping Hadamard variance, SP 1065 eq. (18) on phase (every m samples)."""
+    ms = np.ascontiguousarray(m, dtype=np.int64)
+    s, n = _strided_sums(x, ms, 3, span)
+    return _scaled(s, n, rate**2 / (6.0 * ms.astype(np.float64) ** 2)), n
+
+
+def ohdev_raw(x, m, rate, span=None):
+    """Overlapping Hadamard variance, SP 1065 eq. (20):
+    ``sum (x[i+3m] - 3x[i+2m] + 3x[i+m] - x[i])^2 / (6 m^2 tau0^2 (N - 3m))``."""
+    ms = np.ascontiguousarray(m, dtype=np.int64)
+    sp, mode = _span_args(x, span)
+    s, n = _outputs(ms)
+    _diff3(x, sp, ms, mode, s, n)
+    return _scaled(s, n, rate**2 / (6.0 * ms.astype(np.float64) ** 2)), n
+
+
+def _mdev_sums(x, m, span):
+    ms = np.ascontiguousarray(m, dtype=np.int64)
+    s, n = _outputs(ms)
+    nan = np.isnan(x)
+    has_nan = bool(nan.any())
+    if span is None and not has_nan and ms.size and np.all((ms & (ms - 1)) == 0):
+        # powers of two (octave taus): pairwise doubling of the window sums
+        levels = int(ms.max()).bit_length()
+        sl, nl = np.zeros(levels), np.zeros(levels, dtype=np.int64)
+        _mdev_octave(x, int(ms.max()), np.empty(x.size), np.empty(x.size), sl, nl)
+        k = np.log2(ms).astype(np.int64)
+        return ms, sl[k], nl[k]
+    # the statistic ignores an offset: centre x so that the prefix sums stay small
+    ch = np.empty(x.size + 1)
+    cl = np.empty(x.size + 1)
+    _prefix2(x, float(np.mean(x[~nan])) if has_nan else float(np.mean(x)), ch, cl)
+    if span is not None:
+        _mdev(ch, cl, np.ascontiguousarray(span, dtype=np.float64), ms, -1, True, s, n)
+    elif has_nan:
+        bad = np.zeros(x.size + 1)
+        np.cumsum(nan, out=bad[1:])
+        _mdev(ch, cl, bad, ms, 0, True, s, n)
+    else:
+        _mdev(ch, cl, np.zeros(1), ms, 0, False, s, n)
+    return ms, s, n
+
+
+def mdev_raw(x, m, rate, span=None):
+    """Modified Allan variance, SP 1065 eq. (14):
+    ``sum_j (sum_{i=j}^{j+m-1} x[i+2m] - 2x[i+m] + x[i])^2 / (2 m^4 tau0^2 (N - 3m + 1))``."""
+    ms, s, n = _mdev_sums(x, m, span)
+    return _scaled(s, n, rate**2 / (2.0 * ms.astype(np.float64) ** 4)), n
+
+
+def tdev_raw(x, m, rate, span=None):
+    """Time variance, SP 1065 eq. (15): ``TVAR = tau^2 / 3 * MVAR`` (s^2)."""
+    ms, s, n = _mdev_sums(x, m, span)
+    return _scaled(s, n, 1.0 / (6.0 * ms.astype(np.float64) ** 2)), n
+
+
+def tierms_raw(x, m, rate, span=None):
+    """TIE rms (s): ``sqrt(sum (x[i+m] - x[i])^2 / (N - m))`` (Stable32, ITU-T G.810)."""
+    ms = np.ascontiguousarray(m, dtype=np.int64)
+    sp, mode = _span_args(x, span)
+    s, n = _outputs(ms)
+    _diff1(x, sp, ms, mode, s, n)
+    return np.sqrt(_scaled(s, n, np.ones(ms.size))), n
+
+
+def mtie_raw(x, m, rate, span=None):
+    """MTIE (s): largest peak-to-peak phase over all windows of m + 1 samples."""
+    ms = np.ascontiguousarray(m, dtype=np.int64)
+    sp, mode = _span_args(x, span)
+    s, n = _outputs(ms)
+    _mtie(x, sp, ms, mode, s, n)
+    return np.where(n > 0, s, np.nan), n
+
+
+def totdev_extend(x: np.ndarray, e: int) -> np.ndarray:
+    """Phase extended by ``e`` reflected samples at each end (SP 1065 sec. 5.2.11):
+    ``x*[-j] = 2x[0] - x[j]`` and ``x*[N-1+j] = 2x[N-1] - x[N-1-j]``, ``j = 1..e``."""
+    n = x.size
+    out = np.empty(n + 2 * e)
+    out[e : e + n] = x
+    if e:
+        np.subtract(2.0 * x[0], x[e:0:-1], out=out[:e])
+        np.subtract(2.0 * x[-1], x[n - 2 : n - 2 - e : -1], out=out[e + n :])
+    return out
+
+
+def _span_extend(span: np.ndarray, e: int) -> np.ndarray:
+    """Gap count along the reflected record (frequency gaps mirror with the phase)."""
+    gy = np.diff(span)
+    gy_ext = np.concatenate([gy[:e][::-1], gy, gy[::-1][:e]])
+    out = np.zeros(gy_ext.size + 1)
+    np.cumsum(gy_ext, out=out[1:])
+    return out
+
+
+def totdev_raw(x, m, rate, span=None):
+    """Total variance, SP 1065 eq. (25): on the reflected record ``x*``,
+    ``sum_{i=1}^{N-2} (x*[i-m] - 2x*[i] + x*[i+m])^2 / (2 m^2 tau0^2 (N - 2))``.
+
+    Leading and trailing NaN are trimmed first (the reflection needs valid end points).
+    """
+    ms = np.ascontiguousarray(m, dtype=np.int64)
+    s, n = _outputs(ms)
+    if span is None and (np.isnan(x[0]) or np.isnan(x[-1])):
+        ok = np.flatnonzero(~np.isnan(x))
+        x = x[ok[0] : ok[-1] + 1]
+    nx = x.size
+    if nx < 3 or ms.size == 0:
+        return np.full(ms.size, np.nan), n
+    e = int(min(ms.max(), nx - 2))
+    ext = totdev_extend(x, e)
+    if span is not None:
+        sp, mode = _span_extend(span, e), 2
+    else:
+        sp, mode = _span_args(x, None)  # the reflection has NaN iff x has
+    use = ms <= e
+    c0 = np.full(ms.size, e + 1, dtype=np.int64)
+    nts = np.where(use, nx - 2, 0).astype(np.int64)
+    _diff2(ext, sp, np.where(use, ms, 0), c0, nts, mode, s, n)
+    return _scaled(s, n, rate**2 / (2.0 * ms.astype(np.float64) ** 2)), n
+
+
+def gcodev_raw(x1, x2, m, rate):
+    """Groslambert covariance: ``sum d1 d2 / (2 m^2 tau0^2 (N - 2m))`` with d the
+    second differences of each record (Vernotte & Lantz, 2015)."""
+    ms = np.ascontiguousarray(m, dtype=np.int64)
+    s, n = _outputs(ms)
+    _gcodev(x1, x2, ms, s, n)
+    return _scaled(s, n, rate**2 / (2.0 * ms.astype(np.float64) ** 2)), n

@@ -1,0 +1,290 @@
+"""Comparisons of several clocks: the three-cornered hat and its N-clock generalisation.
+
+A phase (or frequency) comparison of clocks ``i`` and ``j`` measures the difference
+``x_ij = x_i - x_j``. When the clocks are independent the Allan-type variances add,
+``s_ij^2 = sigma_i^2 + sigma_j^2`` at every averaging time, and with three or more clocks
+the individual ``sigma_i^2`` can be solved for from the pairwise variances.
+"""
+
+from __future__ import annotations
+
+import importlib
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Literal
+
+import numpy as np
+import xarray as xr
+
+__all__ = ["three_cornered_hat"]
+
+#: Modules whose ``__all__`` lists the statistics that a name may select, in order.
+_STAT_MODULES = ("qsense.stability.deviations", "qsense.stability.total")
+
+
+def _statistic_modules() -> Iterator[Any]:
+    """The statistic modules, imported one at a time (skipping absent ones)."""
+    for name in _STAT_MODULES:
+        try:
+            yield importlib.import_module(name)
+        except ModuleNotFoundError as err:
+            if err.name != name:
+                raise
+
+
+def _statistic_names() -> list[str]:
+    """Names of the stability statistics that ``statistic=`` accepts as a string."""
+    return [n for m in _statistic_modules() for n in getattr(m, "__all__", ())]
+
+
+def _resolve_statistic(statistic: str | Callable[..., xr.Dataset]) -> Callable[..., xr.Dataset]:
+    """The statistic function named ``statistic`` (``"oadev"``, ``"mdev"``, ...) or itself.
+
+    A callable must have the signature of :func:`qsense.stability.oadev`:
+    ``f(data, rate, data_type, taus, ci, bias_correction) -> xarray.Dataset``.
+    """
+    if callable(statistic):
+        return statistic
+    if not isinstance(statistic, str):
+        raise TypeError(
+            f"statistic must be a statistic name or a callable, got {type(statistic).__name__}"
+        )
+    name = statistic.lower()
+    for mod in _statistic_modules():
+        if name in getattr(mod, "__all__", ()):
+            return getattr(mod, name)
+    raise ValueError(
+        f"statistic must be one of {_statistic_names()} or a callable, got {statistic!r}"
+    )
+
+
+def _design(pairs: list[tuple[str, str]], clocks: list[str]) -> np.ndarray:
+    """Incidence matrix A (n_pairs, n_clocks): s_ij^2 = (A @ sigma^2)_ij."""
+    index = {c: k for k, c in enumerate(clocks)}
+    a = np.zeros((len(pairs), len(clocks)))
+    for p, (i, j) in enumerate(pairs):
+        a[p, index[i]] = 1.0
+        a[p, index[j]] = 1.0
+    return a
+
+
+def _check_pairs(pairs: Any) -> tuple[list[tuple[str, str]], list[str]]:
+    if not isinstance(pairs, Mapping):
+        raise TypeError(
+            "pairs must be a mapping {(clock_i, clock_j): x_ij} of pairwise comparison "
+            f"records, got {type(pairs).__name__}"
+        )
+    keys: list[tuple[str, str]] = []
+    clocks: list[str] = []
+    seen: set[frozenset[str]] = set()
+    for key in pairs:
+        if (
+            not isinstance(key, tuple)
+            or len(key) != 2
+            or not all(isinstance(c, str) for c in key)
+            or key[0] == key[1]
+        ):
+            raise ValueError(
+                f"pairs keys must be tuples of two different clock names (str), got {key!r}"
+            )
+        if frozenset(key) in seen:
+            raise ValueError(f"pairs has the comparison {key!r} twice (in either order)")
+        seen.add(frozenset(key))
+        keys.append(key)
+        clocks.extend(c for c in key if c not in clocks)
+    if len(clocks) < 3:
+        raise ValueError(
+            f"pairs must compare at least 3 clocks for a cornered hat, got {len(clocks)}: {clocks}"
+        )
+    return keys, clocks
+
+
+def three_cornered_hat(
+    pairs: Mapping[tuple[str, str], Any],
+    rate: float | None = None,
+    data_type: Literal["phase", "freq"] = "phase",
+    taus: Literal["octave", "decade", "all"] | Any = "octave",
+    *,
+    statistic: str | Callable[..., xr.Dataset] = "oadev",
+    ci: float = 0.683,
+    bias_correction: bool = True,
+) -> xr.Dataset:
+    """Individual clock stabilities from pairwise comparisons (three/N-cornered hat).
+
+    Parameters
+    ----------
+    pairs : mapping {(str, str): xarray.DataArray or array-like}
+        Comparison records keyed by ``(clock_i, clock_j)``, each the difference
+        ``x_i - x_j`` (phase in s, or fractional frequency) of simultaneous measurements,
+        shape (n,) and the same sample rate for all. The sign (key order) does not
+        matter. At least 3 clocks; every clock must be determined (for N clocks the
+        comparison graph needs a cycle of odd length through all of them - all
+        N(N-1)/2 pairs is the usual case).
+    rate : float, optional
+        Sample rate in Hz, for plain arrays.
+    data_type : {"phase", "freq"}
+        Type of every record.
+    taus : {"octave", "decade", "all"} or array-like of float
+        Averaging times (s), as for the statistic; the result keeps the taus present
+        for every pair.
+    statistic : str or callable
+        Variance-type statistic applied to each pair: ``"oadev"`` (default),
+        ``"mdev"``, ``"hdev"``, ``"tdev"``, ... (any function of
+        :mod:`qsense.stability.deviations` or :mod:`qsense.stability.total`) or a
+        function with the signature of :func:`qsense.stability.oadev`.
+    ci : float
+        Confidence level for the pairwise intervals (``pair_dev_lo``/``pair_dev_hi``).
+    bias_correction : bool
+        Passed to the statistic.
+
+    Returns
+    -------
+    xarray.Dataset
+        Coordinates ``clock`` (names in order of first appearance), ``tau`` (s) and
+        ``pair`` (``"A-B"`` labels in the order given). Variables:
+
+        - ``var`` (clock, tau): the estimated variance of each clock, which may come
+          out negative when the clocks' noise is correlated or a clock is much more
+          stable than the others (statistical scatter);
+        - ``dev`` (clock, tau): ``sqrt(var)``, NaN where ``var <= 0``;
+        - ``negative`` (clock, tau) bool: True where ``var <= 0`` (those ``dev`` are NaN);
+        - ``pair_dev``, ``pair_dev_lo``, ``pair_dev_hi``, ``pair_n``, ``pair_edf``
+          (pair, tau): the statistic of each comparison.
+
+        Attributes ``statistic``, ``data_type``, ``ci``, ``sample_rate``, ``method``
+        (``"closed form"`` for 3 clocks with 3 pairs, else ``"least squares"``).
+
+    Warns
+    -----
+    UserWarning
+        When some variance estimates are not positive (flagged in ``negative``).
+
+    Notes
+    -----
+    With independent clocks, ``s_ij^2 = sigma_i^2 + sigma_j^2`` (Gray & Allan 1974). For
+    three clocks the solution is exact (Gray & Allan 1974; NIST SP 1065, Riley 2008,
+    "three-cornered hat"):
+
+    .. math:: \\sigma_i^2 = (s_{ij}^2 + s_{ik}^2 - s_{jk}^2) / 2 .
+
+    For N > 3 clocks the system is over-determined and is solved by least squares,
+    ``sigma^2 = argmin ||A sigma^2 - s^2||``, with ``A`` the (pairs x clocks) incidence
+    matrix (1 at the two clocks of each pair). For the complete set of N(N-1)/2 pairs
+    this is Barnes' N-cornered hat (Barnes 1966; Torcaso et al. 1998):
+
+    .. math:: \\sigma_i^2 = \\frac{1}{N-2}\\Big(\\sum_{j \\ne i} s_{ij}^2
+              - \\frac{1}{N-1}\\sum_{k<l} s_{kl}^2\\Big),
+
+    and for N = 3 it reduces to the closed form. The pairwise variances are weighted
+    equally; correlations between clocks are not modelled. No confidence interval is
+    given for the clocks (the pairwise estimates are correlated; see Ekstrom & Koppang
+    2006); the pairwise intervals are in ``pair_dev_lo``/``pair_dev_hi``.
+
+    References
+    ----------
+    J. E. Gray and D. W. Allan, "A method for estimating the frequency stability of an
+    individual oscillator", Proc. 28th Frequency Control Symposium, pp. 243-246 (1974).
+    J. A. Barnes, "Atomic timekeeping and the statistics of precision signal
+    generators", Proc. IEEE 54, 207-220 (1966).
+    F. Torcaso, C. R. Ekstrom, E. A. Burt and D. N. Matsakis, "Estimating frequency
+    stability and cross-correlations", Proc. 30th PTTI Meeting, pp. 69-82 (1998).
+    C. R. Ekstrom and P. A. Koppang, "Error bars for three-cornered hats", IEEE Trans.
+    UFFC 53, 876-879 (2006).
+    W. J. Riley, *Handbook of Frequency Stability Analysis*, NIST SP 1065 (2008).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(2)
+    >>> a, b, c = (s * rng.standard_normal(4096) for s in (1e-12, 2e-12, 3e-12))
+    >>> hat = three_cornered_hat({("A", "B"): a - b, ("B", "C"): b - c, ("A", "C"): a - c},
+    ...                          rate=1.0, data_type="freq", taus=[1.0])
+    >>> np.round(hat["dev"].sel(tau=1.0).values / 1e-12, 1)
+    array([1., 2., 3.])
+    """
+    keys, clocks = _check_pairs(pairs)
+    func = _resolve_statistic(statistic)
+    results = []
+    for key in keys:
+        try:
+            res = func(
+                pairs[key],
+                rate=rate,
+                data_type=data_type,
+                taus=taus,
+                ci=ci,
+                bias_correction=bias_correction,
+            )
+        except (TypeError, ValueError) as err:
+            raise type(err)(f"pairs[{key!r}]: {err}") from err
+        results.append(res)
+    rates = {float(r.attrs["sample_rate"]) for r in results}
+    if max(rates) - min(rates) > 1e-9 * max(rates):
+        raise ValueError(f"pairs must all have the same sample rate, got {sorted(rates)} Hz")
+    labels = [f"{i}-{j}" for i, j in keys]
+    stacked = xr.concat(
+        [r[["dev", "dev_lo", "dev_hi", "n", "edf"]] for r in results],
+        dim=xr.DataArray(labels, dims="pair", name="pair"),
+        join="inner",
+        coords="minimal",
+        compat="override",
+        combine_attrs="drop",
+    )
+    if stacked.sizes["tau"] == 0:
+        raise ValueError("the pairs have no averaging time in common; pass explicit taus")
+
+    a = _design(keys, clocks)
+    if np.linalg.matrix_rank(a) < len(clocks):
+        raise ValueError(
+            f"pairs {labels} do not determine every clock of {clocks}: the comparisons "
+            "need a closed loop of odd length (e.g. all pairs of three clocks)"
+        )
+    s2 = stacked["dev"].values ** 2  # (pair, tau)
+    var = np.full((len(clocks), s2.shape[1]), np.nan)
+    ok = np.all(np.isfinite(s2), axis=0)
+    if np.any(ok):
+        var[:, ok] = np.linalg.lstsq(a, s2[:, ok], rcond=None)[0]
+    negative = var <= 0
+    if np.any(negative):
+        bad = [
+            f"{clocks[i]} at tau={stacked['tau'].values[k]:g} s"
+            for i, k in zip(*np.nonzero(negative), strict=True)
+        ]
+        warnings.warn(
+            f"cornered hat: {len(bad)} variance estimate(s) are not positive ("
+            + ", ".join(bad[:5])
+            + (", ..." if len(bad) > 5 else "")
+            + "); their dev is NaN and 'negative' is True",
+            UserWarning,
+            stacklevel=2,
+        )
+    with np.errstate(invalid="ignore"):
+        dev = np.where(negative, np.nan, np.sqrt(np.abs(var)))
+    first = results[0]
+    closed = len(clocks) == 3 and len(keys) == 3
+    out = xr.Dataset(
+        {
+            "var": (("clock", "tau"), var, {"long_name": "estimated variance of each clock"}),
+            "dev": (("clock", "tau"), dev, {"long_name": "estimated deviation of each clock"}),
+            "negative": (
+                ("clock", "tau"),
+                negative,
+                {"long_name": "variance estimate not positive (dev is NaN)"},
+            ),
+            "pair_dev": stacked["dev"],
+            "pair_dev_lo": stacked["dev_lo"],
+            "pair_dev_hi": stacked["dev_hi"],
+            "pair_n": stacked["n"],
+            "pair_edf": stacked["edf"],
+        },
+        coords={"clock": clocks, "tau": stacked["tau"], "pair": labels},
+        attrs={
+            "statistic": first.attrs.get("statistic", getattr(func, "__name__", "")),
+            "data_type": data_type,
+            "ci": ci,
+            "sample_rate": float(first.attrs["sample_rate"]),
+            "method": "closed form" if closed else "least squares",
+        },
+    )
+    out["tau"].attrs = dict(first["tau"].attrs) or {"units": "s", "long_name": "averaging time"}
+    return out

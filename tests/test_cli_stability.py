@@ -1,0 +1,104 @@
+"""``qsense stability FILE``: the printed table against Stable32, plot and HDF5 output."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import qsense.cli as cli
+
+PHASEDAT = Path(__file__).resolve().parents[1] / "datasets/reference/stability/allantools/tests"
+PHASEDAT = PHASEDAT / "phasedat"
+
+
+@pytest.fixture(autouse=True)
+def _registered(monkeypatch, tmp_path):
+    if "qsense._cli_stability" not in cli._SUBCOMMANDS:
+        monkeypatch.setattr(cli, "_SUBCOMMANDS", (*cli._SUBCOMMANDS, "qsense._cli_stability"))
+    monkeypatch.chdir(tmp_path)
+
+
+def _rows(text: str) -> dict[int, list[float]]:
+    """Numeric rows of every printed table: {AF: [AF, tau, n, alpha, lo, dev, hi]}."""
+    rows: dict[int, list[float]] = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 7 and parts[0].isdigit():
+            rows[int(parts[0])] = [float(p) for p in parts]
+    return rows
+
+
+def _stable32(name: str) -> np.ndarray:
+    return np.loadtxt(PHASEDAT / name, comments="#")
+
+
+def test_oadev_table_matches_stable32_and_plot_is_written(capsys):
+    assert cli.main(["stability", str(PHASEDAT / "PHASE.DAT")]) == 0
+    out = capsys.readouterr().out
+    assert "1001 phase points, tau0 = 1 s" in out
+    rows = _rows(out)
+    ref = _stable32("phase_dat_oadev_octave.txt")
+    assert sorted(rows) == [int(af) for af in ref[:, 0]]
+    matched_alpha = 0
+    for af, tau, n, alpha, lo, dev, hi in ref:
+        got = rows[int(af)]
+        assert got[1] == tau and got[2] == n
+        assert got[5] == pytest.approx(dev, rel=1e-4)  # Stable32 prints 5 digits
+        if got[3] == alpha:  # same noise type -> same EDF -> same interval
+            matched_alpha += 1
+            assert got[4] == pytest.approx(lo, rel=2e-3)
+            assert got[6] == pytest.approx(hi, rel=2e-3)
+    assert matched_alpha >= 6
+    png = Path("PHASE_oadev.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_several_statistics_no_plot_and_hdf5(capsys, tmp_path):
+    io = pytest.importorskip("qsense.io")
+    out_h5 = tmp_path / "res.h5"
+    argv = ["stability", str(PHASEDAT / "PHASE.DAT"), "--stat", "mdev,tdev", "--no-plot"]
+    assert cli.main([*argv, "-o", str(out_h5)]) == 0
+    text = capsys.readouterr().out
+    assert not list(tmp_path.glob("*.png"))
+    blocks = text.split("\n\n")[1:]
+    for stat, block in zip(("mdev", "tdev"), blocks, strict=False):
+        ref = _stable32(f"phase_dat_{stat}_octave.txt")
+        rows = _rows(block)
+        np.testing.assert_allclose([rows[int(af)][5] for af in ref[:, 0]], ref[:, 5], rtol=1e-4)
+    saved = io.load(out_h5)
+    assert list(saved["statistic"].values) == ["mdev", "tdev"]
+    np.testing.assert_allclose(
+        saved["dev"].sel(statistic="mdev").dropna("tau").values,
+        _stable32("phase_dat_mdev_octave.txt")[:, 5],
+        rtol=1e-4,
+    )
+
+
+def test_frequency_file_decade_and_explicit_plot(capsys, tmp_path):
+    nbs = PHASEDAT.parents[2] / "reference_values" / "nbs1000_frequency.txt"
+    png = tmp_path / "sub.png"
+    argv = ["stability", str(nbs), "--type", "freq", "--taus", "decade", "--plot", str(png)]
+    assert cli.main(argv) == 0
+    rows = _rows(capsys.readouterr().out)
+    # NIST SP 1065 Table 31 (1000-point set): OADEV at AF 1, 10, 100
+    assert rows[1][5] == pytest.approx(2.922319e-01, rel=1e-6)
+    assert rows[10][5] == pytest.approx(9.159953e-02, rel=1e-6)
+    assert rows[100][5] == pytest.approx(3.241343e-02, rel=1e-6)
+    assert png.is_file()
+
+
+def test_bad_inputs_exit_2(capsys, tmp_path):
+    bad = tmp_path / "bad.txt"
+    bad.write_text("1.0\nx1\n")
+    assert cli.main(["stability", str(bad), "--no-plot"]) == 2
+    assert "bad.txt:2" in capsys.readouterr().err
+    assert cli.main(["stability", str(PHASEDAT / "PHASE.DAT"), "--stat", "nosuch"]) == 2
+    assert "statistic must be one of" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["stability", "x", "--plot", "a.png", "--no-plot"])

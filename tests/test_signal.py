@@ -1,0 +1,183 @@
+"""Tests of the time-series data model (qsense.signal)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from qsense.signal import (
+    as_series,
+    attrs_for,
+    freq_to_phase,
+    make_series,
+    phase_to_freq,
+    rate_from_time,
+    time_grid,
+)
+
+
+@pytest.mark.parametrize("rate", [1.0, 3.0, 1000.0, 1 / 60, 7.3])
+def test_time_grid_rate_round_trip(rate):
+    t = time_grid(10_001, rate)
+    assert t.dtype == np.dtype("datetime64[ns]")
+    assert rate_from_time(t) == pytest.approx(rate, rel=1e-9)
+
+
+def test_time_grid_start_and_spacing():
+    t = time_grid(4, 2.0, start="2024-03-01T12:00:00")
+    assert t[0] == np.datetime64("2024-03-01T12:00:00")
+    assert np.all(np.diff(t) == np.timedelta64(500, "ms"))
+
+
+def test_make_series_carries_the_data_model():
+    da = make_series(np.arange(5.0), 10.0, units="m s-2", quantity="gravity", name="g")
+    assert da.dims == ("time",)
+    assert da.attrs == {
+        "units": "m s-2",
+        "long_name": "gravity",
+        "quantity": "gravity",
+        "sample_rate": 10.0,
+    }
+    x, rate = as_series(da)
+    assert rate == pytest.approx(10.0, rel=1e-12)
+    np.testing.assert_array_equal(x, np.arange(5.0))
+
+
+def test_as_series_returns_contiguous_float64_copy():
+    src = np.arange(20, dtype=np.int32)[::2]
+    x, rate = as_series(src, 2)
+    assert x.dtype == np.float64 and x.flags.c_contiguous and rate == 2.0
+    x[0] = 99
+    assert src[0] == 0
+
+
+def test_as_series_numeric_time_coordinate():
+    da = xr.DataArray(np.zeros(5), dims="time", coords={"time": np.arange(5) * 0.25})
+    assert as_series(da)[1] == pytest.approx(4.0)
+
+
+def test_as_series_rate_must_agree_with_coordinate():
+    da = make_series(np.zeros(10), 5.0)
+    assert as_series(da, 5.0)[1] == pytest.approx(5.0)
+    with pytest.raises(ValueError, match="disagrees"):
+        as_series(da, 4.0)
+
+
+def test_gaps_are_nan_not_dropped_rows():
+    da = make_series(np.arange(6.0), 1.0)
+    with pytest.raises(ValueError, match="uniform"):
+        as_series(da.drop_isel(time=3))
+    x, _ = as_series(da.where(da != 3))
+    assert np.isnan(x[3]) and np.isfinite(np.delete(x, 3)).all()
+    with pytest.raises(ValueError, match="NaN"):
+        as_series(da.where(da != 3), allow_nan=False)
+
+
+def test_non_monotonic_time_refused():
+    da = make_series(np.arange(6.0), 1.0)
+    with pytest.raises(ValueError, match="strictly increasing"):
+        as_series(da.isel(time=[0, 1, 3, 2, 4, 5]))
+
+
+@pytest.mark.parametrize(
+    ("data", "kwargs", "exc", "match"),
+    [
+        ([], {"rate": 1.0}, ValueError, "at least 1"),
+        (np.zeros((3, 3)), {"rate": 1.0}, ValueError, "1-D"),
+        (["a", "b"], {"rate": 1.0}, TypeError, "numeric"),
+        ("abc", {"rate": 1.0}, TypeError, "numeric"),
+        (np.array([True, False]), {"rate": 1.0}, TypeError, "numeric"),
+        (np.array([1 + 1j]), {"rate": 1.0}, TypeError, "numeric"),
+        ([1.0, np.inf], {"rate": 1.0}, ValueError, "infinite"),
+        ([np.nan, np.nan], {"rate": 1.0}, ValueError, "entirely NaN"),
+        ([1.0, 2.0], {"rate": 0.0}, ValueError, "rate"),
+        ([1.0, 2.0], {"rate": -1.0}, ValueError, "rate"),
+        ([1.0, 2.0], {"rate": np.nan}, ValueError, "rate"),
+        ([1.0, 2.0], {"rate": "1"}, TypeError, "rate"),
+        ([1.0, 2.0], {}, ValueError, "rate must be given"),
+        (xr.Dataset(), {}, TypeError, "Dataset"),
+    ],
+)
+def test_as_series_bad_input(data, kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        as_series(data, **kwargs)
+
+
+def test_as_series_wrong_dimension_name():
+    with pytest.raises(ValueError, match="dimension 'time'"):
+        as_series(xr.DataArray(np.zeros(4), dims="x"), 1.0)
+
+
+def test_time_grid_bad_input():
+    with pytest.raises(ValueError, match="rate"):
+        time_grid(3, -2.0)
+    with pytest.raises(ValueError, match="n must"):
+        time_grid(-1, 1.0)
+    with pytest.raises(ValueError, match="start"):
+        time_grid(3, 1.0, start="NaT")
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(st.floats(-1e-6, 1e-6, allow_nan=False), min_size=2, max_size=200),
+    st.sampled_from([1.0, 10.0, 0.5]),
+)
+def test_phase_freq_round_trip(values, rate):
+    """freq -> phase -> freq returns the mean-removed frequency (SP 1065 eq. 2-3)."""
+    y = np.asarray(values)
+    x = freq_to_phase(y, rate)
+    assert x.shape == (y.size + 1,) and x[0] == 0.0
+    np.testing.assert_allclose(phase_to_freq(x, rate), y - y.mean(), rtol=0, atol=1e-18)
+
+
+def test_freq_to_phase_matches_nbs_phase_dat_construction():
+    """PHASE.DAT is the NBS 1000-point frequency set integrated as x = [0, cumsum(y - mean)]."""
+    rng = np.random.default_rng(1)
+    y = rng.normal(size=1000)
+    np.testing.assert_allclose(
+        freq_to_phase(y, 1.0), np.concatenate([[0.0], np.cumsum(y - y.mean())]), atol=1e-12
+    )
+
+
+def test_conversions_keep_the_data_model():
+    y = make_series(np.array([1.0, 2.0, 4.0]) * 1e-12, 2.0, **attrs_for("freq"))
+    x = freq_to_phase(y)
+    assert x.attrs["units"] == "s" and x.attrs["quantity"] == "phase"
+    assert x.sizes["time"] == 4
+    assert (y.time[0] - x.time[0]).values == np.timedelta64(250, "ms")
+    y2 = phase_to_freq(x)
+    assert y2.attrs["units"] == "1" and y2.attrs["quantity"] == "fractional_frequency"
+    np.testing.assert_array_equal(y2.time.values, y.time.values)
+    np.testing.assert_allclose(y2.values, y.values - y.values.mean(), atol=1e-27)
+
+
+def test_frequency_gap_marks_phase_but_does_not_poison_it():
+    y = np.array([1.0, 2.0, np.nan, 4.0, 5.0])
+    x = freq_to_phase(y, 1.0)
+    assert np.isnan(x[3]) and np.isfinite(np.delete(x, 3)).all()
+    dy = phase_to_freq(x, 1.0)
+    m = np.nanmean(y)
+    np.testing.assert_allclose(dy[[0, 1, 4]], y[[0, 1, 4]] - m)
+
+
+def test_phase_to_freq_needs_two_points():
+    with pytest.raises(ValueError, match="at least 2"):
+        phase_to_freq([1.0], 1.0)
+
+
+def test_attrs_for_bad_type():
+    with pytest.raises(ValueError, match="data_type"):
+        attrs_for("bogus")
+
+
+def test_rate_from_time_is_exact_on_whole_nanosecond_grids():
+    assert rate_from_time(time_grid(86_401, 1.0)) == 1.0
+    assert rate_from_time(time_grid(1001, 1000.0)) == 1000.0
+
+
+def test_stated_sample_rate_wins_when_it_agrees():
+    da = make_series(np.zeros(100), 3.0)
+    assert as_series(da)[1] == 3.0
