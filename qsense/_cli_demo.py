@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         save(y.to_dataset(), path, overwrite=True)
         y_back = load(path)["y"]
         res = oadev(y_back, data_type="freq", taus="octave")
-        theory = adev_from_h(h, res.tau.values, rate)
+        theory = adev_from_h(h, res.tau.values, rate, model="sampled")
         if args.output is not None:
             both = xr.Dataset({"y": y_back}).merge(
                 res.rename({v: f"oadev_{v}" for v in res.data_vars})
@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         matplotlib.use("Agg")
         from qsense.plot import stability
 
-        ax = stability(res, label="simulated OADEV")
+        ax = stability(res, labels="simulated OADEV")
         ax.loglog(res.tau, theory, "k--", label="analytic ADEV")
         ax.legend()
         ax.figure.savefig(args.plot, dpi=120)

@@ -24,8 +24,8 @@ N. J. Kasdin and T. Walter, "Discrete simulation of power law noise", Proc. 1992
 Frequency Control Symposium, pp. 274-283. N. J. Kasdin, "Discrete simulation of colored
 noise and stochastic processes and 1/f^alpha power law noise generation", Proc. IEEE
 83(5), 802-827 (1995). W. J. Riley, "Handbook of Frequency Stability Analysis", NIST
-SP 1065 (2008), Table 3 / sec. 5.2.3. J. Rutman, Proc. IEEE 66(9), 1048-1075 (1978),
-Table 1.
+SP 1065 (2008), sec. 5 (power-law noise, Allan variance of each type). J. Rutman,
+Proc. IEEE 66(9), 1048-1075 (1978), Table 1.
 """
 
 from __future__ import annotations
@@ -139,8 +139,9 @@ def _odd_harmonic(k: np.ndarray) -> np.ndarray:
 def _flicker_fm_sampled(m: np.ndarray) -> np.ndarray:
     """Allan variance per unit h_-1 of the sampled Kasdin-Walter flicker FM, closed form.
 
-    The frequency variogram of the discrete 1/f process (Kasdin 1995, the d -> 1/2
-    limit of eq. 120) is ``E[(y[i+k] - y[i])**2] = 4 h_-1 J(k)``. The Allan variance is
+    The frequency variogram of the discrete 1/f process (the d -> 1/2 limit of the
+    fractionally integrated noise autocovariance, Kasdin 1995) is
+    ``D(k) = E[(y[i+k] - y[i])**2] = 4 h_-1 J(k)``. The Allan variance is
     ``-1/(2 m**2) sum_{k=1}^{2m-1} a(k) D(k)`` with ``a`` the autocorrelation of the
     weights (-1 x m, +1 x m); the sums of ``J`` and ``k J`` have the closed forms
     ``S0(N) = (N + 1/2) J(N) - N/2`` and ``S1(N) = (N (N+1)/2 + 1/8) J(N) - N**2/8``.
@@ -197,7 +198,7 @@ def adev_from_h(h: Mapping[int, float], tau: Any, rate: float, *, model: Model =
         its Nyquist frequency, ``f_h = rate / 2``.
     model : {"table", "sampled"}
         ``"table"`` (default): the standard continuous-time table (Barnes et al. 1971;
-        Rutman 1978 Table 1; NIST SP 1065 sec. 5.2.3) with a sharp cutoff at ``f_h``,
+        Rutman 1978 Table 1; NIST SP 1065 sec. 5) with a sharp cutoff at ``f_h``,
         valid for ``2 pi f_h tau >> 1``::
 
             WPM  +2:  3 f_h h_2 / (4 pi**2 tau**2)
@@ -230,9 +231,10 @@ def adev_from_h(h: Mapping[int, float], tau: Any, rate: float, *, model: Model =
     -----
     The sampled formulas follow from the variogram of each discrete process:
     ``E[(Delta_m^2 x)**2] / (2 tau**2)`` with the Kasdin-Walter filters described in
-    :func:`power_law` (flicker processes: the d -> 1/2 limit of Kasdin 1995, eq. 120,
-    whose structure function is ``(4 sigma**2 / pi) J(k)``). The overlapping Allan
-    variance estimator is unbiased for them.
+    :func:`power_law` (flicker processes: the d -> 1/2 limit of the fractionally
+    integrated noise autocovariance of Kasdin 1995, whose structure function is
+    ``(4 s**2 / pi) J(k)``). The overlapping Allan variance estimator is unbiased for
+    them.
 
     Examples
     --------
@@ -308,7 +310,7 @@ def psd_from_h(
         Fourier frequencies in Hz (> 0).
     data_type : {"freq", "phase"}
         ``"freq"``: ``S_y`` of fractional frequency in 1/Hz. ``"phase"``: ``S_x(f) =
-        S_y(f) / (2 pi f)**2`` of phase (time error) in s**2/Hz (NIST SP 1065 eq. 63).
+        S_y(f) / (2 pi f)**2`` of phase (time error) in s**2/Hz (NIST SP 1065 sec. 5).
 
     Returns
     -------
@@ -330,8 +332,9 @@ def psd_from_h(
 def _kw_coefficients(beta: int, n: int) -> np.ndarray:
     """Kasdin-Walter impulse response of ``(1 - z**-1)**(-beta/2)``, ``n`` terms.
 
-    ``h_0 = 1``, ``h_k = h_{k-1} (beta/2 + k - 1) / k`` (Kasdin & Walter 1992; Kasdin
-    1995 eq. 116), the binomial series of the fractional integrator.
+    ``h_0 = 1``, ``h_k = h_{k-1} (beta/2 + k - 1) / k`` (Kasdin & Walter 1992;
+    Kasdin 1995, discrete 1/f**alpha model), the binomial series of the fractional
+    integrator.
     """
     k = np.arange(1, n, dtype=np.float64)
     ratio = k + (0.5 * beta - 1.0)
@@ -375,11 +378,15 @@ _TERMS = {
 
 
 def _seed_attrs(ss: np.random.SeedSequence) -> dict[str, Any]:
-    """netCDF-safe attributes that rebuild ``ss``: entropy (int, or str if > int64)."""
+    """netCDF-safe attributes that rebuild ``ss``: its entropy and spawn key."""
     entropy = ss.entropy
-    attrs: dict[str, Any] = {
-        "seed": int(entropy) if 0 <= int(entropy) < 2**63 else str(entropy),
-    }
+    if isinstance(entropy, numbers.Integral):
+        seed: Any = int(entropy) if int(entropy) < 2**63 else str(entropy)
+    elif all(int(e) < 2**63 for e in entropy):  # a SeedSequence built from a sequence
+        seed = np.asarray(entropy, dtype=np.int64)
+    else:
+        seed = str(list(entropy))
+    attrs: dict[str, Any] = {"seed": seed}
     if ss.spawn_key:
         attrs["seed_spawn_key"] = np.asarray(ss.spawn_key, dtype=np.int64)
     return attrs
@@ -418,9 +425,11 @@ def power_law(
         float64 samples on the data model's time grid (:func:`qsense.signal.make_series`)
         with attributes ``units``, ``quantity``, ``long_name``, ``sample_rate`` and, so
         that the file alone reproduces the run: ``h_alpha`` (int array [-2..2]), ``h``
-        (the 5 coefficients), ``data_type``, ``method``, ``seed`` (SeedSequence entropy;
-        a decimal string if it exceeds int64), ``seed_spawn_key`` (only for a spawned
-        SeedSequence) and ``qsense_version``.
+        (the 5 coefficients), ``data_type``, ``method``, ``seed`` (the SeedSequence
+        entropy: an int, a 1-D int array if it was a sequence, a decimal string if it
+        exceeds int64), ``seed_spawn_key`` (only for a spawned SeedSequence) and
+        ``qsense_version``. ``np.random.SeedSequence(seed, spawn_key=seed_spawn_key)``
+        rebuilt from them reproduces the run.
 
     Notes
     -----
@@ -428,7 +437,7 @@ def power_law(
     through the Kasdin-Walter fractional integrator ``(1 - z**-1)**(-beta/2)``,
     ``h_0 = 1, h_k = h_{k-1} (beta/2 + k - 1) / k``, applied by zero-padded FFT
     convolution (O(n log n)). Its one-sided PSD is ``(2 s**2 / rate) / (2 sin(pi f /
-    rate))**beta`` for innovation variance ``s**2`` (Kasdin 1995 eq. 118), i.e.
+    rate))**beta`` for innovation variance ``s**2`` (Kasdin 1995), i.e.
     ``2 s**2 / rate * (rate / (2 pi f))**beta`` at ``f << rate``, and ``s`` is chosen so
     that this equals the requested law there:
 

@@ -320,6 +320,15 @@ def test_seed_none_and_seed_sequence_are_recorded_and_reproducible():
     )
 
 
+def test_seed_sequence_from_a_sequence_is_recorded():
+    ss = np.random.SeedSequence([3, 2**40, 7])
+    run = noise.power_law(50, rate=1.0, h={0: 1.0}, seed=ss)
+    np.testing.assert_array_equal(run.attrs["seed"], [3, 2**40, 7])
+    rebuilt = np.random.SeedSequence([int(e) for e in run.attrs["seed"]])
+    again = noise.power_law(50, rate=1.0, h={0: 1.0}, seed=rebuilt)
+    np.testing.assert_array_equal(again.values, run.values)
+
+
 def test_netcdf_file_alone_reproduces_the_run(tmp_path):
     run = noise.power_law(300, rate=10.0, h={0: 1e-22, 1: 3e-24}, seed=2**62 + 5, data_type="phase")
     path = tmp_path / "noise.nc"
@@ -391,11 +400,16 @@ def test_power_law_bad_input(kwargs, exc, name):
         ([True], TypeError),
     ],
 )
-def test_tau_bad_input(tau, exc):
+def test_array_parameters_bad_input(tau, exc):
+    """Empty, 2-D, non-numeric, NaN, inf, <= 0 and boolean arrays, for every array parameter."""
     with pytest.raises(exc, match="tau"):
         noise.adev_from_h({0: 1.0}, tau, 1.0)
     with pytest.raises(exc, match="tau"):
         noise.h_from_adev(1.0, tau, 1.0, 0)
+    with pytest.raises(exc, match="adev"):
+        noise.h_from_adev(tau, 1.0, 1.0, 0)
+    with pytest.raises(exc, match="frequency"):
+        noise.psd_from_h({0: 1.0}, tau)
 
 
 def test_other_bad_input():

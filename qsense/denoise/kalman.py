@@ -22,6 +22,7 @@ import numpy as np
 import scipy.optimize
 import xarray as xr
 
+from qsense._validate import positive_int, seed_sequence
 from qsense.denoise import _kernels
 from qsense.signal import time_grid
 
@@ -33,7 +34,7 @@ _DIFFUSE = 1e6
 
 def _matrix_stack(name: str, value: Any, ndim_one: int) -> np.ndarray:
     """``value`` as float64 with a leading time axis (length 1 if time-invariant)."""
-    arr = np.asarray(value, dtype=np.float64) if not isinstance(value, np.ndarray) else value
+    arr = np.asarray(value)
     if arr.dtype == bool or not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
         raise TypeError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
     arr = np.ascontiguousarray(arr, dtype=np.float64)
@@ -72,6 +73,17 @@ class StateSpace:
     state_names : sequence of str, optional
         Labels of the state coordinate. Default ``x0, x1, ...``.
 
+    Attributes
+    ----------
+    F, H, Q, R : numpy.ndarray
+        The system matrices as float64 with a leading time axis of length 1
+        (time-invariant) or T: shapes (1 or T, n, n), (1 or T, m, n), (1 or T, n, n),
+        (1 or T, m, m).
+    x0 : numpy.ndarray, shape (n,)
+    P0 : numpy.ndarray, shape (n, n)
+    state_names : list of str
+    n_states, n_obs : int
+
     Notes
     -----
     Filter: the predict/update recursion of Kalman (1960) with the Joseph-form
@@ -86,6 +98,12 @@ class StateSpace:
     prediction only. ``loglik`` then sums over the used components.
 
     Smoother: Rauch, Tung & Striebel (1965), ``C = Pf[t] F' Pp[t+1]^-1``.
+
+    Conventions against peers: filterpy's ``KalmanFilter.log_likelihood`` is the term
+    of its last update only (the sum over updates equals ``loglik``), and filterpy
+    predicts before its first update (start it one step earlier, or skip its first
+    ``predict``, to match ``x0``/``P0`` here); pykalman uses the same ``x0`` convention
+    as here.
 
     Examples
     --------
@@ -111,7 +129,7 @@ class StateSpace:
         n = self.F.shape[-1]
         if self.F.shape[-2] != n:
             raise ValueError(f"F must be square (n, n), got shape {self.F.shape}")
-        H_arr = np.asarray(H, dtype=np.float64)
+        H_arr = np.asarray(H)
         if H_arr.ndim == 1:
             H_arr = H_arr[np.newaxis]
         self.H = _matrix_stack("H", H_arr, 2)
@@ -121,7 +139,7 @@ class StateSpace:
         self.Q = _matrix_stack("Q", Q, 2)
         if self.Q.shape[-2:] != (n, n):
             raise ValueError(f"Q must be ({n}, {n}) or (T, {n}, {n}), got shape {self.Q.shape}")
-        R_arr = np.asarray(R, dtype=np.float64)
+        R_arr = np.asarray(R)
         if R_arr.ndim == 0:
             R_arr = R_arr.reshape(1, 1)
         self.R = _matrix_stack("R", R_arr, 2)
@@ -149,7 +167,9 @@ class StateSpace:
         else:
             self.P0 = np.ascontiguousarray(P0, dtype=np.float64)
             if self.P0.shape != (n, n) or not np.all(np.isfinite(self.P0)):
-                raise ValueError(f"P0 must be a finite ({n}, {n}) matrix, got shape {self.P0.shape}")
+                raise ValueError(
+                    f"P0 must be a finite ({n}, {n}) matrix, got shape {self.P0.shape}"
+                )
         if state_names is None:
             state_names = [f"x{i}" for i in range(n)]
         self.state_names = [str(s) for s in state_names]
@@ -167,7 +187,9 @@ class StateSpace:
         return self.H.shape[-2]
 
     def __repr__(self) -> str:
-        return f"StateSpace(n_states={self.n_states}, n_obs={self.n_obs}, states={self.state_names})"
+        return (
+            f"StateSpace(n_states={self.n_states}, n_obs={self.n_obs}, states={self.state_names})"
+        )
 
     def _prepare(self, y: Any, rate: float | None) -> tuple[np.ndarray, dict, bool]:
         """Measurements as (T, m) float64, the time coordinate, and whether y was 1-D."""
@@ -233,6 +255,61 @@ class StateSpace:
         all_coords["state"] = self.state_names
         all_coords["state2"] = self.state_names
         return xr.Dataset(data_vars, coords=all_coords, attrs=attrs)
+
+    def simulate(self, n: int, *, seed: Any = None, rate: float | None = None) -> xr.Dataset:
+        """Draw one realisation of the model: exact discrete-time states and measurements.
+
+        Parameters
+        ----------
+        n : int
+            Number of samples T (>= 1); must match a time axis of the matrices.
+        seed : None, int or numpy.random.SeedSequence
+            Seed of the random stream.
+        rate : float, optional
+            Sample rate in Hz for the time coordinate.
+
+        Returns
+        -------
+        xarray.Dataset
+            ``x`` (time, state) and ``y`` (time, obs). The first state is ``x0``
+            exactly (not drawn from ``P0``, which is often a vague prior); then
+            ``x[t] = F x[t-1] + w``, ``w ~ N(0, Q)``, and ``y = H x + v``, ``v ~ N(0, R)``,
+            with Gaussian factors from the eigen-decomposition (so singular Q is fine).
+
+        Examples
+        --------
+        >>> from qsense.denoise import local_level
+        >>> local_level(0.1, 1.0).simulate(5, seed=1)["y"].shape
+        (5, 1)
+        """
+        n = positive_int("n", n)
+        _, coords, _ = self._prepare(np.zeros((n, self.n_obs)), rate)  # checks time axes
+        rng = np.random.default_rng(seed_sequence(seed))
+
+        def per_step(mats: np.ndarray) -> np.ndarray:
+            return np.broadcast_to(mats, (n, *mats.shape[1:]))
+
+        def factor(cov: np.ndarray) -> np.ndarray:
+            w, v = np.linalg.eigh(cov)
+            return v * np.sqrt(np.clip(w, 0.0, None))[..., np.newaxis, :]
+
+        w = np.einsum(
+            "tij,tj->ti", per_step(factor(self.Q)), rng.standard_normal((n, self.n_states))
+        )
+        v = np.einsum("tij,tj->ti", per_step(factor(self.R)), rng.standard_normal((n, self.n_obs)))
+        x = np.empty((n, self.n_states))
+        x[0] = self.x0
+        for t in range(1, n):
+            x[t] = self.F[t if self.F.shape[0] > 1 else 0] @ x[t - 1] + w[t]
+        y = np.einsum("tij,tj->ti", per_step(self.H), x) + v
+        return xr.Dataset(
+            {
+                "x": (("time", "state"), x, {"long_name": "true state"}),
+                "y": (("time", "obs"), y, {"long_name": "simulated measurement"}),
+            },
+            coords={**coords, "state": self.state_names},
+            attrs={"seed": str(seed)},
+        )
 
     def loglik(self, y: Any) -> float:
         """Gaussian log-likelihood of the measurements ``y`` (see :meth:`filter`)."""

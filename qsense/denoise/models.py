@@ -81,7 +81,9 @@ def local_linear_trend(
     )
 
 
-def clock_q(h0: float, hm2: float, tau: float, *, q3: float = 0.0, drift: bool = False) -> np.ndarray:
+def clock_q(
+    h0: float, hm2: float, tau: float, *, q3: float = 0.0, drift: bool = False
+) -> np.ndarray:
     """Process-noise covariance of the clock model over one step ``tau``.
 
     Parameters

@@ -142,7 +142,14 @@ def mad_filter(
     with np.errstate(invalid="ignore"):
         flagged = np.abs(x - centre) > n_sigmas * scale
     out = _result(
-        data, x, flagged, np.full_like(x, centre), np.full_like(x, scale), replace, rate, attrs,
+        data,
+        x,
+        flagged,
+        np.full_like(x, centre),
+        np.full_like(x, scale),
+        replace,
+        rate,
+        attrs,
         "mad_filter",
     )
     out.attrs.update(median=centre, scale=scale)

@@ -5,7 +5,8 @@ Only this subpackage touches files. Each module adds its public names below.
 
 from __future__ import annotations
 
-from qsense.io.hdf5 import Appender, FileFormatError, load, save
+from qsense.io.append import Appender
+from qsense.io.hdf5 import FileFormatError, load, save
 from qsense.io.stable32 import read_stable32
 
 __all__ = [

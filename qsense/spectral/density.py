@@ -141,6 +141,12 @@ def equivalent_dof(starts: np.ndarray, taps: np.ndarray, n_bins: int = 1) -> flo
     -------
     float
         Equivalent degrees of freedom.
+
+    Examples
+    --------
+    >>> taps = scipy.signal.get_window("hann", 256)
+    >>> round(equivalent_dof(np.arange(31) * 128, taps) / 31, 3)   # Hann, 50 % overlap
+    1.898
     """
     length = taps.size
     n_seg = starts.size
@@ -177,7 +183,14 @@ def _window_spec(window: Any) -> Any:
 
 
 def window_taps(spectrum: xr.Dataset) -> np.ndarray:
-    """Window taps, shape (nperseg,), of a spectrum made by :func:`psd` (from its attrs)."""
+    """Window taps, shape (nperseg,), of a spectrum made by :func:`psd` (from its attrs).
+
+    Examples
+    --------
+    >>> p = psd(np.random.default_rng(0).normal(size=256), rate=1.0, nperseg=64)
+    >>> window_taps(p).shape
+    (64,)
+    """
     return scipy.signal.get_window(
         _window_spec(spectrum.attrs["window"]), spectrum.attrs["nperseg"]
     )
@@ -470,7 +483,8 @@ def coherence(
     True
     """
     w, _ = _two_channel(x, y, rate, window, nperseg, overlap, detrend)
-    coh = np.abs(w.pxy) ** 2 / (w.pxx * w.pyy)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        coh = np.abs(w.pxy) ** 2 / (w.pxx * w.pyy)
     floor = np.full(coh.shape, 2.0 / w.edf())
     return xr.Dataset(
         {
@@ -539,8 +553,8 @@ def transfer_function(
         ux, uy = _data_units(x, units[0]), _data_units(y, units[1])
     else:
         raise TypeError(f"units must be a (x_units, y_units) tuple of strings, got {units!r}")
-    h = w.pxy / w.pxx
     with np.errstate(divide="ignore", invalid="ignore"):
+        h = w.pxy / w.pxx
         coh = np.abs(w.pxy) ** 2 / (w.pxx * w.pyy)
         eps = np.sqrt(1.0 - np.minimum(coh, 1.0)) / np.sqrt(coh * w.edf())
     unit = scale_units(f"{uy} {scale_units(ux, -1)}", 1)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import scipy.optimize
 import xarray as xr
 
+from qsense._validate import choice
 from qsense.spectral import _units
 from qsense.spectral.density import equivalent_dof, window_taps
 from qsense.spectral.floor import _band_index, _spectrum
@@ -65,8 +66,9 @@ def fit_power_law(
     xarray.Dataset
         On coordinate ``alpha``: ``h`` (>= 0) and ``h_err`` (one standard deviation), in
         PSD units times ``Hz**-alpha`` (``Hz**(-1-alpha)`` for ``S_y``). Attributes
-        ``n_bins``, ``edf`` (per bin), ``band``, ``n_iter``, ``deviance`` (per bin, about
-        ``2 / edf`` for a good fit, see Notes) and ``units`` (of the PSD).
+        ``n_bins``, ``edf`` (per bin), ``band``, ``n_iter``, ``converged`` (0/1),
+        ``deviance`` (per bin, about ``2 / edf`` for a good fit, see Notes) and
+        ``units`` (of the PSD).
 
     Notes
     -----
@@ -106,14 +108,18 @@ def fit_power_law(
     s_hat = spec["psd"].values[idx]
     x = f[:, None] ** alpha[None, :]
     h = _nnls_weighted(x, s_hat, 1.0 / s_hat)
+    converged = False
     n_iter = 0
-    for n_iter in range(1, _MAX_ITER + 1):  # noqa: B007 (n_iter reported)
-        model = x @ h
-        h_new = _nnls_weighted(x, s_hat, 1.0 / model)
-        done = np.allclose(h_new, h, rtol=1e-10, atol=0.0)
+    while not converged and n_iter < _MAX_ITER:
+        n_iter += 1
+        h_new = _nnls_weighted(x, s_hat, 1.0 / (x @ h))
+        converged = np.allclose(h_new, h, rtol=1e-10, atol=0.0)
         h = h_new
-        if done:
-            break
+    if not converged:
+        warnings.warn(
+            f"the power-law fit did not converge in {_MAX_ITER} iterations; check alphas and band",
+            stacklevel=2,
+        )
     model = x @ h
     nu = float(spec.attrs["edf"])
     taps = window_taps(spec)
@@ -137,6 +143,7 @@ def fit_power_law(
             "edf": nu,
             "band": np.asarray(band, dtype=np.float64),
             "n_iter": n_iter,
+            "converged": int(converged),
             "deviance": deviance,
         },
     )
@@ -178,8 +185,23 @@ def _spectrum_curve(spectrum: Any) -> tuple[np.ndarray, np.ndarray, str]:
     return f, s, str(units)
 
 
-def _avar_one(tau: float, logf: np.ndarray, logs: np.ndarray, f_lo: float, f_h: float) -> float:
-    """``int_{f_lo}^{f_h} S(f) 2 sin(pi tau f)**4 / (pi tau f)**2 df`` for one tau."""
+def _avar_one(tau: float, f: np.ndarray, s: np.ndarray, loglog: bool, f_h: float) -> float:
+    """``int_{f[0]}^{f_h} S(f) 2 sin(pi tau f)**4 / (pi tau f)**2 df`` for one tau."""
+    f_lo = float(f[0])
+
+    def curve(u: np.ndarray) -> np.ndarray:
+        g = u / (np.pi * tau)
+        if loglog:
+            return np.exp(np.interp(np.log(g), np.log(f), np.log(s)))
+        return np.interp(g, f, s)
+
+    def with_nodes(u: np.ndarray) -> np.ndarray:
+        """Add the spectrum's own frequencies (linear mode) so that no bin is skipped."""
+        if loglog:
+            return u
+        nodes = np.pi * tau * f
+        return np.union1d(u, nodes[(nodes > u[0]) & (nodes < u[-1])])
+
     u_lo, u_hi = np.pi * tau * f_lo, np.pi * tau * f_h
     u_mid = min(max(u_lo, 1.0), u_hi)
     u_cap = min(max(u_mid, _U_CAP), u_hi)
@@ -187,17 +209,21 @@ def _avar_one(tau: float, logf: np.ndarray, logs: np.ndarray, f_lo: float, f_h: 
     if u_cap > u_mid:
         pieces.append(np.linspace(u_mid, u_cap, int(np.ceil((u_cap - u_mid) / _U_STEP)) + 1))
     total = 0.0
-    for u in pieces:
-        s = np.exp(np.interp(np.log(u / (np.pi * tau)), logf, logs))
-        total += np.trapezoid(s * 2.0 * np.sin(u) ** 4 / u**2, u)
+    for u in map(with_nodes, pieces):
+        total += np.trapezoid(curve(u) * 2.0 * np.sin(u) ** 4 / u**2, u)
     if u_hi > u_cap:
-        u = np.geomspace(u_cap, u_hi, _N_LOG)
-        s = np.exp(np.interp(np.log(u / (np.pi * tau)), logf, logs))
-        total += np.trapezoid(s * 0.75 / u**2, u)
+        u = with_nodes(np.geomspace(u_cap, u_hi, _N_LOG))
+        total += np.trapezoid(curve(u) * 0.75 / u**2, u)
     return total / (np.pi * tau)
 
 
-def avar_from_psd(spectrum: Any, taus: Any, *, f_h: float | None = None) -> xr.Dataset:
+def avar_from_psd(
+    spectrum: Any,
+    taus: Any,
+    *,
+    f_h: float | None = None,
+    interpolation: Literal["auto", "linear", "loglog"] = "auto",
+) -> xr.Dataset:
     """Allan variance from a one-sided PSD: ``int S(f) |H_A(f)|**2 df``.
 
     Parameters
@@ -213,6 +239,13 @@ def avar_from_psd(spectrum: Any, taus: Any, *, f_h: float | None = None) -> xr.D
     f_h : float, optional
         Upper integration limit in Hz (the measurement bandwidth; sharp cutoff);
         default the highest frequency of ``spectrum``. Must not exceed it.
+    interpolation : {"auto", "linear", "loglog"}
+        How ``S`` is read between its frequencies. ``"loglog"``: straight lines in
+        log-log, exact for a power-law model on a sparse (log-spaced) grid.
+        ``"linear"``: linear in ``f`` and ``S``, which keeps the integral of a noisy
+        estimate unbiased (log-log interpolation of chi-square scatter is biased low by
+        about ``1 / (2 edf)``). ``"auto"``: ``"linear"`` for a Dataset from
+        :func:`qsense.spectral.psd`, ``"loglog"`` for a DataArray.
 
     Returns
     -------
@@ -226,8 +259,9 @@ def avar_from_psd(spectrum: Any, taus: Any, *, f_h: float | None = None) -> xr.D
 
         sigma_y**2(tau) = int_0^f_h S_y(f) 2 sin(pi tau f)**4 / (pi tau f)**2 df.
 
-    ``S`` is interpolated linearly in log-log between the given frequencies (exact for
-    a power law) and integrated by the trapezoid rule in ``u = pi tau f``, 64 points
+    ``S`` is interpolated between the given frequencies (see ``interpolation``; in
+    linear mode every given frequency is also a node, so no bin of a measured
+    spectrum is skipped) and integrated by the trapezoid rule in ``u = pi tau f``, 64 points
     per period of ``sin**4`` up to ``u = 2e4`` and the mean ``3/8`` beyond. The range
     below the lowest given frequency ``f_low`` is left out: it is
     ``3 tau f_low`` of the Allan variance of random-walk FM, so a warning is issued
@@ -245,6 +279,9 @@ def avar_from_psd(spectrum: Any, taus: Any, *, f_h: float | None = None) -> xr.D
     1.0
     """
     f, s, units = _spectrum_curve(spectrum)
+    interpolation = choice("interpolation", interpolation, ("auto", "linear", "loglog"))
+    if interpolation == "auto":
+        interpolation = "linear" if isinstance(spectrum, xr.Dataset) else "loglog"
     tau = np.atleast_1d(np.asarray(taus, dtype=np.float64))
     if tau.ndim != 1 or tau.size == 0 or not np.all(np.isfinite(tau)) or np.any(tau <= 0):
         raise ValueError(f"taus must be positive finite averaging times in s, got {taus!r}")
@@ -264,8 +301,8 @@ def avar_from_psd(spectrum: Any, taus: Any, *, f_h: float | None = None) -> xr.D
             f"spectrum: up to {missing:.0%} of a random-walk-FM Allan variance is missing",
             stacklevel=2,
         )
-    logf, logs = np.log(f), np.log(s)
-    avar = np.array([_avar_one(t, logf, logs, float(f[0]), f_h) for t in tau])
+    loglog = interpolation == "loglog"
+    avar = np.array([_avar_one(t, f, s, loglog, f_h) for t in tau])
     unit = _units.scale_units(units, 1, 1)
     return xr.Dataset(
         {
@@ -273,5 +310,11 @@ def avar_from_psd(spectrum: Any, taus: Any, *, f_h: float | None = None) -> xr.D
             "adev": ("tau", np.sqrt(avar), {"units": _units.scale_units(unit, 0.5)}),
         },
         coords={"tau": ("tau", tau, {"units": "s"})},
-        attrs={"statistic": "avar_from_psd", "f_h": f_h, "f_low": float(f[0]), "units": unit},
+        attrs={
+            "statistic": "avar_from_psd",
+            "f_h": f_h,
+            "f_low": float(f[0]),
+            "interpolation": interpolation,
+            "units": unit,
+        },
     )

@@ -362,13 +362,14 @@ def _mdev_octave(x, top, xa, xb, out, cnt):  # pragma: no cover - numba
     ``out``/``cnt`` get one entry per level.
     """
     nx = x.size
-    xa[:nx] = x
-    m = 1
-    k = 0
+    out[0] = _mdev_level(x, xa, 1, max(nx - 2, 0), max(nx - 1, 0))
+    cnt[0] = max(nx - 2, 0)
+    m = 2
+    k = 1
     while m <= top:
         nt = max(nx - 3 * m + 1, 0)
         nn = max(nx - 2 * m + 1, 0)
-        if k % 2 == 0:
+        if k % 2 == 1:
             out[k] = _mdev_level(xa, xb, m, nt, nn)
         else:
             out[k] = _mdev_level(xb, xa, m, nt, nn)

@@ -167,7 +167,9 @@ def compute(
         Coordinate ``tau`` (s) and ``m`` (averaging factor, on ``tau``); variables
         ``dev``, ``dev_lo``, ``dev_hi`` (in ``units``), ``n`` (int64), ``edf``
         (float64), ``alpha`` (int64, S_y(f) ~ f^alpha); attrs ``statistic``,
-        ``data_type``, ``ci``, ``sample_rate`` (Hz), ``bias_correction``, ``units``.
+        ``data_type``, ``ci``, ``sample_rate`` (Hz), ``bias_correction`` (1 or 0: an
+        int so that the Dataset writes to netCDF), ``units``. A tau with no valid
+        term (``n = 0``) has NaN ``dev``, bounds and ``edf`` and ``alpha = 0``.
 
     Examples
     --------

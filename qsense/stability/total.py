@@ -19,7 +19,7 @@ Conventions follow Stable32 (W.J. Riley) and NIST SP 1065 (Riley 2008):
   prints it. Named tau sets start at m = 10 as in Stable32.
 - TheoBR (Taylor & Howe 2005; SP 1065 sec. 5.2.16): Theo1 times the mean ratio of the
   overlapping Allan variance at ``m = 9 + 3i`` to Theo1 at ``m = 12 + 4i``,
-  ``i = 0 .. n``, ``n = floor(0.1 N / 3) - 3`` (needs N >= 120 phase points).
+  ``i = 0 .. n``, ``n = floor(0.1 N / 3) - 3`` (needs N >= 90 phase points).
 - TheoH (Howe & Tasset; Stable32 "ThêoH"): the overlapping Allan deviation at
   ``tau = m tau0`` for small m, bias-removed Theo1 at ``tau = 0.75 m tau0`` for
   ``m >= 2 (9 + 3n)`` (Stable32's noise-type ratio, or TheoBR's data-derived one
@@ -45,6 +45,8 @@ from typing import Any, Literal
 import numpy as np
 import xarray as xr
 
+from qsense.signal import as_series
+from qsense.stability import _edf
 from qsense.stability import _kernels_total as _k
 from qsense.stability._kernels import oadev_raw
 from qsense.stability._pipeline import compute
@@ -128,7 +130,10 @@ def _br_ratio(x, rate, span) -> float:
     """Mean of AVAR(9 + 3i) / Theo1(12 + 4i), i = 0 .. floor(0.1 N / 3) - 3."""
     top = int(np.floor(0.1 * x.size / 3.0)) - 3
     if top < 0:
-        return np.nan
+        raise ValueError(
+            "theobr needs at least 90 phase points (n = floor(0.1 N / 3) - 3 >= 0), "
+            f"got N = {x.size}"
+        )
     i = np.arange(top + 1, dtype=np.int64)
     avar, na = oadev_raw(x, 9 + 3 * i, rate, span)
     th, nt = _theo1_raw(x, 12 + 4 * i, rate, span)
@@ -141,9 +146,7 @@ def _br_ratio(x, rate, span) -> float:
 def _theobr_raw(x, m, rate, span):
     var, n = _theo1_raw(x, m, rate, span)
     ratio = _br_ratio(x, rate, span)
-    if not np.isfinite(ratio):
-        return var, np.zeros_like(n)
-    return var * ratio, n
+    return var * ratio, (n if np.isfinite(ratio) else np.zeros_like(n))
 
 
 # ---------------------------------------------------------------------------------
@@ -235,7 +238,9 @@ _DOC_PARAMS = """
 
 def _doc(units: str):
     def deco(func):
-        func.__doc__ = func.__doc__.replace("{params}", _DOC_PARAMS.replace("{units}", units))
+        func.__doc__ = func.__doc__.replace(
+            "{params}", _DOC_PARAMS.strip().replace("{units}", units)
+        )
         return func
 
     return deco
@@ -255,7 +260,9 @@ def mtotdev(
     ``Mod tot var(tau) = 1 / (2 tau**2 (N - 3m + 1)) sum_n (1/6m) sum_i z_i**2`` with
     ``z_i`` the second difference of m-point means of the half-average-detrended,
     reflected 9m-point extension of the n-th 3m-point phase window.
-{params}
+
+    {params}
+
     Examples
     --------
     >>> import numpy as np
@@ -265,8 +272,16 @@ def mtotdev(
     array([  1,   2,   4,   8,  16,  32,  64, 128, 256])
     """
     return compute(
-        "mtotdev", data, rate, data_type, taus, ci=ci, bias_correction=bias_correction,
-        raw=_mtot_raw, spans_gaps=True, long_name="modified total deviation",
+        "mtotdev",
+        data,
+        rate,
+        data_type,
+        taus,
+        ci=ci,
+        bias_correction=bias_correction,
+        raw=_mtot_raw,
+        spans_gaps=True,
+        long_name="modified total deviation",
     )
 
 
@@ -280,7 +295,9 @@ def ttotdev(
     bias_correction: bool = True,
 ) -> xr.Dataset:
     """Time total deviation (NIST SP 1065 sec. 5.2.13): ``tau / sqrt(3) * MTOT``.
-{params}
+
+    {params}
+
     Examples
     --------
     >>> import numpy as np
@@ -290,8 +307,17 @@ def ttotdev(
     's'
     """
     return compute(
-        "ttotdev", data, rate, data_type, taus, ci=ci, bias_correction=bias_correction,
-        raw=_ttot_raw, spans_gaps=True, units="s", long_name="time total deviation",
+        "ttotdev",
+        data,
+        rate,
+        data_type,
+        taus,
+        ci=ci,
+        bias_correction=bias_correction,
+        raw=_ttot_raw,
+        spans_gaps=True,
+        units="s",
+        long_name="time total deviation",
     )
 
 
@@ -311,7 +337,9 @@ def htotdev(
     frequency means of the half-average-detrended (linear drift removed), reflected
     9m-point extension of the n-th 3m-point window. At m = 1 the overlapping Hadamard
     deviation is returned, as Stable32 does.
-{params}
+
+    {params}
+
     Examples
     --------
     >>> import numpy as np
@@ -321,8 +349,16 @@ def htotdev(
     998
     """
     return compute(
-        "htotdev", data, rate, data_type, taus, ci=ci, bias_correction=bias_correction,
-        raw=_htot_raw, spans_gaps=True, long_name="Hadamard total deviation",
+        "htotdev",
+        data,
+        rate,
+        data_type,
+        taus,
+        ci=ci,
+        bias_correction=bias_correction,
+        raw=_htot_raw,
+        spans_gaps=True,
+        long_name="Hadamard total deviation",
     )
 
 
@@ -340,7 +376,9 @@ def theo1(
     For even m and ``tau = 0.75 m tau0``: ``Theo1 = 1 / (0.75 (N - m) (m tau0)**2)
     sum_{i=1}^{N-m} sum_{d=0}^{m/2-1} [(x_i - x_{i-d+m/2}) + (x_{i+m} - x_{i+d+m/2})]**2
     / (m/2 - d)``. Explicit ``taus`` are rounded to ``m`` even, ``2 <= m <= N - 1``.
-{params}
+
+    {params}
+
     Examples
     --------
     >>> import numpy as np
@@ -350,8 +388,17 @@ def theo1(
     array([ 7.5, 15. , 30. ])
     """
     return compute(
-        "theo1", data, rate, data_type, taus, ci=ci, bias_correction=bias_correction,
-        raw=_theo1_raw, spans_gaps=True, tau_scale=0.75, factors=_theo_factors,
+        "theo1",
+        data,
+        rate,
+        data_type,
+        taus,
+        ci=ci,
+        bias_correction=bias_correction,
+        raw=_theo1_raw,
+        spans_gaps=True,
+        tau_scale=0.75,
+        factors=_theo_factors,
         long_name="Theo1 deviation",
     )
 
@@ -371,7 +418,9 @@ def theobr(
     ``n = floor(0.1 N / 3) - 3``, AVAR the overlapping Allan variance; the ratio
     removes the noise-dependent bias of Theo1 from the data themselves. Cost grows
     as N**3 / 900 operations (the ratio needs Theo1 at about N / 30 factors).
-{params}
+
+    {params}
+
     Examples
     --------
     >>> import numpy as np
@@ -381,8 +430,17 @@ def theobr(
     100
     """
     return compute(
-        "theobr", data, rate, data_type, taus, ci=ci, bias_correction=bias_correction,
-        raw=_theobr_raw, spans_gaps=True, tau_scale=0.75, factors=_theo_factors,
+        "theobr",
+        data,
+        rate,
+        data_type,
+        taus,
+        ci=ci,
+        bias_correction=bias_correction,
+        raw=_theobr_raw,
+        spans_gaps=True,
+        tau_scale=0.75,
+        factors=_theo_factors,
         long_name="bias-removed Theo1 deviation",
     )
 
@@ -424,8 +482,11 @@ def theoh(
     The Theo1 bias is removed as Stable32 does when ``bias_correction=True`` (its
     noise-type ratio AVAR/Theo1, i.e. the bias-corrected :func:`theo1`, which
     reproduces Stable32's ThêoH tables), and with the data-derived ratio of
-    :func:`theobr` (Taylor & Howe) when ``bias_correction=False``.
-{params}
+    :func:`theobr` (Taylor & Howe) when ``bias_correction=False``. The intervals of the
+    Theo rows use the white-FM Theo1 EDF, as Stable32's ThêoH tables do.
+
+    {params}
+
     Examples
     --------
     >>> import numpy as np
@@ -443,16 +504,43 @@ def theoh(
 
     common = {"ci": ci, "bias_correction": bias_correction, "spans_gaps": True}
     ds_a = compute(
-        "oadev", data, rate, data_type, taus, raw=oadev_raw, factors=avar_factors,
-        long_name="ThêoH (overlapping Allan part)", **common,
+        "oadev",
+        data,
+        rate,
+        data_type,
+        taus,
+        raw=oadev_raw,
+        factors=avar_factors,
+        long_name="ThêoH (overlapping Allan part)",
+        **common,
     )
     parts.append(ds_a.assign(part=("tau", np.zeros(ds_a.sizes["tau"], dtype=np.int64))))
     # Stable32 removes the Theo1 bias with its noise-model ratio (= bias-corrected
     # Theo1); without bias_correction the data-derived TheoBR ratio is used.
     ds_b = compute(
-        "theo1" if bias_correction else "theobr", data, rate, data_type, taus,
-        raw=_theo1_raw if bias_correction else _theobr_raw, tau_scale=0.75,
-        factors=lambda t, n, r: holder["br"], long_name="ThêoH (TheoBR part)", **common,
+        "theo1" if bias_correction else "theobr",
+        data,
+        rate,
+        data_type,
+        taus,
+        raw=_theo1_raw if bias_correction else _theobr_raw,
+        tau_scale=0.75,
+        factors=lambda t, n, r: holder["br"],
+        long_name="ThêoH (TheoBR part)",
+        **common,
+    )
+    # Stable32's intervals on the Theo rows of ThêoH are those of the white-FM Theo1 EDF
+    # (Sr87 tables: EDF 10.29, 3.59, 14.03, 3.76 read back from the printed bounds at
+    # m = 512, 1024, 400, 1000 against 10.27, 3.58, 14.01, 3.74 for alpha = 0).
+    values, _ = as_series(data, rate, name="data", min_length=2)
+    n_phase = values.size + (data_type == "freq")
+    edf_b = np.array([_edf.edf("theo1", 0, int(mk), n_phase) for mk in ds_b.m.values])
+    edf_b = np.where(ds_b.n.values > 0, edf_b, np.nan)
+    lo, hi = _edf.ci_bounds(ds_b.dev.values, edf_b, float(ci))
+    ds_b = ds_b.assign(
+        edf=("tau", edf_b, ds_b.edf.attrs),
+        dev_lo=("tau", np.asarray(lo, dtype=np.float64), ds_b.dev_lo.attrs),
+        dev_hi=("tau", np.asarray(hi, dtype=np.float64), ds_b.dev_hi.attrs),
     )
     parts.append(ds_b.assign(part=("tau", np.ones(ds_b.sizes["tau"], dtype=np.int64))))
     ds = xr.concat(parts, dim="tau", combine_attrs="override")

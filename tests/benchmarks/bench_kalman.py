@@ -34,7 +34,6 @@ def main(n: int = 100_000) -> None:
     y = np.cumsum(np.cumsum(rng.normal(0, 1e-13, n))) + rng.normal(0, 1e-11, n)
 
     t0 = time.perf_counter()
-    _kernels.kalman_filter.py_func  # noqa: B018 (make sure the dispatcher exists)
     model.filter(y[:10])
     first_call = time.perf_counter() - t0
     sigs = len(_kernels.kalman_filter.signatures)
@@ -82,14 +81,22 @@ def main(n: int = 100_000) -> None:
     err_pk = np.max(np.abs(out["x"].values[:1000] - pk_means) / np.abs(pk_means).max(0))
     t_pk_scaled = t_pk * n / n_pk
 
-    print(f"steps: {n}; numba first call (compile or cache load): {first_call:.2f} s "
-          f"({sigs} signature(s))")
-    print(f"qsense  filter: {t_q * 1e3:8.2f} ms  ({t_q / n * 1e9:.0f} ns/step), "
-          f"peak traced memory {peak / 1e6:.1f} MB")
-    print(f"filterpy      : {t_fp * 1e3:8.1f} ms  ratio {t_fp / t_q:8.0f}x  "
-          f"(max rel. state diff {err_fp:.1e})")
-    print(f"pykalman      : {t_pk * 1e3:8.1f} ms on {n_pk} steps -> {t_pk_scaled * 1e3:.0f} ms "
-          f"scaled; ratio {t_pk_scaled / t_q:8.0f}x  (max rel. state diff {err_pk:.1e})")
+    print(
+        f"steps: {n}; numba first call (compile or cache load): {first_call:.2f} s "
+        f"({sigs} signature(s))"
+    )
+    print(
+        f"qsense  filter: {t_q * 1e3:8.2f} ms  ({t_q / n * 1e9:.0f} ns/step), "
+        f"peak traced memory {peak / 1e6:.1f} MB"
+    )
+    print(
+        f"filterpy      : {t_fp * 1e3:8.1f} ms  ratio {t_fp / t_q:8.0f}x  "
+        f"(max rel. state diff {err_fp:.1e})"
+    )
+    print(
+        f"pykalman      : {t_pk * 1e3:8.1f} ms on {n_pk} steps -> {t_pk_scaled * 1e3:.0f} ms "
+        f"scaled; ratio {t_pk_scaled / t_q:8.0f}x  (max rel. state diff {err_pk:.1e})"
+    )
 
 
 if __name__ == "__main__":

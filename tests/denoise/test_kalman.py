@@ -77,7 +77,7 @@ def _gls_smoother(F, H, Q, R, x0, P0, y):
     T, n = y.shape[0], x0.size
     J = np.zeros((T * n, T * n))
     h = np.zeros(T * n)
-    P0i, Qi, Ri = np.linalg.inv(P0), np.linalg.inv(Q), np.linalg.inv(R)
+    P0i, Qi = np.linalg.inv(P0), np.linalg.inv(Q)
     J[:n, :n] += P0i
     h[:n] += P0i @ x0
     for t in range(1, T):
@@ -142,7 +142,9 @@ def test_clock_filter_equals_filterpy_at_clock_scale():
     model = clock_model(1e-22, 1e-26, 1.0, r=1e-22, P0=np.diag([1e-18, 1e-22]))
     y = _simulate(model.F[0], model.H[0], model.Q[0], model.R[0], model.x0, model.P0, 300, rng)
     out = model.filter(y[:, 0])
-    xs, Ps, ll = _filterpy_run(model.F[0], model.H[0], model.Q[0], model.R[0], model.x0, model.P0, y)
+    xs, Ps, ll = _filterpy_run(
+        model.F[0], model.H[0], model.Q[0], model.R[0], model.x0, model.P0, y
+    )
     xscale, pscale = np.abs(xs).max(0), np.abs(Ps).max(0)  # per state: phase s, freq 1
     np.testing.assert_allclose(out["x"].values / xscale, xs / xscale, rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(out["P"].values / pscale, Ps / pscale, rtol=1e-10, atol=1e-10)
@@ -163,7 +165,9 @@ def test_partial_nan_components_match_textbook_subset_update():
     np.testing.assert_allclose(out["P"].values, Ps, rtol=1e-9, atol=1e-12)
     assert out.attrs["loglik"] == pytest.approx(ll, rel=1e-10)
     innov = out["innovation"].values
-    assert np.isnan(innov[3, 1]) and np.isfinite(innov[3, [0, 2]]).all() and np.isnan(innov[11]).all()
+    assert (
+        np.isnan(innov[3, 1]) and np.isfinite(innov[3, [0, 2]]).all() and np.isnan(innov[11]).all()
+    )
 
 
 def test_nan_step_equals_filter_without_update():
@@ -214,6 +218,11 @@ def test_dataarray_time_coordinate_kept():
     numpy_out = local_level(0.1, 1.0).filter(np.arange(10.0), rate=2.0)
     assert (numpy_out["time"].values == y["time"].values).all()
     xr.testing.assert_allclose(numpy_out["x"], local_level(0.1, 1.0).filter(y)["x"])
+    two = xr.DataArray(np.ones((10, 2)), dims=("time", "obs"), coords={"time": y["time"]})
+    model2 = StateSpace([[1.0]], [[1.0], [2.0]], [[0.1]], np.eye(2))
+    assert (model2.smooth(two)["time"].values == y["time"].values).all()
+    with pytest.raises(ValueError, match="dims"):
+        model2.filter(two.transpose())
 
 
 def test_clock_q_relations():
@@ -288,3 +297,17 @@ def test_invalid_inputs():
         StateSpace([[1.0]], [[1.0]], [[0.0]], [[0.0]], P0=[[0.0]]).filter(np.ones(3))
     with pytest.raises(ValueError, match="transform"):
         fit(lambda p: local_level(p[0], 1.0), np.ones(5), [1.0], transform="exp")
+
+
+def test_simulate_has_the_model_covariances():
+    model = clock_model(1e-22, 1e-25, 1.0, r=1e-23, x0=[1e-9, 1e-12])
+    sim = model.simulate(20_000, seed=8, rate=1.0)
+    x, y = sim["x"].values, sim["y"].values[:, 0]
+    np.testing.assert_array_equal(x[0], [1e-9, 1e-12])
+    w = x[1:] - x[:-1] @ model.F[0].T
+    d = np.sqrt(np.diag(model.Q[0]))  # compare on the correlation scale: sampling error ~0.01
+    np.testing.assert_allclose(np.cov(w.T) / np.outer(d, d), model.Q[0] / np.outer(d, d), atol=0.04)
+    assert np.var(y - x[:, 0]) == pytest.approx(1e-23, rel=0.05)
+    again = model.simulate(20_000, seed=8)
+    np.testing.assert_array_equal(again["y"].values, sim["y"].values)
+    assert sim["time"].size == 20_000

@@ -22,7 +22,15 @@ import math
 
 import numpy as np
 
-__all__ = ["half_average_slope", "htot_var", "htot_var_freq", "mtot_var", "ohvar1", "theo1_var", "ttot_var"]
+__all__ = [
+    "half_average_slope",
+    "htot_var",
+    "htot_var_freq",
+    "mtot_var",
+    "ohvar1",
+    "theo1_var",
+    "ttot_var",
+]
 
 
 def half_average_slope(w: list[float]) -> float:
