@@ -21,12 +21,11 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
-import scipy.optimize
 import scipy.signal
 import xarray as xr
 
 from qsense._validate import choice, positive_float, positive_int
-from qsense.denoise import StateSpace
+from qsense.denoise import StateSpace, fit
 from qsense.signal import as_series, make_series
 
 __all__ = ["complementary", "crossover_frequency", "kalman_fuse", "regress_out"]
@@ -171,7 +170,7 @@ def complementary(
         Crossover frequency in Hz, in (0, rate/2). Default: where the measured spectra
         cross (:func:`crossover_frequency`).
     order : int
-        Order of the Butterworth low-pass (applied forward and backward, so the
+        Order (1 to 4) of the Butterworth low-pass (applied forward and backward, so the
         effective magnitude response is its square and the phase is zero).
 
     Returns
@@ -183,7 +182,9 @@ def complementary(
     -----
     ``fused = high + L(low - high)`` with ``L`` the zero-phase low-pass, so the pair of
     filters applied to the two inputs, ``L`` and ``1 - L``, sums to one at every
-    frequency: the common signal passes undistorted. NaN gaps of ``low`` are bridged by
+    frequency: the common signal passes undistorted. The forward-backward pass starts
+    from Gustafsson's (1996) initial conditions, which remove the edge transients that
+    padding with a single noisy end sample would leave. NaN gaps of ``low`` are bridged by
     linear interpolation of the difference (the high-frequency sensor carries the
     record through them); samples where ``high`` is NaN are NaN in the output.
 
@@ -197,6 +198,8 @@ def complementary(
     """
     x, y, rate = _pair(low, high, rate, ("low", "high"))
     order = positive_int("order", order)
+    if order > 4:
+        raise ValueError(f"order must be 1 to 4 (the filter runs in b, a form), got {order}")
     if crossover is None:
         crossover = crossover_frequency(x, y, rate)
     crossover = positive_float("crossover", crossover)
@@ -204,9 +207,9 @@ def complementary(
         raise ValueError(
             f"crossover must be below the Nyquist frequency {rate / 2} Hz, got {crossover}"
         )
-    sos = scipy.signal.butter(order, crossover, fs=rate, output="sos")
+    b, a = scipy.signal.butter(order, crossover, fs=rate)
     diff = _interp_gaps(x - np.where(np.isnan(y), _interp_gaps(y), y))
-    fused = y + scipy.signal.sosfiltfilt(sos, diff)
+    fused = y + scipy.signal.filtfilt(b, a, diff, method="gust")
     like = _template(low, high)
     return xr.Dataset(
         {"fused": _wrap(fused, rate, like, "fused")},
@@ -332,32 +335,33 @@ def kalman_fuse(
 
 
 def _fit_bias_model(z: np.ndarray, tau0: float, given: dict, free: Sequence[str]) -> dict:
-    """Maximum-likelihood values of the ``free`` noise parameters (log-parametrised)."""
-    dz = np.diff(z)
-    var_dz = np.nanvar(dz)
+    """Maximum-likelihood values of the ``free`` noise parameters.
+
+    Fitted with :func:`qsense.denoise.fit` in log space, each parameter bounded to
+    [1e-12, 1e6] times a starting value read off the first differences of ``z``, so a
+    parameter the data cannot see (a drift diffusion of zero, say) settles at its lower
+    bound instead of wandering down a flat likelihood.
+    """
+    var_dz = np.nanvar(np.diff(z))
     start = {
         "r": max(var_dz / 2, 1e-300),
         "q_bias": max(var_dz / (4 * tau0), 1e-300),
         "q_drift": max(var_dz / (400 * tau0**3), 1e-300),
     }
-    scale = np.array([start[k] for k in free])
+    p0 = np.array([start[k] for k in free])
 
-    def nll(logp: np.ndarray) -> float:
+    def builder(params: np.ndarray) -> StateSpace:
         vals = dict(given)
-        vals.update(zip(free, scale * np.exp(logp), strict=True))
-        model = _bias_model(vals["q_bias"], vals["q_drift"], vals["r"], tau0, z)
-        ll = float(model.filter(z).attrs["loglik"])
-        return -ll if np.isfinite(ll) else 1e300
+        vals.update(zip(free, params, strict=True))
+        return _bias_model(vals["q_bias"], vals["q_drift"], vals["r"], tau0, z)
 
-    res = scipy.optimize.minimize(
-        nll, np.zeros(len(free)), method="Nelder-Mead", options={"xatol": 1e-3, "fatol": 1e-3}
-    )
-    if not res.success:
+    res = fit(builder, z, p0, bounds=[(v * 1e-12, v * 1e6) for v in p0], transform="log")
+    if not res.result.success:
         warnings.warn(
-            f"maximum-likelihood fit of {list(free)} did not converge: {res.message}",
+            f"maximum-likelihood fit of {list(free)} did not converge: {res.result.message}",
             stacklevel=3,
         )
-    return dict(zip(free, scale * np.exp(res.x), strict=True))
+    return dict(zip(free, (float(v) for v in res.params), strict=True))
 
 
 def regress_out(

@@ -81,6 +81,15 @@ def test_kalman_fusion_fits_noise_parameters():
     assert out.attrs["q_bias"] == pytest.approx(SIGMA_B**2, rel=0.5)
 
 
+def test_kalman_fusion_fits_all_parameters_without_warning():
+    """With every noise parameter free the bounded fit converges (no warning is raised,
+    and filterwarnings=error would turn one into a failure)."""
+    _, _, quantum, classical = _pair(4)
+    n = 20_000
+    out = kalman_fuse(quantum[:n], classical[:n], RATE)
+    assert out.attrs["r"] == pytest.approx(SIGMA_Q**2 + SIGMA_C**2, rel=0.05)
+
+
 def test_kalman_fusion_bridges_quantum_gaps():
     signal, _, quantum, classical = _pair(11)
     q = quantum.copy()
@@ -109,6 +118,17 @@ def test_complementary_filter_beats_both_inputs():
     assert np.all(af.dev[sel] <= np.minimum(aq.dev_hi, ac.dev_hi)[sel])
     near = (af.tau >= 256) & (af.tau <= 512)
     assert np.all(af.dev[near] < 0.8 * np.minimum(aq.dev, ac.dev)[near])
+
+
+def test_complementary_has_no_edge_transient():
+    """With drift on a short record the first and last samples are as good as the middle."""
+    signal, _, quantum, classical = _pair(9)
+    n = 2**15
+    out = complementary(quantum[:n], classical[:n], RATE, crossover=5e-4)
+    err = out.fused.values - signal[:n]
+    middle = np.sqrt(np.mean(err[5000:-5000] ** 2))
+    for edge in (err[:2000], err[-2000:]):
+        assert np.sqrt(np.mean(edge**2)) < 1.5 * middle
 
 
 def test_complementary_passes_the_common_signal_exactly():
@@ -179,6 +199,11 @@ def test_regress_out_skips_gaps():
             "rate",
         ),
         (lambda: kalman_fuse(np.zeros(100), np.zeros(100), 1.0, r=-1.0), ValueError, "r must"),
+        (
+            lambda: complementary(np.zeros(100), np.zeros(100), 1.0, crossover=0.1, order=5),
+            ValueError,
+            "order",
+        ),
         (lambda: kalman_fuse(np.zeros(100), np.full(100, np.nan), 1.0), ValueError, "classical"),
         (lambda: regress_out(np.zeros(100), np.zeros(100), 1.0, method="x"), ValueError, "method"),
         (lambda: regress_out(np.zeros(100), [], 1.0), ValueError, "aux"),

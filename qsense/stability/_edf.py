@@ -21,6 +21,7 @@ import numpy as np
 from scipy import stats
 
 from qsense._validate import positive_int
+from qsense.stability._kernels_noise import basic_sum
 
 __all__ = ["ci_bounds", "edf", "greenhall_edf"]
 
@@ -96,54 +97,6 @@ _HTOT_SIMPLE_BELOW = 16  # Stable32 uses the simple (Stein) edf below this avera
 _LARGE_EDF = 100.0  # above it Stable32's chi-square bounds use the 2-digit confidence level
 
 
-def _sw(t: np.ndarray, alpha: int) -> np.ndarray:
-    """Generalised autocovariance s_w(t) of [GR03] eq. (7)."""
-    at = np.abs(t)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        logt = np.where(at > 0, np.log(np.where(at > 0, at, 1.0)), 0.0)
-    table = {
-        2: lambda: -at,
-        1: lambda: t**2 * logt,
-        0: lambda: at**3,
-        -1: lambda: -(t**4) * logt,
-        -2: lambda: -(at**5),
-        -3: lambda: t**6 * logt,
-        -4: lambda: at**7,
-        -5: lambda: -(t**8) * logt,
-        -6: lambda: -(at**9),
-    }
-    return table[alpha]()
-
-
-def _sx(t: np.ndarray, F: float, alpha: int) -> np.ndarray:
-    """[GR03] eq. (8): s_x(t) = F^2 [2 s_w(t) - s_w(t - 1/F) - s_w(t + 1/F)]; s_w(t, alpha+2)
-    when F is infinite."""
-    if math.isinf(F):
-        return _sw(t, alpha + 2)
-    return F * F * (2.0 * _sw(t, alpha) - _sw(t - 1.0 / F, alpha) - _sw(t + 1.0 / F, alpha))
-
-
-def _sz(t: np.ndarray, F: float, alpha: int, d: int) -> np.ndarray:
-    """[GR03] eq. (9): binomial d-th difference of s_x at unit lag."""
-    out = np.zeros_like(t, dtype=float)
-    for k in range(-d, d + 1):
-        out += (-1) ** k * math.comb(2 * d, d + k) * _sx(t + k, F, alpha)
-    return out
-
-
-def _basic_sum(J: int, M: float, S: float, F: float, alpha: int, d: int) -> float:
-    """[GR03] eq. (10): sz(0)^2 + 2 sum_{j<J} (1 - j/M) sz(j/S)^2 + (1 - J/M) sz(J/S)^2."""
-    j = np.arange(1, J, dtype=float)
-    inner = np.sum((1.0 - j / M) * _sz(j / S, F, alpha, d) ** 2)
-    zero = _sz(np.zeros(1), F, alpha, d)[0]
-    last = _sz(np.array([J / S]), F, alpha, d)[0]
-    return float(zero**2 + 2.0 * inner + (1.0 - J / M) * last**2)
-
-
-def _sz0(F: float, alpha: int, d: int) -> float:
-    return float(_sz(np.zeros(1), F, alpha, d)[0])
-
-
 def greenhall_edf(
     alpha: int, d: int, m: int, n_phase: int, *, overlapping: bool, modified: bool
 ) -> float:
@@ -196,30 +149,29 @@ def greenhall_edf(
     r = M / S
     if modified:  # case 1
         if J <= _J_MAX:
-            inv = _basic_sum(J, M, S, 1.0, alpha, d) / (_sz0(1.0, alpha, d) ** 2 * M)
+            total, sz0 = basic_sum(J, M, S, 1.0, alpha, d)
+            inv = total / (sz0**2 * M)
         elif r > d + 1:
             a0, a1 = _TABLE1[alpha][d - 1]
             inv = (a0 - a1 / r) / r
         else:
-            mp = _J_MAX / r
-            inv = _basic_sum(_J_MAX, _J_MAX, mp, 1.0, alpha, d) / (
-                _sz0(1.0, alpha, d) ** 2 * _J_MAX
-            )
+            total, sz0 = basic_sum(_J_MAX, _J_MAX, _J_MAX / r, 1.0, alpha, d)
+            inv = total / (sz0**2 * _J_MAX)
     elif alpha <= 0:  # case 2
         if J <= _J_MAX:
             mp = float(m) if m * (d + 1) <= _J_MAX else math.inf
-            inv = _basic_sum(J, M, S, mp, alpha, d) / (_sz0(mp, alpha, d) ** 2 * M)
+            total, sz0 = basic_sum(J, M, S, mp, alpha, d)
+            inv = total / (sz0**2 * M)
         elif r > d + 1:
             a0, a1 = _TABLE2[alpha][d - 1]
             inv = (a0 - a1 / r) / r
         else:
-            mp = _J_MAX / r
-            inv = _basic_sum(_J_MAX, _J_MAX, mp, math.inf, alpha, d) / (
-                _sz0(math.inf, alpha, d) ** 2 * _J_MAX
-            )
+            total, sz0 = basic_sum(_J_MAX, _J_MAX, _J_MAX / r, math.inf, alpha, d)
+            inv = total / (sz0**2 * _J_MAX)
     elif alpha == 1:  # case 3
         if J <= _J_MAX:
-            inv = _basic_sum(J, M, S, float(m), 1, d) / (_sz0(float(m), 1, d) ** 2 * M)
+            total, sz0 = basic_sum(J, M, S, float(m), 1, d)
+            inv = total / (sz0**2 * M)
         else:
             b0, b1 = _TABLE3[d - 1]
             scale = (b0 + b1 * math.log(m)) ** 2
@@ -228,7 +180,7 @@ def greenhall_edf(
                 inv = (a0 - a1 / r) / (scale * r)
             else:
                 mp = _J_MAX / r
-                inv = _basic_sum(_J_MAX, _J_MAX, mp, mp, 1, d) / (scale * _J_MAX)
+                inv = basic_sum(_J_MAX, _J_MAX, mp, mp, 1, d)[0] / (scale * _J_MAX)
     else:  # case 4, alpha = 2, exact
         K = math.ceil(r)
         c0 = math.comb(2 * d, d)

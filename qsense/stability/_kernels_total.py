@@ -10,7 +10,9 @@ Reflected-window kernel (MTOT, TTOT, HTOT; NIST SP 1065 sec. 5.2.12-5.2.14)
     ``e = [w[::-1], w, w[::-1]]``, and ``(1/6m) sum_{i<6m} z_i**2`` is accumulated with
     ``z_i = (A(i+2m) - 2 A(i+m) + A(i)) / m`` and ``A(p) = sum_{k<m} e[p+k]``.
     The block sums ``A`` are read from a compensated (double-double) prefix sum of the
-    whole series, so one window costs O(m) with no per-window copy of the data, and
+    whole series (``A`` of a block inside the window is a global m-block sum, a block
+    across a reflection point the sum of two partial sums of the window's first or last
+    m samples), so one window costs O(m) with no per-window copy of the data, and
     the intercept of the trend cancels in the second difference: only the slope ``b``
     enters, as ``z_i - b g_i`` with ``g`` the same construction on the ramp ``j``.
     A window holding a NaN is skipped (not counted).
@@ -103,14 +105,41 @@ def _fill_blocks(phi, plo, bg, n, m, a, head, tail):
         a[p] = bg[n + 8 * m - p]
 
 
+@kernel(fastmath=False)
+def _head_tail(phi, plo, n, m, head, tail):
+    """``head[r]`` / ``tail[r]``, r <= m: sums of the first / last r samples of the window."""
+    e = n + 3 * m
+    for r in range(m + 1):
+        head[r] = (phi[n + r] - phi[n]) + (plo[n + r] - plo[n])
+        tail[r] = (phi[e] - phi[e - r]) + (plo[e] - plo[e - r])
+
+
 @kernel
-def _window_sq(a, g, b, m):
-    """``(1/6m) sum_{i<6m} ((a[i+2m] - 2 a[i+m] + a[i]) / m - b g[i])**2``."""
+def _window_sq(bg, n, m, head, tail, g, b):
+    """``(1/6m) sum_{i<6m} (z_i - b g[i])**2`` for the window starting at ``n``.
+
+    With ``i = k m + j`` (k = 0..5, j < m) the block sums ``A(p)`` of the reflected
+    window are (see :func:`_fill_blocks`): ``A(j) = bg[n+2m-j]``, ``A(m+j) = bg[n+m-j]``,
+    ``A(2m+j) = head[m-j] + head[j]``, ``A(3m+j) = bg[n+j]``, ``A(4m+j) = bg[n+m+j]``,
+    ``A(5m+j) = tail[m-j] + tail[j]``, ``A(6m+j) = bg[n+2m-j]``, ``A(7m+j) = bg[n+m-j]``,
+    so one pass over j gives the six second differences without building ``A``.
+    """
     inv = 1.0 / m
     acc = 0.0
-    for i in range(6 * m):
-        z = (a[i + 2 * m] - 2.0 * a[i + m] + a[i]) * inv - b * g[i]
-        acc += z * z
+    for j in range(m):
+        sl = head[m - j] + head[j]
+        sr = tail[m - j] + tail[j]
+        c0 = bg[n + j]
+        c1 = bg[n + m + j]
+        b1 = bg[n + m - j]
+        b2 = bg[n + 2 * m - j]
+        z0 = (sl - 2.0 * b1 + b2) * inv - b * g[j]
+        z1 = (c0 - 2.0 * sl + b1) * inv - b * g[m + j]
+        z2 = (c1 - 2.0 * c0 + sl) * inv - b * g[2 * m + j]
+        z3 = (sr - 2.0 * c1 + c0) * inv - b * g[3 * m + j]
+        z4 = (b2 - 2.0 * sr + c1) * inv - b * g[4 * m + j]
+        z5 = (b1 - 2.0 * b2 + sr) * inv - b * g[5 * m + j]
+        acc += z0 * z0 + z1 * z1 + z2 * z2 + z3 * z3 + z4 * z4 + z5 * z5
     return acc / (6 * m)
 
 
@@ -139,7 +168,7 @@ def reflected_sums(s, ms, out_sum, out_cnt, phi, plo, nanc, bg, a, head, tail, g
     out_sum, out_cnt : (k,)   sum of the window values and number of windows used
     phi, plo : float64 (L+1,); nanc : int64 (L+1,)   work (prefix sums)
     bg : float64 (L,)         work (block sums)
-    a : float64 (8 mmax,); head, tail : float64 (mmax,); g : float64 (6 mmax,)
+    a : float64 (8 mmax,); head, tail : float64 (mmax + 1,); g : float64 (6 mmax,)
     rphi, rplo : float64 (3 mmax + 1,); rbg : float64 (2 mmax + 1,)   work (ramp)
     """
     prefix_dd(s, phi, plo, nanc)
@@ -159,8 +188,8 @@ def reflected_sums(s, ms, out_sum, out_cnt, phi, plo, nanc, bg, a, head, tail, g
             first = (phi[n + h] - phi[n]) + (plo[n + h] - plo[n])
             last = (phi[n + w] - phi[n + w - h]) + (plo[n + w] - plo[n + w - h])
             b = (last - first) / (h * dist)
-            _fill_blocks(phi, plo, bg, n, m, a, head, tail)
-            total += _window_sq(a, g, b, m)
+            _head_tail(phi, plo, n, m, head, tail)
+            total += _window_sq(bg, n, m, head, tail, g, b)
             cnt += 1
         out_sum[k] = total
         out_cnt[k] = cnt
@@ -241,8 +270,8 @@ def empty_work(length: int, mmax: int) -> tuple[np.ndarray, ...]:
         np.empty(length + 1, dtype=np.int64),
         np.empty(max(length, 1)),
         np.empty(8 * mmax),
-        np.empty(mmax),
-        np.empty(mmax),
+        np.empty(mmax + 1),
+        np.empty(mmax + 1),
         np.empty(6 * mmax),
         np.empty(3 * mmax + 1),
         np.empty(3 * mmax + 1),

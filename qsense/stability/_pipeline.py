@@ -19,7 +19,7 @@ from qsense._validate import choice
 from qsense.signal import as_series
 from qsense.stability import _bias, _edf
 from qsense.stability._taus import averaging_factors
-from qsense.stability.noise_id import identify_alpha
+from qsense.stability.noise_id import identify_alphas
 
 __all__ = ["PhaseInput", "check_options", "compute", "to_phase"]
 
@@ -205,10 +205,9 @@ def compute(
     alpha = np.zeros(k, dtype=np.int64)
     edf = np.full(k, np.nan)
     dev = np.full(k, np.nan)
-    for i in range(k):
-        if n[i] <= 0:
-            continue
-        alpha[i] = int(identify_alpha(phase.x, int(m[i]), statistic, data_type))
+    valid = np.flatnonzero(n > 0)
+    alpha[valid] = identify_alphas(phase.x, m[valid], statistic, data_type)
+    for i in valid:
         if kind == "value":
             dev[i] = vals[i]
             continue

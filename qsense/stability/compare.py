@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 import numpy as np
@@ -18,23 +18,24 @@ import xarray as xr
 
 __all__ = ["three_cornered_hat"]
 
-#: Modules whose ``__all__`` lists the statistics that a name may select, in order.
-_STAT_MODULES = ("qsense.stability.deviations", "qsense.stability.total")
-
-
-def _statistic_modules() -> Iterator[Any]:
-    """The statistic modules, imported one at a time (skipping absent ones)."""
-    for name in _STAT_MODULES:
-        try:
-            yield importlib.import_module(name)
-        except ModuleNotFoundError as err:
-            if err.name != name:
-                raise
-
-
-def _statistic_names() -> list[str]:
-    """Names of the stability statistics that ``statistic=`` accepts as a string."""
-    return [n for m in _statistic_modules() for n in getattr(m, "__all__", ())]
+#: Single-record statistics that ``statistic=`` accepts by name.
+STATISTICS = (
+    "adev",
+    "oadev",
+    "mdev",
+    "tdev",
+    "hdev",
+    "ohdev",
+    "totdev",
+    "mtotdev",
+    "ttotdev",
+    "htotdev",
+    "theo1",
+    "theobr",
+    "theoh",
+    "mtie",
+    "tierms",
+)
 
 
 def _resolve_statistic(statistic: str | Callable[..., xr.Dataset]) -> Callable[..., xr.Dataset]:
@@ -50,12 +51,9 @@ def _resolve_statistic(statistic: str | Callable[..., xr.Dataset]) -> Callable[.
             f"statistic must be a statistic name or a callable, got {type(statistic).__name__}"
         )
     name = statistic.lower()
-    for mod in _statistic_modules():
-        if name in getattr(mod, "__all__", ()):
-            return getattr(mod, name)
-    raise ValueError(
-        f"statistic must be one of {_statistic_names()} or a callable, got {statistic!r}"
-    )
+    if name not in STATISTICS:
+        raise ValueError(f"statistic must be one of {STATISTICS} or a callable, got {statistic!r}")
+    return getattr(importlib.import_module("qsense.stability"), name)
 
 
 def _design(pairs: list[tuple[str, str]], clocks: list[str]) -> np.ndarray:

@@ -24,8 +24,16 @@ import xarray as xr
 
 from qsense._validate import choice
 from qsense.signal import as_series
+from qsense.stability._kernels_noise import acf_alphas
 
-__all__ = ["b1_alpha", "identify_alpha", "lag1_acf", "lag1_acf_alpha", "noise_id"]
+__all__ = [
+    "b1_alpha",
+    "identify_alpha",
+    "identify_alphas",
+    "lag1_acf",
+    "lag1_acf_alpha",
+    "noise_id",
+]
 
 _ACF_MIN_POINTS = 30  # Stable32 uses the lag-1 ACF method from 30 analysis points up
 _HADAMARD = ("hdev", "ohdev", "htotdev")
@@ -93,14 +101,6 @@ def lag1_acf(z: np.ndarray) -> float:
     return float(num / den) if den > 0 else math.nan
 
 
-def _decimated(x: np.ndarray, m: int, data_type_in: str) -> np.ndarray:
-    """Phase decimated by m, or (freq input) the m-averaged frequency."""
-    xd = x[::m]
-    if data_type_in == "freq":
-        return np.diff(xd)
-    return xd
-
-
 def lag1_acf_alpha(
     x: np.ndarray, m: int, data_type_in: Literal["phase", "freq"] = "phase", dmax: int = 2
 ) -> tuple[float, int]:
@@ -132,21 +132,24 @@ def lag1_acf_alpha(
     >>> lag1_acf_alpha(x, 1)[1]
     0
     """
-    z = _decimated(np.asarray(x, dtype=float), m, data_type_in)
-    d = 0
-    while True:
-        r1 = lag1_acf(z)
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    alpha, alpha_int = _acf_exponents(x, np.array([m], dtype=np.int64), data_type_in, dmax)
+    return float(alpha[0]), int(alpha_int[0])
+
+
+def _acf_exponents(
+    x: np.ndarray, ms: np.ndarray, data_type_in: str, dmax: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`lag1_acf_alpha` at every factor of ``ms`` in one kernel call."""
+    r1, d = acf_alphas(x, ms, data_type_in == "freq", dmax)
+    with np.errstate(divide="ignore", invalid="ignore"):
         delta = r1 / (1.0 + r1)
-        if delta < 0.25 or d >= dmax:
-            break
-        z = np.diff(z)
-        d += 1
     shift = 2 if data_type_in == "phase" else 0
-    if not math.isfinite(delta):  # constant or too short a series: no evidence, white FM
-        return math.nan, 0
-    p = -2.0 * (delta + d)
-    alpha_int = int(-round(2.0 * delta)) - 2 * d + shift
-    return p + shift, int(min(2, max(-2, alpha_int)))
+    finite = np.isfinite(delta)  # constant or too short a series: no evidence, white FM
+    alpha = np.where(finite, -2.0 * (delta + d) + shift, np.nan)
+    rounded = -np.round(2.0 * np.where(finite, delta, 0.0)) - 2 * d + shift
+    alpha_int = np.where(finite, np.clip(rounded, -2, 2), 0).astype(np.int64)
+    return alpha, alpha_int
 
 
 def _b1_theory(n: int, mu: int) -> float:
@@ -298,13 +301,50 @@ def identify_alpha(
     >>> identify_alpha(x, 10, "oadev", "phase")
     0
     """
-    x = np.asarray(x, dtype=float)
+    return int(identify_alphas(x, np.array([m], dtype=np.int64), statistic, data_type_in)[0])
+
+
+def identify_alphas(
+    x: np.ndarray, m: np.ndarray, statistic: str, data_type_in: Literal["phase", "freq"] = "phase"
+) -> np.ndarray:
+    """:func:`identify_alpha` at every averaging factor of ``m`` (one kernel call).
+
+    Parameters
+    ----------
+    x : ndarray, shape (N,)
+        Phase samples in s (NaN for gaps).
+    m : ndarray of int, shape (k,)
+        Averaging factors (tau = m tau0), best in increasing order (a factor that is a
+        multiple of the previous one is decimated from it).
+    statistic : str
+        Statistic name, as :func:`identify_alpha`.
+    data_type_in : {"phase", "freq"}
+        Type of the data as measured.
+
+    Returns
+    -------
+    ndarray of int64, shape (k,)
+        alpha in -2 ... 2 per factor, equal to :func:`identify_alpha` at each.
+
+    Examples
+    --------
+    >>> x = np.cumsum(np.random.default_rng(3).standard_normal(3000))
+    >>> identify_alphas(x, np.array([1, 10]), "oadev").tolist()
+    [0, 0]
+    """
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    m = np.asarray(m, dtype=np.int64).reshape(-1)
     dmax = 3 if statistic in _HADAMARD else 2
     if statistic in _THEO:
-        statistic, m = "oadev", max(1, round(0.75 * m))
-    if x.size // m >= _ACF_MIN_POINTS:
-        return lag1_acf_alpha(x, m, data_type_in, dmax)[1]
-    return b1_alpha(x, m, _n_terms(statistic, x.size, m), use_rn=True)
+        statistic, m = "oadev", np.maximum(1, np.round(0.75 * m).astype(np.int64))
+    out = np.zeros(m.size, dtype=np.int64)
+    acf = x.size // m >= _ACF_MIN_POINTS
+    if acf.any():
+        out[acf] = _acf_exponents(x, m[acf], data_type_in, dmax)[1]
+    for k in np.flatnonzero(~acf):
+        mk = int(m[k])
+        out[k] = b1_alpha(x, mk, _n_terms(statistic, x.size, mk), use_rn=True)
+    return out
 
 
 def noise_id(
@@ -353,15 +393,11 @@ def noise_id(
     x = to_phase(values, rate, data_type).x
     m = averaging_factors(statistic, taus, x.size, rate)
     dmax = 3 if statistic in _HADAMARD else 2
-    alpha = np.array([identify_alpha(x, int(k), statistic, data_type) for k in m], dtype=np.int64)
-    acf = np.array(
-        [
-            lag1_acf_alpha(x, int(k), data_type, dmax)[0]
-            if x.size // int(k) >= _ACF_MIN_POINTS
-            else np.nan
-            for k in m
-        ]
-    )
+    alpha = identify_alphas(x, m, statistic, data_type)
+    acf = np.full(m.size, np.nan)
+    use = x.size // m >= _ACF_MIN_POINTS
+    if use.any():
+        acf[use] = _acf_exponents(x, m[use], data_type, dmax)[0]
     method = np.where(np.isnan(acf), "b1", "acf")
     return xr.Dataset(
         {

@@ -50,7 +50,7 @@ from qsense.stability import _edf
 from qsense.stability import _kernels_total as _k
 from qsense.stability._kernels import oadev_raw
 from qsense.stability._pipeline import compute
-from qsense.stability._taus import many_tau
+from qsense.stability._taus import averaging_factors, many_tau
 
 __all__ = ["htotdev", "mtotdev", "theo1", "theobr", "theoh", "ttotdev"]
 
@@ -190,11 +190,25 @@ def _explicit(taus: Any, rate: float, scale: float, limit: int, even: bool, name
     return np.unique(m[keep])
 
 
+def _total_factors(statistic: str, offset: int):
+    """Factors of MTOT/TTOT (offset 0) or HTOT (offset 1): Stable32's named sets (stop
+    ratio 3), explicit taus up to the last m with one window, 3m <= N - offset."""
+
+    def factors(taus: Any, n_phase: int, rate: float) -> np.ndarray:
+        if isinstance(taus, str):
+            return averaging_factors(statistic, taus, n_phase, rate)
+        return _explicit(taus, rate, 1.0, (n_phase - offset) // 3, False, statistic)
+
+    return factors
+
+
 def _theo_factors(taus: Any, n_phase: int, rate: float) -> np.ndarray:
     """Theo1/TheoBR factors: even m, 10 <= m <= N - 1 for named sets (Stable32)."""
     limit = n_phase - 1
     if isinstance(taus, str):
         _check_name(taus)
+        # Stable32's Theo1 many-tau set: m/2 on its many-tau grid with D = 71 (verified on
+        # N = 1001 and 1253 only)
         many = 2 * many_tau(limit / 2 + 1, 71)
         return _named(taus, 10, limit, many[many >= 10])
     return _explicit(taus, rate, 0.75, limit, True, "theo1")
@@ -281,6 +295,7 @@ def mtotdev(
         bias_correction=bias_correction,
         raw=_mtot_raw,
         spans_gaps=True,
+        factors=_total_factors("mtotdev", 0),
         long_name="modified total deviation",
     )
 
@@ -316,6 +331,7 @@ def ttotdev(
         bias_correction=bias_correction,
         raw=_ttot_raw,
         spans_gaps=True,
+        factors=_total_factors("ttotdev", 0),
         units="s",
         long_name="time total deviation",
     )
@@ -358,6 +374,7 @@ def htotdev(
         bias_correction=bias_correction,
         raw=_htot_raw,
         spans_gaps=True,
+        factors=_total_factors("htotdev", 1),
         long_name="Hadamard total deviation",
     )
 

@@ -227,6 +227,16 @@ def test_reflected_kernel_needs_no_gap_free_tail():
     assert c.tolist() == [0, 0]
 
 
+def test_explicit_taus_beyond_one_window_are_dropped_with_a_warning():
+    x = _series("wfm", 100, seed=6)
+    with pytest.warns(UserWarning, match="largest usable averaging factor 33"):
+        ds = total.mtotdev(x, rate=1.0, taus=[33.0, 34.0])
+    assert ds.m.values.tolist() == [33] and int(ds.n[0]) == 2
+    with pytest.warns(UserWarning, match="largest usable averaging factor 33"):
+        ds = total.htotdev(x, rate=1.0, taus=[33.0, 34.0])
+    assert int(ds.n[0]) == 1  # 99 frequencies, one 99-point window
+
+
 def test_theo_taus_are_rounded_to_even_factors_with_a_warning():
     x = _series("wfm", 300, seed=1)
     with pytest.warns(UserWarning, match="rounded"):
