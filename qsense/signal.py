@@ -144,6 +144,7 @@ def as_series(
     name: str = "data",
     allow_nan: bool = True,
     min_length: int = 1,
+    copy: bool = True,
 ) -> tuple[np.ndarray, float]:
     """Validate a time series and return it as contiguous float64 plus its rate.
 
@@ -161,11 +162,15 @@ def as_series(
         Whether NaN (a gap) is allowed. Infinities are always refused.
     min_length : int
         Minimum number of samples.
+    copy : bool
+        Return a private copy (default). ``False`` avoids the copy when the input is
+        already contiguous float64; the caller must then treat the result as
+        read-only, since it may share memory with ``data``.
 
     Returns
     -------
     values : numpy.ndarray of float64, shape (n,)
-        A C-contiguous copy the caller may modify.
+        C-contiguous float64; a copy the caller may modify unless ``copy=False``.
     rate : float
         Sample rate in Hz.
 
@@ -210,13 +215,17 @@ def as_series(
         raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
     if arr.size < min_length:
         raise ValueError(f"{name} must have at least {min_length} samples, got {arr.size}")
-    out = np.array(arr, dtype=np.float64, order="C", copy=True)
-    if np.any(np.isinf(out)):
-        raise ValueError(f"{name} contains infinite values; use NaN for a gap")
-    if not allow_nan and np.any(np.isnan(out)):
-        raise ValueError(f"{name} contains NaN, which is not allowed here")
-    if allow_nan and out.size and np.all(np.isnan(out)):
-        raise ValueError(f"{name} is entirely NaN")
+    if copy:
+        out = np.array(arr, dtype=np.float64, order="C", copy=True)
+    else:
+        out = np.ascontiguousarray(arr, dtype=np.float64)
+    if not np.isfinite(out).all():  # one pass in the common case; details only on failure
+        if np.any(np.isinf(out)):
+            raise ValueError(f"{name} contains infinite values; use NaN for a gap")
+        if not allow_nan:
+            raise ValueError(f"{name} contains NaN, which is not allowed here")
+        if np.all(np.isnan(out)):
+            raise ValueError(f"{name} is entirely NaN")
 
     if coord_rate is None:
         if rate is None:

@@ -55,3 +55,7 @@ def test_demo_end_to_end(tmp_path, capsys):
     inside = (ds["oadev_dev_lo"] <= theory) & (theory <= ds["oadev_dev_hi"])
     assert int(inside.sum()) >= ds.sizes["tau"] // 2
     np.testing.assert_allclose(ds["oadev_dev"].values, theory, rtol=0.25)
+
+
+def test_top_level_statistics_are_the_stability_ones():
+    assert set(qsense._STATISTICS) == set(qsense.stability.__all__) - {"noise_id"}

@@ -181,3 +181,13 @@ def test_rate_from_time_is_exact_on_whole_nanosecond_grids():
 def test_stated_sample_rate_wins_when_it_agrees():
     da = make_series(np.zeros(100), 3.0)
     assert as_series(da)[1] == 3.0
+
+
+def test_as_series_copy_false_shares_contiguous_float64():
+    src = np.arange(10.0)
+    x, _ = as_series(src, 1.0, copy=False)
+    assert np.shares_memory(x, src)
+    y, _ = as_series(src[::2], 1.0, copy=False)
+    assert y.flags.c_contiguous and not np.shares_memory(y, src)
+    with pytest.raises(ValueError, match="infinite"):
+        as_series(np.array([1.0, np.inf]), 1.0, copy=False)

@@ -15,31 +15,16 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Literal
 
 import numpy as np
 from scipy import stats
 
 from qsense._validate import positive_int
 from qsense.stability._kernels_noise import basic_sum
+from qsense.stability._names import Statistic
 
 __all__ = ["ci_bounds", "edf", "greenhall_edf"]
 
-Statistic = Literal[
-    "adev",
-    "oadev",
-    "mdev",
-    "tdev",
-    "hdev",
-    "ohdev",
-    "totdev",
-    "mtotdev",
-    "ttotdev",
-    "htotdev",
-    "theo1",
-    "theobr",
-    "theoh",
-]
 
 # (d, overlapping, modified) of the finite-difference statistics [GR03, sec. 2]
 _GREENHALL = {

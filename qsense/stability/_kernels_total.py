@@ -19,8 +19,9 @@ Reflected-window kernel (MTOT, TTOT, HTOT; NIST SP 1065 sec. 5.2.12-5.2.14)
 
 Theo1 kernel (SP 1065 sec. 5.2.15)
     For each lag ``d`` the terms ``x[i] - x[i+h-d] + x[i+m] - x[i+h+d]`` (h = m/2) run
-    over contiguous slices; a term touching a gap is skipped and the sum over ``i`` of
-    each lag is replaced by (N - m) times the mean of the terms left.
+    over contiguous slices (a gap-free record takes a branch-free, vectorised loop); a
+    term touching a gap is skipped and the sum over ``i`` of each lag is replaced by
+    (N - m) times the mean of the terms left.
 
 Accuracy: the prefix sums and block sums are computed without fast-math (the
 two-sum error terms must not be reassociated away); only the final sums of squares
@@ -221,6 +222,15 @@ def _lag_sum_nan(x0, x1, x2, x3):
 
 
 @kernel
+def _lag_sum_plain(x0, x1, x2, x3):
+    acc = 0.0
+    for i in range(x0.size):
+        t = (x0[i] - x1[i]) + (x2[i] - x3[i])
+        acc += t * t
+    return acc, x0.size
+
+
+@kernel
 def _lag_sum_span(x0, x1, x2, x3, s0, s3):
     acc = 0.0
     cnt = 0
@@ -233,11 +243,11 @@ def _lag_sum_span(x0, x1, x2, x3, s0, s3):
 
 
 @kernel
-def theo1_sums(x, span, use_span, ms, out_acc, out_cnt):
+def theo1_sums(x, span, mode, ms, out_acc, out_cnt):
     """Theo1 sums ``sum_d mean_i(t_{i,d}**2) / (m/2 - d)`` and term counts per even m.
 
-    ``x``: phase (NaN at gaps when ``use_span`` is False; gap-filled otherwise, with
-    ``span`` the gap count per sample: a term is valid iff ``span[i] == span[i+m]``).
+    ``mode`` 0: ``x`` has no gap; 1: NaN marks gaps; 2: ``x`` is gap-filled and
+    ``span`` the gap count per sample (a term is valid iff ``span[i] == span[i+m]``).
     """
     npts = x.size
     for k in range(ms.size):
@@ -251,10 +261,12 @@ def theo1_sums(x, span, use_span, ms, out_acc, out_cnt):
             x1 = x[h - d : h - d + last]
             x2 = x[m : m + last]
             x3 = x[h + d : h + d + last]
-            if use_span:
-                s, c = _lag_sum_span(x0, x1, x2, x3, span[0:last], span[m : m + last])
-            else:
+            if mode == 0:
+                s, c = _lag_sum_plain(x0, x1, x2, x3)
+            elif mode == 1:
                 s, c = _lag_sum_nan(x0, x1, x2, x3)
+            else:
+                s, c = _lag_sum_span(x0, x1, x2, x3, span[0:last], span[m : m + last])
             if c > 0:
                 acc += s / c / (h - d)
             cnt_all += c

@@ -16,26 +16,12 @@ from typing import Any, Literal
 import numpy as np
 import xarray as xr
 
+from qsense.stability._names import STATISTICS as _STATISTICS
+
 __all__ = ["three_cornered_hat"]
 
 #: Single-record statistics that ``statistic=`` accepts by name.
-STATISTICS = (
-    "adev",
-    "oadev",
-    "mdev",
-    "tdev",
-    "hdev",
-    "ohdev",
-    "totdev",
-    "mtotdev",
-    "ttotdev",
-    "htotdev",
-    "theo1",
-    "theobr",
-    "theoh",
-    "mtie",
-    "tierms",
-)
+STATISTICS = (*_STATISTICS, "mtie", "tierms")
 
 
 def _resolve_statistic(statistic: str | Callable[..., xr.Dataset]) -> Callable[..., xr.Dataset]:

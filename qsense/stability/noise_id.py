@@ -24,7 +24,8 @@ import xarray as xr
 
 from qsense._validate import choice
 from qsense.signal import as_series
-from qsense.stability._kernels_noise import acf_alphas
+from qsense.stability._kernels_noise import acf_alphas, b1_ratio, rn_ratio
+from qsense.stability._names import STATISTICS, Statistic
 
 __all__ = [
     "b1_alpha",
@@ -38,36 +39,6 @@ __all__ = [
 _ACF_MIN_POINTS = 30  # Stable32 uses the lag-1 ACF method from 30 analysis points up
 _HADAMARD = ("hdev", "ohdev", "htotdev")
 _THEO = ("theo1", "theobr", "theoh")
-Statistic = Literal[
-    "adev",
-    "oadev",
-    "mdev",
-    "tdev",
-    "hdev",
-    "ohdev",
-    "totdev",
-    "mtotdev",
-    "ttotdev",
-    "htotdev",
-    "theo1",
-    "theobr",
-    "theoh",
-]
-_STATISTICS = (
-    "adev",
-    "oadev",
-    "mdev",
-    "tdev",
-    "hdev",
-    "ohdev",
-    "totdev",
-    "mtotdev",
-    "ttotdev",
-    "htotdev",
-    "theo1",
-    "theobr",
-    "theoh",
-)
 
 
 def lag1_acf(z: np.ndarray) -> float:
@@ -167,24 +138,6 @@ def _rn_boundary(m: int) -> float:
     return math.sqrt((1.0 / m) * mvar_fpm / avar_fpm)
 
 
-def _rn(x: np.ndarray, m: int) -> float:
-    """Measured MVAR/AVAR ratio (overlapping estimators, NaN terms skipped) at factor m."""
-    d2 = x[2 * m :] - 2.0 * x[m:-m] + x[: -2 * m]
-    valid = np.isfinite(d2)
-    if not valid.any():
-        return math.nan
-    avar = np.mean(d2[valid] ** 2)
-    if not avar > 0:
-        return math.nan
-    c = np.concatenate(([0.0], np.cumsum(np.where(valid, d2, 0.0))))
-    k = np.concatenate(([0], np.cumsum(valid)))
-    full = (k[m:] - k[:-m]) == m
-    if not full.any():
-        return math.nan
-    mvar = np.mean((c[m:] - c[:-m])[full] ** 2) / m**2
-    return float(mvar / avar)
-
-
 def _n_terms(statistic: str, n_phase: int, m: int) -> int:
     """Number of terms Stable32 sums for ``statistic`` at averaging factor m (its '#')."""
     n_avg = (n_phase - 1) // m
@@ -235,15 +188,24 @@ def b1_alpha(x: np.ndarray, m: int, n_terms: int, use_rn: bool = True) -> int:
     >>> b1_alpha(x, 4, 47)
     0
     """
-    xd = np.asarray(x, dtype=float)[::m]
-    y = np.diff(xd)
-    y = y[np.isfinite(y)]
-    if y.size < 3 or n_terms < 2:  # too few points for a ratio: white FM
+    return _b1_alpha(np.ascontiguousarray(x, dtype=np.float64), m, n_terms, use_rn, [])
+
+
+def _b1_alpha(
+    x: np.ndarray,
+    m: int,
+    n_terms: int,
+    use_rn: bool,
+    buffers: list[np.ndarray],
+) -> int:
+    """:func:`b1_alpha` on contiguous float64 ``x``; ``buffers`` holds the work space of
+    R(n) (one float64 array of N + 1), allocated at its first use and shared across
+    factors."""
+    b1, ny = b1_ratio(x, m)
+    if ny < 3 or n_terms < 2:  # too few points for a ratio: white FM
         return 0
-    avar = 0.5 * np.mean(np.diff(y) ** 2)
-    if not avar > 0:  # constant frequency: no evidence, white FM
+    if math.isnan(b1):  # constant frequency: no evidence, white FM
         return 0
-    b1 = np.var(y, ddof=1) / avar
     theory = {mu: _b1_theory(n_terms, mu) for mu in (2, 1, 0, -1, -2)}
     mu = -2
     for cand in (2, 1, 0, -1):
@@ -254,7 +216,11 @@ def b1_alpha(x: np.ndarray, m: int, n_terms: int, use_rn: bool = True) -> int:
             break
     if mu > -2:
         return max(-2, -mu - 1)
-    if use_rn and _rn(np.asarray(x, dtype=float), m) > _rn_boundary(m):
+    if not use_rn:
+        return 2
+    if not buffers:
+        buffers.append(np.empty(x.size + 1))
+    if rn_ratio(x, m, buffers[0]) > _rn_boundary(m):
         return 1
     return 2
 
@@ -341,9 +307,10 @@ def identify_alphas(
     acf = x.size // m >= _ACF_MIN_POINTS
     if acf.any():
         out[acf] = _acf_exponents(x, m[acf], data_type_in, dmax)[1]
+    buffers: list[np.ndarray] = []
     for k in np.flatnonzero(~acf):
         mk = int(m[k])
-        out[k] = b1_alpha(x, mk, _n_terms(statistic, x.size, mk), use_rn=True)
+        out[k] = _b1_alpha(x, mk, _n_terms(statistic, x.size, mk), True, buffers)
     return out
 
 
@@ -388,7 +355,7 @@ def noise_id(
     from qsense.stability._taus import averaging_factors
 
     data_type = choice("data_type", data_type, ("phase", "freq"))
-    statistic = choice("statistic", statistic, _STATISTICS)
+    statistic = choice("statistic", statistic, STATISTICS)
     values, rate = as_series(data, rate, name="data", min_length=2)
     x = to_phase(values, rate, data_type).x
     m = averaging_factors(statistic, taus, x.size, rate)

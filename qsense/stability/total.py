@@ -118,9 +118,11 @@ def _theo1_raw(x, m, rate, span):
         mm = np.ascontiguousarray(m[ok])
         a = np.zeros(mm.size)
         c = np.zeros(mm.size, dtype=np.int64)
-        use_span = span is not None
-        sp = np.ascontiguousarray(span) if use_span else np.zeros(1)
-        _k.theo1_sums(x, sp, use_span, mm, a, c)
+        if span is not None:
+            sp, mode = np.ascontiguousarray(span, dtype=np.float64), 2
+        else:
+            sp, mode = np.zeros(1), int(bool(np.isnan(x).any()))
+        _k.theo1_sums(x, sp, mode, mm, a, c)
         acc[ok], n[ok] = a, c
     tau = m / rate
     return acc / (0.75 * tau * tau), n
