@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Seeded property tests: the same examples on every run and machine (project rule:
+# every random generator is seeded). Widen locally with HYPOTHESIS_PROFILE=explore.
+settings.register_profile("seeded", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "seeded"))
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Test-only reference fixtures copied into the project (with PROVENANCE.md).
