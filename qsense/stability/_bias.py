@@ -16,9 +16,11 @@ from __future__ import annotations
 import math
 import numbers
 
+import numpy as np
+
 from qsense._validate import positive_int
 
-__all__ = ["bias_factor"]
+__all__ = ["bias_factor", "bias_factors"]
 
 # TOTVAR/AVAR = 1 - a tau/T, a = 1/(3 ln 2) (FFM), 3/4 (RWFM) [SP1065 sec. 5.2.11]
 _TOT_A = {-1: 1.0 / (3.0 * math.log(2.0)), -2: 0.75}
@@ -73,7 +75,57 @@ def bias_factor(statistic: str, alpha: int, m: int, n_phase: int, rate: float) -
         raise ValueError(f"alpha must be an integer noise exponent in -2 ... 2, got {alpha!r}")
     m = positive_int("m", m)
     n_phase = positive_int("n_phase", n_phase, minimum=2)
-    alpha = int(alpha)
+    return _bias_one(statistic, int(alpha), m, n_phase)
+
+
+def bias_factors(
+    statistic: str, alpha: np.ndarray, m: np.ndarray, n_phase: int, rate: float
+) -> np.ndarray:
+    """:func:`bias_factor` at every (alpha, m) pair, without re-validating each pair.
+
+    Parameters
+    ----------
+    statistic : str
+        As :func:`bias_factor`.
+    alpha : ndarray of int, shape (k,)
+        Noise exponents (-2 ... 2).
+    m : ndarray of int, shape (k,)
+        Averaging factors (>= 1).
+    n_phase : int
+        Number of phase samples N (>= 2).
+    rate : float
+        Sample rate in Hz.
+
+    Returns
+    -------
+    ndarray of float64, shape (k,)
+        ``bias_factor(statistic, alpha[i], m[i], n_phase, rate)`` for each i.
+
+    Examples
+    --------
+    >>> bias_factors("htotdev", np.array([-1, 0]), np.array([10, 10]), 1001, 1.0).tolist()
+    [0.851, 0.995]
+    """
+    alpha = np.asarray(alpha).reshape(-1)
+    m = np.asarray(m).reshape(-1)
+    if alpha.size != m.size:
+        raise ValueError(f"alpha and m must have the same size, got {alpha.size} and {m.size}")
+    if not alpha.size:
+        return np.empty(0)
+    bias_factor(statistic, int(alpha.min()), int(m.min()), n_phase, rate)  # validates ranges
+    bias_factor(statistic, int(alpha.max()), int(m.max()), n_phase, rate)
+    n_phase = int(n_phase)
+    return np.array(
+        [
+            _bias_one(statistic, a, k, n_phase)
+            for a, k in zip(alpha.tolist(), m.tolist(), strict=True)
+        ],
+        dtype=np.float64,
+    )
+
+
+def _bias_one(statistic: str, alpha: int, m: int, n_phase: int) -> float:
+    """:func:`bias_factor` on validated Python ints."""
     if statistic in _NONE:
         return 1.0
     if statistic == "totdev":

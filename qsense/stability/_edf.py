@@ -17,13 +17,13 @@ import math
 import numbers
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from qsense._validate import positive_int
 from qsense.stability._kernels_noise import basic_sum
 from qsense.stability._names import Statistic
 
-__all__ = ["ci_bounds", "edf", "greenhall_edf"]
+__all__ = ["ci_bounds", "edf", "edfs", "greenhall_edf"]
 
 
 # (d, overlapping, modified) of the finite-difference statistics [GR03, sec. 2]
@@ -256,7 +256,83 @@ def edf(statistic: Statistic, alpha: int, m: int, n_phase: int) -> float:
         raise ValueError(f"alpha must be an integer noise exponent in -2 ... 2, got {alpha!r}")
     m = positive_int("m", m)
     n_phase = positive_int("n_phase", n_phase, minimum=2)
-    alpha = int(alpha)
+    return _edf_one(statistic, int(alpha), m, n_phase)
+
+
+def edfs(statistic: Statistic, alpha: np.ndarray, m: np.ndarray, n_phase: int) -> np.ndarray:
+    """:func:`edf` at every (alpha, m) pair, without re-validating each pair.
+
+    Parameters
+    ----------
+    statistic : str
+        As :func:`edf`.
+    alpha : ndarray of int, shape (k,)
+        Noise exponents (-2 ... 2), one per averaging factor.
+    m : ndarray of int, shape (k,)
+        Averaging factors (>= 1).
+    n_phase : int
+        Number of phase samples N (>= 2).
+
+    Returns
+    -------
+    ndarray of float64, shape (k,)
+        ``edf(statistic, alpha[i], m[i], n_phase)`` for each i (the same numbers).
+
+    Examples
+    --------
+    >>> edfs("totdev", np.array([0, 0]), np.array([10, 100]), 1001).round(2).tolist()
+    [150.0, 15.0]
+    """
+    alpha = np.asarray(alpha).reshape(-1)
+    m = np.asarray(m).reshape(-1)
+    if alpha.size != m.size:
+        raise ValueError(f"alpha and m must have the same size, got {alpha.size} and {m.size}")
+    if not alpha.size:
+        return np.empty(0)
+    edf(statistic, int(alpha.min()), int(m.min()), n_phase)  # validates the ranges
+    edf(statistic, int(alpha.max()), int(m.max()), n_phase)
+    n_phase = int(n_phase)
+    out = np.empty(alpha.size)
+    rest = np.ones(alpha.size, dtype=bool)
+    if statistic in _GREENHALL:
+        rest = ~_greenhall_tables(out, statistic, alpha, m, n_phase)
+    for i in np.flatnonzero(rest).tolist():
+        out[i] = _edf_one(statistic, int(alpha[i]), int(m[i]), n_phase)
+    return out
+
+
+def _greenhall_tables(
+    out: np.ndarray, statistic: str, alpha: np.ndarray, m: np.ndarray, n_phase: int
+) -> np.ndarray:
+    """Write into ``out`` the :func:`greenhall_edf` of the pairs that use the large-r
+    fits (a0 - a1/r)/r of [GR03] Tables 1-2 or have no term (NaN), with the same
+    arithmetic element by element; return the mask of the pairs written."""
+    d, overlapping, modified = _GREENHALL[statistic]
+    alpha = alpha.astype(np.int64)
+    mf = m.astype(np.float64)
+    F = np.ones(m.size) if modified else mf
+    S = mf if overlapping else np.ones(m.size)
+    L = mf / F + (m * d).astype(np.float64)
+    empty = n_phase < L
+    with np.errstate(invalid="ignore"):
+        M = 1.0 + np.floor(S * (n_phase - L) / mf)
+        J = np.minimum(M, (d + 1) * S)
+        r = M / S
+    table = _TABLE1 if modified else _TABLE2
+    a0 = np.full(m.size, np.nan)
+    a1 = np.full(m.size, np.nan)
+    for a in np.unique(alpha).tolist():
+        row = table.get(a)
+        if (modified or a <= 0) and row is not None and row[d - 1] is not None:
+            a0[alpha == a], a1[alpha == a] = row[d - 1]
+    fit = ~empty & (J > _J_MAX) & (r > d + 1) & ~np.isnan(a0)
+    out[empty] = np.nan
+    out[fit] = 1.0 / ((a0[fit] - a1[fit] / r[fit]) / r[fit])
+    return empty | fit
+
+
+def _edf_one(statistic: str, alpha: int, m: int, n_phase: int) -> float:
+    """:func:`edf` on validated Python ints."""
     if statistic in _GREENHALL:
         d, ov, mod = _GREENHALL[statistic]
         return greenhall_edf(alpha, d, m, n_phase, overlapping=ov, modified=mod)
@@ -313,6 +389,7 @@ def ci_bounds(dev: np.ndarray, edf: np.ndarray, ci: float) -> tuple[np.ndarray, 
         raise ValueError(f"ci must be a confidence level in (0, 1), got {ci!r}")
     nu = np.where(nu > 0, nu, np.nan)
     level = np.where(nu > _LARGE_EDF, round(ci, 2), ci)
-    lo = dev * np.sqrt(nu / stats.chi2.ppf((1.0 + level) / 2.0, nu))
-    hi = dev * np.sqrt(nu / stats.chi2.ppf((1.0 - level) / 2.0, nu))
+    # chi2.ppf(p, nu) = 2 gammaincinv(nu/2, p), as scipy.stats.chi2 computes it
+    lo = dev * np.sqrt(nu / (2.0 * special.gammaincinv(nu / 2.0, (1.0 + level) / 2.0)))
+    hi = dev * np.sqrt(nu / (2.0 * special.gammaincinv(nu / 2.0, (1.0 - level) / 2.0)))
     return lo, hi

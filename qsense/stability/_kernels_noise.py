@@ -27,7 +27,7 @@ from numba import prange
 
 from qsense._numba import kernel
 
-__all__ = ["acf_alphas", "b1_ratio", "basic_sum", "rn_ratio"]
+__all__ = ["acf_alphas", "b1_ratio", "b1_ratios", "basic_sum", "rn_ratio", "rn_ratios"]
 
 
 #: The two passes over a long series are split into this many independent partial
@@ -118,6 +118,14 @@ def _r1(ss, sp, cnt):  # pragma: no cover - numba
     return (sp / cnt) / den
 
 
+@kernel
+def _lag1_serial(u, n, dec, fill):  # pragma: no cover - numba
+    """:func:`_lag1_two` with one partial sum (the same numbers), serially."""
+    s_u, c_u, s_w, c_w = _sums1(u, n, 0, n, dec, fill)
+    ss_u, sp_u, ss_w, sp_w = _sums2(u, n, s_u / max(c_u, 1), s_w / max(c_w, 1), 0, n)
+    return _r1(ss_u, sp_u, c_u), _r1(ss_w, sp_w, c_w)
+
+
 @kernel(parallel=True)
 def _lag1_two(u, n, dec, fill):  # pragma: no cover - numba
     """Lag-1 ACF of ``u[:n]`` and of ``np.diff(u[:n])`` (the difference formed on the fly
@@ -161,6 +169,15 @@ def _lag1_two(u, n, dec, fill):  # pragma: no cover - numba
 
 
 @kernel
+def _lag1(u, n, dec, fill):  # pragma: no cover - numba
+    """:func:`_lag1_two`, or below ``_PARALLEL_FROM`` samples :func:`_lag1_serial`
+    (the same numbers without starting a parallel region)."""
+    if n < _PARALLEL_FROM:
+        return _lag1_serial(u, n, dec, fill)
+    return _lag1_two(u, n, dec, fill)
+
+
+@kernel
 def _diff_into(src, dst, n):  # pragma: no cover - numba
     """``dst[:n-1] = np.diff(src[:n])`` (``dst`` may be ``src``: forward, read first)."""
     a = src[1:n]
@@ -179,7 +196,7 @@ def _acf_levels(u, n, dmax, work, dec, fill):  # pragma: no cover - numba
     """(r1, d) of the RG04 loop on ``u[:n]``: difference while ``delta >= 0.25`` and
     ``d < dmax``; two levels per :func:`_lag1_two`, further differences in ``work``.
     ``fill``: the first pass also writes ``u[::2]`` into ``dec``."""
-    r_a, r_b = _lag1_two(u, n, dec, fill)
+    r_a, r_b = _lag1(u, n, dec, fill)
     if _delta(r_a) < 0.25 or dmax <= 0:
         return r_a, 0
     if _delta(r_b) < 0.25 or dmax <= 1:
@@ -189,7 +206,7 @@ def _acf_levels(u, n, dmax, work, dec, fill):  # pragma: no cover - numba
     n -= 2
     d = 2
     while True:
-        r_a, r_b = _lag1_two(work, n, work, False)
+        r_a, r_b = _lag1(work, n, work, False)
         if _delta(r_a) < 0.25 or d >= dmax:
             return r_a, d
         d += 1
@@ -346,6 +363,51 @@ def _rn_ratio(x, m, c, k):  # pragma: no cover - numba
     if nf == 0:
         return math.nan
     return (sm / nf / (m * m)) / avar
+
+
+@kernel
+def _b1_ratios(x, ms, y, b1, ny):  # pragma: no cover - numba
+    """:func:`_b1_ratio` at every factor of ``ms`` (``y`` sized for the smallest)."""
+    for k in range(ms.size):
+        b1[k], ny[k] = _b1_ratio(x, ms[k], y)
+
+
+@kernel(parallel=True)
+def _rn_ratios(x, ms, c, k, out):  # pragma: no cover - numba
+    """:func:`_rn_ratio` at every factor of ``ms``, the factors dealt round-robin to
+    ``c.shape[0]`` parallel workers, each with its own row of ``c`` and ``k`` (each
+    ratio is computed serially: the result does not depend on the worker count)."""
+    parts = c.shape[0]
+    for p in prange(parts):
+        for t in range(p, ms.size, parts):
+            out[t] = _rn_ratio(x, ms[t], c[p], k[p])
+
+
+def b1_ratios(x: np.ndarray, ms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(B1, number of finite averaged frequencies) at every factor of ``ms`` (int64),
+    as :func:`b1_ratio` at each."""
+    ms = np.ascontiguousarray(ms, dtype=np.int64)
+    b1 = np.empty(ms.size)
+    ny = np.zeros(ms.size, dtype=np.int64)
+    if ms.size:
+        y = np.empty(max((x.size - 1) // int(ms.min()), 1))
+        _b1_ratios(x, ms, y, b1, ny)
+    return b1, ny
+
+
+def rn_ratios(x: np.ndarray, ms: np.ndarray) -> np.ndarray:
+    """Measured MVAR/AVAR at every factor of ``ms`` (int64), as :func:`rn_ratio` at each
+    (two factors at a time in parallel from ``_PARALLEL_FROM`` samples on)."""
+    ms = np.ascontiguousarray(ms, dtype=np.int64)
+    out = np.empty(ms.size)
+    if not ms.size:
+        return out
+    parts = 2 if ms.size > 1 and x.size >= _PARALLEL_FROM else 1
+    c = np.empty((parts, max(x.size - 2 * int(ms.min()), 0) + 1))
+    _rn_ratios(x, ms, c, np.empty((parts, 1), dtype=np.int64), out)
+    for t in np.flatnonzero(out == -1.0):  # gaps: the counts need a full buffer
+        out[t] = rn_ratio(x, int(ms[t]))
+    return out
 
 
 def b1_ratio(x: np.ndarray, m: int) -> tuple[float, int]:

@@ -13,7 +13,9 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
+import pandas as pd
 import xarray as xr
+from xarray.indexes import PandasIndex
 
 from qsense._validate import choice
 from qsense.signal import as_series
@@ -224,17 +226,9 @@ def compute(
     else:
         var = vals[valid]
         if bias_correction and statistic not in _bias._NONE:  # others divide by 1
-            var = var / np.array(
-                [
-                    _bias.bias_factor(statistic, int(a), int(k), values.size, rate)
-                    for a, k in zip(alpha[valid], m[valid], strict=True)
-                ]
-            )
+            var = var / _bias.bias_factors(statistic, alpha[valid], m[valid], values.size, rate)
         dev[valid] = np.sqrt(var)
-        edf[valid] = [
-            _edf.edf(statistic, int(a), int(k), n_phase)
-            for a, k in zip(alpha[valid], m[valid], strict=True)
-        ]
+        edf[valid] = _edf.edfs(statistic, alpha[valid], m[valid], n_phase)
     if kind == "value":
         lo = np.full(k, np.nan)
         hi = np.full(k, np.nan)
@@ -244,27 +238,39 @@ def compute(
         hi = np.asarray(hi, dtype=np.float64)
 
     tau = m.astype(np.float64) * (tau_scale / rate)
-    dev_attrs = {"units": units, "long_name": long_name or statistic}
-    ds = xr.Dataset(
+    variables = {
+        "dev": (dev, {"units": units, "long_name": long_name or statistic}),
+        "dev_lo": (lo, {"units": units, "long_name": f"lower {ci:g} bound"}),
+        "dev_hi": (hi, {"units": units, "long_name": f"upper {ci:g} bound"}),
+        "n": (n, {"long_name": "number of terms"}),
+        "edf": (edf, {"long_name": "equivalent degrees of freedom"}),
+        "alpha": (alpha, {"long_name": "noise exponent of S_y(f) ~ f^alpha"}),
+    }
+    attrs = {
+        "statistic": statistic,
+        "data_type": data_type,
+        "ci": float(ci),
+        "sample_rate": float(rate),
+        "bias_correction": int(bool(bias_correction)),
+        "units": units,
+    }
+    return _dataset(variables, tau, m, attrs)
+
+
+def _dataset(
+    variables: dict[str, tuple[np.ndarray, dict[str, Any]]],
+    tau: np.ndarray,
+    m: np.ndarray,
+    attrs: dict[str, Any],
+) -> xr.Dataset:
+    """The result Dataset on ``tau`` (s, with its index) and ``m``, built from ready
+    Variables: the same Dataset as ``xr.Dataset`` with tuples, without its merging."""
+    coords = xr.Coordinates(
         {
-            "dev": ("tau", dev, dev_attrs),
-            "dev_lo": ("tau", lo, {"units": units, "long_name": f"lower {ci:g} bound"}),
-            "dev_hi": ("tau", hi, {"units": units, "long_name": f"upper {ci:g} bound"}),
-            "n": ("tau", n, {"long_name": "number of terms"}),
-            "edf": ("tau", edf, {"long_name": "equivalent degrees of freedom"}),
-            "alpha": ("tau", alpha, {"long_name": "noise exponent of S_y(f) ~ f^alpha"}),
+            "tau": xr.Variable("tau", tau, {"units": "s", "long_name": "averaging time"}),
+            "m": xr.Variable("tau", m, {"long_name": "averaging factor"}),
         },
-        coords={
-            "tau": ("tau", tau, {"units": "s", "long_name": "averaging time"}),
-            "m": ("tau", m, {"long_name": "averaging factor"}),
-        },
-        attrs={
-            "statistic": statistic,
-            "data_type": data_type,
-            "ci": float(ci),
-            "sample_rate": float(rate),
-            "bias_correction": int(bool(bias_correction)),
-            "units": units,
-        },
+        indexes={"tau": PandasIndex(pd.Index(tau), "tau")},
     )
-    return ds
+    data_vars = {k: xr.Variable("tau", v, a) for k, (v, a) in variables.items()}
+    return xr.Dataset(data_vars, coords=coords, attrs=attrs)

@@ -24,7 +24,13 @@ import xarray as xr
 
 from qsense._validate import choice
 from qsense.signal import as_series
-from qsense.stability._kernels_noise import acf_alphas, b1_ratio, rn_ratio
+from qsense.stability._kernels_noise import (
+    acf_alphas,
+    b1_ratio,
+    b1_ratios,
+    rn_ratio,
+    rn_ratios,
+)
 from qsense.stability._names import STATISTICS, Statistic
 
 __all__ = [
@@ -188,41 +194,30 @@ def b1_alpha(x: np.ndarray, m: int, n_terms: int, use_rn: bool = True) -> int:
     >>> b1_alpha(x, 4, 47)
     0
     """
-    return _b1_alpha(np.ascontiguousarray(x, dtype=np.float64), m, n_terms, use_rn, [])
-
-
-def _b1_alpha(
-    x: np.ndarray,
-    m: int,
-    n_terms: int,
-    use_rn: bool,
-    buffers: list[np.ndarray],
-) -> int:
-    """:func:`b1_alpha` on contiguous float64 ``x``; ``buffers`` holds the work space of
-    R(n) (one float64 array of N + 1), allocated at its first use and shared across
-    factors."""
+    x = np.ascontiguousarray(x, dtype=np.float64)
     b1, ny = b1_ratio(x, m)
+    alpha = _b1_decide(b1, ny, n_terms)
+    if alpha is not None:
+        return alpha
+    if not use_rn:
+        return 2
+    return 1 if rn_ratio(x, m) > _rn_boundary(m) else 2
+
+
+def _b1_decide(b1: float, ny: int, n_terms: int) -> int | None:
+    """alpha from the measured B1 ratio and the number ``ny`` of averaged frequencies,
+    or None for mu = -2 (white or flicker PM, to be split by R(n))."""
     if ny < 3 or n_terms < 2:  # too few points for a ratio: white FM
         return 0
     if math.isnan(b1):  # constant frequency: no evidence, white FM
         return 0
     theory = {mu: _b1_theory(n_terms, mu) for mu in (2, 1, 0, -1, -2)}
-    mu = -2
     for cand in (2, 1, 0, -1):
         lo, hi = theory[cand - 1], theory[cand]
         bound = 0.5 * (lo + hi) if cand == 2 else math.sqrt(lo * hi)
         if b1 > bound:
-            mu = cand
-            break
-    if mu > -2:
-        return max(-2, -mu - 1)
-    if not use_rn:
-        return 2
-    if not buffers:
-        buffers.append(np.empty(x.size + 1))
-    if rn_ratio(x, m, buffers[0]) > _rn_boundary(m):
-        return 1
-    return 2
+            return max(-2, -cand - 1)
+    return None
 
 
 def identify_alpha(
@@ -307,10 +302,20 @@ def identify_alphas(
     acf = x.size // m >= _ACF_MIN_POINTS
     if acf.any():
         out[acf] = _acf_exponents(x, m[acf], data_type_in, dmax)[1]
-    buffers: list[np.ndarray] = []
-    for k in np.flatnonzero(~acf):
-        mk = int(m[k])
-        out[k] = _b1_alpha(x, mk, _n_terms(statistic, x.size, mk), True, buffers)
+    b1_at = np.flatnonzero(~acf)
+    if b1_at.size:
+        b1, ny = b1_ratios(x, m[b1_at])
+        pm = []  # mu = -2: white or flicker PM, split by R(n)
+        for k, r, cnt in zip(b1_at.tolist(), b1.tolist(), ny.tolist(), strict=True):
+            alpha = _b1_decide(r, cnt, _n_terms(statistic, x.size, int(m[k])))
+            if alpha is None:
+                pm.append(k)
+            else:
+                out[k] = alpha
+        if pm:
+            rn = rn_ratios(x, m[pm])
+            for k, r in zip(pm, rn.tolist(), strict=True):
+                out[k] = 1 if r > _rn_boundary(int(m[k])) else 2
     return out
 
 
