@@ -8,8 +8,10 @@ contraction, which lets sums of squares vectorise while keeping NaN/inf semantic
 from __future__ import annotations
 
 import numba
+import numpy as np
+from numba import prange
 
-__all__ = ["FASTMATH", "kernel"]
+__all__ = ["FASTMATH", "PARALLEL_FROM", "any_nonfinite", "kernel", "launch"]
 
 #: Fast-math flags allowed in qsense kernels: never ``nnan``/``ninf``.
 FASTMATH = frozenset({"reassoc", "contract"})
@@ -25,3 +27,86 @@ def kernel(func=None, **options):
     if func is None:
         return lambda f: numba.njit(**opts)(f)
     return numba.njit(**opts)(func)
+
+
+#: Samples below which a parallel kernel runs on the calling thread only (:func:`launch`).
+PARALLEL_FROM = 1 << 16
+
+
+def launch(func, size, *args):
+    """Call the ``parallel=True`` kernel ``func(*args)``, on one thread below
+    :data:`PARALLEL_FROM` samples.
+
+    A parallel region waits for its slowest thread: with the other core busy, a short
+    call (tens of microseconds of work) measured 4.5 ms at the 99th percentile and
+    40 ms at worst over 300 calls on two threads, against 38 us on one. The parallel
+    kernels add fixed partial sums in a fixed order, so the result does not depend on
+    the thread count.
+
+    Parameters
+    ----------
+    func : numba dispatcher
+        A kernel compiled with ``parallel=True``.
+    size : int
+        Number of samples the call reads.
+    *args
+        Arguments of ``func``.
+
+    Returns
+    -------
+    object
+        What ``func`` returns.
+    """
+    if size >= PARALLEL_FROM:
+        return func(*args)
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        return func(*args)
+    finally:
+        numba.set_num_threads(threads)
+
+
+#: Partial sums of :func:`any_nonfinite`, run in parallel.
+_PARTS = 2
+
+
+@kernel(parallel=True)
+def _any_nonfinite(x):  # pragma: no cover - numba
+    step = (x.size + _PARTS - 1) // _PARTS
+    acc = np.zeros(_PARTS)
+    for p in prange(_PARTS):
+        v = x[p * step : min((p + 1) * step, x.size)]
+        s = 0.0
+        for i in range(v.size):
+            s += v[i] * 0.0
+        acc[p] = s
+    total = 0.0
+    for p in range(_PARTS):
+        total += acc[p]
+    return total != total
+
+
+def any_nonfinite(x: np.ndarray) -> bool:
+    """Whether the contiguous float64 array ``x`` holds a NaN or an infinity.
+
+    One read pass in ``_PARTS`` slices (in parallel from :data:`PARALLEL_FROM` samples)
+    summing ``x * 0.0``: 0 for finite samples, NaN otherwise (fast-math here never
+    assumes finite values), so the loop vectorises without a branch.
+
+    Parameters
+    ----------
+    x : numpy.ndarray of float64, shape (n,)
+        Samples (any unit).
+
+    Returns
+    -------
+    bool
+        True if some sample is NaN or infinite.
+
+    Examples
+    --------
+    >>> any_nonfinite(np.array([1.0, np.inf])), any_nonfinite(np.zeros(3))
+    (True, False)
+    """
+    return bool(launch(_any_nonfinite, x.size, x))

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import numpy as np
 import xarray as xr
 
+from qsense._numba import any_nonfinite
 from qsense._validate import choice, positive_float
 
 __all__ = [
@@ -219,7 +220,7 @@ def as_series(
         out = np.array(arr, dtype=np.float64, order="C", copy=True)
     else:
         out = np.ascontiguousarray(arr, dtype=np.float64)
-    if not np.isfinite(out).all():  # one pass in the common case; details only on failure
+    if out.size and any_nonfinite(out):  # one pass in the common case; details on failure
         if np.any(np.isinf(out)):
             raise ValueError(f"{name} contains infinite values; use NaN for a gap")
         if not allow_nan:

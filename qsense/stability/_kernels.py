@@ -10,10 +10,10 @@ outputs. Gaps follow two rules, chosen by the caller:
   at each phase sample of a gap-filled phase record; a term that reads samples
   ``a < b`` is skipped when ``sp[b] != sp[a]``.
 
-The overlapping kernels (OADEV/TOTDEV, OHDEV, MDEV/TDEV with general factors) deal
-their blocks to two partial sums run in parallel (``_PARTS``), added in a fixed order:
-the result does not depend on the number of threads. MDEV/TDEV at octave factors use a
-serial wavefront of pairwise window-sum doublings (:func:`_mdev_octave`).
+The overlapping kernels (OADEV/TOTDEV, OHDEV) deal their blocks to two partial sums
+run in parallel (``_PARTS``), added in a fixed order: the result does not depend on the
+number of threads. MDEV/TDEV, which sum windows of m second differences, are in
+:mod:`._kernels_modified`.
 
 The ``*_raw`` functions are the ``raw`` callables of
 :func:`qsense.stability._pipeline.compute`: ``raw(x, m, rate, span)`` returns the
@@ -25,17 +25,15 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from qsense._numba import kernel
+from qsense._numba import any_nonfinite, kernel, launch
 
 __all__ = [
     "adev_raw",
     "gcodev_raw",
     "hdev_raw",
-    "mdev_raw",
     "mtie_raw",
     "oadev_raw",
     "ohdev_raw",
-    "tdev_raw",
     "tierms_raw",
     "totdev_extend",
     "totdev_raw",
@@ -52,19 +50,6 @@ __all__ = [
 _BLOCK = 131072
 
 
-@kernel
-def _has_nan(x):  # pragma: no cover - numba
-    """Whether ``x`` holds a NaN (one read pass, stops at the first one)."""
-    for i0 in range(0, x.size, 4096):
-        v = x[i0 : i0 + 4096]
-        n = 0
-        for i in range(v.size):
-            n += v[i] != v[i]
-        if n:
-            return True
-    return False
-
-
 #: Independent partial sums of the block-parallel kernels: blocks are dealt to
 #: ``_PARTS`` slots in turn and the slots added at the end, so the result does not depend
 #: on the number of threads. Two threads ran OADEV 1.8-2x faster than one at 1e6 and
@@ -76,6 +61,18 @@ def _block(n: int) -> int:
     """Block length for a record of ``n`` terms: ``_BLOCK``, or smaller so that short
     records still make at least 4 blocks per partial sum (4096 at least)."""
     return int(min(_BLOCK, max(4096, -(-n // (4 * _PARTS)))))
+
+
+@kernel
+def _add_parts(ps, pn, out, cnt):  # pragma: no cover - numba
+    """``out``/``cnt`` = the ``_PARTS`` partial sums/counts (rows of ``ps``/``pn``) per
+    factor, added in row order (the same result for any thread count)."""
+    for k in range(out.size):
+        out[k] = 0.0
+        cnt[k] = 0
+        for p in range(ps.shape[0]):
+            out[k] += ps[p, k]
+            cnt[k] += pn[p, k]
 
 
 @kernel
@@ -132,12 +129,7 @@ def _diff2(x, sp, ms, c0, nts, mode, blk, out, cnt):  # pragma: no cover - numba
                     s, n = _diff2_block(x, sp, ms[k], c0[k], i0, i1, mode)
                     ps[p, k] += s
                     pn[p, k] += n
-    for k in range(ms.size):
-        out[k] = 0.0
-        cnt[k] = 0
-        for p in range(_PARTS):
-            out[k] += ps[p, k]
-            cnt[k] += pn[p, k]
+    _add_parts(ps, pn, out, cnt)
 
 
 @kernel
@@ -190,12 +182,7 @@ def _diff3(x, sp, ms, mode, blk, out, cnt):  # pragma: no cover - numba
                     s, n = _diff3_block(x, sp, ms[k], i0, i1, mode)
                     ps[p, k] += s
                     pn[p, k] += n
-    for k in range(ms.size):
-        out[k] = 0.0
-        cnt[k] = 0
-        for p in range(_PARTS):
-            out[k] += ps[p, k]
-            cnt[k] += pn[p, k]
+    _add_parts(ps, pn, out, cnt)
 
 
 @kernel
@@ -327,171 +314,6 @@ def _diff1(x, sp, ms, mode, out, cnt):  # pragma: no cover - numba
 
 
 @kernel
-def _prefix2(x, shift, ch, cl):  # pragma: no cover - numba
-    """Compensated prefix sums of ``x - shift`` with NaN taken as 0:
-    ``ch[k] + cl[k] = sum(x[:k] - shift)`` to ~1e-32 relative (Neumaier two-sum)."""
-    s = 0.0
-    c = 0.0
-    ch[0] = 0.0
-    cl[0] = 0.0
-    for i in range(x.size):
-        v = x[i] - shift
-        if v != v:
-            v = 0.0
-        t = s + v
-        if abs(s) >= abs(v):
-            c += (s - t) + v
-        else:
-            c += (v - t) + s
-        s = t
-        ch[i + 1] = s
-        cl[i + 1] = c
-
-
-@kernel
-def _mdev_block(ch, cl, bad, m, j0, j1, eo, check):  # pragma: no cover - numba
-    """Sum and count of W_j^2 over ``j0 <= j < j1`` (see :func:`_mdev`)."""
-    h3 = ch[3 * m + j0 : 3 * m + j1]
-    h2 = ch[2 * m + j0 : 2 * m + j1]
-    h1 = ch[m + j0 : m + j1]
-    h0 = ch[j0:j1]
-    l3 = cl[3 * m + j0 : 3 * m + j1]
-    l2 = cl[2 * m + j0 : 2 * m + j1]
-    l1 = cl[m + j0 : m + j1]
-    l0 = cl[j0:j1]
-    s = 0.0
-    n = 0
-    if check:
-        be = bad[3 * m + eo + j0 : 3 * m + eo + j1]
-        bb = bad[j0:j1]
-        for j in range(j1 - j0):
-            w = ((h3[j] - h2[j]) - 2.0 * (h2[j] - h1[j]) + (h1[j] - h0[j])) + (
-                (l3[j] - l2[j]) - 2.0 * (l2[j] - l1[j]) + (l1[j] - l0[j])
-            )
-            ok = be[j] == bb[j]
-            s += w * w if ok else 0.0
-            n += ok
-    else:
-        for j in range(j1 - j0):
-            w = ((h3[j] - h2[j]) - 2.0 * (h2[j] - h1[j]) + (h1[j] - h0[j])) + (
-                (l3[j] - l2[j]) - 2.0 * (l2[j] - l1[j]) + (l1[j] - l0[j])
-            )
-            s += w * w
-        n = j1 - j0
-    return s, n
-
-
-@kernel(parallel=True)
-def _mdev(ch, cl, bad, ms, eo, check, blk, out, cnt):  # pragma: no cover - numba
-    """Sums over j of W_j^2, W_j = sum_{i=j}^{j+m-1} (x[i+2m] - 2x[i+m] + x[i]) (eq. 14).
-
-    With the prefix sums C = ch + cl of x (length N + 1), the window sums are
-    ``X_m[j] = C[j+m] - C[j]`` and ``W_j = X_m[j+2m] - 2 X_m[j+m] + X_m[j]``; each
-    difference of ``ch`` is one correctly rounded subtraction, so ``X_m`` carries
-    about one rounding error, as a direct sum would, and the loop vectorises.
-    With ``check`` a term j is valid iff ``bad[j + 3m + eo] == bad[j]``. Blocks of
-    ``blk`` terms dealt to ``_PARTS`` parallel partial sums (see :func:`_diff2`).
-    """
-    nx = ch.size - 1
-    nblocks = (nx + blk - 1) // blk
-    ps = np.zeros((_PARTS, ms.size))
-    pn = np.zeros((_PARTS, ms.size), dtype=np.int64)
-    for p in prange(_PARTS):
-        for b in range(p, nblocks, _PARTS):
-            j0 = b * blk
-            for k in range(ms.size):
-                m = ms[k]
-                j1 = min(j0 + blk, nx - 3 * m + 1)
-                if j1 > j0:
-                    s, n = _mdev_block(ch, cl, bad, m, j0, j1, eo, check)
-                    ps[p, k] += s
-                    pn[p, k] += n
-    for k in range(ms.size):
-        out[k] = 0.0
-        cnt[k] = 0
-        for p in range(_PARTS):
-            out[k] += ps[p, k]
-            cnt[k] += pn[p, k]
-
-
-@kernel
-def _mdev_span(xa, xb, m, j0, j1, nt, nn):  # pragma: no cover - numba
-    """Terms ``j0 <= j < j1`` of one doubling level of :func:`_mdev_octave`: returns
-    the sum of W_j^2 over ``j < nt`` and writes ``xb[j] = X_2m[j]`` for ``j < nn``."""
-    s = 0.0
-    jw = min(j1, nt)
-    if jw > j0:
-        a2 = xa[2 * m + j0 : 2 * m + jw]
-        a1 = xa[m + j0 : m + jw]
-        a0 = xa[j0:jw]
-        b = xb[j0:jw]
-        for j in range(jw - j0):
-            w = a2[j] - 2.0 * a1[j] + a0[j]
-            s += w * w
-            b[j] = a0[j] + a1[j]
-    jx = min(j1, nn)
-    for j in range(max(j0, jw), jx):
-        xb[j] = xa[j] + xa[j + m]
-    return s
-
-
-#: Terms per level and step of the :func:`_mdev_octave` wavefront.
-_WAVE = 16384
-
-
-@kernel
-def _mdev_octave(x, top, xa, xb, out, cnt):  # pragma: no cover - numba
-    """MDEV sums (as :func:`_mdev`) at every m = 2**k <= top of a gap-free record.
-
-    The window sums double level by level, ``X_2m[j] = X_m[j] + X_m[j+m]`` (pairwise,
-    so as accurate as a direct sum), and each level sums
-    ``W_j^2 = (X_m[j+2m] - 2X_m[j+m] + X_m[j])^2``; ``xa``/``xb`` (N floats each) hold
-    the odd and even levels. The levels advance together as a wavefront, level k lagging
-    level k-1 by 2m terms (what it reads ahead), so the small levels work on data still
-    in cache instead of one pass over memory each; a level only overwrites samples the
-    level two below has finished reading. ``out``/``cnt`` get one entry per level.
-    """
-    nx = x.size
-    levels = 0
-    while (1 << levels) <= top:
-        levels += 1
-    levels = max(levels, 1)
-    lag = np.zeros(levels, dtype=np.int64)
-    pos = np.zeros(levels, dtype=np.int64)
-    for k in range(1, levels):
-        lag[k] = lag[k - 1] + 2 * (1 << k)
-    for k in range(levels):
-        m = 1 << k
-        out[k] = 0.0
-        cnt[k] = max(nx - 3 * m + 1, 0) if k > 0 else max(nx - 2, 0)
-    c1 = 0
-    busy = True
-    while busy:
-        c1 += _WAVE
-        busy = False
-        for k in range(levels):
-            m = 1 << k
-            if k == 0:
-                nt = max(nx - 2, 0)
-                nn = max(nx - 1, 0)
-            else:
-                nt = max(nx - 3 * m + 1, 0)
-                nn = max(nx - 2 * m + 1, 0) if k + 1 < levels else 0
-            limit = max(nt, nn)
-            end = min(c1 - lag[k], limit)
-            if end > pos[k]:
-                if k == 0:
-                    out[0] += _mdev_span(x, xa, 1, pos[0], end, nt, nn)
-                elif k % 2 == 1:
-                    out[k] += _mdev_span(xa, xb, m, pos[k], end, nt, nn)
-                else:
-                    out[k] += _mdev_span(xb, xa, m, pos[k], end, nt, nn)
-                pos[k] = end
-            if pos[k] < limit:
-                busy = True
-
-
-@kernel
 def _mtie(x, sp, ms, mode, out, cnt):  # pragma: no cover - numba
     """max over windows x[i..i+m] of (max - min), by monotone deques (O(N) per m)."""
     nx = x.size
@@ -572,10 +394,11 @@ def _outputs(ms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _span_args(x: np.ndarray, span: np.ndarray | None) -> tuple[np.ndarray, int]:
-    """Gap array and kernel mode: 0 no gaps, 1 phase NaN, 2 frequency-gap spans."""
+    """Gap array and kernel mode: 0 no gaps, 1 phase NaN (validated input holds no
+    infinity), 2 frequency-gap spans."""
     if span is not None:
         return np.ascontiguousarray(span, dtype=np.float64), 2
-    return np.zeros(1), int(_has_nan(x))
+    return np.zeros(1), int(any_nonfinite(x))
 
 
 def _scaled(s: np.ndarray, n: np.ndarray, scale: np.ndarray) -> np.ndarray:
@@ -589,7 +412,8 @@ def oadev_raw(x, m, rate, span=None):
     ms = np.ascontiguousarray(m, dtype=np.int64)
     sp, mode = _span_args(x, span)
     s, n = _outputs(ms)
-    _diff2(x, sp, ms, ms.copy(), np.maximum(x.size - 2 * ms, 0), mode, _block(x.size), s, n)
+    nts = np.maximum(x.size - 2 * ms, 0)
+    launch(_diff2, x.size, x, sp, ms, ms.copy(), nts, mode, _block(x.size), s, n)
     return _scaled(s, n, rate**2 / (2.0 * ms.astype(np.float64) ** 2)), n
 
 
@@ -626,49 +450,8 @@ def ohdev_raw(x, m, rate, span=None):
     ms = np.ascontiguousarray(m, dtype=np.int64)
     sp, mode = _span_args(x, span)
     s, n = _outputs(ms)
-    _diff3(x, sp, ms, mode, _block(x.size), s, n)
+    launch(_diff3, x.size, x, sp, ms, mode, _block(x.size), s, n)
     return _scaled(s, n, rate**2 / (6.0 * ms.astype(np.float64) ** 2)), n
-
-
-def _mdev_sums(x, m, span):
-    ms = np.ascontiguousarray(m, dtype=np.int64)
-    s, n = _outputs(ms)
-    has_nan = _has_nan(x)
-    nan = np.isnan(x) if has_nan else None
-    if span is None and not has_nan and ms.size and np.all((ms & (ms - 1)) == 0):
-        # powers of two (octave taus): pairwise doubling of the window sums
-        levels = int(ms.max()).bit_length()
-        sl, nl = np.zeros(levels), np.zeros(levels, dtype=np.int64)
-        _mdev_octave(x, int(ms.max()), np.empty(x.size), np.empty(x.size), sl, nl)
-        k = np.log2(ms).astype(np.int64)
-        return ms, sl[k], nl[k]
-    # the statistic ignores an offset: centre x so that the prefix sums stay small
-    ch = np.empty(x.size + 1)
-    cl = np.empty(x.size + 1)
-    _prefix2(x, float(np.mean(x[~nan])) if has_nan else float(np.mean(x)), ch, cl)
-    blk = _block(x.size)
-    if span is not None:
-        _mdev(ch, cl, np.ascontiguousarray(span, dtype=np.float64), ms, -1, True, blk, s, n)
-    elif has_nan:
-        bad = np.zeros(x.size + 1)
-        np.cumsum(nan, out=bad[1:])
-        _mdev(ch, cl, bad, ms, 0, True, blk, s, n)
-    else:
-        _mdev(ch, cl, np.zeros(1), ms, 0, False, blk, s, n)
-    return ms, s, n
-
-
-def mdev_raw(x, m, rate, span=None):
-    """Modified Allan variance, SP 1065 eq. (14):
-    ``sum_j (sum_{i=j}^{j+m-1} x[i+2m] - 2x[i+m] + x[i])^2 / (2 m^4 tau0^2 (N - 3m + 1))``."""
-    ms, s, n = _mdev_sums(x, m, span)
-    return _scaled(s, n, rate**2 / (2.0 * ms.astype(np.float64) ** 4)), n
-
-
-def tdev_raw(x, m, rate, span=None):
-    """Time variance, SP 1065 eq. (15): ``TVAR = tau^2 / 3 * MVAR`` (s^2)."""
-    ms, s, n = _mdev_sums(x, m, span)
-    return _scaled(s, n, 1.0 / (6.0 * ms.astype(np.float64) ** 2)), n
 
 
 def tierms_raw(x, m, rate, span=None):
@@ -733,7 +516,7 @@ def totdev_raw(x, m, rate, span=None):
     use = ms <= e
     c0 = np.full(ms.size, e + 1, dtype=np.int64)
     nts = np.where(use, nx - 2, 0).astype(np.int64)
-    _diff2(ext, sp, np.where(use, ms, 0), c0, nts, mode, _block(nx), s, n)
+    launch(_diff2, nx, ext, sp, np.where(use, ms, 0), c0, nts, mode, _block(nx), s, n)
     return _scaled(s, n, rate**2 / (2.0 * ms.astype(np.float64) ** 2)), n
 
 

@@ -1,11 +1,14 @@
 """numba kernels of noise identification and of the Greenhall EDF sum (private).
 
 ``_acf_alphas`` runs the lag-1 autocorrelation method of Riley & Greenhall (2004) at
-every averaging factor in one call, on the same numbers as
+every averaging factor in one call, on the numbers of
 :func:`qsense.stability.noise_id.lag1_acf_alpha`: the phase decimated by m (or its
-first difference, the m-averaged frequency, for frequency input), differenced with
-the exact ``np.diff`` arithmetic into a work buffer, and the two-pass (mean, then
-centred sums) lag-1 autocorrelation with NaN samples and NaN products skipped.
+first difference, the m-averaged frequency, for frequency input), the two-pass (mean,
+then centred sums) lag-1 autocorrelation. Levels 0 and 1 (the series and its first
+difference) are read straight from the strided phase in one or two passes, their
+means in closed form where the sum telescopes; deeper differences (``np.diff``
+arithmetic) go to a work buffer, and a record with NaN takes the path that skips NaN
+samples and NaN products.
 
 ``_b1_ratio`` and ``_rn_ratio`` are the B1 bias ratio and the MVAR/AVAR ratio R(n) of
 :func:`qsense.stability.noise_id.b1_alpha` (NIST SP 1065 sec. 5.5.3-5.5.4), in one pass
@@ -25,7 +28,7 @@ import math
 import numpy as np
 from numba import prange
 
-from qsense._numba import kernel
+from qsense._numba import PARALLEL_FROM, kernel, launch
 
 __all__ = ["acf_alphas", "b1_ratio", "b1_ratios", "basic_sum", "rn_ratio", "rn_ratios"]
 
@@ -33,43 +36,33 @@ __all__ = ["acf_alphas", "b1_ratio", "b1_ratios", "basic_sum", "rn_ratio", "rn_r
 #: The two passes over a long series are split into this many independent partial
 #: sums (added in a fixed order, so the result does not depend on the thread count).
 _PARTS = 2
-_PARALLEL_FROM = 1 << 16  # shorter series: one partial sum (thread start-up dominates)
 
 
 @kernel
-def _sums1(u, n, i0, i1, dec, fill):  # pragma: no cover - numba
+def _sums1(u, n, i0, i1):  # pragma: no cover - numba
     """Partial sums over ``i0 <= i < i1`` of the finite ``u[i]`` (``i < n``) and of the
-    finite ``w[i] = u[i+1] - u[i]`` (``i < n - 1``), with their counts. With ``fill``,
-    also ``dec[i // 2] = u[i]`` for even i (the record decimated by 2, written chunk by
-    chunk while the chunk is in cache)."""
+    finite ``w[i] = u[i+1] - u[i]`` (``i < n - 1``), with their counts."""
     su = 0.0
     sw = 0.0
     cu = 0
     cw = 0
     j1 = min(i1, n - 1)
-    for c0 in range(i0, j1, 4096):
-        c1 = min(c0 + 4096, j1)
-        a = u[c0 + 1 : c1 + 1]
-        b = u[c0:c1]
-        for i in range(c1 - c0):
-            v = b[i]
-            ok = v == v
-            su += v if ok else 0.0
-            cu += ok
-            w = a[i] - v
-            okw = w == w
-            sw += w if okw else 0.0
-            cw += okw
-        if fill:
-            for t in range((c0 + 1) // 2, (c1 + 1) // 2):
-                dec[t] = u[2 * t]
+    a = u[i0 + 1 : j1 + 1]
+    b = u[i0:j1]
+    for i in range(j1 - i0):
+        v = b[i]
+        ok = v == v
+        su += v if ok else 0.0
+        cu += ok
+        w = a[i] - v
+        okw = w == w
+        sw += w if okw else 0.0
+        cw += okw
     for i in range(max(j1, i0), min(i1, n)):
         v = u[i]
         ok = v == v
         su += v if ok else 0.0
         cu += ok
-        if fill and i % 2 == 0:
-            dec[i // 2] = v
     return su, cu, sw, cw
 
 
@@ -119,27 +112,36 @@ def _r1(ss, sp, cnt):  # pragma: no cover - numba
 
 
 @kernel
-def _lag1_serial(u, n, dec, fill):  # pragma: no cover - numba
+def _r1_pair(acc, c0, c1):  # pragma: no cover - numba
+    """Lag-1 ACF of two levels from the rows of partial centred sums ``acc`` (columns:
+    squares and products of level 0, then of level 1), added in row order."""
+    t = np.zeros(4)
+    for p in range(acc.shape[0]):
+        for q in range(4):
+            t[q] += acc[p, q]
+    return _r1(t[0], t[1], c0), _r1(t[2], t[3], c1)
+
+
+@kernel
+def _lag1_serial(u, n):  # pragma: no cover - numba
     """:func:`_lag1_two` with one partial sum (the same numbers), serially."""
-    s_u, c_u, s_w, c_w = _sums1(u, n, 0, n, dec, fill)
+    s_u, c_u, s_w, c_w = _sums1(u, n, 0, n)
     ss_u, sp_u, ss_w, sp_w = _sums2(u, n, s_u / max(c_u, 1), s_w / max(c_w, 1), 0, n)
     return _r1(ss_u, sp_u, c_u), _r1(ss_w, sp_w, c_w)
 
 
 @kernel(parallel=True)
-def _lag1_two(u, n, dec, fill):  # pragma: no cover - numba
+def _lag1_two(u, n):  # pragma: no cover - numba
     """Lag-1 ACF of ``u[:n]`` and of ``np.diff(u[:n])`` (the difference formed on the fly
     with the same subtraction), each by the two-pass formula of ``noise_id.lag1_acf``:
     r1 = (sum of finite (z_i - zbar)(z_i+1 - zbar) / c) / (sum of finite (z - zbar)^2 /
     (c - 1)), c the number of finite samples. Each pass is split into ``_PARTS``
-    parallel partial sums from ``_PARALLEL_FROM`` samples on. ``dec``/``fill``: see
-    :func:`_sums1`."""
-    parts = _PARTS if n >= _PARALLEL_FROM else 1
-    step = (n + parts - 1) // parts
+    parallel partial sums."""
+    step = (n + _PARTS - 1) // _PARTS
     acc = np.zeros((_PARTS, 4))
     cnt = np.zeros((_PARTS, 2), dtype=np.int64)
-    for p in prange(parts):
-        su, cu, sw, cw = _sums1(u, n, p * step, min((p + 1) * step, n), dec, fill)
+    for p in prange(_PARTS):
+        su, cu, sw, cw = _sums1(u, n, p * step, min((p + 1) * step, n))
         acc[p, 0] = su
         acc[p, 1] = sw
         cnt[p, 0] = cu
@@ -148,33 +150,26 @@ def _lag1_two(u, n, dec, fill):  # pragma: no cover - numba
     sw = 0.0
     cu = 0
     cw = 0
-    for p in range(parts):
+    for p in range(_PARTS):
         su += acc[p, 0]
         sw += acc[p, 1]
         cu += cnt[p, 0]
         cw += cnt[p, 1]
     mu = su / max(cu, 1)
     mw = sw / max(cw, 1)
-    for p in prange(parts):
+    for p in prange(_PARTS):
         ssu, spu, ssw, spw = _sums2(u, n, mu, mw, p * step, min((p + 1) * step, n))
-        acc[p, 0] = ssu
-        acc[p, 1] = spu
-        acc[p, 2] = ssw
-        acc[p, 3] = spw
-    t = np.zeros(4)
-    for p in range(parts):
-        for q in range(4):
-            t[q] += acc[p, q]
-    return _r1(t[0], t[1], cu), _r1(t[2], t[3], cw)
+        acc[p, 0], acc[p, 1], acc[p, 2], acc[p, 3] = ssu, spu, ssw, spw
+    return _r1_pair(acc, cu, cw)
 
 
 @kernel
-def _lag1(u, n, dec, fill):  # pragma: no cover - numba
-    """:func:`_lag1_two`, or below ``_PARALLEL_FROM`` samples :func:`_lag1_serial`
+def _lag1(u, n):  # pragma: no cover - numba
+    """:func:`_lag1_two`, or below ``PARALLEL_FROM`` samples :func:`_lag1_serial`
     (the same numbers without starting a parallel region)."""
-    if n < _PARALLEL_FROM:
-        return _lag1_serial(u, n, dec, fill)
-    return _lag1_two(u, n, dec, fill)
+    if n < PARALLEL_FROM:
+        return _lag1_serial(u, n)
+    return _lag1_two(u, n)
 
 
 @kernel
@@ -192,21 +187,11 @@ def _delta(r1):  # pragma: no cover - numba
 
 
 @kernel
-def _acf_levels(u, n, dmax, work, dec, fill):  # pragma: no cover - numba
-    """(r1, d) of the RG04 loop on ``u[:n]``: difference while ``delta >= 0.25`` and
-    ``d < dmax``; two levels per :func:`_lag1_two`, further differences in ``work``.
-    ``fill``: the first pass also writes ``u[::2]`` into ``dec``."""
-    r_a, r_b = _lag1(u, n, dec, fill)
-    if _delta(r_a) < 0.25 or dmax <= 0:
-        return r_a, 0
-    if _delta(r_b) < 0.25 or dmax <= 1:
-        return r_b, 1
-    _diff_into(u, work, n)
-    _diff_into(work, work, n - 1)
-    n -= 2
-    d = 2
+def _acf_deeper(work, n, d, dmax):  # pragma: no cover - numba
+    """(r1, d) of the RG04 loop from level ``d`` held in ``work[:n]`` (``d`` differences
+    taken), two levels per :func:`_lag1`, further differences in place."""
     while True:
-        r_a, r_b = _lag1(work, n, work, False)
+        r_a, r_b = _lag1(work, n)
         if _delta(r_a) < 0.25 or d >= dmax:
             return r_a, d
         d += 1
@@ -219,63 +204,175 @@ def _acf_levels(u, n, dmax, work, dec, fill):  # pragma: no cover - numba
 
 
 @kernel
-def _acf_one(src, length, freq, dmax, work):  # pragma: no cover - numba
-    """(r1, d) for the decimated phase ``src[:length]`` (``freq``: its first difference)."""
-    if freq:
-        _diff_into(src, work, length)
-        return _acf_levels(work, length - 1, dmax, work, work, False)
-    return _acf_levels(src, length, dmax, work, work, False)
+def _z0(xs, t, base):  # pragma: no cover - numba
+    """Level-0 series at t: the decimated phase ``xs[t]`` (``base`` 0) or the averaged
+    frequency ``xs[t+1] - xs[t]`` (``base`` 1)."""
+    return xs[t + 1] - xs[t] if base else xs[t]
 
 
 @kernel
-def _acf_alphas(x, ms, freq, dmax, buf, r1_out, d_out):  # pragma: no cover - numba
+def _clean_block(xs, nz, base, fb, mu0, mu1, t0, t1):  # pragma: no cover - numba
+    """Centred sums over ``t0 <= t < t1`` of a NaN-free record: squares and lag-1
+    products of ``z0 - mu0`` (``z0`` as :func:`_z0`, ``nz`` long) and of
+    ``np.diff(z0) - mu1``. ``fb`` = float(base): ``z0 = xs[t+base] - fb xs[t]`` in one
+    form for both inputs (exact: ``0.0 * x`` is 0), so the main loop vectorises."""
+    ss0 = 0.0
+    sp0 = 0.0
+    ss1 = 0.0
+    sp1 = 0.0
+    j1 = min(t1, nz - 2)
+    if j1 > t0:
+        a2 = xs[t0 + 2 + base : j1 + 2 + base]
+        a1 = xs[t0 + 1 + base : j1 + 1 + base]
+        a0 = xs[t0 + base : j1 + base]
+        b2 = xs[t0 + 2 : j1 + 2]
+        b1 = xs[t0 + 1 : j1 + 1]
+        b0 = xs[t0:j1]
+        for i in range(j1 - t0):
+            z0 = a0[i] - fb * b0[i]
+            z1 = a1[i] - fb * b1[i]
+            z2 = a2[i] - fb * b2[i]
+            v0 = z0 - mu0
+            ss0 += v0 * v0
+            sp0 += v0 * (z1 - mu0)
+            w0 = (z1 - z0) - mu1
+            ss1 += w0 * w0
+            sp1 += w0 * ((z2 - z1) - mu1)
+    for t in range(max(j1, t0), min(t1, nz)):
+        z0 = _z0(xs, t, base)
+        v0 = z0 - mu0
+        ss0 += v0 * v0
+        if t + 1 < nz:
+            z1 = _z0(xs, t + 1, base)
+            sp0 += v0 * (z1 - mu0)
+            w0 = (z1 - z0) - mu1
+            ss1 += w0 * w0
+    return ss0, sp0, ss1, sp1
+
+
+@kernel
+def _clean_sum(xs, t0, t1):  # pragma: no cover - numba
+    v = xs[t0:t1]
+    s = 0.0
+    for t in range(v.size):
+        s += v[t]
+    return s
+
+
+@kernel
+def _clean_means(xs, nz, base, s0):  # pragma: no cover - numba
+    """Means of ``z0`` (phase: ``s0 / nz`` from the summed samples; frequency: the
+    telescoped sum of the differences) and of ``np.diff(z0)`` (telescoped)."""
+    first = _z0(xs, 0, base)
+    last = _z0(xs, nz - 1, base)
+    mu0 = (xs[nz] - xs[0]) / nz if base else s0 / nz
+    return mu0, (last - first) / (nz - 1)
+
+
+@kernel
+def _clean_lag1_serial(xs, nz, base):  # pragma: no cover - numba
+    """:func:`_clean_lag1_two` with one partial sum, serially."""
+    mu0, mu1 = _clean_means(xs, nz, base, 0.0 if base else _clean_sum(xs, 0, nz))
+    ss0, sp0, ss1, sp1 = _clean_block(xs, nz, base, float(base), mu0, mu1, 0, nz)
+    return _r1(ss0, sp0, nz), _r1(ss1, sp1, nz - 1)
+
+
+@kernel(parallel=True)
+def _clean_lag1_two(xs, nz, base):  # pragma: no cover - numba
+    """Lag-1 ACF of ``z0`` (:func:`_z0`, ``nz`` >= 3 samples) and of ``np.diff(z0)`` of
+    a record without NaN, in ``_PARTS`` parallel partial sums: the means in closed form
+    where they telescope (one pass for phase input, none for frequency input), then one
+    pass of centred sums. NaN in the record makes the result NaN."""
+    step = (nz + _PARTS - 1) // _PARTS
+    acc = np.zeros((_PARTS, 4))
+    if base == 0:
+        for p in prange(_PARTS):
+            acc[p, 0] = _clean_sum(xs, p * step, min((p + 1) * step, nz))
+    s0 = 0.0
+    for p in range(_PARTS):
+        s0 += acc[p, 0]
+    mu0, mu1 = _clean_means(xs, nz, base, s0)
+    fb = float(base)
+    for p in prange(_PARTS):
+        ss0, sp0, ss1, sp1 = _clean_block(
+            xs, nz, base, fb, mu0, mu1, p * step, min((p + 1) * step, nz)
+        )
+        acc[p, 0], acc[p, 1], acc[p, 2], acc[p, 3] = ss0, sp0, ss1, sp1
+    return _r1_pair(acc, nz, nz - 1)
+
+
+@kernel
+def _acf_factor(xs, length, base, dmax, work):  # pragma: no cover - numba
+    """(r1, d, wrote) of the RG04 loop at one factor: ``xs`` the phase decimated by m
+    (``length`` samples, contiguous), ``base`` 1 for frequency input (level 0 is then
+    ``np.diff(xs)``). Levels 0 and 1 come from :func:`_clean_lag1_two` without a copy;
+    deeper levels, or a record with NaN (or a constant one), go through ``work`` (>=
+    ``length`` floats, may hold ``xs`` itself) and the NaN-aware :func:`_lag1`;
+    ``wrote`` tells whether ``work`` was overwritten."""
+    nz = length - base
+    r_a = math.nan
+    r_b = math.nan
+    if nz >= 3:
+        if nz < PARALLEL_FROM:
+            r_a, r_b = _clean_lag1_serial(xs, nz, base)
+        else:
+            r_a, r_b = _clean_lag1_two(xs, nz, base)
+    clean = r_a == r_a and r_b == r_b
+    if clean and (_delta(r_a) < 0.25 or dmax <= 0):
+        return r_a, 0, False
+    if clean and (_delta(r_b) < 0.25 or dmax <= 1):
+        return r_b, 1, False
+    for t in range(nz):
+        work[t] = _z0(xs, t, base)
+    if clean:  # level 2 by two np.diff steps, as the reference
+        _diff_into(work, work, nz)
+        _diff_into(work, work, nz - 1)
+        r, d = _acf_deeper(work, nz - 2, 2, dmax)
+    else:
+        r, d = _acf_deeper(work, nz, 0, dmax)
+    return r, d, True
+
+
+@kernel
+def _acf_alphas(x, ms, freq, dmax, work, r1_out, d_out):  # pragma: no cover - numba
     """Lag-1 ACF ``r1`` and number of differences ``d`` at each averaging factor.
 
     For factor m: ``z = x[::m]`` (``freq``: ``np.diff(x[::m])``); while
     ``delta = r1/(1 + r1) >= 0.25`` and ``d < dmax``, ``z = np.diff(z)``
-    (:func:`_acf_levels`). ``buf`` (>= N + 1 floats) is the work space of the
-    differences at m = 1; for m >= 2 its first half keeps the decimated record (a
-    factor divisible by the previous one is decimated from it; phase input at m = 1
-    leaves ``x[::2]`` there unless it needed more than one difference) and its second
-    half holds the differences.
+    (:func:`_acf_factor`). ``work`` (>= N floats) holds the record decimated by m
+    (contiguous loops vectorise, strided ones do not), taken from the one decimated by
+    the previous factor when m is a multiple of it and it is still there, and the
+    deeper differences.
     """
     nx = x.size
-    half = (nx + 1) // 2 + 1
-    dec = buf[:half]
-    work = buf[half:]
-    prev = 0
+    base = 1 if freq else 0
+    have = 0  # factor whose decimated record work holds (0: none)
     for k in range(ms.size):
         m = ms[k]
         length = (nx - 1) // m + 1
         if m == 1:
-            if freq:
-                r1_out[k], d_out[k] = _acf_one(x, length, freq, dmax, buf)
-                prev = 0  # buf was overwritten
-            else:
-                r1_out[k], d_out[k] = _acf_levels(x, length, dmax, buf, dec, True)
-                prev = 2 if d_out[k] < 2 else 0  # x[::2], unless differences overwrote it
+            r1_out[k], d_out[k], wrote = _acf_factor(x, length, base, dmax, work)
+            have = 0 if wrote else have
             continue
-        if prev > 1 and m % prev == 0:
-            r = m // prev
-            if r > 1:
-                for t in range(length):
-                    dec[t] = dec[t * r]
-        else:
-            xs = x[::m]
+        if have > 0 and m % have == 0:
+            r = m // have
             for t in range(length):
-                dec[t] = xs[t]
-        prev = m
-        r1_out[k], d_out[k] = _acf_one(dec, length, freq, dmax, work)
+                work[t] = work[t * r]
+        else:
+            for t in range(length):
+                work[t] = x[t * m]
+        r1_out[k], d_out[k], wrote = _acf_factor(work[:length], length, base, dmax, work)
+        have = 0 if wrote else m
 
 
 def acf_alphas(x: np.ndarray, ms: np.ndarray, freq: bool, dmax: int):
     """Lag-1 ACF ``r1`` (float64) and difference count ``d`` (int64) per factor in
-    ``ms`` (int64, best increasing) of the phase ``x``, as :func:`_acf_alphas`."""
+    ``ms`` (int64) of the phase ``x``, as :func:`_acf_alphas`."""
     ms = np.ascontiguousarray(ms, dtype=np.int64)
     r1 = np.empty(ms.size)
     d = np.zeros(ms.size, dtype=np.int64)
     if ms.size:
-        _acf_alphas(x, ms, bool(freq), int(dmax), np.empty(x.size + 1), r1, d)
+        _acf_alphas(x, ms, bool(freq), int(dmax), np.empty(x.size), r1, d)
     return r1, d
 
 
@@ -397,14 +494,14 @@ def b1_ratios(x: np.ndarray, ms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def rn_ratios(x: np.ndarray, ms: np.ndarray) -> np.ndarray:
     """Measured MVAR/AVAR at every factor of ``ms`` (int64), as :func:`rn_ratio` at each
-    (two factors at a time in parallel from ``_PARALLEL_FROM`` samples on)."""
+    (two factors at a time in parallel from ``PARALLEL_FROM`` samples on)."""
     ms = np.ascontiguousarray(ms, dtype=np.int64)
     out = np.empty(ms.size)
     if not ms.size:
         return out
-    parts = 2 if ms.size > 1 and x.size >= _PARALLEL_FROM else 1
+    parts = 2 if ms.size > 1 and x.size >= PARALLEL_FROM else 1
     c = np.empty((parts, max(x.size - 2 * int(ms.min()), 0) + 1))
-    _rn_ratios(x, ms, c, np.empty((parts, 1), dtype=np.int64), out)
+    launch(_rn_ratios, x.size, x, ms, c, np.empty((parts, 1), dtype=np.int64), out)
     for t in np.flatnonzero(out == -1.0):  # gaps: the counts need a full buffer
         out[t] = rn_ratio(x, int(ms[t]))
     return out

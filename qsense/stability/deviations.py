@@ -27,7 +27,7 @@ import xarray as xr
 
 from qsense._validate import choice
 from qsense.signal import as_series
-from qsense.stability import _kernels
+from qsense.stability import _kernels, _kernels_modified
 from qsense.stability._pipeline import check_options, compute, to_phase
 from qsense.stability._taus import averaging_factors
 from qsense.stability.noise_id import identify_alpha
@@ -190,7 +190,9 @@ def mdev(
     >>> int(mdev(x, rate=1.0, taus=[4.0]).n[0])
     2989
     """
-    return _run("mdev", _kernels.mdev_raw, data, rate, data_type, taus, ci, bias_correction)
+    return _run(
+        "mdev", _kernels_modified.mdev_raw, data, rate, data_type, taus, ci, bias_correction
+    )
 
 
 @_doc("s")
@@ -213,7 +215,15 @@ def tdev(
     's'
     """
     return _run(
-        "tdev", _kernels.tdev_raw, data, rate, data_type, taus, ci, bias_correction, units="s"
+        "tdev",
+        _kernels_modified.tdev_raw,
+        data,
+        rate,
+        data_type,
+        taus,
+        ci,
+        bias_correction,
+        units="s",
     )
 
 

@@ -4,7 +4,9 @@ The exponent alpha of the fractional-frequency spectrum S_y(f) ~ h_alpha f^alpha
 (+2 white PM, +1 flicker PM, 0 white FM, -1 flicker FM, -2 random-walk FM) is found at
 each averaging factor m with the lag-1 autocorrelation method [RG04] when at least 30
 averaged points are available, else with the Barnes B1 bias function [SP1065] sec. 5.6,
-helped by the MVAR/AVAR ratio R(n) to tell white PM from flicker PM.
+helped by the MVAR/AVAR ratio R(n) to tell white PM from flicker PM. Beyond half the
+largest factor of the statistic's tau set Stable32 identifies nothing and keeps the
+noise type of the previous tau (:func:`identify_alphas`).
 
 References
 ----------
@@ -32,6 +34,7 @@ from qsense.stability._kernels_noise import (
     rn_ratios,
 )
 from qsense.stability._names import STATISTICS, Statistic
+from qsense.stability._taus import STOP_RATIO
 
 __all__ = [
     "b1_alpha",
@@ -249,9 +252,15 @@ def identify_alpha(
     Lag-1 ACF method [RG04] when the decimated series has at least 30 points, else
     :func:`b1_alpha` with N = the number of terms of ``statistic`` (e.g. N - 2m for
     oadev, floor((N-1)/m) - 1 for adev, N - 2 for totdev) and R(n) for every statistic
-    ([SP1065] sec. 5.6). These choices reproduce the Alpha column of Stable32 1.60 in
-    912 of 921 lag-1 ACF rows of its octave/decade tables (all but 9 non-octave rows of
-    one all-tau run) and in 256 of 325 (79 %) B1 rows (tests/stability/test_noise_id.py).
+    ([SP1065] sec. 5.6), up to m = floor((N - 1) / (2 r)) with r the statistic's stop
+    ratio (5 adev, hdev; 4 oadev, mdev, tdev, ohdev; 3 mtotdev, ttotdev, htotdev; 2
+    totdev), i.e. half the largest factor of its tau sets. Beyond that factor Stable32
+    keeps the alpha of the previous tau; alone, such a factor gets the alpha identified
+    at floor((N - 1) / (2 r)) (see :func:`identify_alphas`, which reuses the previous
+    factor of its list as Stable32 does). These choices reproduce the Alpha column of
+    Stable32 1.60 in 912 of 921 lag-1 ACF rows of its octave/decade tables (all but 9
+    non-octave rows of one all-tau run) and in all 325 B1 rows of these tables, and in
+    all 2015 B1 rows of its all-tau runs (tests/stability/test_noise_id.py).
     Theo statistics (m the Theo1 factor, tau = 0.75 m tau0) use the oadev rule at
     round(0.75 m): Stable32 reports one alpha per Theo run (header "Alpha ="), which is
     not reproduced here.
@@ -285,7 +294,12 @@ def identify_alphas(
     Returns
     -------
     ndarray of int64, shape (k,)
-        alpha in -2 ... 2 per factor, equal to :func:`identify_alpha` at each.
+        alpha in -2 ... 2 per factor, as :func:`identify_alpha` at each up to
+        m = floor((N - 1) / (2 r)) (r the stop ratio of ``statistic``, see
+        :func:`identify_alpha`). A larger factor takes the alpha of the next smaller
+        factor of ``m``, as Stable32 keeps the previous tau's noise type there; the
+        smallest factor of ``m``, if larger, takes the alpha at floor((N - 1) / (2 r)).
+        Theo statistics have no such limit.
 
     Examples
     --------
@@ -296,26 +310,60 @@ def identify_alphas(
     x = np.ascontiguousarray(x, dtype=np.float64)
     m = np.asarray(m, dtype=np.int64).reshape(-1)
     dmax = 3 if statistic in _HADAMARD else 2
+    last = _last_identified(statistic, x.size)
     if statistic in _THEO:
         statistic, m = "oadev", np.maximum(1, np.round(0.75 * m).astype(np.int64))
     out = np.zeros(m.size, dtype=np.int64)
     acf = x.size // m >= _ACF_MIN_POINTS
     if acf.any():
         out[acf] = _acf_exponents(x, m[acf], data_type_in, dmax)[1]
-    b1_at = np.flatnonzero(~acf)
+    kept = ~acf & (m > last)
+    b1_at = np.flatnonzero(~acf & ~kept)
     if b1_at.size:
-        b1, ny = b1_ratios(x, m[b1_at])
-        pm = []  # mu = -2: white or flicker PM, split by R(n)
-        for k, r, cnt in zip(b1_at.tolist(), b1.tolist(), ny.tolist(), strict=True):
-            alpha = _b1_decide(r, cnt, _n_terms(statistic, x.size, int(m[k])))
-            if alpha is None:
-                pm.append(k)
-            else:
-                out[k] = alpha
-        if pm:
-            rn = rn_ratios(x, m[pm])
-            for k, r in zip(pm, rn.tolist(), strict=True):
-                out[k] = 1 if r > _rn_boundary(int(m[k])) else 2
+        out[b1_at] = _b1_alphas(x, m[b1_at], statistic)
+    if kept.any():  # Stable32 keeps the previous tau's alpha
+        order = np.argsort(m, kind="stable")
+        first = order[0]
+        if kept[first]:
+            out[first] = _b1_alphas(x, np.array([last], dtype=np.int64), statistic)[0]
+        for prev, k in zip(order[:-1].tolist(), order[1:].tolist(), strict=True):
+            if kept[k]:
+                out[k] = out[prev]
+    return out
+
+
+def _last_identified(statistic: str, n_phase: int) -> int:
+    """Largest factor at which Stable32 identifies the noise of ``statistic`` on
+    ``n_phase`` phase points: floor((N - 1) / (2 r)), at least 1, with r the stop
+    ratio of its tau sets (unlimited for statistics without one, e.g. Theo).
+
+    Half the largest tau-set factor, found on Stable32 1.60 tables: every B1 row up to
+    it is identified, every row beyond it repeats the previous row's alpha (325 rows of
+    octave/decade and 2015 of all-tau tables; the transition lies at (N - 1) / (2 r m)
+    between 0.994 and 1.010, tests/stability/test_noise_id.py).
+    """
+    ratio = STOP_RATIO.get(statistic)
+    if ratio is None:
+        return np.iinfo(np.int64).max
+    return max(1, (n_phase - 1) // (2 * ratio))
+
+
+def _b1_alphas(x: np.ndarray, m: np.ndarray, statistic: str) -> np.ndarray:
+    """:func:`b1_alpha` at every factor of ``m`` (int64) with N = the number of terms
+    of ``statistic``, R(n) computed only where B1 gives mu = -2."""
+    out = np.zeros(m.size, dtype=np.int64)
+    b1, ny = b1_ratios(x, m)
+    pm = []  # mu = -2: white or flicker PM, split by R(n)
+    for k, (r, cnt) in enumerate(zip(b1.tolist(), ny.tolist(), strict=True)):
+        alpha = _b1_decide(r, cnt, _n_terms(statistic, x.size, int(m[k])))
+        if alpha is None:
+            pm.append(k)
+        else:
+            out[k] = alpha
+    if pm:
+        rn = rn_ratios(x, m[pm])
+        for k, r in zip(pm, rn.tolist(), strict=True):
+            out[k] = 1 if r > _rn_boundary(int(m[k])) else 2
     return out
 
 
@@ -346,8 +394,10 @@ def noise_id(
     xarray.Dataset
         On ``tau`` (s, coordinate ``m`` = averaging factor): ``alpha`` (int64, S_y(f) ~
         f^alpha, -2 ... 2), ``alpha_acf`` (float64, unrounded lag-1 ACF estimate, NaN
-        where the B1 method is used) and ``method`` ("acf" or "b1"); attrs
-        ``statistic``, ``data_type``, ``sample_rate`` (Hz).
+        where the B1 method is used) and ``method`` ("acf"; "b1", with R(n) for white
+        vs flicker PM; or "previous": beyond half the statistic's largest factor, the
+        alpha of the previous tau, as Stable32); attrs ``statistic``, ``data_type``,
+        ``sample_rate`` (Hz).
 
     Examples
     --------
@@ -370,7 +420,8 @@ def noise_id(
     use = x.size // m >= _ACF_MIN_POINTS
     if use.any():
         acf[use] = _acf_exponents(x, m[use], data_type, dmax)[0]
-    method = np.where(np.isnan(acf), "b1", "acf")
+    last = _last_identified(statistic, x.size)
+    method = np.where(use, "acf", np.where(m > last, "previous", "b1"))
     return xr.Dataset(
         {
             "alpha": ("tau", alpha, {"long_name": "noise exponent of S_y(f) ~ f^alpha"}),

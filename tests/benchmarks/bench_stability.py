@@ -7,7 +7,7 @@ Not run by CI. Usage::
 
 Each case runs in its own interpreter. For qsense it times (best of 3, after a warm-up
 call on a short record, so JIT/cache-load time is excluded and reported apart as
-``first_s``) both the raw kernel (``qsense.stability._kernels.<stat>_raw``: the
+``first_s``) both the raw kernel (``qsense.stability._kernels[_modified].<stat>_raw``: the
 deviation and term counts only, which is what allantools computes) and the public
 function (which adds noise identification, EDF and the confidence interval per tau).
 allantools (2024.06, LGPL, used as a peer only) is timed once or best of 3 on the same
@@ -82,14 +82,14 @@ def run_case(name: str, with_peer: bool) -> dict:
     import numpy as np
 
     import qsense.stability as S
-    from qsense.stability import _kernels
+    from qsense.stability import _kernels, _kernels_modified
     from qsense.stability._taus import averaging_factors
     from qsense.stability.noise_id import identify_alphas
 
     stat, n, taus = CASES[name]
     x = _data(n)
     m = averaging_factors(stat, taus, x.size, 1.0)
-    raw = getattr(_kernels, f"{stat}_raw")
+    raw = getattr(_kernels_modified if stat in ("mdev", "tdev") else _kernels, f"{stat}_raw")
     public = getattr(S, stat)
     t0 = time.perf_counter()
     raw(x[:4096], m[m < 1000], 1.0)

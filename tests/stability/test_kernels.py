@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from qsense.stability import _kernels as K
+from qsense.stability import _kernels_modified as KM
 from qsense.stability._pipeline import to_phase
 
 NOISES = ("wpm", "fpm", "wfm", "ffm", "rwfm")
@@ -44,7 +45,8 @@ def noise_phase(kind: str, n: int, seed: int) -> np.ndarray:
 
 
 def _kernel(stat, x, m, span=None):
-    return getattr(K, f"{stat}_raw")(x, m, RATE, span)
+    module = KM if stat in ("mdev", "tdev") else K
+    return getattr(module, f"{stat}_raw")(x, m, RATE, span)
 
 
 def _check(stat, got, n_got, ref):
@@ -120,7 +122,7 @@ def test_mdev_prefix_sums_keep_digits_on_a_long_offset_record():
     n = 200_000
     x = noise_phase("wfm", n, seed=3) + 1e-3 + 1e-6 * np.arange(n) / n
     m = np.array([1, 7, 1000], dtype=np.int64)
-    got, cnt = K.mdev_raw(x, m, 1.0)
+    got, cnt = KM.mdev_raw(x, m, 1.0)
     for k, mk in enumerate(m):
         d = x[2 * mk :] - 2 * x[mk:-mk] + x[: -2 * mk]
         w = np.convolve(d, np.ones(mk), mode="valid")
@@ -143,3 +145,62 @@ def test_mtie_deque_matches_brute_force_on_long_record():
         win = np.lib.stride_tricks.sliding_window_view(x, mk + 1)
         assert n[k] == win.shape[0]
         assert got[k] == np.max(win.max(axis=1) - win.min(axis=1))
+
+
+def _acf_reference(x: np.ndarray, m: int, freq: bool, dmax: int) -> tuple[float, int]:
+    """Riley & Greenhall (2004) loop in plain numpy: z = x[::m] (np.diff of it for
+    frequency input); r1 of the finite samples (pairs with a NaN skipped), normalised as
+    Stable32; difference while r1/(1 + r1) >= 0.25 and d < dmax."""
+    z = x[::m]
+    if freq:
+        z = np.diff(z)
+    d = 0
+    while True:
+        good = np.isfinite(z)
+        n = int(good.sum())
+        zc = z - z[good].mean()
+        den = np.sum(zc[good] ** 2) / (n - 1)
+        prod = zc[:-1] * zc[1:]
+        r1 = np.sum(prod[np.isfinite(prod)]) / n / den
+        if r1 / (1 + r1) < 0.25 or d >= dmax:
+            return float(r1), d
+        z = np.diff(z)
+        d += 1
+
+
+@pytest.mark.parametrize("noise", NOISES)
+@pytest.mark.parametrize("gaps", [False, True])
+def test_acf_kernel_matches_reference(noise, gaps):
+    """The lag-1 ACF noise-identification kernel (the gap-free fast path with its
+    closed-form means, the deeper differences and the NaN-skipping path) against the
+    textbook loop, phase and frequency input, 2 and 3 differences at most."""
+    from qsense.stability._kernels_noise import acf_alphas
+
+    x = noise_phase(noise, 70000, seed=11) + 2e-9  # >= 65536 points: the parallel sums
+    if gaps:
+        x[np.random.default_rng(5).choice(x.size, 40, replace=False)] = np.nan
+    ms = np.array([1, 2, 3, 4, 8, 12, 40, 97, 256], dtype=np.int64)
+    for freq in (False, True):
+        for dmax in (2, 3):
+            r1, d = acf_alphas(x, ms, freq, dmax)
+            for k, m in enumerate(ms):
+                ref_r1, ref_d = _acf_reference(x, int(m), freq, dmax)
+                assert d[k] == ref_d, (m, freq, dmax)
+                np.testing.assert_allclose(r1[k], ref_r1, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("noise", ("wpm", "wfm", "rwfm"))
+def test_mdev_octave_wavefront_matches_references_over_many_steps(noise):
+    """On a record several wavefront steps long (> 2 * _WAVE terms per level), the
+    parallel pairwise-doubling path of MDEV equals the naive double sum at m = 1, 2
+    (1e-12) and the compensated prefix-sum path at every level (a non-power-of-two
+    factor in the list sends every factor there; 2e-11: on this long random-walk-FM
+    record the prefix differences lose ~1e-11 at m = 1, where the doubling path is
+    exact to 1e-15)."""
+    x = noise_phase(noise, 3 * KM._WAVE + 12345, seed=40)
+    octave = 2 ** np.arange(17, dtype=np.int64)
+    fast, n_fast = KM.mdev_raw(x, octave, RATE)
+    _check("mdev", fast[:2], n_fast[:2], [naive.mdev(x, m, RATE) for m in (1, 2)])
+    general, n_general = KM.mdev_raw(x, np.append(octave, 3), RATE)
+    np.testing.assert_array_equal(n_fast, n_general[:-1])
+    np.testing.assert_allclose(fast, general[:-1], rtol=2e-11, atol=0)

@@ -14,6 +14,7 @@ import xarray as xr
 from qsense.stability.noise_id import (
     b1_alpha,
     identify_alpha,
+    identify_alphas,
     lag1_acf,
     lag1_acf_alpha,
     noise_id,
@@ -64,86 +65,12 @@ TABLES = {
 # Cs5071A all-tau TOTDEV run on the same data reports 2 / 1 / 0 at these factors.
 FORCED_ALPHA = {"allantools/tests/Cs5071A/totdev_decade.txt"}
 
-# Rows where Stable32's Alpha is not reproduced (table -> averaging factors).
-# (a) B1 fallback (fewer than 30 averaged points): Stable32's exact B1/R(n) decision is
-#     not known; the rule used (B1 with N = number of terms, R(n) for all statistics)
-#     matches 256 of the 325 B1 rows of these tables (all 912 of 921 lag-1 ACF rows).
-B1_MISMATCH = {
-    "allantoolkit/tests/assets/Sr87/phase0/decade/adev.txt": [200],
-    "allantoolkit/tests/assets/Sr87/phase0/decade/hdev.txt": [200],
-    "allantoolkit/tests/assets/Sr87/phase0/decade/mdev.txt": [200],
-    "allantoolkit/tests/assets/Sr87/phase0/decade/oadev.txt": [200],
-    "allantoolkit/tests/assets/Sr87/phase0/decade/ohdev.txt": [200],
-    "allantoolkit/tests/assets/Sr87/phase0/decade/tdev.txt": [200],
-    "allantoolkit/tests/assets/Sr87/phase0/decade/totdev.txt": [400],
-    "allantoolkit/tests/assets/Sr87/freq/decade/adev.txt": [200],
-    "allantoolkit/tests/assets/Sr87/freq/decade/hdev.txt": [200],
-    "allantoolkit/tests/assets/Sr87/freq/decade/mdev.txt": [200],
-    "allantoolkit/tests/assets/Sr87/freq/decade/oadev.txt": [200],
-    "allantoolkit/tests/assets/Sr87/freq/decade/ohdev.txt": [200],
-    "allantoolkit/tests/assets/Sr87/freq/decade/tdev.txt": [200],
-    "allantoolkit/tests/assets/Sr87/freq/decade/totdev.txt": [400],
-    "allantoolkit/tests/assets/ocxo/adev_octave_0.txt": [2048],
-    "allantoolkit/tests/assets/ocxo/hdev_octave_0.txt": [2048],
-    "allantoolkit/tests/assets/ocxo/mdev_octave_0.txt": [4096],
-    "allantoolkit/tests/assets/ocxo/oadev_octave_0.txt": [4096],
-    "allantoolkit/tests/assets/ocxo/ohdev_octave_0.txt": [4096],
-    "allantoolkit/tests/assets/ocxo/tdev_octave_0.txt": [4096],
-    "allantools/tests/ocxo/adev_octave.txt": [2048],
-    "allantools/tests/ocxo/hdev_octave.txt": [2048],
-    "allantools/tests/ocxo/mdev_octave.txt": [4096],
-    "allantools/tests/ocxo/oadev_octave.txt": [4096],
-    "allantools/tests/ocxo/ohdev_octave.txt": [4096],
-    "allantools/tests/ocxo/tdev_octave.txt": [4096],
-    "allantoolkit/tests/assets/phasedat/adev_octave.txt": [128],
-    "allantoolkit/tests/assets/phasedat/hdev_octave.txt": [128],
-    "allantoolkit/tests/assets/phasedat/htotdev_octave.txt": [256],
-    "allantoolkit/tests/assets/phasedat/mdev_octave.txt": [128],
-    "allantoolkit/tests/assets/phasedat/mtotdev_octave.txt": [256],
-    "allantoolkit/tests/assets/phasedat/oadev_octave.txt": [128],
-    "allantoolkit/tests/assets/phasedat/ohdev_octave.txt": [128],
-    "allantoolkit/tests/assets/phasedat/tdev_octave.txt": [128],
-    "allantoolkit/tests/assets/phasedat/totdev_octave.txt": [256],
-    "allantoolkit/tests/assets/phasedat/ttotdev_octave.txt": [256],
-    "allantoolkit/tests/assets/pink_frequency/mdev_octave.txt": [2048],
-    "allantoolkit/tests/assets/pink_frequency/oadev_octave.txt": [2048],
-    "allantoolkit/tests/assets/pink_frequency/ohdev_octave.txt": [2048],
-    "allantoolkit/tests/assets/pink_frequency/tdev_octave.txt": [2048],
-    "allantoolkit/tests/assets/pink_frequency/totdev_octave.txt": [4096],
-    "allantools/tests/Cs5071A/hdev_decade.txt": [100000],
-    "allantools/tests/Keysight53230A_ti_noise_floor/tic_adev.txt": [
-        5966,
-        6404,
-        6714,
-        7378,
-        8302,
-        8500,
-        8703,
-        9124,
-        9565,
-        9793,
-        10027,
-        10266,
-        10511,
-        10762,
-        11019,
-    ],
-    "allantools/tests/Keysight53230A_ti_noise_floor/tic_hdev.txt": [8192],
-    "allantools/tests/Keysight53230A_ti_noise_floor/tic_mdev.txt": [8192],
-    "allantools/tests/Keysight53230A_ti_noise_floor/tic_oadev.txt": [8192],
-    "allantools/tests/Keysight53230A_ti_noise_floor/tic_ohdev.txt": [8192],
-    "allantools/tests/Keysight53230A_ti_noise_floor/tic_tdev.txt": [8192],
-    "allantools/tests/gps/stable32_ADEV_decade.txt": [40000],
-    "allantools/tests/gps/stable32_HDEV_octave.txt": [32768],
-    "allantools/tests/gps/stable32_MDEV_octave.txt": [32768],
-    "allantools/tests/gps/stable32_OADEV_octave.txt": [32768],
-    "allantools/tests/gps/stable32_OHDEV_octave.txt": [32768],
-    "allantools/tests/gps/stable32_TDEV_octave.txt": [32768],
-    "allantools/tests/gps/stable32_TOTDEV_octave.txt": [65536],
-}
-# (b) lag-1 ACF rows: only in the all-tau TIC ADEV run (no CI), at non-octave factors where
-#     Stable32's alpha is one lower than the rounded ACF estimate (1.07 ... 1.66); the octave
-#     TIC runs match at every factor.
+# Rows where Stable32's Alpha is not reproduced (table -> averaging factors): none of the
+# B1 rows (fewer than 30 averaged points; the last factors of a table keep the previous
+# row's alpha, see test_b1_rows_beyond_half_the_tau_range_keep_the_previous_alpha); only
+# lag-1 ACF rows in the all-tau TIC ADEV run, at non-octave factors where
+# Stable32's alpha is one lower than the rounded ACF estimate (1.07 ... 1.66); the octave
+# TIC runs match at every factor.
 ACF_MISMATCH = {
     "allantools/tests/Keysight53230A_ti_noise_floor/tic_adev.txt": [
         126,
@@ -206,42 +133,47 @@ def phase_data(stab):
     return _load(stab)
 
 
-def table_rows(stab: Path):
+def table_runs(stab: Path):
+    """(table, data set key, statistic, AF array, Stable32 alpha array) of each table."""
     for pattern, key in TABLES.items():
         for path in sorted(stab.glob(pattern)):
             rel = str(path.relative_to(stab))
             stat = stat_of(path)
             if stat is None or rel in FORCED_ALPHA:
                 continue
-            for row in read_table(path):
-                yield rel, key, stat, int(row[0]), int(row[3])
+            table = read_table(path)
+            yield rel, key, stat, table[:, 0].astype(np.int64), table[:, 3].astype(np.int64)
 
 
 def test_alpha_matches_stable32_tables(stab, phase_data):
+    # Each table is one Stable32 run: its factors go through identify_alphas together,
+    # as the deviations do, so that the last factors can keep the previous alpha.
     tried = {"acf": 0, "b1": 0}
     matched = {"acf": 0, "b1": 0}
     unexpected = []
-    for rel, key, stat, m, alpha in table_rows(stab):
+    for rel, key, stat, ms, alphas in table_runs(stab):
         x, data_type = phase_data[key]
-        method = "acf" if x.size // m >= 30 else "b1"
-        got = identify_alpha(x, m, stat, data_type)
-        known = (B1_MISMATCH if method == "b1" else ACF_MISMATCH).get(rel, [])
-        tried[method] += 1
-        if got == alpha:
-            matched[method] += 1
-            assert m not in known, f"{rel} m={m} now matches; drop it from the list"
-        elif m not in known:
-            unexpected.append((rel, m, alpha, got))
+        got = identify_alphas(x, ms, stat, data_type)
+        known = ACF_MISMATCH.get(rel, [])
+        for m, alpha, ours in zip(ms.tolist(), alphas.tolist(), got.tolist(), strict=True):
+            method = "acf" if x.size // m >= 30 else "b1"
+            tried[method] += 1
+            if ours == alpha:
+                matched[method] += 1
+                assert m not in known, f"{rel} m={m} now matches; drop it from the list"
+            elif method == "b1" or m not in known:
+                unexpected.append((rel, m, alpha, ours))
     assert not unexpected, unexpected
-    listed = sum(len(v) for v in B1_MISMATCH.values()) + sum(len(v) for v in ACF_MISMATCH.values())
-    assert tried["acf"] + tried["b1"] - matched["acf"] - matched["b1"] == listed
+    listed = sum(len(v) for v in ACF_MISMATCH.values())
+    assert tried["acf"] - matched["acf"] == listed
     assert tried == {"acf": 921, "b1": 325}
-    assert matched == {"acf": 912, "b1": 256}
+    assert matched == {"acf": 912, "b1": 325}
 
 
 def test_alpha_many_tau_runs(stab, phase_data):
-    # Stable32 all-tau runs (no CI) on Sr87, PHASE.DAT, pink and OCXO: every lag-1 ACF row
-    # matches; the B1 rows (up to ~100 per table) match 80 %.
+    # Stable32 all-tau runs (no CI) on Sr87, PHASE.DAT, pink and OCXO: every row matches,
+    # the 2015 B1 rows included (up to ~100 per table; 729 of them beyond the last
+    # identified factor, where Stable32 keeps the previous alpha).
     patterns = {
         "allantoolkit/tests/assets/Sr87/phase0/many/*.txt": "sr87",
         "allantools/tests/phasedat/phase_dat_*dev.txt": "phasedat",
@@ -256,13 +188,33 @@ def test_alpha_many_tau_runs(stab, phase_data):
             table = read_table(path)
             if stat is None or table.size == 0:
                 continue
-            for row in table:
-                m, alpha = int(row[0]), int(row[3])
+            ms = table[:, 0].astype(np.int64)
+            got = identify_alphas(x, ms, stat, data_type)
+            for m, alpha, ours in zip(ms.tolist(), table[:, 3].tolist(), got.tolist(), strict=True):
                 method = "acf" if x.size // m >= 30 else "b1"
-                counts[method][0] += identify_alpha(x, m, stat, data_type) == alpha
+                counts[method][0] += ours == alpha
                 counts[method][1] += 1
     assert counts["acf"][0] == counts["acf"][1] > 1500
-    assert counts["b1"][0] >= 0.78 * counts["b1"][1]
+    assert counts["b1"][0] == counts["b1"][1] > 2000
+
+
+def test_b1_rows_beyond_half_the_tau_range_keep_the_previous_alpha(stab, phase_data):
+    # Sr87 ADEV (N = 1253, stop ratio 5): Stable32 identifies up to AF (N - 1) // 10 =
+    # 125 (its all-tau run: 121 -> 0, 123 -> 1, 125 -> 1) and repeats the previous alpha
+    # at every larger AF (127 ... 247 all 1), where B1 alone would give 0, -1 or -2.
+    x, data_type = phase_data["sr87"]
+    assert identify_alphas(x, np.array([121, 123, 125]), "adev", data_type).tolist() == [0, 1, 1]
+    assert b1_alpha(x, 200, (x.size - 1) // 200 - 1) == -2  # B1 at AF 200 itself
+    assert identify_alphas(x, np.array([121, 200]), "adev", data_type).tolist() == [0, 0]
+    assert identify_alphas(x, np.array([123, 200, 240]), "adev", data_type).tolist() == [1, 1, 1]
+    # the order of the factors does not matter; alone, AF 200 takes the alpha at AF 125
+    assert identify_alphas(x, np.array([200, 121]), "adev", data_type).tolist() == [0, 0]
+    assert identify_alpha(x, 200, "adev", data_type) == identify_alpha(x, 125, "adev", data_type)
+    # OADEV (stop ratio 4) identifies up to AF (N - 1) // 8 = 156: 152 -> -1, 155 -> 0
+    assert identify_alphas(x, np.array([152, 155]), "oadev", data_type).tolist() == [-1, 0]
+    # the same holds for frequency input of the same record
+    xf, freq = phase_data["sr87freq"]
+    assert identify_alphas(xf, np.array([123, 200]), "adev", freq).tolist() == [1, 1]
 
 
 def power_law_phase(alpha: int, n: int, seed: int) -> np.ndarray:
@@ -353,13 +305,17 @@ def test_noise_id_dataset():
     assert ds.tau.values[0] == pytest.approx(0.5)
     assert np.all(ds.m.values * 0.5 == ds.tau.values)
     assert ds.alpha.dtype == np.int64
-    assert set(ds.method.values) <= {"acf", "b1"}
+    assert ds.method.values.tolist() == ["acf"] * 8 + ["b1", "b1"]
     acf_rows = ds.method.values == "acf"
     assert np.all(ds.alpha.values[acf_rows] == 0)
     assert np.all(np.isnan(ds.alpha_acf.values[~acf_rows]))
     assert ds.attrs["statistic"] == "oadev"
     explicit = noise_id(y, rate=2.0, data_type="freq", taus=[0.5, 8.0])
     assert explicit.m.values.tolist() == [1, 16]
+    # 4097 phase points: oadev identifies up to m = 4096 // 8 = 512, then repeats
+    late = noise_id(y, rate=2.0, data_type="freq", taus=[128.0, 256.0, 512.0])
+    assert late.method.values.tolist() == ["b1", "b1", "previous"]
+    assert late.alpha.values[2] == late.alpha.values[1]
 
 
 def test_noise_id_rejects_bad_options():
