@@ -306,9 +306,9 @@ def _acf_factor(xs, length, base, dmax, work):  # pragma: no cover - numba
     """(r1, d, wrote) of the RG04 loop at one factor: ``xs`` the phase decimated by m
     (``length`` samples, contiguous), ``base`` 1 for frequency input (level 0 is then
     ``np.diff(xs)``). Levels 0 and 1 come from :func:`_clean_lag1_two` without a copy;
-    deeper levels, or a record with NaN (or a constant one), go through ``work`` (>=
-    ``length`` floats, may hold ``xs`` itself) and the NaN-aware :func:`_lag1`;
-    ``wrote`` tells whether ``work`` was overwritten."""
+    deeper levels, or a record with NaN (or a constant one), go through ``work`` (may
+    hold ``xs`` itself; replaced by a new array when shorter than ``length``) and the
+    NaN-aware :func:`_lag1`; ``wrote`` tells whether ``work`` was overwritten."""
     nz = length - base
     r_a = math.nan
     r_b = math.nan
@@ -322,6 +322,8 @@ def _acf_factor(xs, length, base, dmax, work):  # pragma: no cover - numba
         return r_a, 0, False
     if clean and (_delta(r_b) < 0.25 or dmax <= 1):
         return r_b, 1, False
+    if work.size < nz:
+        work = np.empty(nz)
     for t in range(nz):
         work[t] = _z0(xs, t, base)
     if clean:  # level 2 by two np.diff steps, as the reference
@@ -339,10 +341,11 @@ def _acf_alphas(x, ms, freq, dmax, work, r1_out, d_out):  # pragma: no cover - n
 
     For factor m: ``z = x[::m]`` (``freq``: ``np.diff(x[::m])``); while
     ``delta = r1/(1 + r1) >= 0.25`` and ``d < dmax``, ``z = np.diff(z)``
-    (:func:`_acf_factor`). ``work`` (>= N floats) holds the record decimated by m
-    (contiguous loops vectorise, strided ones do not), taken from the one decimated by
-    the previous factor when m is a multiple of it and it is still there, and the
-    deeper differences.
+    (:func:`_acf_factor`). ``work`` holds the record decimated by m (contiguous loops
+    vectorise, strided ones do not), taken from the one decimated by the previous
+    factor when m is a multiple of it and it is still there, and the deeper
+    differences; it is replaced by a larger array where it is too short (gap-free
+    levels 0 and 1 at m = 1 read ``x`` itself and need none).
     """
     nx = x.size
     base = 1 if freq else 0
@@ -354,6 +357,9 @@ def _acf_alphas(x, ms, freq, dmax, work, r1_out, d_out):  # pragma: no cover - n
             r1_out[k], d_out[k], wrote = _acf_factor(x, length, base, dmax, work)
             have = 0 if wrote else have
             continue
+        if work.size < length:
+            work = np.empty(length)
+            have = 0
         if have > 0 and m % have == 0:
             r = m // have
             for t in range(length):
@@ -372,7 +378,11 @@ def acf_alphas(x: np.ndarray, ms: np.ndarray, freq: bool, dmax: int):
     r1 = np.empty(ms.size)
     d = np.zeros(ms.size, dtype=np.int64)
     if ms.size:
-        _acf_alphas(x, ms, bool(freq), int(dmax), np.empty(x.size), r1, d)
+        # numpy (unlike numba) asks for huge pages: 40 MB of fresh work space took 5
+        # instead of 20 ms to fault in at 1e7 points
+        above = ms[ms > 1]
+        work = np.empty((x.size - 1) // int(above.min()) + 1 if above.size else 0)
+        _acf_alphas(x, ms, bool(freq), int(dmax), work, r1, d)
     return r1, d
 
 

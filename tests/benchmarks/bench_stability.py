@@ -5,12 +5,12 @@ Not run by CI. Usage::
     python tests/benchmarks/bench_stability.py            # every case, fresh process each
     python tests/benchmarks/bench_stability.py --only oadev
 
-Each case runs in its own interpreter. For qsense it times (best of 3, after a warm-up
+Each case runs in its own interpreter. For qsense it times (best of 7, after a warm-up
 call on a short record, so JIT/cache-load time is excluded and reported apart as
 ``first_s``) both the raw kernel (``qsense.stability._kernels[_modified].<stat>_raw``: the
 deviation and term counts only, which is what allantools computes) and the public
 function (which adds noise identification, EDF and the confidence interval per tau).
-allantools (2024.06, LGPL, used as a peer only) is timed once or best of 3 on the same
+allantools (2024.06, LGPL, used as a peer only) is timed once or best of 7 on the same
 data and taus. Peak memory: tracemalloc peak of one call (numpy allocations) of the
 kernel and of the public function (which copies the input once).
 
@@ -21,7 +21,7 @@ seconds with O(N) memory (allantools is not run on it: its MTIE builds an N x m 
 array). Each line ends with "target met" / "target NOT met" for the public ratio.
 The public time is split into the kernel, the noise identification
 (``noise_id.identify_alphas``) and the rest (input copy and checks, EDF, confidence
-interval, Dataset), each best of 3.
+interval, Dataset), each best of 7.
 The machine has 2 shared cores: timings are noisy; the load average is printed first.
 """
 
@@ -59,7 +59,7 @@ def _data(n):
     return np.cumsum(rng.normal(size=n)) * 1e-9  # white FM phase (s)
 
 
-def _best(fn, repeat=3):
+def _best(fn, repeat=7):
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
@@ -107,7 +107,7 @@ def run_case(name: str, with_peer: bool) -> dict:
         import allantools
 
         peer = getattr(allantools, stat)
-        repeat = 1 if x.size * m.size > 5e7 else 3
+        repeat = 1 if x.size * m.size > 5e7 else 7
         # allantools takes the factors as taus (s) with rate 1 Hz; its "all" is every m
         out["peer_s"], out["peer_times"] = _best(
             lambda: peer(x, rate=1.0, data_type="phase", taus=m.astype(float)), repeat
