@@ -2,7 +2,10 @@
 
 Kernels are compiled with ``cache=True`` and fast-math limited to reassociation and
 contraction, which lets sums of squares vectorise while keeping NaN/inf semantics.
-``parallel=True`` is used only where a benchmark shows it pays.
+``parallel=True`` is used only where a benchmark shows it pays, is called through
+:func:`launch` (one thread on short records, where a parallel region costs more than it
+saves and stalls when the other core is busy), and adds a fixed number of partial sums
+in a fixed order, so that results do not depend on the thread count.
 """
 
 from __future__ import annotations
