@@ -6,7 +6,8 @@ each averaging factor m with the lag-1 autocorrelation method [RG04] when at lea
 averaged points are available, else with the Barnes B1 bias function [SP1065] sec. 5.6,
 helped by the MVAR/AVAR ratio R(n) to tell white PM from flicker PM. Beyond half the
 largest factor of the statistic's tau set Stable32 identifies nothing and keeps the
-noise type of the previous tau (:func:`identify_alphas`).
+noise type of the previous tau (:func:`identify_alphas`). Theo statistics get one alpha
+per record, identified at the OADEV factor limit (N - 1) / 4 (:func:`identify_alpha`).
 
 References
 ----------
@@ -261,9 +262,19 @@ def identify_alpha(
     Stable32 1.60 in 912 of 921 lag-1 ACF rows of its octave/decade tables (all but 9
     non-octave rows of one all-tau run) and in all 325 B1 rows of these tables, and in
     all 2015 B1 rows of its all-tau runs (tests/stability/test_noise_id.py).
-    Theo statistics (m the Theo1 factor, tau = 0.75 m tau0) use the oadev rule at
-    round(0.75 m): Stable32 reports one alpha per Theo run (header "Alpha ="), which is
-    not reproduced here.
+    Theo statistics ("theo1", "theobr", "theoh"; m the Theo1 factor, tau = 0.75 m
+    tau0) get one alpha per record, whatever m: the oadev B1 rule (N - 2m terms, R(n)
+    for white vs flicker PM) at m = floor((N - 1) / 4), the factor limit of the OADEV
+    tau sets, past the half-range stop of the other statistics. This reproduces the
+    "Alpha =" header (and Alpha column) of Stable32's Thêo1 runs on the two records it
+    has tables for, PHASE.DAT (alpha 1; B1 = 0.73 at m = 250, R(n) gives flicker PM) and
+    Sr87 (alpha -1; B1 = 2.57 at m = 313), where the oadev rule at m = 1, at
+    floor((N - 1) / 8) or the most frequent oadev alpha at the Theo taus each miss one
+    of them (tests/stability/test_noise_id.py). Two records are thin evidence: a factor
+    drawn at random between 0.05 (N - 1) and 0.5 (N - 1) would match both 6 % of the
+    time. Stable32's ThêoH applies this alpha to its Theo rows; the "Alpha =" of its
+    ThêoH header (0 on Sr87) is the one alpha it applies to its ADEV rows, not
+    reproduced here.
 
     Examples
     --------
@@ -299,7 +310,8 @@ def identify_alphas(
         :func:`identify_alpha`). A larger factor takes the alpha of the next smaller
         factor of ``m``, as Stable32 keeps the previous tau's noise type there; the
         smallest factor of ``m``, if larger, takes the alpha at floor((N - 1) / (2 r)).
-        Theo statistics have no such limit.
+        Theo statistics get the record's single Theo alpha at every factor (see
+        :func:`identify_alpha`).
 
     Examples
     --------
@@ -309,10 +321,10 @@ def identify_alphas(
     """
     x = np.ascontiguousarray(x, dtype=np.float64)
     m = np.asarray(m, dtype=np.int64).reshape(-1)
+    if statistic in _THEO:
+        return np.full(m.size, _theo_alpha(x), dtype=np.int64)
     dmax = 3 if statistic in _HADAMARD else 2
     last = _last_identified(statistic, x.size)
-    if statistic in _THEO:
-        statistic, m = "oadev", np.maximum(1, np.round(0.75 * m).astype(np.int64))
     out = np.zeros(m.size, dtype=np.int64)
     acf = x.size // m >= _ACF_MIN_POINTS
     if acf.any():
@@ -330,6 +342,13 @@ def identify_alphas(
             if kept[k]:
                 out[k] = out[prev]
     return out
+
+
+def _theo_alpha(x: np.ndarray) -> int:
+    """Stable32's single Theo alpha of the phase record ``x``: the oadev B1 rule (with
+    R(n)) at the OADEV factor limit floor((N - 1) / 4), at least 1."""
+    m_id = np.array([max(1, (x.size - 1) // 4)], dtype=np.int64)
+    return int(_b1_alphas(x, m_id, "oadev")[0])
 
 
 def _last_identified(statistic: str, n_phase: int) -> int:
@@ -385,7 +404,8 @@ def noise_id(
     data_type : {"phase", "freq"}
         What ``data`` holds; frequency is integrated to phase (N = n + 1 points).
     taus : {"octave", "decade", "all"} or array_like of float
-        Stable32 tau set of ``statistic``, or averaging times in s.
+        Stable32 tau set of ``statistic``, or averaging times in s (Theo statistics:
+        tau = 0.75 m tau0, as :func:`qsense.stability.theo1`).
     statistic : str
         Statistic whose identification rule is used (see :func:`identify_alpha`).
 
@@ -396,7 +416,8 @@ def noise_id(
         f^alpha, -2 ... 2), ``alpha_acf`` (float64, unrounded lag-1 ACF estimate, NaN
         where the B1 method is used) and ``method`` ("acf"; "b1", with R(n) for white
         vs flicker PM; or "previous": beyond half the statistic's largest factor, the
-        alpha of the previous tau, as Stable32); attrs ``statistic``, ``data_type``,
+        alpha of the previous tau, as Stable32; Theo statistics: "b1" on every row, the
+        record's single Theo alpha); attrs ``statistic``, ``data_type``,
         ``sample_rate`` (Hz).
 
     Examples
@@ -413,11 +434,16 @@ def noise_id(
     statistic = choice("statistic", statistic, STATISTICS)
     values, rate = as_series(data, rate, name="data", min_length=2)
     x = to_phase(values, rate, data_type).x
-    m = averaging_factors(statistic, taus, x.size, rate)
+    if statistic in _THEO:  # the Theo factor sets, tau = 0.75 m tau0
+        from qsense.stability.total import _theo_factors
+
+        m, tau_scale = _theo_factors(taus, x.size, rate), 0.75
+    else:
+        m, tau_scale = averaging_factors(statistic, taus, x.size, rate), 1.0
     dmax = 3 if statistic in _HADAMARD else 2
     alpha = identify_alphas(x, m, statistic, data_type)
     acf = np.full(m.size, np.nan)
-    use = x.size // m >= _ACF_MIN_POINTS
+    use = (x.size // m >= _ACF_MIN_POINTS) & (statistic not in _THEO)
     if use.any():
         acf[use] = _acf_exponents(x, m[use], data_type, dmax)[0]
     last = _last_identified(statistic, x.size)
@@ -429,7 +455,7 @@ def noise_id(
             "method": ("tau", method, {"long_name": "identification method"}),
         },
         coords={
-            "tau": ("tau", m / rate, {"units": "s", "long_name": "averaging time"}),
+            "tau": ("tau", tau_scale * m / rate, {"units": "s", "long_name": "averaging time"}),
             "m": ("tau", m, {"long_name": "averaging factor"}),
         },
         attrs={"statistic": statistic, "data_type": data_type, "sample_rate": rate},

@@ -43,6 +43,7 @@ DATA = {
     "tic": ("allantools/tests/Keysight53230A_ti_noise_floor/tic_phase.txt", "phase", 1.0),
     "sr87": ("allantoolkit/tests/assets/Sr87/phase0/phase0_data.txt", "phase", 0.4),
     "sr87freq": ("allantoolkit/tests/assets/Sr87/freq/freq_data.txt", "freq", 0.4),
+    "sr87raw": ("allantoolkit/tests/assets/Sr87/phase/phase_data.txt", "phase", 0.4),
 }
 
 # Stable32 tables with an Alpha column -> data set. The allantools OCXO tables were run on
@@ -338,3 +339,140 @@ def test_stable32_header_count_matches_data(stab, phase_data):
         match = re.search(r"(Phase|Frequency) Data Points\s+\d+\s+thru\s+(\d+)", text)
         n = int(match.group(2)) + (1 if match.group(1) == "Frequency" else 0)
         assert phase_data[key][0].size == n
+
+
+# Stable32 Thêo1 runs with an identified alpha -> data set. Each prints one alpha per
+# run: the header "Alpha = X", repeated in every row's Alpha column.
+_SR = "allantoolkit/tests/assets/Sr87/"
+THEO_TABLES = {
+    "allantools/tests/phasedat/phase_dat_theo1.txt": "phasedat",
+    "allantoolkit/tests/assets/phasedat/theo1_octave.txt": "phasedat",
+    _SR + "phase0/octave/theo1.txt": "sr87",
+    _SR + "phase0/decade/theo1.txt": "sr87",
+    _SR + "phase0/many/theo1.txt": "sr87",
+    _SR + "phase/decade/theo1.txt": "sr87raw",
+    _SR + "phase/many/theo1.txt": "sr87raw",
+}
+# ThêoH runs: their header alpha (0) is the one alpha Stable32 applies to the ADEV rows
+# (the intervals of AF 1, 2, 4 match alpha 0, not the -1, -2, -1 of the OADEV run on the
+# same data); the Theo rows use the Thêo1 alpha, see test_theoh_theo_rows_use_the_theo1_alpha.
+THEOH_TABLES = {
+    _SR + f"{d}/{mode}/theoh.txt": key
+    for d, key in (("phase0", "sr87"), ("phase", "sr87raw"))
+    for mode in ("octave", "decade", "many")
+}
+THEO_NOT_IDENTIFIED = {
+    "allantools/tests/phasedat/phase_dat_theo1_alpha0.txt": "alpha forced to 0 by the "
+    "user (the automatic runs on PHASE.DAT report 1)",
+    "allantools/tests/phasedat/phase_dat_theo1_alpha0_decade.txt": "alpha forced to 0",
+    _SR + "phase/octave/theo1.txt": "mislabelled: holds Stable32 MTIE output (PROVENANCE)",
+}
+
+
+def _header_alpha(path: Path) -> int:
+    return int(re.search(r"Alpha = (-?\d+)", path.read_text(encoding="latin-1")).group(1))
+
+
+def _theo_rows(path: Path) -> np.ndarray:
+    """Numeric rows of a Thêo1 (7 columns) or ThêoH (8 columns) table."""
+    rows = []
+    for line in path.read_text(encoding="latin-1").splitlines():
+        parts = line.split()
+        if len(parts) in (7, 8) and parts[0].isdigit():
+            rows.append([float(p) for p in parts])
+    return np.array(rows)
+
+
+def test_every_theo_table_with_an_alpha_is_covered(stab):
+    found = {
+        str(p.relative_to(stab))
+        for p in stab.rglob("*.txt")
+        if "theo" in p.name.lower() and "Alpha =" in p.read_text(encoding="latin-1")
+    }
+    listed = set(THEO_TABLES) | set(THEOH_TABLES) | set(THEO_NOT_IDENTIFIED)
+    assert found == listed - {_SR + "phase/octave/theo1.txt"}  # MTIE has no "Alpha ="
+
+
+def test_theo1_alpha_matches_the_stable32_header(stab, phase_data):
+    # One alpha per record: B1 (with R(n)) at m = floor((N - 1) / 4), at every factor.
+    for rel, key in THEO_TABLES.items():
+        rows = _theo_rows(stab / rel)
+        header = _header_alpha(stab / rel)
+        assert np.all(rows[:, 3] == header), rel
+        x, data_type = phase_data[key]
+        ms = rows[:, 0].astype(np.int64)
+        for stat in ("theo1", "theobr", "theoh"):
+            assert identify_alphas(x, ms, stat, data_type).tolist() == [header] * ms.size, rel
+    # the forced runs differ from the identification, as their reason says
+    x, data_type = phase_data["phasedat"]
+    for rel in list(THEO_NOT_IDENTIFIED)[:2]:
+        assert _header_alpha(stab / rel) != identify_alpha(x, 10, "theo1", data_type)
+
+
+def test_theoh_theo_rows_use_the_theo1_alpha(stab, phase_data):
+    # The Theo rows of the ThêoH tables print the bias-corrected Thêo1 value of the
+    # Thêo1 runs where the AF is shared (5 digits): Stable32 corrects them with the Thêo1
+    # alpha (-1), which identify_alphas gives for "theoh"; the ThêoH header says 0.
+    theo1_dev = {}
+    for mode in ("octave", "decade", "many"):
+        rows = _theo_rows(stab / (_SR + f"phase0/{mode}/theo1.txt"))
+        theo1_dev.update(zip(rows[:, 0].astype(int).tolist(), rows[:, 5].tolist(), strict=True))
+    theo1_alpha = _header_alpha(stab / (_SR + "phase0/many/theo1.txt"))
+    shared = 0
+    for rel, key in THEOH_TABLES.items():
+        rows = _theo_rows(stab / rel)
+        assert _header_alpha(stab / rel) == 0
+        part = rows[:, 5] > 0
+        ms = rows[part, 0].astype(np.int64)
+        for m, dev in zip(ms.tolist(), rows[part, 5].tolist(), strict=True):
+            if m in theo1_dev:
+                shared += 1
+                assert dev == theo1_dev[m], (rel, m)
+        x, data_type = phase_data[key]
+        got = identify_alphas(x, ms, "theoh", data_type)
+        assert got.tolist() == [theo1_alpha] * ms.size, rel
+    assert shared == 50  # rows compared (AF 400, 1000 and the many-tau AF in common)
+
+
+def test_other_single_theo_alpha_rules_miss_a_record(stab, phase_data):
+    # The header alphas of the two records (PHASE.DAT 1, Sr87 -1) against the candidate
+    # single-alpha rules: only the B1 rule at floor((N - 1) / 4) gives both (it is the
+    # totdev rule there, whose identification stops at that factor). The oadev rule at
+    # floor((N - 1) / 8) (where Stable32 stops identifying OADEV; also the alpha kept for
+    # every larger factor, e.g. 0.75 m of the largest Thêo1 factor), at m = 1 (lag-1 ACF
+    # on the whole record), and the most frequent alpha of the oadev rule at round(0.75 m)
+    # over the many-tau Thêo1 factors each miss one record.
+    runs = {
+        "phasedat": "allantools/tests/phasedat/phase_dat_theo1.txt",
+        "sr87": _SR + "phase0/many/theo1.txt",
+    }
+    hits = {"(N-1)//4": 0, "(N-1)//8": 0, "m=1": 0, "per-tau mode": 0}
+    for key, rel in runs.items():
+        x, data_type = phase_data[key]
+        n = x.size
+        header = _header_alpha(stab / rel)
+        ms = np.round(0.75 * _theo_rows(stab / rel)[:, 0]).astype(np.int64)
+        per_tau = identify_alphas(x, ms, "oadev", data_type)
+        got = {
+            "(N-1)//4": identify_alpha(x, (n - 1) // 4, "totdev", data_type),
+            "(N-1)//8": identify_alpha(x, (n - 1) // 8, "oadev", data_type),
+            "m=1": identify_alpha(x, 1, "oadev", data_type),
+            "per-tau mode": int(np.bincount(per_tau + 2).argmax()) - 2,
+        }
+        for name, alpha in got.items():
+            hits[name] += alpha == header
+    assert hits == {"(N-1)//4": 2, "(N-1)//8": 1, "m=1": 1, "per-tau mode": 1}
+
+
+def test_noise_id_theo_taus_follow_theo1():
+    """For a Theo statistic noise_id reports the taus and factors theo1 reports
+    (tau = 0.75 m tau0, Stable32's Theo factor sets) and one alpha on every row."""
+    from qsense.stability import theo1
+
+    y = np.random.default_rng(12).standard_normal(1000)
+    ids = noise_id(y, rate=2.0, data_type="freq", taus="octave", statistic="theo1")
+    ref = theo1(y, rate=2.0, data_type="freq", taus="octave")
+    np.testing.assert_array_equal(ids.m.values, ref.m.values)
+    np.testing.assert_allclose(ids.tau.values, ref.tau.values, rtol=1e-15)
+    np.testing.assert_array_equal(ids.alpha.values, ref.alpha.values)
+    assert np.unique(ids.alpha.values).size == 1

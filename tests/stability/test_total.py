@@ -331,12 +331,16 @@ def _table_id(t):
     return t[2].replace("allantoolkit/tests/assets/", "ak/").replace("allantools/tests/", "at/")
 
 
-def _fix_alpha(monkeypatch, af: np.ndarray, alpha: np.ndarray, scale: float) -> None:
-    """Make noise identification return the table's Alpha (Stable32 fixed/reported)."""
+def _fix_alpha(monkeypatch, af: np.ndarray, alpha: np.ndarray, only: str | None = None) -> None:
+    """Make noise identification return the table's Alpha (Stable32 fixed/reported), for
+    every statistic or, with ``only``, for that one (the others are identified)."""
     table = dict(zip(af.astype(int).tolist(), alpha.astype(int).tolist(), strict=True))
+    identify = PIPELINE.identify_alpha
 
     def fixed(x, m, statistic, data_type_in="phase"):
-        return table.get(int(m), table.get(round(m * scale), 0))
+        if only is not None and statistic != only:
+            return identify(x, m, statistic, data_type_in)
+        return table[int(m)]
 
     monkeypatch.setattr(PIPELINE, "identify_alpha", fixed)
 
@@ -399,11 +403,12 @@ def test_stable32_table(table, monkeypatch):
         kind = "freq" if data == "srf" else "phase"
         got = getattr(total, stat)(x, rate, kind, named, bias_correction=bias).m.values
         assert got.tolist() == af.astype(int).tolist()
-    alpha = np.zeros(af.size) if stat == "theoh" else rows[:, 3]
-    if stat == "theoh":  # Stable32 runs ThêoH with its Theo1 alpha (-1 on Sr87)
-        theo1_alpha = _rows(path.replace("theoh", "theo1").replace("phase/octave", "phase0/octave"))
-        alpha = np.where(rows[:, 5] > 0, theo1_alpha[0, 3], 0)
-    _fix_alpha(monkeypatch, af, alpha, 0.75 if stat in ("theo1", "theoh") else 1.0)
+    if stat == "theoh":
+        # Stable32 applies the ThêoH header alpha (0 on Sr87) to the ADEV rows and the
+        # identified Thêo1 alpha (-1) to the Theo rows: only the ADEV part is imposed.
+        _fix_alpha(monkeypatch, af, np.zeros(af.size), only="oadev")
+    elif stat != "theo1" or "alpha0" in path:  # Thêo1: identified unless forced to 0
+        _fix_alpha(monkeypatch, af, rows[:, 3])
     ds = _run(stat, data, rows, bias, named)
     n, tau, dev, lo, hi = _columns(stat, rows)
 
