@@ -19,6 +19,7 @@ import numbers
 import numpy as np
 
 from qsense._validate import positive_int
+from qsense.stability._edf import checked_pairs
 
 __all__ = ["bias_factor", "bias_factors"]
 
@@ -106,14 +107,9 @@ def bias_factors(
     >>> bias_factors("htotdev", np.array([-1, 0]), np.array([10, 10]), 1001, 1.0).tolist()
     [0.851, 0.995]
     """
-    alpha = np.asarray(alpha).reshape(-1)
-    m = np.asarray(m).reshape(-1)
-    if alpha.size != m.size:
-        raise ValueError(f"alpha and m must have the same size, got {alpha.size} and {m.size}")
+    alpha, m = checked_pairs(alpha, m, lambda a, k: bias_factor(statistic, a, k, n_phase, rate))
     if not alpha.size:
         return np.empty(0)
-    bias_factor(statistic, int(alpha.min()), int(m.min()), n_phase, rate)  # validates ranges
-    bias_factor(statistic, int(alpha.max()), int(m.max()), n_phase, rate)
     n_phase = int(n_phase)
     return np.array(
         [

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable
 
 import numpy as np
 from scipy import special
@@ -23,7 +24,7 @@ from qsense._validate import positive_int
 from qsense.stability._kernels_noise import basic_sum
 from qsense.stability._names import Statistic
 
-__all__ = ["ci_bounds", "edf", "edfs", "greenhall_edf"]
+__all__ = ["checked_pairs", "ci_bounds", "edf", "edfs", "greenhall_edf"]
 
 
 # (d, overlapping, modified) of the finite-difference statistics [GR03, sec. 2]
@@ -259,6 +260,39 @@ def edf(statistic: Statistic, alpha: int, m: int, n_phase: int) -> float:
     return _edf_one(statistic, int(alpha), m, n_phase)
 
 
+def checked_pairs(
+    alpha: np.ndarray, m: np.ndarray, check: Callable[[int, int], object]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Flattened ``(alpha, m)`` of a per-factor table lookup, checked once.
+
+    Parameters
+    ----------
+    alpha, m : array_like of int, shape (k,)
+        Noise exponents and averaging factors, one pair per tau.
+    check : callable
+        ``check(alpha, m)``: the scalar lookup (e.g. :func:`edf`), which raises on a value
+        out of range; run at the smallest and largest ``alpha`` and ``m``, so the range of
+        every pair is validated without a Python call per pair.
+
+    Returns
+    -------
+    alpha, m : ndarray, shape (k,)
+
+    Raises
+    ------
+    ValueError
+        If ``alpha`` and ``m`` differ in size, or ``check`` rejects an extreme.
+    """
+    alpha = np.asarray(alpha).reshape(-1)
+    m = np.asarray(m).reshape(-1)
+    if alpha.size != m.size:
+        raise ValueError(f"alpha and m must have the same size, got {alpha.size} and {m.size}")
+    if alpha.size:
+        check(int(alpha.min()), int(m.min()))
+        check(int(alpha.max()), int(m.max()))
+    return alpha, m
+
+
 def edfs(statistic: Statistic, alpha: np.ndarray, m: np.ndarray, n_phase: int) -> np.ndarray:
     """:func:`edf` at every (alpha, m) pair, without re-validating each pair.
 
@@ -283,14 +317,9 @@ def edfs(statistic: Statistic, alpha: np.ndarray, m: np.ndarray, n_phase: int) -
     >>> edfs("totdev", np.array([0, 0]), np.array([10, 100]), 1001).round(2).tolist()
     [150.0, 15.0]
     """
-    alpha = np.asarray(alpha).reshape(-1)
-    m = np.asarray(m).reshape(-1)
-    if alpha.size != m.size:
-        raise ValueError(f"alpha and m must have the same size, got {alpha.size} and {m.size}")
+    alpha, m = checked_pairs(alpha, m, lambda a, k: edf(statistic, a, k, n_phase))
     if not alpha.size:
         return np.empty(0)
-    edf(statistic, int(alpha.min()), int(m.min()), n_phase)  # validates the ranges
-    edf(statistic, int(alpha.max()), int(m.max()), n_phase)
     n_phase = int(n_phase)
     out = np.empty(alpha.size)
     rest = np.ones(alpha.size, dtype=bool)

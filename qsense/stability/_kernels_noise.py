@@ -5,10 +5,10 @@ every averaging factor in one call, on the numbers of
 :func:`qsense.stability.noise_id.lag1_acf_alpha`: the phase decimated by m (or its
 first difference, the m-averaged frequency, for frequency input), the two-pass (mean,
 then centred sums) lag-1 autocorrelation. Levels 0 and 1 (the series and its first
-difference) are read straight from the strided phase in one or two passes, their
-means in closed form where the sum telescopes; deeper differences (``np.diff``
-arithmetic) go to a work buffer, and a record with NaN takes the path that skips NaN
-samples and NaN products.
+difference) are read from the phase itself (m = 1) or from its decimated copy in a
+work buffer, in one or two passes, their means in closed form where the sum
+telescopes; deeper differences (``np.diff`` arithmetic) go to the work buffer, and a
+record with NaN takes the path that skips NaN samples and NaN products.
 
 ``_b1_ratio`` and ``_rn_ratio`` are the B1 bias ratio and the MVAR/AVAR ratio R(n) of
 :func:`qsense.stability.noise_id.b1_alpha` (NIST SP 1065 sec. 5.5.3-5.5.4), in one pass
@@ -18,7 +18,8 @@ each without temporaries.
 eqs. (7)-(9), used by :func:`qsense.stability._edf.greenhall_edf` (powers by
 ``math.pow`` as numpy does: the EDF stays within 1e-12 of the former numpy sum).
 
-All kernels read contiguous float64 phase (s), allocate nothing large and never raise.
+All kernels read contiguous float64 phase (s) and never raise; the only large array one
+allocates is the ACF work buffer when the caller's is too short (see ``acf_alphas``).
 """
 
 from __future__ import annotations
