@@ -7,12 +7,15 @@ message names the parameter, the value received and what would be accepted.
 from __future__ import annotations
 
 import numbers
+import os
+import sys
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
-__all__ = ["choice", "positive_float", "positive_int", "seed_sequence"]
+__all__ = ["choice", "confidence", "positive_float", "positive_int", "warn"]
 
 
 def positive_float(name: str, value: Any, *, allow_zero: bool = False) -> float:
@@ -44,16 +47,40 @@ def choice(name: str, value: Any, options: Iterable[str]) -> str:
     return value
 
 
-def seed_sequence(seed: Any) -> np.random.SeedSequence:
-    """Turn ``seed`` (None, int >= 0 or SeedSequence) into a ``numpy.random.SeedSequence``."""
-    if isinstance(seed, np.random.SeedSequence):
-        return seed
-    if seed is None:
-        return np.random.SeedSequence()
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+def confidence(name: str, value: Any) -> float:
+    """Return ``value`` as a confidence level strictly between 0 and 1, or raise naming ``name``.
+
+    The one rule for every ``ci`` parameter of the package: a real number (not a bool,
+    not a numeric string) with ``0 < value < 1``, for example 0.683 for one sigma.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(
-            f"seed must be None, a non-negative integer or a numpy SeedSequence, got {seed!r}"
+            f"{name} must be a confidence level in (0, 1) such as 0.683, "
+            f"got {type(value).__name__} {value!r}"
         )
-    if seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    return np.random.SeedSequence(int(seed))
+    out = float(value)
+    if not 0.0 < out < 1.0:  # also refuses NaN
+        raise ValueError(
+            f"{name} must be a confidence level in (0, 1) such as 0.683, got {value!r}"
+        )
+    return out
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def warn(message: str, category: type[Warning] = UserWarning) -> None:
+    """Issue a warning attributed to the first caller outside the qsense package.
+
+    ``stacklevel=2`` points at the right line only when the public function warns
+    itself; a check two calls deep would blame qsense's own code. This walks the stack
+    to the user's line instead (Python 3.12's ``skip_file_prefixes``, on 3.11 too).
+    """
+    frame = sys._getframe(1)
+    level = 2
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(
+        _PACKAGE_DIR + os.sep
+    ):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, category, stacklevel=level)

@@ -41,7 +41,8 @@ import scipy.special
 import xarray as xr
 
 from qsense import __version__
-from qsense._validate import choice, positive_float, positive_int, seed_sequence
+from qsense._validate import choice, positive_float, positive_int
+from qsense.seeding import seed_attrs, seed_sequence, spawn
 from qsense.signal import attrs_for, make_series
 
 __all__ = ["ALPHAS", "adev_from_h", "h_from_adev", "power_law", "psd_from_h"]
@@ -377,21 +378,6 @@ _TERMS = {
 }
 
 
-def _seed_attrs(ss: np.random.SeedSequence) -> dict[str, Any]:
-    """netCDF-safe attributes that rebuild ``ss``: its entropy and spawn key."""
-    entropy = ss.entropy
-    if isinstance(entropy, numbers.Integral):
-        seed: Any = int(entropy) if int(entropy) < 2**63 else str(entropy)
-    elif all(int(e) < 2**63 for e in entropy):  # a SeedSequence built from a sequence
-        seed = np.asarray(entropy, dtype=np.int64)
-    else:
-        seed = str(list(entropy))
-    attrs: dict[str, Any] = {"seed": seed}
-    if ss.spawn_key:
-        attrs["seed_spawn_key"] = np.asarray(ss.spawn_key, dtype=np.int64)
-    return attrs
-
-
 def power_law(
     n: int,
     *,
@@ -479,10 +465,7 @@ def power_law(
     coeffs = _coefficients(h)
     data_type = choice("data_type", data_type, ("phase", "freq"))
     ss = seed_sequence(seed)
-    # A fresh copy, so that a SeedSequence passed in is not advanced by spawn().
-    streams = np.random.SeedSequence(
-        ss.entropy, spawn_key=ss.spawn_key, pool_size=ss.pool_size
-    ).spawn(len(ALPHAS))
+    streams = spawn(ss, len(ALPHAS))
 
     m = n if data_type == "freq" else n - 1  # number of frequency samples
     sums: dict[bool, np.ndarray] = {}  # is_phase -> sum of the phase or frequency terms
@@ -513,7 +496,7 @@ def power_law(
         "h": coeffs,
         "data_type": data_type,
         "method": _METHOD,
-        **_seed_attrs(ss),
+        **seed_attrs(ss),
         "qsense_version": __version__,
     }
     return make_series(values, rate, name="power_law_noise", attrs=attrs, **attrs_for(data_type))

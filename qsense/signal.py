@@ -18,10 +18,15 @@ import xarray as xr
 
 from qsense._numba import any_nonfinite
 from qsense._validate import choice, positive_float
+from qsense.quantities import quantity_attrs
 
 __all__ = [
     "DEFAULT_START",
+    "GRID_RTOL",
+    "DataType",
     "as_series",
+    "attrs_for",
+    "common_grid",
     "freq_to_phase",
     "make_series",
     "phase_to_freq",
@@ -34,14 +39,13 @@ DEFAULT_START = np.datetime64("2000-01-01T00:00:00", "ns")
 
 DataType = Literal["phase", "freq"]
 
-_TYPE_ATTRS = {
-    "phase": {"units": "s", "quantity": "phase", "long_name": "phase (time error)"},
-    "freq": {
-        "units": "1",
-        "quantity": "fractional_frequency",
-        "long_name": "fractional frequency deviation",
-    },
-}
+#: The quantity of each ``data_type`` of clock data (see :mod:`qsense.quantities`).
+_TYPE_QUANTITY = {"phase": "phase", "freq": "fractional_frequency"}
+
+#: Relative tolerance for two sample rates, or two records' start times in samples, to be
+#: "the same grid": the one tolerance of :func:`common_grid` and of ``rate=`` against a
+#: DataArray's coordinate in :func:`as_series`.
+GRID_RTOL = 1e-6
 
 
 def time_grid(n: int, rate: float, start: Any = None) -> np.ndarray:
@@ -236,7 +240,7 @@ def as_series(
         return out, positive_float("rate", rate)
     if rate is not None:
         r = positive_float("rate", rate)
-        if abs(r - coord_rate) > 1e-6 * coord_rate:
+        if abs(r - coord_rate) > GRID_RTOL * coord_rate:
             raise ValueError(
                 f"rate={r!r} Hz disagrees with the time coordinate of {name} ({coord_rate!r} Hz)"
             )
@@ -251,6 +255,7 @@ def make_series(
     units: str = "1",
     long_name: str = "",
     quantity: str = "",
+    standard_name: str | None = None,
     name: str | None = None,
     attrs: dict | None = None,
 ) -> xr.DataArray:
@@ -267,7 +272,10 @@ def make_series(
     units : str
         UDUNITS string (``"m s-2"``, ``"T"``, ``"s"``, ``"1"``).
     long_name, quantity : str
-        Descriptive name and physical quantity (``"gravity"``, ``"phase"``, ...).
+        Descriptive name and physical quantity (``"gravity"``, ``"phase"``, ...);
+        ``**qsense.quantities.quantity_attrs(q)`` fills these and the next.
+    standard_name : str, optional
+        CF standard name, stored only when given.
     name : str, optional
         Variable name.
     attrs : dict, optional
@@ -290,6 +298,8 @@ def make_series(
     all_attrs.update(
         units=units, long_name=long_name or quantity or "", quantity=quantity, sample_rate=rate
     )
+    if standard_name is not None:
+        all_attrs["standard_name"] = standard_name
     return xr.DataArray(
         arr,
         dims=("time",),
@@ -307,10 +317,9 @@ def _wrap_like(data: Any, values: np.ndarray, rate: float, data_type: str, shift
     start = None
     if t is not None and t.size and np.issubdtype(t.dtype, np.datetime64):
         start = t[0] + np.timedelta64(round(shift * 1e9), "ns")
-    attrs = {k: v for k, v in data.attrs.items() if k not in ("units", "long_name", "quantity")}
-    return make_series(
-        values, rate, start=start, name=data.name, attrs=attrs, **_TYPE_ATTRS[data_type]
-    )
+    new = attrs_for(data_type)
+    attrs = {k: v for k, v in data.attrs.items() if k not in (*new, "standard_name")}
+    return make_series(values, rate, start=start, name=data.name, attrs=attrs, **new)
 
 
 def phase_to_freq(data: Any, rate: float | None = None) -> Any:
@@ -388,5 +397,68 @@ def freq_to_phase(data: Any, rate: float | None = None) -> Any:
 
 
 def attrs_for(data_type: DataType) -> dict[str, str]:
-    """Default ``units``/``quantity``/``long_name`` attributes for a ``data_type``."""
-    return dict(_TYPE_ATTRS[choice("data_type", data_type, _TYPE_ATTRS)])
+    """Attributes (``units``, ``quantity``, ``long_name``, ...) of clock data of a ``data_type``.
+
+    ``"phase"`` is the time error in s, ``"freq"`` the fractional frequency (units
+    ``"1"``); the attributes come from :func:`qsense.quantities.quantity_attrs`.
+    """
+    return quantity_attrs(_TYPE_QUANTITY[choice("data_type", data_type, _TYPE_QUANTITY)])
+
+
+def common_grid(
+    records: dict[str, Any], rate: float | None = None, *, min_length: int = 1
+) -> tuple[list[np.ndarray], float]:
+    """Validate records that must share one time grid; return their values and the rate.
+
+    Parameters
+    ----------
+    records : dict {str: xarray.DataArray or array-like}
+        The records by parameter name (the names appear in error messages).
+    rate : float, optional
+        Sample rate in Hz, required when none of the records is a DataArray.
+    min_length : int
+        Minimum number of samples of each record.
+
+    Returns
+    -------
+    values : list of numpy.ndarray of float64, shape (n,)
+        One validated copy per record, in the order given.
+    rate : float
+        The common sample rate in Hz.
+
+    Raises
+    ------
+    ValueError
+        Naming both records if their lengths differ, their rates differ by more than
+        :data:`GRID_RTOL` relative, or (DataArrays with datetime coordinates) their
+        first samples are more than ``GRID_RTOL`` samples apart.
+    """
+    if not isinstance(records, dict) or not records:
+        raise TypeError("records must be a non-empty dict {name: record}")
+    out: list[tuple[str, np.ndarray, float, Any]] = []
+    for name, data in records.items():
+        values, r = as_series(data, rate, name=name, min_length=min_length)
+        start = None
+        if isinstance(data, xr.DataArray) and "time" in data.coords:
+            t = data["time"].values
+            if np.issubdtype(t.dtype, np.datetime64):
+                start = t[0]
+        out.append((name, values, r, start))
+    name0, x0, rate0, start0 = out[0]
+    for name, x, r, start in out[1:]:
+        if x.size != x0.size:
+            raise ValueError(
+                f"{name0} and {name} must have the same length, got {x0.size} and {x.size}"
+            )
+        if abs(r - rate0) > GRID_RTOL * rate0:
+            raise ValueError(
+                f"{name0} and {name} must share one sample rate, got {rate0} and {r} Hz"
+            )
+        if start is not None and start0 is not None:
+            offset = abs(float((start - start0) / np.timedelta64(1, "ns"))) * 1e-9 * rate0
+            if offset > GRID_RTOL:
+                raise ValueError(
+                    f"{name0} and {name} must start at the same time, got {start0} and {start}; "
+                    "align them first (e.g. with xarray.align)"
+                )
+    return [x for _, x, _, _ in out], rate0

@@ -22,8 +22,9 @@ import numpy as np
 import scipy.optimize
 import xarray as xr
 
-from qsense._validate import positive_int, seed_sequence
+from qsense._validate import positive_int
 from qsense.denoise import _kernels
+from qsense.seeding import seed_sequence
 from qsense.signal import time_grid
 
 __all__ = ["FitResult", "StateSpace", "fit"]
