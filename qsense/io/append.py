@@ -7,6 +7,7 @@ completed chunk. The file layout and encodings are those of :mod:`qsense.io.hdf5
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from collections.abc import Hashable, Mapping
@@ -28,7 +29,10 @@ from qsense.io.hdf5 import (
     Kind,
     _check_bool,
     _check_path,
+    _create_temp,
     _encodings,
+    _fsync,
+    _fsync_folder,
     _to_dataset,
 )
 
@@ -103,11 +107,17 @@ class Appender:
     (measured: peak RSS 147 MB for 2e6 samples and 149 MB for 2e7 samples, in
     chunks of 1e5 samples of one float64 and one float32 variable).
 
-    Crash safety: the file is written in place (no temporary file and rename, which
-    would need a copy per chunk). It is a valid, complete file after every completed
-    :meth:`append`: if the process is killed between two calls, :func:`load` and
+    Crash safety: the first chunk is written like :func:`save` writes a file: to a
+    temporary file in the destination folder, flushed to disk, then renamed over
+    ``path``. So a failure or a kill during the first chunk never damages a file that
+    was at ``path`` (with ``overwrite=True`` it stays intact until a complete first
+    chunk replaces it) and leaves no temporary file behind on a failure (after a
+    SIGKILL a hidden ``.name.<hex>.tmp`` may remain beside it). Later chunks are
+    appended in place (a temporary copy per chunk would cost the whole file each
+    time). The file is a valid, complete file after every completed :meth:`append`:
+    if the process is killed between two calls, :func:`load` and
     ``xarray.open_dataset(path, engine="h5netcdf")`` read exactly the chunks appended
-    so far. A kill *during* an append may leave that chunk partly written.
+    so far. A kill *during* a later append may leave that chunk partly written.
 
     Parameters
     ----------
@@ -296,6 +306,12 @@ class Appender:
             )
 
     def _create(self, ds: xr.Dataset, kind: Kind) -> None:
+        """Write the first chunk to a temporary file, flush it and rename it into place.
+
+        As :func:`qsense.io.save` does: an existing file at ``path`` is replaced only
+        by a complete, flushed first chunk, never damaged; on any failure (or a kill)
+        the temporary file is removed (or, after a kill, left beside it, hidden).
+        """
         target = Path(self._path)
         if target.exists() and not self._overwrite:
             raise FileExistsError(
@@ -306,9 +322,23 @@ class Appender:
             row_bytes = var.dtype.itemsize * max(1, math.prod(var.shape[1:]))
             rows = max(1, _APPEND_ROWS * 8 // row_bytes)
             encoding[name]["chunksizes"] = (rows, *var.shape[1:])
-        ds.to_netcdf(
-            self._path, mode="w", engine="h5netcdf", encoding=encoding, unlimited_dims=["time"]
-        )
+        tmp = _create_temp(target)
+        try:
+            ds.to_netcdf(
+                tmp, mode="w", engine="h5netcdf", encoding=encoding, unlimited_dims=["time"]
+            )
+            _fsync(tmp)
+            if not self._overwrite and target.exists():
+                raise FileExistsError(
+                    f"path {self._path!r} was created while writing; pass overwrite=True "
+                    "to replace it"
+                )
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(tmp)
+            raise
+        _fsync_folder(target.parent)
         self._layout = _Layout(ds)
         self._kind = kind
         self._name = ds.attrs.get(_NAME_ATTR)

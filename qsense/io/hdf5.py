@@ -27,10 +27,16 @@ library, ``xarray.open_dataset``, ncview). Choices made here and why:
   every bit comes back (NaN gaps with their payload, ``-0.0``, infinities).
 * **Refused variables**: ``timedelta64`` (store durations as float seconds) and
   ``object`` arrays that are not strings are refused with a ``TypeError``.
+* **Refused strings**: a string HDF5 cannot store (an attribute value or name, a
+  variable name or a string element) is refused with a ``ValueError`` naming it: one
+  that UTF-8 cannot encode (a lone surrogate such as ``"\\ud800"``, e.g. from
+  ``os.fsdecode`` of a bad file name) or that holds a NUL character. Every check runs
+  before any file is touched.
 * **Atomic writes**: :func:`save` writes a temporary file in the destination folder,
   flushes it to disk and renames it over the destination with :func:`os.replace`, so
   a crash never leaves a half-written file where a good one stood; the temporary file
-  is removed on any failure.
+  is removed on any failure. :class:`~qsense.io.append.Appender` writes its first chunk
+  the same way, so it never damages an existing file either.
 * **Errors** when reading: a missing file raises :class:`FileNotFoundError`, a folder
   :class:`IsADirectoryError`, an unreadable one :class:`PermissionError` (all naming the
   path); a file that is not HDF5, is truncated or otherwise cannot be decoded raises
@@ -110,16 +116,34 @@ def _check_bool(name: str, value: Any) -> bool:
     return bool(value)
 
 
+def _check_text(label: str, text: str) -> None:
+    """Refuse a string HDF5 cannot store: not encodable as UTF-8, or holding NUL."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise ValueError(
+            f"{label} holds {text[err.start : err.end]!r} at position {err.start}, which "
+            "UTF-8 (and so HDF5) cannot encode (a lone surrogate); fix or drop that character"
+        ) from None
+    if "\x00" in text:
+        raise ValueError(
+            f"{label} holds a NUL character at position {text.index(chr(0))}, which HDF5 "
+            "strings cannot store; remove it"
+        )
+
+
 def _check_attr(where: str, key: Hashable, value: Any) -> None:
     """Refuse an attribute value that would not round-trip with its type."""
     if not isinstance(key, str):
         raise TypeError(f"attribute names must be str; {where} has attribute {key!r}")
+    _check_text(f"the name of attribute {key!r} of {where}", key)
     label = f"attribute {key!r} of {where}"
     accepted = (
         "accepted: str, a real number (not bool), or a 1-D sequence of real numbers or "
         "of str; serialise other values yourself (e.g. json.dumps)"
     )
     if isinstance(value, str):
+        _check_text(label, value)
         return
     if isinstance(value, bool | np.bool_) or value is None:
         raise TypeError(f"{label} is {value!r}, which NetCDF cannot store; {accepted}")
@@ -136,6 +160,8 @@ def _check_attr(where: str, key: Hashable, value: Any) -> None:
         if arr.ndim == 1 and arr.dtype.kind in "iuf":
             return
         if arr.ndim == 1 and arr.dtype.kind == "U" and all(isinstance(v, str) for v in value):
+            for i, v in enumerate(value):
+                _check_text(f"element {i} of {label}", v)
             return
         if arr.ndim == 1 and arr.size == 0:
             return
@@ -153,6 +179,7 @@ def _check_attrs(where: str, attrs: Mapping[Hashable, Any]) -> None:
 def _check_variable(name: Hashable, var: xr.Variable) -> None:
     if not isinstance(name, str):
         raise TypeError(f"variable names must be str for a NetCDF file, got {name!r}")
+    _check_text(f"variable name {name!r}", name)
     kind = var.dtype.kind
     if kind == "m":
         raise TypeError(
@@ -166,6 +193,9 @@ def _check_variable(name: Hashable, var: xr.Variable) -> None:
         )
     if kind == "c":
         raise TypeError(f"variable {name!r} is complex ({var.dtype}); store real and imag parts")
+    if kind in "OU":
+        for i, v in enumerate(np.asarray(var.values).ravel()):
+            _check_text(f"element {i} of variable {name!r}", v)
     _check_attrs(f"variable {name!r}", var.attrs)
 
 
@@ -250,7 +280,8 @@ def save(obj: xr.Dataset | xr.DataArray, path: str | os.PathLike, overwrite: boo
         an attribute or variable cannot be stored exactly (message names it).
     ValueError
         ``obj.attrs`` uses the reserved names ``qsense_object`` or
-        ``qsense_dataarray_name``.
+        ``qsense_dataarray_name``, or a string cannot be stored (a lone surrogate or a
+        NUL character; the message names the variable and attribute).
     FileExistsError
         ``path`` exists and ``overwrite`` is False.
     FileNotFoundError
