@@ -7,9 +7,10 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from qsense.signal import as_series, time_grid
+from qsense._validate import positive_float
+from qsense.signal import GRID_RTOL, as_series, rate_from_time, time_grid
 
-__all__ = ["read_series", "time_coord"]
+__all__ = ["numeric_array", "read_measurements", "read_series", "time_coord"]
 
 
 def read_series(data: Any, rate: float | None, **kwargs: Any) -> tuple[np.ndarray, float, dict]:
@@ -25,3 +26,95 @@ def time_coord(data: Any, n: int, rate: float) -> np.ndarray:
     if isinstance(data, xr.DataArray) and "time" in data.coords:
         return data["time"].values
     return time_grid(n, rate)
+
+
+def numeric_array(name: str, values: Any) -> np.ndarray:
+    """``values`` as a real numeric array (object arrays of numbers converted), else raise."""
+    if isinstance(values, str | bytes):
+        raise TypeError(f"{name} must be a numeric array, got {type(values).__name__}")
+    try:
+        arr = np.asarray(values)
+    except ValueError:  # ragged nested sequences
+        raise ValueError(f"{name} must be a rectangular numeric array (not ragged)") from None
+    if arr.dtype == object:
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"{name} must be numeric, got non-numeric elements") from None
+    if arr.dtype == bool or not (
+        np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
+    ):
+        raise TypeError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
+    return arr
+
+
+def read_measurements(
+    y: Any, rate: float | None, n_obs: int, name: str = "y"
+) -> tuple[np.ndarray, dict]:
+    """Measurements of a state-space model as contiguous (T, m) float64 plus time coords.
+
+    Parameters
+    ----------
+    y : xarray.DataArray or array_like, shape (T,) or (T, m)
+        Measurements, NaN where missing. A DataArray must be on ``time`` (first
+        dimension); its time coordinate, if any, must be a uniform grid.
+    rate : float, optional
+        Sample rate in Hz; builds the time coordinate of a plain array and must agree
+        with a DataArray's coordinate.
+    n_obs : int
+        Number of measurement components m.
+    name : str
+        Parameter name for error messages.
+
+    Returns
+    -------
+    arr : numpy.ndarray, shape (T, m)
+    coords : dict
+        ``{"time": ...}`` when a time coordinate is known, else empty.
+    """
+    coords: dict = {}
+    if isinstance(y, xr.DataArray):
+        if y.ndim not in (1, 2) or y.dims[0] != "time":
+            raise ValueError(
+                f"{name} must be a DataArray on dims ('time',) or ('time', obs), got {y.dims}"
+            )
+        if "time" in y.coords:
+            coords["time"] = y["time"].values
+            if y.sizes["time"] >= 2:
+                try:
+                    coord_rate = rate_from_time(coords["time"])
+                except (TypeError, ValueError) as err:
+                    raise type(err)(f"{name}: {err}") from None
+                if rate is not None:
+                    r = positive_float("rate", rate)
+                    if abs(r - coord_rate) > GRID_RTOL * coord_rate:
+                        raise ValueError(
+                            f"rate={r!r} Hz disagrees with the time coordinate of {name} "
+                            f"({coord_rate!r} Hz)"
+                        )
+        values = y.values
+    elif isinstance(y, xr.Dataset):
+        raise TypeError(f"{name} must be a DataArray or an array, got a Dataset; select a variable")
+    else:
+        values = y
+    arr = numeric_array(name, values)
+    if arr.ndim not in (1, 2) or arr.shape[0] < 1 or arr.size == 0:
+        raise ValueError(
+            f"{name} must have shape (T,) or (T, {n_obs}) with T >= 1 samples, "
+            f"got shape {arr.shape}"
+        )
+    if arr.ndim == 1:
+        arr = arr[:, np.newaxis]
+    if arr.shape[1] != n_obs:
+        raise ValueError(
+            f"{name} must have shape (T,) or (T, {n_obs}) for a model with {n_obs} "
+            f"measurement(s), got shape {np.shape(values)}"
+        )
+    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    if np.any(np.isinf(arr)):
+        raise ValueError(f"{name} contains infinite values; use NaN for a missing measurement")
+    if rate is not None:
+        rate = positive_float("rate", rate)
+    if rate is not None and "time" not in coords:
+        coords["time"] = time_grid(arr.shape[0], rate)
+    return arr, coords

@@ -22,9 +22,11 @@ import numpy as np
 import scipy.optimize
 import xarray as xr
 
-from qsense._validate import positive_int
-from qsense.denoise import _kernels
-from qsense.seeding import seed_sequence
+from qsense import __version__
+from qsense._validate import positive_int, warn
+from qsense.denoise import _kernels, _kernels_small
+from qsense.denoise._common import numeric_array, read_measurements
+from qsense.seeding import Seed, generator, seed_attrs, seed_sequence, spawn
 from qsense.signal import time_grid
 
 __all__ = ["FitResult", "StateSpace", "fit"]
@@ -35,10 +37,7 @@ _DIFFUSE = 1e6
 
 def _matrix_stack(name: str, value: Any, ndim_one: int) -> np.ndarray:
     """``value`` as float64 with a leading time axis (length 1 if time-invariant)."""
-    arr = np.asarray(value)
-    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
-        raise TypeError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
-    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    arr = np.ascontiguousarray(numeric_array(name, value), dtype=np.float64)
     if arr.ndim == ndim_one:
         arr = arr[np.newaxis]
     if arr.ndim != ndim_one + 1:
@@ -46,6 +45,8 @@ def _matrix_stack(name: str, value: Any, ndim_one: int) -> np.ndarray:
             f"{name} must have {ndim_one} dimensions (time-invariant) or {ndim_one + 1} "
             f"(leading time axis), got shape {arr.shape}"
         )
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} has an empty time axis, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must be finite, got NaN or inf")
     return arr
@@ -128,8 +129,8 @@ class StateSpace:
     ) -> None:
         self.F = _matrix_stack("F", F, 2)
         n = self.F.shape[-1]
-        if self.F.shape[-2] != n:
-            raise ValueError(f"F must be square (n, n), got shape {self.F.shape}")
+        if self.F.shape[-2] != n or n < 1:
+            raise ValueError(f"F must be square (n, n) with n >= 1, got shape {self.F.shape}")
         H_arr = np.asarray(H)
         if H_arr.ndim == 1:
             H_arr = H_arr[np.newaxis]
@@ -137,6 +138,8 @@ class StateSpace:
         if self.H.shape[-1] != n:
             raise ValueError(f"H must have {n} columns (one per state), got shape {self.H.shape}")
         m = self.H.shape[-2]
+        if m < 1:
+            raise ValueError(f"H must have at least one row, got shape {self.H.shape}")
         self.Q = _matrix_stack("Q", Q, 2)
         if self.Q.shape[-2:] != (n, n):
             raise ValueError(f"Q must be ({n}, {n}) or (T, {n}, {n}), got shape {self.Q.shape}")
@@ -166,11 +169,13 @@ class StateSpace:
                 raise ValueError("P0 must be given when Q and R are both zero")
             self.P0 = _DIFFUSE * scale * np.eye(n)
         else:
-            self.P0 = np.ascontiguousarray(P0, dtype=np.float64)
-            if self.P0.shape != (n, n) or not np.all(np.isfinite(self.P0)):
-                raise ValueError(
-                    f"P0 must be a finite ({n}, {n}) matrix, got shape {self.P0.shape}"
-                )
+            self.P0 = _matrix_stack("P0", P0, 2)[0]
+            if np.ndim(P0) != 2 or self.P0.shape != (n, n):
+                raise ValueError(f"P0 must be a ({n}, {n}) matrix, got shape {self.P0.shape}")
+            if not np.allclose(self.P0, self.P0.T, rtol=1e-12, atol=0.0):
+                raise ValueError("P0 must be symmetric (a covariance matrix)")
+            if np.any(np.diagonal(self.P0) < 0):
+                raise ValueError("P0 must have a non-negative diagonal (variances)")
         if state_names is None:
             state_names = [f"x{i}" for i in range(n)]
         self.state_names = [str(s) for s in state_names]
@@ -192,43 +197,21 @@ class StateSpace:
             f"StateSpace(n_states={self.n_states}, n_obs={self.n_obs}, states={self.state_names})"
         )
 
-    def _prepare(self, y: Any, rate: float | None) -> tuple[np.ndarray, dict, bool]:
-        """Measurements as (T, m) float64, the time coordinate, and whether y was 1-D."""
-        coords: dict = {}
-        if isinstance(y, xr.DataArray):
-            if y.ndim not in (1, 2) or y.dims[0] != "time":
-                raise ValueError(
-                    f"y must be a DataArray on dims ('time',) or ('time', obs), got {y.dims}"
-                )
-            if "time" in y.coords:
-                coords["time"] = y["time"].values
-            values = y.values
-        elif isinstance(y, xr.Dataset):
-            raise TypeError("y must be a DataArray or an array, got a Dataset; select a variable")
-        else:
-            values = y
-        arr = np.asarray(values)
-        if arr.dtype == bool or not (
-            np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
-        ):
-            raise TypeError(f"y must be a real numeric array, got dtype {arr.dtype}")
-        one_d = arr.ndim == 1
-        arr = np.ascontiguousarray(arr.reshape(arr.shape[0], -1) if one_d else arr, np.float64)
-        if arr.ndim != 2 or arr.shape[1] != self.n_obs or arr.shape[0] < 1:
-            raise ValueError(
-                f"y must have shape (T,) or (T, {self.n_obs}) with T >= 1, got {np.shape(values)}"
+    def _prepare(self, y: Any, rate: float | None) -> tuple[np.ndarray, dict]:
+        """Measurements as (T, m) float64 and the time coordinate; time axes checked."""
+        arr, coords = read_measurements(y, rate, self.n_obs)
+        if np.all(np.isnan(arr)):
+            warn(
+                "y has no finite measurement: the result is the prior x0, P0 propagated by "
+                "the model (no update; loglik 0)"
             )
-        if np.any(np.isinf(arr)):
-            raise ValueError("y contains infinite values; use NaN for a missing measurement")
         T = arr.shape[0]
         for name, mat in (("F", self.F), ("H", self.H), ("Q", self.Q), ("R", self.R)):
             if mat.shape[0] not in (1, T):
                 raise ValueError(
                     f"{name} has a time axis of length {mat.shape[0]} but y has {T} samples"
                 )
-        if rate is not None and "time" not in coords:
-            coords["time"] = time_grid(T, rate)
-        return arr, coords, one_d
+        return arr, coords
 
     def _filter_arrays(self, arr: np.ndarray, keep_pred: bool = False) -> tuple:
         T, n, m = arr.shape[0], self.n_states, self.n_obs
@@ -236,7 +219,8 @@ class StateSpace:
         xf, xp = np.empty((T, n)), np.empty((Tp, n))
         Pf, Pp = np.empty((T, n, n)), np.empty((Tp, n, n))
         innov = np.empty((T, m))
-        loglik, bad = _kernels.kalman_filter(
+        kern = _kernels_small.FILTERS.get(n, _kernels.kalman_filter) if m == 1 else None
+        loglik, bad = (kern or _kernels.kalman_filter)(
             arr, self.F, self.H, self.Q, self.R, self.x0, self.P0, xf, Pf, xp, Pp, innov
         )
         if bad >= 0:
@@ -257,17 +241,24 @@ class StateSpace:
         all_coords["state2"] = self.state_names
         return xr.Dataset(data_vars, coords=all_coords, attrs=attrs)
 
-    def simulate(self, n: int, *, seed: Any = None, rate: float | None = None) -> xr.Dataset:
+    def simulate(
+        self, n: int, *, seed: Seed = None, rate: float | None = None, start: Any = None
+    ) -> xr.Dataset:
         """Draw one realisation of the model: exact discrete-time states and measurements.
 
         Parameters
         ----------
         n : int
             Number of samples T (>= 1); must match a time axis of the matrices.
-        seed : None, int or numpy.random.SeedSequence
-            Seed of the random stream.
+        seed : None, int >= 0 or numpy.random.SeedSequence
+            Seed of the random streams (the package convention of
+            :mod:`qsense.seeding`): ``None`` draws fresh entropy, which is recorded in
+            ``attrs`` like any other seed.
         rate : float, optional
-            Sample rate in Hz for the time coordinate.
+            Sample rate in Hz for the time coordinate (none without it).
+        start : datetime-like, optional
+            Time of the first sample (UTC) when ``rate`` is given; default
+            :data:`qsense.signal.DEFAULT_START`.
 
         Returns
         -------
@@ -276,6 +267,14 @@ class StateSpace:
             exactly (not drawn from ``P0``, which is often a vague prior); then
             ``x[t] = F x[t-1] + w``, ``w ~ N(0, Q)``, and ``y = H x + v``, ``v ~ N(0, R)``,
             with Gaussian factors from the eigen-decomposition (so singular Q is fine).
+            ``attrs``: ``seed`` and ``seed_spawn_key`` (:func:`qsense.seeding.seed_attrs`;
+            ``model.simulate(n, seed=seed_from_attrs(ds.attrs))`` repeats the run),
+            ``model`` and ``qsense_version``.
+
+        Notes
+        -----
+        One :class:`numpy.random.SeedSequence` per run, spawned into two children in a
+        fixed order: the process noise ``w`` and the measurement noise ``v``.
 
         Examples
         --------
@@ -284,8 +283,16 @@ class StateSpace:
         (5, 1)
         """
         n = positive_int("n", n)
-        _, coords, _ = self._prepare(np.zeros((n, self.n_obs)), rate)  # checks time axes
-        rng = np.random.default_rng(seed_sequence(seed))
+        for name, mat in (("F", self.F), ("H", self.H), ("Q", self.Q), ("R", self.R)):
+            if mat.shape[0] not in (1, n):
+                raise ValueError(
+                    f"{name} has a time axis of length {mat.shape[0]} but n is {n} samples"
+                )
+        if start is not None and rate is None:
+            raise ValueError("start needs rate (the sample rate in Hz) to build the time grid")
+        coords = {} if rate is None else {"time": time_grid(n, rate, start)}
+        ss = seed_sequence(seed)
+        rng_w, rng_v = (generator(child) for child in spawn(ss, 2))
 
         def per_step(mats: np.ndarray) -> np.ndarray:
             return np.broadcast_to(mats, (n, *mats.shape[1:]))
@@ -295,9 +302,11 @@ class StateSpace:
             return v * np.sqrt(np.clip(w, 0.0, None))[..., np.newaxis, :]
 
         w = np.einsum(
-            "tij,tj->ti", per_step(factor(self.Q)), rng.standard_normal((n, self.n_states))
+            "tij,tj->ti", per_step(factor(self.Q)), rng_w.standard_normal((n, self.n_states))
         )
-        v = np.einsum("tij,tj->ti", per_step(factor(self.R)), rng.standard_normal((n, self.n_obs)))
+        v = np.einsum(
+            "tij,tj->ti", per_step(factor(self.R)), rng_v.standard_normal((n, self.n_obs))
+        )
         x = np.empty((n, self.n_states))
         x[0] = self.x0
         for t in range(1, n):
@@ -309,12 +318,12 @@ class StateSpace:
                 "y": (("time", "obs"), y, {"long_name": "simulated measurement"}),
             },
             coords={**coords, "state": self.state_names},
-            attrs={"seed": str(seed)},
+            attrs={**seed_attrs(ss), "model": "StateSpace", "qsense_version": __version__},
         )
 
     def loglik(self, y: Any) -> float:
         """Gaussian log-likelihood of the measurements ``y`` (see :meth:`filter`)."""
-        arr, _, _ = self._prepare(y, None)
+        arr, _ = self._prepare(y, None)
         return self._filter_arrays(arr)[-1]
 
     def filter(self, y: Any, rate: float | None = None) -> xr.Dataset:
@@ -335,7 +344,7 @@ class StateSpace:
             ``y - H x_pred``, NaN where skipped); attributes ``loglik`` (float) and
             ``n_used`` (number of measurement components used).
         """
-        arr, coords, _ = self._prepare(y, rate)
+        arr, coords = self._prepare(y, rate)
         xf, Pf, _, _, innov, ll = self._filter_arrays(arr)
         attrs = {"method": "kalman_filter", "loglik": ll, "n_used": int(np.sum(~np.isnan(arr)))}
         extra = {"innovation": (("time", "obs"), innov, {"long_name": "innovation y - H x_pred"})}
@@ -357,10 +366,11 @@ class StateSpace:
             ``x`` (time, state) and ``P`` (time, state, state2), the smoothed mean and
             covariance; attributes ``loglik`` (of the filter pass) and ``n_used``.
         """
-        arr, coords, _ = self._prepare(y, rate)
+        arr, coords = self._prepare(y, rate)
         xf, Pf, xp, Pp, _, ll = self._filter_arrays(arr, keep_pred=True)
         xs, Ps = np.empty_like(xf), np.empty_like(Pf)
-        bad = _kernels.rts_smoother(self.F, xf, Pf, xp, Pp, xs, Ps)
+        smoother = _kernels_small.SMOOTHERS.get(self.n_states, _kernels.rts_smoother)
+        bad = smoother(self.F, xf, Pf, xp, Pp, xs, Ps)
         if bad >= 0:
             raise ValueError(
                 f"the predicted covariance is singular at step {bad}; the RTS smoother needs "
@@ -447,7 +457,9 @@ def fit(
     >>> res.params.shape
     (2,)
     """
-    p0 = np.asarray(x0_params, dtype=np.float64).reshape(-1)
+    if not callable(builder):
+        raise TypeError(f"builder must be a callable params -> StateSpace, got {builder!r}")
+    p0 = numeric_array("x0_params", x0_params).astype(np.float64).reshape(-1)
     if p0.size == 0 or not np.all(np.isfinite(p0)):
         raise ValueError(f"x0_params must be finite numbers, got {x0_params!r}")
     if transform not in ("none", "log"):
@@ -473,8 +485,18 @@ def fit(
         start = p0
     if bounds is not None and len(bounds) != p0.size:
         raise ValueError(f"bounds must have {p0.size} (low, high) pairs, got {len(bounds)}")
-    arr, _, _ = builder(p0)._prepare(y, None)
-    n_used = max(int(np.sum(~np.isnan(arr))), 1)
+    model0 = builder(p0)
+    if not isinstance(model0, StateSpace):
+        raise TypeError(
+            f"builder must return a StateSpace, got {type(model0).__name__} for x0_params"
+        )
+    arr, _ = read_measurements(y, None, model0.n_obs)
+    n_used = int(np.sum(~np.isnan(arr)))
+    if n_used < p0.size + 1:
+        raise ValueError(
+            f"y must have more finite measurements than parameters ({p0.size}) to fit, got {n_used}"
+        )
+    arr, _ = model0._prepare(arr, None)  # checks the time axes of the matrices
 
     def objective(z: np.ndarray) -> float:
         try:

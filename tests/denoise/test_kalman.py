@@ -311,3 +311,77 @@ def test_simulate_has_the_model_covariances():
     again = model.simulate(20_000, seed=8)
     np.testing.assert_array_equal(again["y"].values, sim["y"].values)
     assert sim["time"].size == 20_000
+
+
+def test_simulate_unseeded_run_is_reproducible_from_its_attrs(tmp_path):
+    """seed=None records the entropy it drew (never 'None'); the file repeats the run."""
+    import xarray as xr
+
+    from qsense.seeding import seed_from_attrs
+
+    model = clock_model(1e-22, 1e-25, 1.0, r=1e-23)
+    sim = model.simulate(500, rate=1.0)
+    assert sim.attrs["seed"] != "None" and sim.attrs["model"] == "StateSpace"
+    path = tmp_path / "sim.nc"
+    sim.to_netcdf(path, engine="h5netcdf")
+    with xr.open_dataset(path, engine="h5netcdf") as back:
+        again = model.simulate(500, seed=seed_from_attrs(back.attrs), rate=1.0)
+    np.testing.assert_array_equal(again["y"].values, sim["y"].values)
+    np.testing.assert_array_equal(again["x"].values, sim["x"].values)
+    assert again.attrs["seed"] == sim.attrs["seed"]
+    # a spawned child SeedSequence round-trips with its spawn key
+    child = np.random.SeedSequence(5).spawn(3)[2]
+    first = model.simulate(50, seed=child)
+    np.testing.assert_array_equal(
+        model.simulate(50, seed=seed_from_attrs(first.attrs))["y"].values, first["y"].values
+    )
+
+
+def test_simulate_noise_streams_and_start():
+    """w and v come from separate spawned streams; start sets the first time stamp."""
+    model = local_level(1.0, 1.0, x0=[0.0])
+    quiet = local_level(1.0, 1e-300, x0=[0.0])  # same process-noise stream, no v
+    a, b = model.simulate(100, seed=3), quiet.simulate(100, seed=3)
+    np.testing.assert_array_equal(a["x"].values, b["x"].values)
+    sim = model.simulate(4, seed=1, rate=2.0, start="2026-01-01T00:00")
+    assert sim["time"].values[0] == np.datetime64("2026-01-01T00:00", "ns")
+    assert sim["time"].values[-1] == np.datetime64("2026-01-01T00:00:01.5", "ns")
+    with pytest.raises(ValueError, match="start needs rate"):
+        model.simulate(4, seed=1, start="2026-01-01")
+    with pytest.raises(TypeError, match="seed"):
+        model.simulate(4, seed="1")
+
+
+def test_empty_and_degenerate_measurements():
+    model = local_level(1.0, 1.0)
+    for bad in (np.array([]), [], np.zeros((0, 1))):
+        with pytest.raises(ValueError, match=r"^y must have shape"):
+            model.filter(bad)
+        with pytest.raises(ValueError, match=r"^y must have shape"):
+            model.smooth(bad)
+        with pytest.raises(ValueError, match=r"^y must have shape"):
+            model.loglik(bad)
+    with pytest.raises(TypeError, match=r"^y must be"):
+        model.filter("1.0")
+    with pytest.raises(TypeError, match=r"^y must be"):
+        model.filter(np.array([1.0, "a"], dtype=object))
+    with pytest.warns(UserWarning, match="no finite measurement"):
+        out = model.filter(np.full(3, np.nan))
+    assert out.attrs["loglik"] == 0.0 and out.attrs["n_used"] == 0
+    np.testing.assert_array_equal(out["P"].values[:, 0, 0], model.P0[0, 0] + [0.0, 1.0, 2.0])
+    with pytest.raises(ValueError, match="P0 must be symmetric"):
+        StateSpace(np.eye(2), [[1.0, 0.0]], np.eye(2), [[1.0]], P0=[[1.0, 0.5], [0.0, 1.0]])
+
+
+def test_fit_refuses_all_nan_and_too_few_measurements():
+    def builder(p):
+        return local_level(p[0], p[1])
+
+    with pytest.raises(ValueError, match=r"^y must have more finite measurements"):
+        fit(builder, np.full(50, np.nan), [1.0, 1.0], transform="log")
+    with pytest.raises(ValueError, match=r"^y must have more finite measurements"):
+        fit(builder, [1.0, np.nan], [1.0, 1.0], transform="log")
+    with pytest.raises(TypeError, match="builder"):
+        fit(None, np.ones(5), [1.0])
+    with pytest.raises(TypeError, match="x0_params"):
+        fit(builder, np.ones(5), ["a", "b"])
