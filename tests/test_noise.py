@@ -19,6 +19,7 @@ import scipy.stats
 import xarray as xr
 
 from qsense import noise
+from qsense.noise import _kasdin
 from qsense.signal import phase_to_freq
 
 ALPHAS = noise.ALPHAS
@@ -101,7 +102,7 @@ def test_welch_psd_matches_power_law(big_runs, alpha):
 def test_kw_coefficients_are_the_binomial_series(beta):
     """h_k of (1 - z**-1)**(-beta/2) = Gamma(k + d) / (Gamma(d) k!) with d = beta/2."""
     k = np.arange(200)
-    got = noise._kw_coefficients(beta, k.size)
+    got = _kasdin._kw_coefficients(beta, k.size)
     if beta == 0:
         want = (k == 0).astype(float)
     else:
@@ -116,8 +117,8 @@ def test_kw_coefficients_are_the_binomial_series(beta):
 @pytest.mark.parametrize("n", [1, 2, 7, 1000])
 def test_kw_filter_equals_direct_convolution(beta, n):
     w = np.random.default_rng(5).standard_normal(n)
-    want = np.convolve(w, noise._kw_coefficients(beta, n))[:n]
-    np.testing.assert_allclose(noise._kw_filter(w.copy(), beta), want, rtol=1e-10, atol=1e-12)
+    want = np.convolve(w, _kasdin._kw_coefficients(beta, n))[:n]
+    np.testing.assert_allclose(_kasdin._kw_filter(w.copy(), beta), want, rtol=1e-10, atol=1e-12)
 
 
 # ---------------------------------------------------------------- analytic Allan deviation
