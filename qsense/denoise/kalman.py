@@ -24,7 +24,7 @@ import xarray as xr
 
 from qsense import __version__
 from qsense._validate import positive_int, warn
-from qsense.denoise import _kernels, _kernels_small
+from qsense.denoise import _kernels, _kernels_small, _kernels_small_rts
 from qsense.denoise._common import numeric_array, read_measurements
 from qsense.seeding import Seed, generator, seed_attrs, seed_sequence, spawn
 from qsense.signal import time_grid
@@ -367,10 +367,14 @@ class StateSpace:
             covariance; attributes ``loglik`` (of the filter pass) and ``n_used``.
         """
         arr, coords = self._prepare(y, rate)
-        xf, Pf, xp, Pp, _, ll = self._filter_arrays(arr, keep_pred=True)
-        xs, Ps = np.empty_like(xf), np.empty_like(Pf)
-        smoother = _kernels_small.SMOOTHERS.get(self.n_states, _kernels.rts_smoother)
-        bad = smoother(self.F, xf, Pf, xp, Pp, xs, Ps)
+        unrolled = _kernels_small_rts.SMOOTHERS.get(self.n_states)
+        if unrolled is not None:  # recomputes the predictions, smooths in place
+            xs, Ps, _, _, _, ll = self._filter_arrays(arr)
+            bad = unrolled(self.F, self.Q, xs, Ps, xs, Ps)
+        else:
+            xf, Pf, xp, Pp, _, ll = self._filter_arrays(arr, keep_pred=True)
+            xs, Ps = np.empty_like(xf), np.empty_like(Pf)
+            bad = _kernels.rts_smoother(self.F, xf, Pf, xp, Pp, xs, Ps)
         if bad >= 0:
             raise ValueError(
                 f"the predicted covariance is singular at step {bad}; the RTS smoother needs "

@@ -23,7 +23,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qsense.denoise import StateSpace, _kernels, _kernels_small, clock_model, local_level
+from qsense.denoise import (
+    StateSpace,
+    _kernels,
+    _kernels_small,
+    _kernels_small_rts,
+    clock_model,
+    local_level,
+)
 
 filterpy_kalman = pytest.importorskip("filterpy.kalman")
 
@@ -127,10 +134,28 @@ def filters_for(n, m):
     return out
 
 
+def smooth_generic(F, Q, xf, Pf, xp, Pp):
+    xs, Ps = np.empty_like(xf), np.empty_like(Pf)
+    assert _kernels.rts_smoother(F, xf, Pf, xp, Pp, xs, Ps) == -1
+    return xs, Ps
+
+
+def smooth_unrolled(F, Q, xf, Pf, xp, Pp):
+    """Unrolled smoother into new arrays, and in place on copies: identical results."""
+    kern = _kernels_small_rts.SMOOTHERS[xf.shape[1]]
+    xs, Ps = np.empty_like(xf), np.empty_like(Pf)
+    assert kern(F, Q, xf, Pf, xs, Ps) == -1
+    xi, Pi = xf.copy(), Pf.copy()
+    assert kern(F, Q, xi, Pi, xi, Pi) == -1
+    np.testing.assert_array_equal(xi, xs)
+    np.testing.assert_array_equal(Pi, Ps)
+    return xs, Ps
+
+
 def smoothers_for(n):
-    out = [("generic", _kernels.rts_smoother)]
-    if n in _kernels_small.SMOOTHERS:
-        out.append((f"unrolled n={n}", _kernels_small.SMOOTHERS[n]))
+    out = [("generic", smooth_generic)]
+    if n in _kernels_small_rts.SMOOTHERS:
+        out.append((f"unrolled n={n}", smooth_unrolled))
     return out
 
 
@@ -167,8 +192,7 @@ def test_filter_and_smoother_kernels_equal_textbook(n, m, tv_name, with_nan):
         np.testing.assert_array_equal(again[0], got[0])
         np.testing.assert_array_equal(again[1], got[1])
     for label, smoother in smoothers_for(n):
-        xs, Ps = np.empty_like(ref[0]), np.empty_like(ref[1])
-        assert smoother(F, *ref[:4], xs, Ps) == -1
+        xs, Ps = smoother(F, Q, *ref[:4])
         assert_scaled(xs, ref_s[0], what=f"{label} smoothed x")
         assert_scaled(Ps, ref_s[1], what=f"{label} smoothed P")
 
@@ -191,8 +215,7 @@ def test_unrolled_kernels_equal_textbook_property(n, seed, T, tv, nan_fraction):
     for a, b in zip(got[:5], ref[:5], strict=True):
         assert_scaled(a, b)
     assert got[5] == pytest.approx(ref[5], rel=RTOL, abs=1e-300)
-    xs, Ps = np.empty_like(ref[0]), np.empty_like(ref[1])
-    assert _kernels_small.SMOOTHERS[n](F, *ref[:4], xs, Ps) == -1
+    xs, Ps = smooth_unrolled(F, Q, *ref[:4])
     ref_s = reference_smoother(F, *ref[:4])
     assert_scaled(xs, ref_s[0])
     assert_scaled(Ps, ref_s[1])
@@ -281,17 +304,18 @@ def test_unrolled_kernels_report_non_positive_definite():
         )  # fmt: skip
         assert bad == 0 and np.isnan(ll)
         xs, Ps = np.empty((4, n)), np.empty((4, n, n))
-        Pp = np.zeros((4, n, n))
-        assert _kernels_small.SMOOTHERS[n](F, xf, Pf, xf, Pp, xs, Ps) == 3
-        assert _kernels.rts_smoother(F, xf, Pf, xf, Pp, xs, Ps) == 3
+        Pf = np.zeros((4, n, n))  # predicted F Pf F' + Q = 0 with Q = 0
+        assert _kernels_small_rts.SMOOTHERS[n](F, zero, xf, Pf, xs, Ps) == 3
+        assert _kernels.rts_smoother(F, xf, Pf, xf, Pf, xs, Ps) == 3
     with pytest.raises(ValueError, match="singular"):
         local_level(0.0, 1.0, P0=[[0.0]]).smooth(np.ones(3))
 
 
 def test_small_kernels_are_generated():
-    """qsense/denoise/_kernels_small.py is exactly what the generator writes."""
+    """qsense/denoise/_kernels_small*.py are exactly what the generator writes."""
     path = Path(__file__).with_name("gen_kalman_small.py")
     spec = importlib.util.spec_from_file_location("gen_kalman_small", path)
     gen = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(gen)
-    assert Path(_kernels_small.__file__).read_text() == gen.source()
+    assert Path(_kernels_small.__file__).read_text() == gen.source("filter")
+    assert Path(_kernels_small_rts.__file__).read_text() == gen.source("smoother")
