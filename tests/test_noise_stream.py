@@ -2,7 +2,7 @@
 
 Oracles: one uninterrupted call (bit for bit), power_law (same streams: white and random
 walk equal bit for bit, flicker close), the Kasdin-Walter impulse response, a slow
-Python loop and scipy.signal.sosfilt for the kernel, numerical quadrature of the
+Python loop and scipy.signal.lfilter for the kernel, numerical quadrature of the
 design spectrum, a numpy overlapping Allan variance and scipy.signal.welch.
 """
 
@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from qsense import noise
 from qsense.noise import _kasdin, _stream
-from qsense.noise._kernels import cascade
+from qsense.noise._kernels import ar_bank
 
 ALPHAS = noise.ALPHAS
 H_ALL = {-2: 1e-26, -1: 1e-24, 0: 1e-22, 1: 1e-23, 2: 1e-22}
@@ -30,41 +30,59 @@ T_9_999 = float(scipy.stats.t.ppf(0.9995, df=9))
 
 
 # ---------------------------------------------------------------- the kernel
-def _naive_cascade(x, poles, zeros, gain, memory):
-    """Slow reference: each section's difference equation, sample by sample."""
+def _naive_bank(x, poles, weights, direct, memory):
+    """Slow reference: each AR(1) filter's difference equation, sample by sample."""
     out = np.empty_like(x)
     mem = memory.copy()
     for i, v in enumerate(x):
-        prev_in = mem[0]
-        mem[0] = v
-        for k, (p, q) in enumerate(zip(poles, zeros, strict=True)):
-            y = v - q * prev_in + p * mem[k + 1]
-            prev_in, mem[k + 1] = mem[k + 1], y
-            v = y
-        out[i] = gain * v
+        total = direct * v
+        for k, p in enumerate(poles):
+            mem[k] = p * mem[k] + v
+            total += weights[k] * mem[k]
+        out[i] = total
     return out, mem
 
 
-def test_kernel_equals_naive_loop_and_sosfilt():
-    poles, zeros, gain = _stream.flicker_design(1e4)
+def test_kernel_equals_naive_loop_and_lfilter():
+    poles, weights, direct = _stream.flicker_design(1e4)
     x = np.random.default_rng(1).standard_normal(700)
-    start = np.random.default_rng(2).standard_normal(poles.size + 1)
-    want, want_mem = _naive_cascade(x, poles, zeros, gain, start)
+    start = np.random.default_rng(2).standard_normal(poles.size)
+    want, want_mem = _naive_bank(x, poles, weights, direct, start)
     got, mem = x.copy(), start.copy()
-    cascade(got, poles, zeros, gain, mem)
-    np.testing.assert_array_equal(got, want)  # same operations in the same order
-    np.testing.assert_array_equal(mem, want_mem)
-    # independent: scipy's second-order sections from rest, carried over two calls
-    sos = np.zeros((poles.size, 6))
-    sos[:, 0], sos[:, 1], sos[:, 3], sos[:, 4] = 1.0, -zeros, 1.0, -poles
-    zi = np.zeros((poles.size, 2))
+    ar_bank(got, poles, weights, direct, mem)
+    # the kernel may sum the bank in another order (fast-math reassociation)
+    np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-13 * np.abs(want).max())
+    np.testing.assert_allclose(mem, want_mem, rtol=1e-13, atol=1e-13 * np.abs(want_mem).max())
+    # independent: scipy's lfilter, one AR(1) per pole from rest, carried over two calls
+    zi = np.zeros((poles.size, 1))
     parts = []
     for chunk in (x[:123], x[123:]):
-        y, zi = scipy.signal.sosfilt(sos, chunk, zi=zi)
+        y = direct * chunk
+        for k, p in enumerate(poles):
+            s, zi[k] = scipy.signal.lfilter([1.0], [1.0, -p], chunk, zi=zi[k])
+            y = y + weights[k] * s
         parts.append(y)
     fresh = x.copy()
-    cascade(fresh, poles, zeros, gain, np.zeros(poles.size + 1))
-    np.testing.assert_allclose(fresh, gain * np.concatenate(parts), rtol=1e-9, atol=1e-12)
+    ar_bank(fresh, poles, weights, direct, np.zeros(poles.size))
+    np.testing.assert_allclose(fresh, np.concatenate(parts), rtol=1e-10, atol=1e-12)
+
+
+def test_bank_is_the_pole_zero_ladder():
+    """The positive-weight bank equals prod_k (1 - q_k/z) / (1 - p_k/z) (times the gain)."""
+    poles, weights, direct = _stream.flicker_design(1e6)
+    assert np.all(weights > 0) and direct > 0 and np.all((poles > 0) & (poles < 1))
+    rho = 10 ** (1 / 3)
+    corner = 100.0 * rho ** -np.arange(poles.size)
+    radius = lambda c: 1 / (np.sqrt(1 + c * c) + c) ** 2  # noqa: E731  (sqrt(1+c^2)-c)^2
+    np.testing.assert_allclose(poles, radius(corner), rtol=1e-12)
+    zeros = radius(corner * np.sqrt(rho))
+    u = np.logspace(-9, 0, 500)
+    ladder = np.ones_like(u)
+    for p, q in zip(poles, zeros, strict=True):
+        ladder *= ((1 - q) ** 2 + 4 * q * u * u) / ((1 - p) ** 2 + 4 * p * u * u)
+    bank = _stream.response(poles, weights, direct, u)
+    gain2 = bank[0] / ladder[0]
+    np.testing.assert_allclose(bank, gain2 * ladder, rtol=1e-7)
 
 
 # ---------------------------------------------------------------- the flicker design
@@ -78,8 +96,8 @@ def _quad(func, m):
 
 
 def _design_ratio(samples_max):
-    poles, zeros, gain = _stream.flicker_design(samples_max)
-    return lambda u: gain**2 * _stream.response(poles, zeros, u) * 2 * u
+    poles, weights, direct = _stream.flicker_design(samples_max)
+    return lambda u: _stream.response(poles, weights, direct, u) * 2 * u
 
 
 def test_design_psd_within_stated_band():
@@ -118,16 +136,16 @@ def test_impulse_response_is_kasdin_walter():
     n = 100_000
     want = _kasdin._kw_coefficients(1, n)
     for samples_max, tol in ((1e9, 2e-5), (1e6, 4e-3)):
-        poles, zeros, gain = _stream.flicker_design(samples_max)
+        poles, weights, direct = _stream.flicker_design(samples_max)
         x = np.zeros(n)
         x[0] = 1.0
-        cascade(x, poles, zeros, gain, np.zeros(poles.size + 1))
+        ar_bank(x, poles, weights, direct, np.zeros(poles.size))
         assert np.max(np.abs(x / want - 1)) < tol, samples_max
 
 
 def test_sections_per_decade_and_default_band():
-    poles, zeros, _ = _stream.flicker_design(1e9)
-    assert poles.size == 39 and np.all((poles > 0) & (poles < 1) & (zeros < poles))
+    poles, weights, _ = _stream.flicker_design(1e9)
+    assert poles.size == 39 and np.all((poles > 0) & (poles < 1) & (weights > 0))
     s = noise.PowerLawStream({-1: 1.0}, rate=10.0, seed=0)
     assert s.tau_max == pytest.approx(1e8) and s.attrs["tau_max"] == s.tau_max
 
@@ -345,10 +363,11 @@ _STATE_CASES = [
     ("rng_state", np.full(30, -1), ValueError),
     ("rng_state", np.zeros(30), TypeError),
     ("flicker_poles", np.zeros(3), ValueError),
-    ("flicker_zeros", "x", TypeError),
-    ("flicker_gain", 2.0, ValueError),
-    ("flicker_memory", np.full(82, np.inf), ValueError),
-    ("flicker_memory", np.zeros((2, 41)), ValueError),
+    ("flicker_weights", "x", TypeError),
+    ("flicker_weights", np.ones(39), ValueError),
+    ("flicker_direct", 2.0, ValueError),
+    ("flicker_memory", np.full(78, np.inf), ValueError),
+    ("flicker_memory", np.zeros((2, 39)), ValueError),
     ("random_walk_sum", np.nan, ValueError),
     ("phase_sum", "0", TypeError),
     ("last_phase", None, TypeError),

@@ -1,39 +1,35 @@
-"""numba kernel of :class:`qsense.noise.PowerLawStream`: the flicker filter recursion.
-
-Compiled without fast-math (``fastmath=False``, stricter than the project's
-:data:`qsense._numba.FASTMATH`): the stream promises that any chunking of a run gives
-the same samples bit for bit, and a contracted multiply-add in one code path and not in
-another could break that.
-"""
+"""numba kernel of :class:`qsense.noise.PowerLawStream`: the flicker filter bank."""
 
 from __future__ import annotations
 
 from qsense._numba import kernel
 
-__all__ = ["cascade"]
+__all__ = ["ar_bank"]
 
 
-@kernel(fastmath=False)
-def cascade(x, poles, zeros, gain, memory):  # pragma: no cover - numba
-    """Filter ``x`` in place through ``gain * prod_k (1 - zeros[k] z**-1) / (1 - poles[k] z**-1)``.
+@kernel
+def ar_bank(x, poles, weights, direct, memory):  # pragma: no cover - numba
+    """Filter ``x`` in place through ``direct + sum_k weights[k] / (1 - poles[k] z**-1)``.
 
-    Direct form of each first-order section, applied in order ``k = 0, 1, ...``::
+    A bank of first-order autoregressive (Gauss-Markov) filters driven by the same
+    input, summed with fixed weights::
 
-        v_k[n] = v_{k-1}[n] - zeros[k] v_{k-1}[n-1] + poles[k] v_k[n-1],   v_{-1} = x
+        s_k[n] = poles[k] s_k[n-1] + x[n]
+        y[n]   = direct x[n] + sum_k weights[k] s_k[n]
 
-    ``memory`` (length ``poles.size + 1``) holds the previous input ``x[n-1]`` in slot 0
-    and the previous output ``v_k[n-1]`` of section ``k`` in slot ``k + 1``; it is
-    read at entry and updated in place, so consecutive calls continue one recursion.
-    The output sample is ``gain * v_last[n]``. Never raises.
+    ``memory`` (length ``poles.size``) holds ``s_k[n-1]``; it is read at entry and
+    updated in place, so consecutive calls continue one recursion. Never raises.
+
+    The loop over ``k`` vectorises (fast-math reassociation of the weighted sum). Every
+    sample runs the same instructions (the bank's size is fixed), so how a record is cut
+    into calls never changes a bit of the output; only the outer loop's bounds move.
     """
-    n_sec = poles.size
+    n_bank = poles.size
     for i in range(x.size):
         v = x[i]
-        prev = memory[0]
-        memory[0] = v
-        for k in range(n_sec):
-            out = v - zeros[k] * prev + poles[k] * memory[k + 1]
-            prev = memory[k + 1]
-            memory[k + 1] = out
-            v = out
-        x[i] = gain * v
+        acc = 0.0
+        for k in range(n_bank):
+            s = poles[k] * memory[k] + v
+            memory[k] = s
+            acc += weights[k] * s
+        x[i] = acc + direct * v

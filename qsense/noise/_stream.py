@@ -18,7 +18,7 @@ from qsense.noise._common import (
     innovation_variance,
     noise_attrs,
 )
-from qsense.noise._kernels import cascade
+from qsense.noise._kernels import ar_bank
 from qsense.seeding import Seed, seed_attrs, seed_from_attrs, seed_sequence
 from qsense.signal import DataType
 
@@ -26,7 +26,7 @@ __all__ = ["PowerLawStream"]
 
 _METHOD = (
     "PowerLawStream: white and random-walk terms exact (Kasdin-Walter 1992); flicker terms "
-    "by a cascade of log-spaced first-order sections (Plaszczynski 2007), 3 per decade"
+    "by a bank of log-spaced first-order filters (Plaszczynski 2007), 3 per decade"
 )
 #: Version tag of the dictionary written by :meth:`PowerLawStream.state`.
 _FORMAT = "qsense.noise.PowerLawStream/1"
@@ -35,50 +35,68 @@ _FORMAT = "qsense.noise.PowerLawStream/1"
 #: First-order sections per decade of frequency. The ripple of the log-spaced ladder is
 #: about 4 exp(-pi**2 / ln(10**(1/d))) in PSD: 8e-4 for d = 2, 1e-5 for d = 3 (measured).
 _PER_DECADE = 3
-#: Highest pole, in u = sin(pi f / rate) (Nyquist is u = 1): the truncated top of the
+#: Highest corner, in u = sin(pi f / rate) (Nyquist is u = 1): the truncated top of the
 #: ladder changes the PSD at Nyquist by about (1 / _U_TOP)**2 (measured 2.5e-5).
 _U_TOP = 100.0
-#: Lowest pole at f = _KAPPA / tau_max: the Allan variance of flicker FM at tau_max is
+#: Lowest corner at f = _KAPPA / tau_max: the Allan variance of flicker FM at tau_max is
 #: then 0.09 % low, less at shorter tau (quadrature of the design spectrum).
 _KAPPA = 0.01
 #: Allowed ``tau_max * rate``, in samples, and the default.
 _SAMPLES_MIN, _SAMPLES_MAX, _SAMPLES_DEFAULT = 100.0, 1e10, 1e9
 
 
-def _radius(u: np.ndarray) -> np.ndarray:
-    """Pole (or zero) radius ``r`` whose section has its corner at ``u = sin(pi f/rate)``.
+def _radius(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Radius ``r`` and ``1 - r`` of the pole (or zero) whose section has its corner at ``u``.
 
-    ``|1 - r exp(-i w)|**2 = (1 - r)**2 + 4 r u**2 = 4 r (u_c**2 + u**2)`` with
-    ``u_c = (1 - r) / (2 sqrt(r))``; inverted, ``r = (sqrt(1 + u_c**2) - u_c)**2``.
+    ``|1 - r exp(-i w)|**2 = (1 - r)**2 + 4 r u**2 = 4 r (u_c**2 + u**2)`` with ``u = sin(w
+    / 2)`` and ``u_c = (1 - r) / (2 sqrt(r))``, so ``r = (sqrt(1 + u_c**2) - u_c)**2 = 1 /
+    (sqrt(1 + u_c**2) + u_c)**2`` and ``1 - r = 2 u_c / (sqrt(1 + u_c**2) + u_c)``, both
+    written without cancellation (``1 - r`` stays exact for corners near 0).
     """
-    return (np.sqrt(1.0 + u * u) - u) ** 2
+    root = np.sqrt(1.0 + u * u) + u
+    return 1.0 / (root * root), 2.0 * u / root
 
 
-def response(poles: np.ndarray, zeros: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """``|prod_k (1 - zeros[k] z**-1) / (1 - poles[k] z**-1)|**2`` at ``u = sin(w / 2)``."""
-    out = np.ones_like(u)
-    u2 = 4.0 * u * u
-    for p, q in zip(poles, zeros, strict=True):
-        out *= ((1.0 - q) ** 2 + q * u2) / ((1.0 - p) ** 2 + p * u2)
-    return out
+def response(poles: np.ndarray, weights: np.ndarray, direct: float, u: np.ndarray) -> np.ndarray:
+    """``|direct + sum_k weights[k] / (1 - poles[k] z**-1)|**2`` at ``u = sin(w / 2)``."""
+    u = np.asarray(u, dtype=np.float64)
+    flat = u.ravel()
+    # 1 - p exp(-i w) = (1 - p) + p (2 sin(w/2)**2 + i sin(w)), accurate for p near 1
+    step = 2.0 * flat * flat + 2j * flat * np.sqrt(1.0 - flat * flat)
+    den = (1.0 - poles)[:, None] + poles[:, None] * step[None, :]
+    return (np.abs(direct + np.sum(weights[:, None] / den, axis=0)) ** 2).reshape(u.shape)
 
 
 def flicker_design(samples_max: float) -> tuple[np.ndarray, np.ndarray, float]:
-    """Poles, zeros and gain of the flicker cascade, for ``tau_max = samples_max / rate``.
+    """Poles, weights and direct term of the flicker filter bank for ``tau_max * rate =
+    samples_max``.
 
-    Corners (poles) at ``u_k = _U_TOP * rho**-k``, ``rho = 10**(1/3)``, down to below
-    ``u_low = pi * _KAPPA / samples_max``; each zero at ``sqrt(rho) u_k``. The gain makes
-    the log-mean of ``2 u |H|**2`` over one ripple period (ending at u = 0.1) equal to 1.
+    The ladder ``H = prod_k (1 - q_k z**-1) / (1 - p_k z**-1)`` has its poles' corners at
+    ``u_k = _U_TOP * rho**-k`` (``rho = 10**(1/3)``, down to below ``pi * _KAPPA /
+    samples_max``) and each zero's corner at ``sqrt(rho) u_k``. Poles and zeros
+    interlace on (0, 1), so its partial fractions ``H = D + sum_k r_k / (1 - p_k z**-1)``
+    have positive residues ``r_k = prod_j (p_k - q_j) / (p_k prod_{j != k} (p_k - p_j))``
+    and ``D = prod_k q_k / p_k`` (computed from the differences of ``1 - p`` and ``1 -
+    q``, which are exact where the radii crowd near 1): a bank of first-order filters
+    with positive weights, no cancellation. The gain ``g`` (folded into the weights)
+    makes the log-mean of ``2 u g**2 |H|**2`` over one ripple period (ending at u = 0.1)
+    equal to 1.
     """
-    u_low = math.pi * _KAPPA / samples_max
     rho = 10.0 ** (1.0 / _PER_DECADE)
-    n_sections = math.ceil(_PER_DECADE * math.log10(_U_TOP / u_low)) + 1
-    u_pole = _U_TOP * rho ** -np.arange(n_sections, dtype=np.float64)
-    poles = _radius(u_pole)
-    zeros = _radius(u_pole * math.sqrt(rho))
+    u_low = math.pi * _KAPPA / samples_max
+    n_bank = math.ceil(_PER_DECADE * math.log10(_U_TOP / u_low)) + 1
+    u_pole = _U_TOP * rho ** -np.arange(n_bank, dtype=np.float64)
+    poles, e_p = _radius(u_pole)
+    zeros, e_q = _radius(u_pole * math.sqrt(rho))
+    residues = np.empty(n_bank)
+    for k in range(n_bank):
+        others = np.delete(e_p, k) - e_p[k]  # p_k - p_j
+        residues[k] = np.prod((e_q - e_p[k]) / np.append(others, poles[k]))
+    direct = float(np.prod(zeros / poles))
     u = 0.1 * rho ** (-np.arange(64, dtype=np.float64) / 64.0)
-    gain = math.exp(-0.5 * float(np.mean(np.log(2.0 * u * response(poles, zeros, u)))))
-    return poles, zeros, gain
+    log_mean = float(np.mean(np.log(2.0 * u * response(poles, residues, direct, u))))
+    gain = math.exp(-0.5 * log_mean)
+    return poles, gain * residues, gain * direct
 
 
 def _tau_max(value: Any, rate: float, name: str = "tau_max", *, allow_none: bool = True) -> float:
@@ -152,8 +170,8 @@ _STATE_KEYS = (
     "samples",
     "rng_state",
     "flicker_poles",
-    "flicker_zeros",
-    "flicker_gain",
+    "flicker_weights",
+    "flicker_direct",
     "flicker_memory",
     "random_walk_sum",
     "phase_sum",
@@ -193,7 +211,7 @@ class PowerLawStream:
         Longest averaging time in s for which the flicker terms must hold their law
         (between 100 and 1e10 samples, ``100 / rate`` to ``1e10 / rate``). Default
         ``1e9 / rate``, longer than any record held in memory. The cost per sample grows
-        with ``log10(tau_max * rate)``: 3 filter sections per decade, 39 at the default.
+        with ``log10(tau_max * rate)``: 3 first-order filters per decade, 39 at the default.
 
     Notes
     -----
@@ -202,25 +220,25 @@ class PowerLawStream:
     in the state (``s**2`` from the table in :func:`power_law`).
 
     **Flicker terms** (alpha = -1 on frequency, +1 on phase) replace the Kasdin-Walter
-    fractional integrator ``(1 - z**-1)**(-1/2)``, whose memory never ends, by a cascade
-    of first-order pole-zero sections with logarithmically spaced corners, the
-    "several 1/f**2 filters spaced logarithmically" of Plaszczynski (2007, sec. 4; the
-    idea is Keshner's, Proc. IEEE 70, 212 (1982)). Here the corners are placed in the
-    variable ``u = sin(pi f / rate)``, in which a digital first-order section is an exact
-    Lorentzian ratio and the Kasdin-Walter target is an exact power law::
+    fractional integrator ``(1 - z**-1)**(-1/2)``, whose memory never ends, by first-order
+    filters with logarithmically spaced corners, the "several 1/f**2 filters spaced
+    logarithmically" of Plaszczynski (2007, sec. 4; the idea is Keshner's, Proc. IEEE
+    70, 212 (1982)). The design is a ladder of pole-zero sections, with the corners placed
+    in the variable ``u = sin(pi f / rate)``, in which a digital first-order section is an
+    exact Lorentzian ratio and the Kasdin-Walter target is an exact power law::
 
-        S(f) = (2 s**2 / rate) g**2 |H|**2
+        S(f) = (2 s**2 / rate) g**2 |H|**2,    target (Kasdin 1995): (2 s**2 / rate) / (2 u)
         |H|**2 = prod_k (q_k / p_k) (v_k**2 + u**2) / (c_k**2 + u**2)
-        target (Kasdin 1995): (2 s**2 / rate) / (2 u)
+        c_k = 100 * 10**(-k/3)  (poles, k = 0..K-1, down to 0.01 pi / (tau_max rate))
+        v_k = 10**(1/6) c_k     (zeros);  radius r = (sqrt(1 + c**2) - c)**2
 
-        c_k = 100 * 10**(-k/3) (poles, k = 0..K-1, down to 0.01 pi / (tau_max rate))
-        v_k = 10**(1/6) c_k    (zeros),  p_k, q_k = (sqrt(1 + c**2) - c)**2 (radius)
-
-    with the gain ``g`` fixed on the log-mean over one ripple period. Each section is the
-    recursion ``v[n] = x[n] - q x[n-1] + p v[n-1]`` of a numba kernel whose memory is
-    part of the state. The filter is minimum-phase like the Kasdin-Walter integrator, so
-    matching the magnitude also matches the impulse response: for the same seed the
-    flicker samples follow :func:`power_law`'s closely (tested).
+    with the gain ``g`` fixed on the log-mean over one ripple period. Poles and zeros
+    interlace, so the partial-fraction form of ``H`` has positive weights: it is run as a
+    bank of AR(1) (Gauss-Markov) filters on the same white input, ``s_k[n] = p_k
+    s_k[n-1] + w[n]``, ``y[n] = g (D w[n] + sum_k r_k s_k[n])`` (a numba kernel; the
+    ``s_k`` are part of the state). The filter is minimum-phase like the Kasdin-Walter
+    integrator, so matching the magnitude also matches the impulse response: for the
+    same seed the flicker samples follow :func:`power_law`'s closely (tested).
 
     **Stated band** (quadrature of the design spectrum, any rate):
 
@@ -266,23 +284,23 @@ class PowerLawStream:
         data_type = choice("data_type", data_type, ("phase", "freq"))
         ss = seed_sequence(seed)
         tau_max = _tau_max(tau_max, rate)
-        poles, zeros, gain = flicker_design(tau_max * rate)
-        self._setup(coeffs, rate, data_type, ss, tau_max, poles, zeros, gain)
+        poles, weights, direct = flicker_design(tau_max * rate)
+        self._setup(coeffs, rate, data_type, ss, tau_max, poles, weights, direct)
         if data_type == "freq" and np.any(coeffs[[ALPHAS.index(1), ALPHAS.index(2)]] > 0):
             self._last_phase = float(self._terms(1, phase=True)[0])  # x[0] of the PM terms
 
-    def _setup(self, coeffs, rate, data_type, ss, tau_max, poles, zeros, gain) -> None:
+    def _setup(self, coeffs, rate, data_type, ss, tau_max, poles, weights, direct) -> None:
         self._coeffs = coeffs
         self._rate = rate
         self._data_type = data_type
         self._ss = ss
         self._tau_max = tau_max
-        self._poles, self._zeros, self._gain = poles, zeros, gain
+        self._poles, self._weights, self._direct = poles, weights, direct
         self._gens = generators(ss)
         self._scale = [
             math.sqrt(c * innovation_variance(a, rate)) for a, c in zip(ALPHAS, coeffs, strict=True)
         ]
-        self._memory = np.zeros((2, poles.size + 1))  # flicker FM, flicker PM
+        self._memory = np.zeros((2, poles.size))  # flicker FM, flicker PM
         self._rw_sum = 0.0  # running sum of the random walk's unit steps
         self._phase_sum = 0.0  # running sum of the FM frequency (phase output)
         self._last_phase = 0.0  # previous PM phase sample (frequency output)
@@ -302,7 +320,7 @@ class PowerLawStream:
                 np.cumsum(w, out=w)
                 self._rw_sum = float(w[-1])
             elif beta == 1:
-                cascade(w, self._poles, self._zeros, self._gain, self._memory[int(is_phase)])
+                ar_bank(w, self._poles, self._weights, self._direct, self._memory[int(is_phase)])
             w *= self._scale[idx]
             if total is None:
                 total = w
@@ -405,8 +423,9 @@ class PowerLawStream:
             (s), ``seed`` and ``seed_spawn_key`` (:func:`qsense.seeding.seed_attrs`),
             ``samples``, ``rng_state`` (uint64, six words per alpha: the 128-bit PCG64
             state and increment, high word first, ``has_uint32``, ``uinteger``),
-            ``flicker_poles``, ``flicker_zeros``, ``flicker_gain``, ``flicker_memory``
-            (filter memory of flicker FM then flicker PM), ``random_walk_sum``,
+            ``flicker_poles``, ``flicker_weights``, ``flicker_direct``,
+            ``flicker_memory`` (filter bank memory of flicker FM then flicker PM),
+            ``random_walk_sum``,
             ``phase_sum`` and ``last_phase``. :meth:`from_state` continues from it.
         """
         words = [w for gen in self._gens for w in _words(gen.bit_generator)]
@@ -421,8 +440,8 @@ class PowerLawStream:
             "samples": self._samples,
             "rng_state": np.asarray(words, dtype=np.uint64),
             "flicker_poles": self._poles.copy(),
-            "flicker_zeros": self._zeros.copy(),
-            "flicker_gain": self._gain,
+            "flicker_weights": self._weights.copy(),
+            "flicker_direct": self._direct,
             "flicker_memory": self._memory.ravel().copy(),
             "random_walk_sum": self._rw_sum,
             "phase_sum": self._phase_sum,
@@ -467,24 +486,28 @@ class PowerLawStream:
             raise ValueError(f"state['seed'] is not a recorded seed: {err}") from None
         samples = positive_int("state['samples']", state["samples"], minimum=0)
         words = _array("state['rng_state']", state["rng_state"], 6 * len(ALPHAS), "u")
-        poles, zeros, gain = flicker_design(tau_max * rate)
+        poles, weights, direct = flicker_design(tau_max * rate)
         size = poles.size
         stored = {
             "flicker_poles": _array("state['flicker_poles']", state["flicker_poles"], size, "f"),
-            "flicker_zeros": _array("state['flicker_zeros']", state["flicker_zeros"], size, "f"),
-            "flicker_gain": np.array([_finite("state['flicker_gain']", state["flicker_gain"])]),
+            "flicker_weights": _array(
+                "state['flicker_weights']", state["flicker_weights"], size, "f"
+            ),
+            "flicker_direct": np.array(
+                [_finite("state['flicker_direct']", state["flicker_direct"])]
+            ),
         }
         for key, want in (
             ("flicker_poles", poles),
-            ("flicker_zeros", zeros),
-            ("flicker_gain", [gain]),
+            ("flicker_weights", weights),
+            ("flicker_direct", [direct]),
         ):
             if not np.allclose(stored[key], want, rtol=1e-9, atol=0.0):
                 raise ValueError(
                     f"state[{key!r}] does not match the filter of tau_max={tau_max!r} s at "
                     f"rate={rate!r} Hz; the state was edited or written by another version"
                 )
-        memory = _array("state['flicker_memory']", state["flicker_memory"], 2 * (size + 1), "f")
+        memory = _array("state['flicker_memory']", state["flicker_memory"], 2 * size, "f")
 
         self = cls.__new__(cls)
         self._setup(
@@ -494,12 +517,12 @@ class PowerLawStream:
             ss,
             tau_max,
             stored["flicker_poles"],
-            stored["flicker_zeros"],
-            float(stored["flicker_gain"][0]),
+            stored["flicker_weights"],
+            float(stored["flicker_direct"][0]),
         )
         for i, gen in enumerate(self._gens):
             _set_words(gen.bit_generator, words[6 * i : 6 * i + 6])
-        self._memory[:] = memory.reshape(2, size + 1)
+        self._memory[:] = memory.reshape(2, size)
         self._rw_sum = _finite("state['random_walk_sum']", state["random_walk_sum"])
         self._phase_sum = _finite("state['phase_sum']", state["phase_sum"])
         self._last_phase = _finite("state['last_phase']", state["last_phase"])
