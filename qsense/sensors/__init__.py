@@ -1,0 +1,33 @@
+"""Sensor models: quantum sensors and the classical instruments beside them.
+
+Every model has the same face (DESIGN.md, "Sensor models"), given by
+:class:`SensorModel`: SI keyword parameters validated once, ``Model.preset(name)`` and
+``Model.presets()`` for cited real instruments, ``model.params()`` that rebuilds the
+model, ``model.simulate(duration, *, seed=None, start=None, environment=None)``
+returning the measured variable, ``truth`` and one variable per noise term with the
+parameters and the seed in ``attrs``, and ``model.noise_budget(tau, frequency)`` with
+the closed form of each term. :func:`parameter`, :func:`simulation_dataset` and
+:func:`budget_dataset` are what a model is written with.
+"""
+
+from __future__ import annotations
+
+from qsense.sensors._base import Preset, SensorModel, parameter
+from qsense.sensors._build import (
+    budget_dataset,
+    environment_driver,
+    samples_in,
+    simulation_dataset,
+    start_time,
+)
+
+__all__ = [
+    "Preset",
+    "SensorModel",
+    "budget_dataset",
+    "environment_driver",
+    "parameter",
+    "samples_in",
+    "simulation_dataset",
+    "start_time",
+]
