@@ -131,6 +131,11 @@ def power_law(
     all the Allan family sees. The exact Allan deviation of these discrete processes
     is :func:`adev_from_h` with ``model="sampled"``.
 
+    **Streaming.** :class:`~qsense.noise.PowerLawStream` continues the same noise chunk
+    by chunk with a state that can be saved: for the same seed its white and random-walk
+    terms equal these samples bit for bit and its flicker terms follow them to ~1e-5 rms
+    (a bank of first-order filters instead of the FFT, accurate over a stated band).
+
     **Randomness.** ``SeedSequence(seed).spawn(5)`` gives one independent PCG64
     stream per alpha in the order of :data:`ALPHAS`, whether or not the term is
     present, so adding a term never changes the others. A given seed gives the same

@@ -76,9 +76,9 @@ def flicker_design(samples_max: float) -> tuple[np.ndarray, np.ndarray, float]:
     samples_max``) and each zero's corner at ``sqrt(rho) u_k``. Poles and zeros
     interlace on (0, 1), so its partial fractions ``H = D + sum_k r_k / (1 - p_k z**-1)``
     have positive residues ``r_k = prod_j (p_k - q_j) / (p_k prod_{j != k} (p_k - p_j))``
-    and ``D = prod_k q_k / p_k`` (computed from the differences of ``1 - p`` and ``1 -
-    q``, which are exact where the radii crowd near 1): a bank of first-order filters
-    with positive weights, no cancellation. The gain ``g`` (folded into the weights)
+    (computed from differences of ``1 - p`` and ``1 - q``, exact where the radii crowd
+    near 1) and ``D = prod_k q_k / p_k``: a bank of first-order filters with positive
+    weights, no cancellation. The gain ``g`` (folded into the weights)
     makes the log-mean of ``2 u g**2 |H|**2`` over one ripple period (ending at u = 0.1)
     equal to 1.
     """
@@ -134,8 +134,8 @@ def _array(name: str, value: Any, size: int, kind: str) -> np.ndarray:
     if kind == "u":
         if np.any(arr < 0):
             raise ValueError(f"{name} must hold unsigned 64-bit words, got {value!r}")
-        return arr.astype(np.uint64)
-    arr = arr.astype(np.float64)
+        return np.ascontiguousarray(arr, dtype=np.uint64)
+    arr = np.array(arr, dtype=np.float64, order="C")  # a fresh contiguous copy
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must be finite, got {value!r}")
     return arr
