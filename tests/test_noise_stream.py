@@ -8,6 +8,8 @@ design spectrum, a numpy overlapping Allan variance and scipy.signal.welch.
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 import scipy.signal
@@ -219,6 +221,17 @@ def test_flicker_follows_power_law_for_the_same_seed(alpha, data_type):
     assert np.sqrt(np.mean((got - want) ** 2)) < 3e-5 * np.std(want)
 
 
+@pytest.mark.parametrize("alpha", [*ALPHAS, None])
+def test_phase_and_freq_outputs_are_consistent(alpha):
+    """phase -> freq of a phase stream of n + 1 samples is the freq stream of n samples."""
+    h = H_ALL if alpha is None else {alpha: H_ALL[alpha]}
+    px = noise.PowerLawStream(h, 5.0, seed=11, data_type="phase")
+    x = np.concatenate([px.next(1), px.next(2000), px.next(2000)])
+    py = noise.PowerLawStream(h, 5.0, seed=11, data_type="freq")
+    y = np.concatenate([py.next(1999), py.next(2001)])
+    np.testing.assert_allclose(np.diff(x) * 5.0, y, rtol=1e-9, atol=1e-9 * np.std(y))
+
+
 def test_terms_use_independent_streams():
     full = noise.PowerLawStream(H_ALL, 1.0, seed=3).next(3000)
     parts = sum(noise.PowerLawStream({a: v}, 1.0, seed=3).next(3000) for a, v in H_ALL.items())
@@ -242,6 +255,14 @@ def test_seed_recorded_and_reproducible():
     assert [k for k in attrs if k != "tau_max"] == [k for k in ref if k in attrs]
     assert set(ref) - set(attrs) == {"units", "long_name", "quantity", "sample_rate"}
     assert attrs["method"] != ref["method"] and "Plaszczynski" in attrs["method"]
+
+
+def test_pickle_continues_the_run():
+    """A pickled stream (e.g. shipped to a dask worker) continues like the original."""
+    s = noise.PowerLawStream(H_ALL, 1.0, seed=2, data_type="phase")
+    s.next(321)
+    copy = pickle.loads(pickle.dumps(s))
+    np.testing.assert_array_equal(copy.next(500), s.next(500))
 
 
 def test_state_is_a_copy_and_n_zero():

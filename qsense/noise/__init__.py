@@ -39,3 +39,7 @@ from qsense.noise._kasdin import power_law
 from qsense.noise._stream import PowerLawStream
 
 __all__ = ["ALPHAS", "PowerLawStream", "adev_from_h", "h_from_adev", "power_law", "psd_from_h"]
+
+for _obj in (PowerLawStream, adev_from_h, h_from_adev, power_law, psd_from_h):
+    _obj.__module__ = __name__  # documented (and pickled) as qsense.noise.<name>
+del _obj
