@@ -80,6 +80,10 @@ _EPOCH = "1970-01-01T00:00:00"
 
 Kind = Literal["Dataset", "DataArray"]
 
+#: What h5py, h5netcdf and xarray raise on a damaged file (seen by corrupting files:
+#: OSError for most damage, KeyError for a bad object header or metadata checksum).
+_CORRUPT = (OSError, ValueError, KeyError, RuntimeError, TypeError, IndexError, UnicodeError)
+
 
 class FileFormatError(OSError, ValueError):
     """A file exists but is not a readable HDF5/NetCDF4 file (not HDF5, truncated, corrupt).
@@ -411,7 +415,8 @@ def load(path: str | os.PathLike) -> xr.Dataset | xr.DataArray:
         with h5py.File(path, "r") as f:
             kind = f.attrs.get(_KIND_ATTR)
             var_name = f.attrs.get(_NAME_ATTR)
-    except OSError as err:
+        kind = kind if isinstance(kind, str) else None  # a foreign file's odd attribute
+    except _CORRUPT as err:  # h5py reports some damaged metadata as KeyError
         raise FileFormatError(
             f"path {path!r} is not a readable HDF5 file (not HDF5, truncated or corrupt): {err}",
             path,
@@ -423,7 +428,7 @@ def load(path: str | os.PathLike) -> xr.Dataset | xr.DataArray:
     try:
         with xr.open_dataset(path, engine="h5netcdf", **options) as opened:
             ds = opened.load()
-    except (OSError, ValueError, KeyError, RuntimeError) as err:
+    except _CORRUPT as err:
         raise FileFormatError(
             f"path {path!r} is HDF5 but could not be read as NetCDF4: {err}", path
         ) from err
@@ -431,7 +436,7 @@ def load(path: str | os.PathLike) -> xr.Dataset | xr.DataArray:
         ds.attrs.pop(key, None)
     if kind != "DataArray":
         return ds
-    if var_name not in ds.data_vars:
+    if not isinstance(var_name, str) or var_name not in ds.data_vars:
         raise FileFormatError(
             f"path {path!r} says it holds DataArray {var_name!r} but has no such variable", path
         )

@@ -7,7 +7,10 @@ both import and export the same plain text layout for clock data:
 * two columns ``timetag value``, the timetag in MJD (days) or in seconds;
 * comment lines starting with ``#``, ``%`` or ``;`` anywhere, blank lines anywhere, and
   uncommented header lines (starting with a letter) before the first data line;
-* optionally gzip-compressed (detected from the file's magic bytes, not its name).
+* optionally gzip-compressed (detected from the file's magic bytes, not its name);
+* a gap is a value spelt ``nan`` (any case, optionally signed: what Python's ``float``
+  reads as NaN), in any line including the first data line; a timetagged file may
+  also leave gaps out (missing rows on the grid become NaN samples).
 
 A Stable32 export header such as ``# Tau: 2.500000e+00`` gives the sampling interval.
 TimeLab's own ``.tim`` session files are a different format and are not read here;
@@ -20,14 +23,15 @@ import gzip
 import math
 import os
 import re
-import warnings
+import zlib
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
 
-from qsense._validate import choice, positive_float
+from qsense._validate import choice, positive_float, warn
+from qsense.io.hdf5 import FileFormatError
 from qsense.signal import attrs_for, make_series
 
 __all__ = ["read_stable32"]
@@ -38,6 +42,14 @@ _TAU_RE = re.compile(r"^\s*tau\s*[:=]\s*([-+0-9.eE]+)", re.IGNORECASE)
 _MJD_EPOCH = np.datetime64("1858-11-17T00:00:00", "ns")
 #: Relative tolerance for timetag steps to count as whole multiples of the grid step.
 _GRID_TOL = 1e-3
+#: Times datetime64[ns] can hold, in s from 1970 (1678-2262; with a margin).
+_NS_RANGE_S = 9.2e9
+
+
+def _bad(path: Path, message: str, lineno: int | None = None) -> FileFormatError:
+    """The error for a malformed file: names the file (and the line)."""
+    where = f"{path}" if lineno is None else f"{path}:{lineno}"
+    return FileFormatError(f"{where}: {message}", str(path))
 
 
 def _read_text(path: Path) -> str:
@@ -45,13 +57,42 @@ def _read_text(path: Path) -> str:
     with open(path, "rb") as fh:
         raw = fh.read()
     if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as err:  # BadGzipFile is an OSError
+            kind = (
+                type(err).__name__
+                if type(err).__module__ == "builtins"
+                else (f"{type(err).__module__}.{type(err).__name__}")
+            )
+            raise _bad(
+                path, f"is gzip-compressed but corrupt or truncated ({kind}: {err})"
+            ) from None
     return raw.decode("utf-8", errors="replace")
 
 
 def _tokens(line: str) -> list[str]:
     """Split a data line on whitespace, commas or tabs."""
     return line.replace(",", " ").split()
+
+
+def _is_number(token: str) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_header(s: str, first_data_seen: bool) -> bool:
+    """A comment line anywhere, or a line starting with a letter before the data.
+
+    A first data line such as ``nan`` (a gap) also starts with a letter: a line whose
+    every token reads as a number is data, never header.
+    """
+    if s[0] in _COMMENT:
+        return True
+    return not first_data_seen and s[0].isalpha() and not all(map(_is_number, _tokens(s)))
 
 
 def _parse(path: Path, text: str) -> tuple[np.ndarray, np.ndarray | None, list[str], float | None]:
@@ -65,7 +106,7 @@ def _parse(path: Path, text: str) -> tuple[np.ndarray, np.ndarray | None, list[s
         s = raw.strip()
         if not s:
             continue
-        if s[0] in _COMMENT or (not rows and s[0].isalpha()):
+        if _is_header(s, bool(rows)):
             body = s.lstrip("#%; \t") if s[0] in _COMMENT else s
             header.append(body)
             m = _TAU_RE.match(body)
@@ -79,19 +120,19 @@ def _parse(path: Path, text: str) -> tuple[np.ndarray, np.ndarray | None, list[s
         if not rows:
             ncol = n
             if ncol not in (1, 2):
-                raise ValueError(
-                    f"{path}:{lineno}: expected one value or two columns 'timetag value', "
-                    f"got {ncol} columns: {s!r}"
+                raise _bad(
+                    path,
+                    f"expected one value or two columns 'timetag value', got {ncol} columns: {s!r}",
+                    lineno,
                 )
         elif n != ncol:
-            raise ValueError(
-                f"{path}:{lineno}: expected {ncol} column(s) like the first data line, "
-                f"got {n}: {s!r}"
+            raise _bad(
+                path, f"expected {ncol} column(s) like the first data line, got {n}: {s!r}", lineno
             )
         rows.append(s)
         linenos.append(lineno)
     if not rows:
-        raise ValueError(f"{path}: no data lines found")
+        raise _bad(path, "no data lines found")
     flat = [t for s in rows for t in _tokens(s)]
     try:
         table = np.array(flat, dtype=np.float64).reshape(len(rows), ncol)
@@ -101,26 +142,29 @@ def _parse(path: Path, text: str) -> tuple[np.ndarray, np.ndarray | None, list[s
                 try:
                     float(t)
                 except ValueError:
-                    raise ValueError(
-                        f"{path}:{lineno}: cannot read {t!r} as a number in line {s!r}"
+                    raise _bad(
+                        path,
+                        f"cannot read {t!r} as a number in line {s!r} (a gap is written nan)",
+                        lineno,
                     ) from None
         raise  # pragma: no cover - every token parsed one by one but not together
     bad = ~np.isfinite(table) & ~np.isnan(table)
     if np.any(bad):
         i = int(np.argmax(bad.any(axis=1)))
-        raise ValueError(f"{path}:{linenos[i]}: infinite value in line {rows[i]!r}")
+        raise _bad(path, f"infinite value in line {rows[i]!r}", linenos[i])
     if ncol == 1:
         return table[:, 0], None, header, tau
     tags = table[:, 0]
     if np.any(np.isnan(tags)):
         i = int(np.argmax(np.isnan(tags)))
-        raise ValueError(f"{path}:{linenos[i]}: the timetag is NaN in line {rows[i]!r}")
+        raise _bad(path, f"the timetag is NaN in line {rows[i]!r}", linenos[i])
     steps = np.diff(tags)
     if np.any(steps <= 0):
         i = int(np.argmax(steps <= 0)) + 1
-        raise ValueError(
-            f"{path}:{linenos[i]}: timetags must increase strictly, but {tags[i]!r} follows "
-            f"{tags[i - 1]!r}"
+        raise _bad(
+            path,
+            f"timetags must increase strictly, but {tags[i]!r} follows {tags[i - 1]!r}",
+            linenos[i],
         )
     return table[:, 1], tags, header, tau
 
@@ -133,12 +177,16 @@ def _tags_in_seconds(tags: np.ndarray, timetags: str) -> tuple[np.ndarray, bool]
     else:
         is_mjd = timetags == "mjd"
     scale = 86400.0 if is_mjd else 1.0
-    return (tags - tags[0]) * scale, is_mjd
+    with np.errstate(over="ignore", invalid="ignore"):  # checked by the caller
+        return (tags - tags[0]) * scale, is_mjd
 
 
 def _on_grid(t: np.ndarray, dt: float) -> np.ndarray | None:
     """Integer grid index of each time ``t`` (s) for step ``dt``, or None if off the grid."""
-    k = t / dt
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        k = t / dt
+    if not (np.all(np.isfinite(k)) and k[-1] < 2.0**53):
+        return None  # not a grid numpy can index
     idx = np.rint(k)
     if np.any(np.abs(k - idx) > _GRID_TOL) or np.any(np.diff(idx) < 1):
         return None
@@ -191,10 +239,19 @@ def read_stable32(
 
     Raises
     ------
+    TypeError
+        ``path``, ``rate`` or ``epoch`` has the wrong type (message names it).
     ValueError
-        Naming the path and line number for a malformed line (not a number, wrong number
-        of columns, timetags not increasing), or when no sample rate can be found, or
-        when timetags do not lie on a uniform grid and no rate was given.
+        A bad ``data_type``, ``rate``, ``timetags`` or ``epoch`` value, a ``path`` that
+        is not an existing file, or no sample rate to be found (no ``rate``, ``Tau``
+        header or timetags).
+    FileFormatError
+        (a :class:`ValueError` and :class:`OSError`) The file is malformed; the message
+        names the file and, for a bad line, the line number: a corrupt or truncated
+        gzip file, a token that is not a number (a gap is written ``nan``), a wrong
+        number of columns, an infinite value, NaN or non-increasing timetags, timetags
+        off any uniform grid when no rate is given, only NaN values, or times outside
+        what ``datetime64[ns]`` can hold (years 1678-2262).
 
     Warns
     -----
@@ -222,6 +279,39 @@ def read_stable32(
     return _read(path, data_type, rate, timetags, epoch, default_rate=None)
 
 
+def _epoch(epoch: Any) -> np.datetime64 | None:
+    """``epoch`` as datetime64[ns], or raise naming the parameter."""
+    if epoch is None:
+        return None
+    if isinstance(epoch, bool | int | float | np.number):
+        raise TypeError(
+            f"epoch must be a datetime-like (e.g. '1970-01-01' or numpy.datetime64), got "
+            f"{type(epoch).__name__} {epoch!r}"
+        )
+    try:
+        out = np.datetime64(epoch, "ns")
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(
+            f"epoch must be a datetime-like such as '1970-01-01', got {epoch!r}"
+        ) from None
+    if np.isnat(out):
+        raise ValueError(f"epoch must be a valid time, got {epoch!r}")
+    return out
+
+
+def _start(p: Path, seconds_since_1970: float) -> np.datetime64:
+    """The first timetag as datetime64[ns], or raise naming the file when out of range."""
+    if not abs(seconds_since_1970) < _NS_RANGE_S:
+        raise _bad(
+            p,
+            f"the first timetag is {seconds_since_1970:.6g} s from 1970, outside the years "
+            "1678-2262 that datetime64[ns] can hold; check timetags= and epoch=",
+        )
+    return np.datetime64("1970-01-01T00:00:00", "ns") + np.timedelta64(
+        round(seconds_since_1970 * 1e9), "ns"
+    )
+
+
 def _read(
     path: Any, data_type: str, rate: Any, timetags: str, epoch: Any, default_rate: float | None
 ) -> xr.DataArray:
@@ -230,7 +320,8 @@ def _read(
     timetags = choice("timetags", timetags, ("auto", "mjd", "s"))
     if rate is not None:
         rate = positive_float("rate", rate)
-    if not isinstance(path, str | os.PathLike):
+    epoch = _epoch(epoch)
+    if isinstance(path, bytes) or not isinstance(path, str | os.PathLike):
         raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
     p = Path(path)
     if not p.is_file():
@@ -238,27 +329,31 @@ def _read(
     values, tags, header, tau = _parse(p, _read_text(p))
     if rate is None and tau is not None:
         if not (math.isfinite(tau) and tau > 0):
-            raise ValueError(f"{p}: the header gives Tau = {tau!r}; pass rate= in Hz instead")
+            raise _bad(p, f"the header gives Tau = {tau!r}; pass rate= in Hz instead")
         rate = 1.0 / tau
 
     start = None
     if tags is not None:
         t, is_mjd = _tags_in_seconds(tags, timetags)
+        if not np.all(np.isfinite(t)):
+            raise _bad(p, "the timetags are too large to convert to seconds")
         if is_mjd:
-            start = _MJD_EPOCH + np.timedelta64(round(tags[0] * 86400e9), "ns")
+            start = _start(p, (tags[0] - 40587.0) * 86400.0)  # MJD 40587 = 1970-01-01
         elif epoch is not None:
-            start = np.datetime64(epoch, "ns") + np.timedelta64(round(tags[0] * 1e9), "ns")
+            epoch_s = float((epoch - np.datetime64("1970-01-01", "ns")) / np.timedelta64(1, "ns"))
+            start = _start(p, epoch_s * 1e-9 + tags[0])
         if rate is None:
             if t.size < 2:
-                raise ValueError(f"{p}: one timetag cannot define a sample rate; pass rate=")
+                raise _bad(p, "one timetag cannot define a sample rate; pass rate=")
             dt = float(np.min(np.diff(t)))
-            idx = _on_grid(t, dt)
+            idx = _on_grid(t, dt) if dt > 0 else None
             if idx is None:
                 steps = np.diff(t)
-                raise ValueError(
-                    f"{p}: the timetags are not on a uniform grid (steps from "
-                    f"{steps.min():.6g} s to {steps.max():.6g} s); pass rate= in Hz to treat "
-                    "the samples as uniformly spaced"
+                raise _bad(
+                    p,
+                    f"the timetags are not on a uniform grid (steps from {steps.min():.6g} s to "
+                    f"{steps.max():.6g} s); pass rate= in Hz to treat the samples as uniformly "
+                    "spaced",
                 )
             dt = t[-1] / float(idx[-1])
             nice = float(f"{dt:.6g}")  # undo timetag rounding (e.g. MJD to 1e-10 day)
@@ -266,15 +361,21 @@ def _read(
         else:
             idx = _on_grid(t, 1.0 / rate)
             if idx is None:
-                warnings.warn(
+                warn(
                     f"{p}: the timetags are not on the {1.0 / rate:.6g} s grid of rate="
                     f"{rate:.6g} Hz; they are ignored and the samples taken as uniformly spaced",
                     UserWarning,
-                    stacklevel=3,
                 )
                 idx = np.arange(values.size)
-        if idx[-1] + 1 != values.size:
-            full = np.full(int(idx[-1]) + 1, np.nan)
+        n_full = int(idx[-1]) + 1
+        if n_full > max(100 * values.size, 10**7):
+            raise _bad(
+                p,
+                f"the timetags span {n_full} samples at {rate:.6g} Hz for only {values.size} "
+                "values (huge gaps); check timetags=, or pass rate= to ignore the timetags",
+            )
+        if n_full != values.size:
+            full = np.full(n_full, np.nan)
             full[idx] = values
             values = full
     if rate is None:
@@ -285,7 +386,15 @@ def _read(
             "in Hz, e.g. rate=1.0 for Stable32's default tau0 = 1 s)"
         )
     if np.all(np.isnan(values)):
-        raise ValueError(f"{p}: every value is NaN")
+        raise _bad(p, "every value is NaN")
+    span = (values.size - 1) / rate
+    first = 946684800.0 if start is None else float(start.astype(np.int64)) * 1e-9  # 2000-01-01
+    if not abs(first + span) < _NS_RANGE_S:
+        raise _bad(
+            p,
+            f"{values.size} samples at {rate:.6g} Hz span {span:.6g} s, past the year 2262 "
+            "that datetime64[ns] can hold; check rate= and the Tau header",
+        )
     return make_series(
         values,
         rate,
