@@ -15,32 +15,17 @@ import importlib
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from qsense.stability._registry import PUBLIC
+
 try:
     __version__ = version("qsense")
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.0.0+unknown"
 
 _SUBMODULES = ("denoise", "fusion", "io", "noise", "plot", "signal", "spectral", "stability")
-_STATISTICS = (
-    "adev",
-    "dynamic_adev",
-    "gcodev",
-    "hdev",
-    "htotdev",
-    "mdev",
-    "mtie",
-    "mtotdev",
-    "oadev",
-    "ohdev",
-    "tdev",
-    "theo1",
-    "theobr",
-    "theoh",
-    "three_cornered_hat",
-    "tierms",
-    "totdev",
-    "ttotdev",
-)
+# The stability functions exposed here: every statistic of the registry plus the cornered
+# hat and the dynamic deviation (the registry module is light: no numpy, no numba).
+_STATISTICS = tuple(name for name in sorted(PUBLIC) if name != "noise_id")
 
 __all__ = ["__version__", *_SUBMODULES, *_STATISTICS]
 

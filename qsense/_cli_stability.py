@@ -100,10 +100,10 @@ def _stats(arg: list[str] | None) -> list[str]:
 
 def _compute(args: argparse.Namespace) -> int:
     from qsense.io.stable32 import _read
-    from qsense.stability.compare import _resolve_statistic
+    from qsense.stability._registry import statistic_function
 
     stats = _stats(args.stat)
-    funcs = [_resolve_statistic(s) for s in stats]
+    funcs = [statistic_function(s) for s in stats]
     data = _read(args.file, args.data_type, args.rate, "auto", None, default_rate=1.0)
     rate = float(data.attrs["sample_rate"])
     n_nan = int(np.count_nonzero(np.isnan(data.values)))

@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from qsense.stability._registry import SPECS
+
 __all__ = ["stability"]
 
 # Power-law slope of each statistic family per noise type (log dev vs log tau).
@@ -23,30 +25,9 @@ _SLOPES = {
     "modified": (("WPM", -1.5), ("FPM", -1.0), ("WFM", -0.5), ("FFM", 0.0), ("RWFM", 0.5)),
     "time": (("WPM", -0.5), ("FPM", 0.0), ("WFM", 0.5), ("FFM", 1.0), ("RWFM", 1.5)),
 }
-_FAMILY = {
-    "mdev": "modified",
-    "mtotdev": "modified",
-    "tdev": "time",
-    "ttotdev": "time",
-    "tierms": "time",
-    "mtie": None,
-}
-_LABEL = {
-    "adev": r"ADEV $\sigma_y(\tau)$",
-    "oadev": r"overlapping ADEV $\sigma_y(\tau)$",
-    "mdev": r"MDEV Mod $\sigma_y(\tau)$",
-    "tdev": r"TDEV $\sigma_x(\tau)$ (s)",
-    "hdev": r"HDEV $H\sigma_y(\tau)$",
-    "ohdev": r"overlapping HDEV $H\sigma_y(\tau)$",
-    "totdev": r"TOTDEV $\sigma_{tot}(\tau)$",
-    "mtotdev": "MTOTDEV",
-    "ttotdev": "TTOTDEV (s)",
-    "htotdev": "HTOTDEV",
-    "theo1": "Theo1 deviation",
-    "theoh": "TheoH deviation",
-    "mtie": "MTIE (s)",
-    "tierms": "TIE rms (s)",
-}
+#: y-axis label and guide family of each statistic, from the stability registry.
+_LABEL = {name: spec.label for name, spec in SPECS.items()}
+_FAMILY = {name: spec.slopes for name, spec in SPECS.items()}
 
 
 def _fmt_slope(mu: float) -> str:
@@ -60,8 +41,10 @@ def _fmt_slope(mu: float) -> str:
 def _guides(ax: Any, stat: str, tau: np.ndarray, dev: np.ndarray) -> None:
     """Dashed power-law guides through the geometric centre of the data, labelled."""
     family = _FAMILY.get(stat, "allan")
+    if family == "none":
+        return
     good = np.isfinite(dev) & (dev > 0) & np.isfinite(tau) & (tau > 0)
-    if family is None or np.count_nonzero(good) < 2:
+    if np.count_nonzero(good) < 2:
         return
     lt, ld = np.log10(tau[good]), np.log10(dev[good])
     t0, d0 = 10 ** lt.mean(), 10 ** ld.mean()

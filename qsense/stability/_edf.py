@@ -20,24 +20,15 @@ from collections.abc import Callable
 import numpy as np
 from scipy import special
 
-from qsense._validate import positive_int
+from qsense._validate import confidence, positive_int
 from qsense.stability._kernels_noise import basic_sum
-from qsense.stability._names import Statistic
+from qsense.stability._registry import SPECS, STATISTICS, Statistic
 
 __all__ = ["checked_pairs", "ci_bounds", "edf", "edfs", "greenhall_edf"]
 
 
 # (d, overlapping, modified) of the finite-difference statistics [GR03, sec. 2]
-_GREENHALL = {
-    "adev": (2, False, False),
-    "oadev": (2, True, False),
-    "mdev": (2, True, True),
-    "tdev": (2, True, True),
-    "hdev": (3, False, False),
-    "ohdev": (3, True, False),
-}
-
-_ALL = (*_GREENHALL, "totdev", "mtotdev", "ttotdev", "htotdev", "theo1", "theobr", "theoh")
+_GREENHALL = {s.name: s.greenhall for s in SPECS.values() if s.edf == "greenhall"}
 _J_MAX = 100  # [GR03, sec. 5]: largest number of autocovariance terms summed exactly
 
 # [GR03] Table 1 (modified variances, F = 1): alpha -> ((a0, a1) for d = 1, 2, 3)
@@ -251,8 +242,8 @@ def edf(statistic: Statistic, alpha: int, m: int, n_phase: int) -> float:
     >>> round(edf("totdev", 0, 10, 1001), 2)
     150.0
     """
-    if statistic not in _ALL:
-        raise ValueError(f"statistic must be one of {', '.join(_ALL)}, got {statistic!r}")
+    if statistic not in STATISTICS:
+        raise ValueError(f"statistic must be one of {', '.join(STATISTICS)}, got {statistic!r}")
     if isinstance(alpha, bool) or not isinstance(alpha, numbers.Integral) or not -2 <= alpha <= 2:
         raise ValueError(f"alpha must be an integer noise exponent in -2 ... 2, got {alpha!r}")
     m = positive_int("m", m)
@@ -366,22 +357,23 @@ def _edf_one(statistic: str, alpha: int, m: int, n_phase: int) -> float:
         d, ov, mod = _GREENHALL[statistic]
         return greenhall_edf(alpha, d, m, n_phase, overlapping=ov, modified=mod)
     ratio = (n_phase - 1) / m
-    if statistic == "totdev":
+    method = SPECS[statistic].edf
+    if method == "totdev":
         if alpha not in _TOT_BC:
             return _simple_edf(alpha, m, n_phase) + 2.0
         b, c = _TOT_BC[alpha]
         return b * ratio - c
-    if statistic in ("mtotdev", "ttotdev"):
+    if method == "mtotdev":
         if m < _MTOT_MDEV_BELOW:
             return greenhall_edf(alpha, 2, m, n_phase, overlapping=True, modified=True)
         b, c = _MTOT_BC[alpha]
         return b * ratio - c
-    if statistic == "htotdev":
+    if method == "htotdev":
         if m < _HTOT_SIMPLE_BELOW or alpha not in _HTOT_B:
             return _simple_edf(alpha, m, n_phase) + 2.0
         b0, b1 = _HTOT_B[alpha]
         return ratio / (b0 + b1 / ratio)
-    return _theo1_edf(alpha, m, n_phase)  # theo1, theobr, theoh
+    return _theo1_edf(alpha, m, n_phase)  # method "theo1": theo1, theobr, theoh
 
 
 def ci_bounds(dev: np.ndarray, edf: np.ndarray, ci: float) -> tuple[np.ndarray, np.ndarray]:
@@ -414,8 +406,7 @@ def ci_bounds(dev: np.ndarray, edf: np.ndarray, ci: float) -> tuple[np.ndarray, 
     """
     dev = np.asarray(dev, dtype=float)
     nu = np.asarray(edf, dtype=float)
-    if not 0.0 < ci < 1.0:
-        raise ValueError(f"ci must be a confidence level in (0, 1), got {ci!r}")
+    ci = confidence("ci", ci)
     nu = np.where(nu > 0, nu, np.nan)
     level = np.where(nu > _LARGE_EDF, round(ci, 2), ci)
     # chi2.ppf(p, nu) = 2 gammaincinv(nu/2, p), as scipy.stats.chi2 computes it

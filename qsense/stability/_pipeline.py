@@ -1,276 +1,298 @@
 """The one pipeline every stability statistic runs through.
 
-``compute`` validates the input, converts it to phase once, picks the averaging
-factors, calls the statistic's raw estimator, and asks the noise-identification,
-bias and EDF modules for ``alpha``, the bias divisor, the EDF and the confidence
-interval of each tau, then assembles the result Dataset.
+:func:`compute` validates the options once (:class:`Request`) and the record once
+(:func:`prepare`), picks the averaging factors by the statistic's registry tau rule,
+calls its raw estimator, asks the noise-identification, bias and EDF modules for
+``alpha``, the bias divisor, the EDF and the confidence interval of each tau
+(:func:`evaluate`), and builds the result Dataset with :func:`._result.result`.
 """
 
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-import pandas as pd
 import xarray as xr
-from xarray.indexes import PandasIndex
 
-from qsense._validate import choice
-from qsense.signal import as_series
-from qsense.stability import _bias, _edf, noise_id
-from qsense.stability._taus import averaging_factors
-from qsense.stability.noise_id import identify_alpha, identify_alphas
+from qsense._validate import choice, confidence
+from qsense.signal import DataType, as_series
+from qsense.stability import _bias, _edf
+from qsense.stability._phase import PhaseInput, to_phase
+from qsense.stability._registry import Spec, spec_of
+from qsense.stability._result import result
+from qsense.stability._taus import factors, warn_if_empty
+from qsense.stability.noise_id import identify_alphas
 
-__all__ = ["PhaseInput", "check_options", "compute", "to_phase"]
-
-DataType = Literal["phase", "freq"]
-
-
-def _noise_exponents(x: np.ndarray, m: np.ndarray, statistic: str, data_type: str) -> np.ndarray:
-    """alpha at every factor of ``m`` in one kernel call, or tau by tau through this
-    module's ``identify_alpha`` when it has been replaced (the Stable32 table tests
-    impose each table's reported alpha that way)."""
-    if identify_alpha is not noise_id.identify_alpha:
-        return np.array(
-            [identify_alpha(x, int(k), statistic, data_type) for k in m], dtype=np.int64
-        )
-    return identify_alphas(x, m, statistic, data_type)
+__all__ = [
+    "Columns",
+    "Record",
+    "Request",
+    "attrs",
+    "build",
+    "compute",
+    "evaluate",
+    "given_alpha",
+    "prepare",
+]
 
 
-class PhaseInput:
-    """Phase record prepared once for the raw estimators.
+@dataclass(frozen=True)
+class Request:
+    """The options every statistic shares, validated once.
 
     Attributes
     ----------
-    x : numpy.ndarray of float64, shape (N,)
-        Phase in seconds. Phase input: the data, NaN at gaps. Frequency input: the
-        integral of ``y - mean(y)`` (NIST SP 1065 eq. 3), a frequency gap integrated
-        as the mean frequency and marked NaN at the phase sample it ends on.
-    span : numpy.ndarray of float64, shape (N,), or None
-        Frequency input with gaps only: ``span[i]`` = number of missing frequency
-        samples before phase sample ``i``. A term that uses phase samples ``a < b``
-        is valid iff ``span[b] == span[a]`` (it does not straddle a gap); ``x_filled``
-        is then the phase with the gap integrated as the mean (no NaN).
-    x_filled : numpy.ndarray of float64, shape (N,), or None
-        See ``span``.
+    data_type : {"phase", "freq"}
+        What the data hold.
+    ci : float
+        Confidence level of the interval, in (0, 1).
+    bias_correction : bool
+        Whether the statistic's bias rule is applied.
+    bias : {"stable32", "sp1065"}
+        Which bias table (see :mod:`qsense.stability._bias`).
+    alpha : None, int or numpy.ndarray of int64
+        Noise exponent(s) imposed instead of identified (None: identify).
     """
 
-    __slots__ = ("span", "x", "x_filled")
+    data_type: DataType = "phase"
+    ci: float = 0.683
+    bias_correction: bool = True
+    bias: str = "stable32"
+    alpha: int | np.ndarray | None = None
 
-    def __init__(self, x: np.ndarray, span: np.ndarray | None, x_filled: np.ndarray | None):
-        self.x = x
-        self.span = span
-        self.x_filled = x_filled
+    @classmethod
+    def checked(
+        cls,
+        data_type: Any = "phase",
+        ci: Any = 0.683,
+        bias_correction: Any = True,
+        bias: Any = "stable32",
+        alpha: Any = None,
+    ) -> Request:
+        """A Request from the public arguments; ValueError/TypeError naming the bad one."""
+        data_type = choice("data_type", data_type, ("phase", "freq"))
+        ci = confidence("ci", ci)
+        if not isinstance(bias_correction, bool | np.bool_):
+            raise TypeError(f"bias_correction must be True or False, got {bias_correction!r}")
+        bias = choice("bias", bias, _bias.BIAS_TABLES)
+        if bias != "stable32" and not bias_correction:
+            raise ValueError(
+                f"bias={bias!r} selects a bias correction but bias_correction is False; "
+                "pass bias_correction=True (or leave bias at 'stable32')"
+            )
+        return cls(data_type, ci, bool(bias_correction), bias, _check_alpha(alpha))
 
 
-def to_phase(values: np.ndarray, rate: float, data_type: str) -> PhaseInput:
-    """Convert validated samples to a :class:`PhaseInput` (NaN-aware).
+def _check_alpha(alpha: Any) -> int | np.ndarray | None:
+    """``alpha`` as None, an int in -2 ... 2, or a 1-D int64 array of them."""
+    if alpha is None:
+        return None
+    if isinstance(alpha, bool | np.bool_ | str | bytes):
+        raise TypeError(f"alpha must be None or integer noise exponents, got {alpha!r}")
+    if isinstance(alpha, numbers.Integral):
+        if not -2 <= int(alpha) <= 2:
+            raise ValueError(f"alpha must be an integer noise exponent in -2 ... 2, got {alpha!r}")
+        return int(alpha)
+    try:
+        arr = np.asarray(alpha, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"alpha must be None or integer noise exponents, got {alpha!r}") from None
+    if np.asarray(alpha).dtype.kind not in "iuf" or arr.ndim != 1:
+        raise TypeError(
+            f"alpha must be None, an int or a 1-D sequence of ints (one per tau), got {alpha!r}"
+        )
+    if not np.all(np.isin(arr, (-2.0, -1.0, 0.0, 1.0, 2.0))):
+        raise ValueError(f"alpha must hold integer noise exponents in -2 ... 2, got {alpha!r}")
+    return arr.astype(np.int64)
+
+
+@dataclass(frozen=True)
+class Record:
+    """One validated record: samples, rate (Hz) and phase (see :func:`prepare`)."""
+
+    values: np.ndarray
+    rate: float
+    phase: PhaseInput
+
+    @property
+    def n_phase(self) -> int:
+        """Number of phase points N."""
+        return self.phase.x.size
+
+
+def prepare(data: Any, rate: float | None, data_type: str, name: str = "data") -> Record:
+    """Validate a record once and convert it to phase (read-only: no copy of a large
+    record; at least 2 samples, not all NaN, no inf)."""
+    values, rate = as_series(data, rate, name=name, min_length=2, copy=False)
+    return Record(values, rate, to_phase(values, rate, data_type))
+
+
+@dataclass
+class Columns:
+    """The per-tau arrays of a result (see :func:`._result.result`)."""
+
+    m: np.ndarray
+    tau: np.ndarray
+    dev: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    n: np.ndarray
+    edf: np.ndarray
+    alpha: np.ndarray
+
+
+def given_alpha(alpha: int | np.ndarray | None, k: int) -> np.ndarray | None:
+    if alpha is None or isinstance(alpha, int):
+        return None if alpha is None else np.full(k, alpha, dtype=np.int64)
+    if alpha.size != k:
+        raise ValueError(
+            f"alpha must be one int or one per averaging time ({k} here), got {alpha.size} values"
+        )
+    return alpha
+
+
+def evaluate(
+    spec: Spec,
+    record: Record,
+    m: np.ndarray,
+    request: Request,
+    *,
+    alpha: np.ndarray | None = None,
+    edf_alpha: int | None = None,
+) -> Columns:
+    """One statistic at the factors ``m`` of a prepared record.
 
     Parameters
     ----------
-    values : numpy.ndarray of float64, shape (n,)
-        Phase in s or fractional frequency; NaN marks a gap.
-    rate : float
-        Sample rate in Hz.
-    data_type : {"phase", "freq"}
-        What ``values`` holds.
+    spec : Spec
+        The statistic (estimator, kind, tau scale, bias and EDF rules).
+    record : Record
+        From :func:`prepare`.
+    m : numpy.ndarray of int64, shape (k,)
+        Averaging factors.
+    request : Request
+        Shared options.
+    alpha : numpy.ndarray of int64, shape (k,), optional
+        Imposed noise exponents (None: identified by :mod:`.noise_id`).
+    edf_alpha : int, optional
+        Noise exponent of the EDF instead of ``alpha`` (TheoH's Theo rows: white FM).
 
     Returns
     -------
-    PhaseInput
-        ``N = n`` phase points for phase input, ``n + 1`` for frequency input.
+    Columns
+        A tau with no valid term (``n = 0``) has NaN ``dev``, bounds and ``edf`` and
+        ``alpha = 0``.
     """
-    if data_type == "phase":
-        return PhaseInput(values, None, None)
-    gap = np.isnan(values)
-    dev = np.where(gap, 0.0, values - np.mean(values[~gap]))
-    x = np.empty(values.size + 1)
-    x[0] = 0.0
-    np.cumsum(dev / rate, out=x[1:])
-    if not gap.any():
-        return PhaseInput(x, None, None)
-    span = np.zeros(values.size + 1)
-    np.cumsum(gap, out=span[1:])
-    marked = x.copy()
-    marked[1:][gap] = np.nan
-    return PhaseInput(marked, span, x)
+    m = np.ascontiguousarray(m, dtype=np.int64)
+    rate, phase = record.rate, record.phase
+    vals, n = spec.estimator()(phase.gap_free, m, rate, phase.span)
+    vals = np.asarray(vals, dtype=np.float64)
+    n = np.asarray(n, dtype=np.int64)
+
+    k = m.size
+    out_alpha = np.zeros(k, dtype=np.int64)
+    edf = np.full(k, np.nan)
+    dev = np.full(k, np.nan)
+    valid = np.flatnonzero(n > 0)
+    if alpha is None:
+        out_alpha[valid] = identify_alphas(phase.x, m[valid], spec.name, request.data_type)
+    else:
+        out_alpha[valid] = alpha[valid]
+    if spec.kind == "value":
+        dev[valid] = vals[valid]
+        lo = np.full(k, np.nan)
+        hi = np.full(k, np.nan)
+    else:
+        var = vals[valid]
+        a, mv = out_alpha[valid], m[valid]
+        if request.bias_correction and spec.bias != "none":  # the others divide by 1
+            n_in = record.values.size  # Stable32's T = n_in tau0 (Sr87 TOTDEV tables)
+            var = var / _bias.bias_factors(spec.name, a, mv, n_in, rate, request.bias)
+        dev[valid] = np.sqrt(var)
+        if edf_alpha is not None:
+            a = np.full(a.size, edf_alpha, dtype=np.int64)
+        edf[valid] = _edf.edfs(spec.name, a, mv, record.n_phase)
+        lo, hi = _edf.ci_bounds(dev, edf, request.ci)
+        lo = np.asarray(lo, dtype=np.float64)
+        hi = np.asarray(hi, dtype=np.float64)
+    tau = m.astype(np.float64) * (spec.tau_scale / rate)
+    return Columns(m, tau, dev, lo, hi, n, edf, out_alpha)
 
 
-def check_options(ci: Any, bias_correction: Any) -> float:
-    """Validate the shared ``ci`` and ``bias_correction`` arguments; return ``ci``."""
-    if isinstance(ci, bool) or not isinstance(ci, numbers.Real) or not 0.0 < float(ci) < 1.0:
-        raise ValueError(f"ci must be a confidence level in (0, 1), e.g. 0.683, got {ci!r}")
-    if not isinstance(bias_correction, bool | np.bool_):
-        raise TypeError(f"bias_correction must be True or False, got {bias_correction!r}")
-    return float(ci)
+def attrs(record: Record, request: Request) -> dict[str, Any]:
+    """The attributes every stability result carries (but ``statistic`` and ``units``)."""
+    return {
+        "data_type": request.data_type,
+        "ci": request.ci,
+        "sample_rate": float(record.rate),
+        "bias_correction": int(request.bias_correction),  # an int: netCDF has no bool
+        "bias": request.bias,
+        "alpha_given": int(request.alpha is not None),
+    }
 
 
 def compute(
-    statistic: str,
-    data: Any,
-    rate: float | None,
-    data_type: DataType,
-    taus: Any,
-    *,
-    ci: float,
-    bias_correction: bool,
-    raw: Callable[..., tuple[np.ndarray, np.ndarray]],
-    max_m: Callable[[int], int] | None = None,
-    tau_scale: float = 1.0,
-    units: str = "1",
-    kind: Literal["variance", "value"] = "variance",
-    spans_gaps: bool = False,
-    factors: Callable[[Any, int, float], np.ndarray] | None = None,
-    long_name: str = "",
+    statistic: str | Spec, data: Any, rate: float | None, taus: Any, request: Request
 ) -> xr.Dataset:
-    """Run one statistic through validation, phase conversion, taus, CI and bias.
+    """Run one single-record statistic: validation, phase, taus, alpha, bias, EDF, CI.
 
     Parameters
     ----------
-    statistic : str
-        Name stored in ``attrs["statistic"]`` and passed to the tau selection,
-        ``noise_id.identify_alpha``, ``_bias.bias_factor`` and ``_edf.edf``.
+    statistic : str or Spec
+        Registry name (or spec) of the statistic.
     data : xarray.DataArray or array-like, shape (n,)
-        Phase in s or fractional frequency (``data_type``); NaN marks a gap.
+        Phase in s or fractional frequency (``request.data_type``); NaN marks a gap.
     rate : float or None
         Sample rate in Hz (None for a DataArray with a time coordinate).
-    data_type : {"phase", "freq"}
-        Kind of ``data``.
     taus : {"octave", "decade", "all"} or array-like of float
         Averaging times (s) or a named Stable32 set (see :mod:`._taus`).
-    ci : float
-        Confidence level of ``dev_lo``/``dev_hi``, in (0, 1) (0.683 = 1 sigma).
-    bias_correction : bool
-        Divide the variance by ``_bias.bias_factor(statistic, alpha, m, n_in, rate)``
-        with ``n_in`` the number of input samples (as Stable32, whose record length
-        is ``T = n_in tau0``: N phase or N - 1 frequency samples; verified on the Sr87
-        frequency and phase TOTDEV tables). The EDF gets the number of phase points N.
-    raw : callable
-        ``raw(x, m, rate) -> (values, n)``: ``x`` the phase record (float64, s, shape
-        (N,), NaN at gaps), ``m`` the int64 averaging factors, ``rate`` in Hz;
-        returns float64 ``values`` (the variance, or the final value when
-        ``kind="value"``) and int64 ``n`` (number of terms; 0 gives NaN). With
-        ``spans_gaps=True`` it is called ``raw(x, m, rate, span)`` instead, where
-        ``span`` is None or the gap count of :class:`PhaseInput` and ``x`` is then
-        the gap-filled phase (see :func:`to_phase`).
-    max_m : callable, optional
-        ``max_m(N) -> int``: largest averaging factor (overrides the stop ratio).
-    tau_scale : float
-        ``tau = tau_scale * m / rate`` (0.75 for Theo1/TheoBR/TheoH).
-    units : str
-        Units of ``dev`` (``"1"`` or ``"s"``).
-    kind : {"variance", "value"}
-        ``"variance"``: ``dev = sqrt(values / bias)`` with a chi-square interval;
-        ``"value"``: ``dev = values`` (MTIE, TIE rms) with no interval (NaN bounds
-        and EDF).
-    spans_gaps : bool
-        Whether ``raw`` takes the ``span`` argument (drops exactly the terms that
-        straddle a frequency gap).
-    factors : callable, optional
-        ``factors(taus, N, rate) -> int64 array`` replacing the default averaging
-        factor selection (for statistics with their own tau sets).
-    long_name : str
-        ``long_name`` attribute of ``dev``.
+    request : Request
+        The validated shared options.
 
     Returns
     -------
     xarray.Dataset
         Coordinate ``tau`` (s) and ``m`` (averaging factor, on ``tau``); variables
-        ``dev``, ``dev_lo``, ``dev_hi`` (in ``units``), ``n`` (int64), ``edf``
+        ``dev``, ``dev_lo``, ``dev_hi`` (in the spec's units), ``n`` (int64), ``edf``
         (float64), ``alpha`` (int64, S_y(f) ~ f^alpha); attrs ``statistic``,
-        ``data_type``, ``ci``, ``sample_rate`` (Hz), ``bias_correction`` (1 or 0: an
-        int so that the Dataset writes to netCDF), ``units``. A tau with no valid
-        term (``n = 0``) has NaN ``dev``, bounds and ``edf`` and ``alpha = 0``.
+        ``data_type``, ``ci``, ``sample_rate`` (Hz), ``bias_correction`` (1 or 0),
+        ``bias``, ``alpha_given`` (1 or 0), ``units``.
+
+    Warns
+    -----
+    UserWarning
+        When the record is too short for any tau of a named set (empty result).
 
     Examples
     --------
     >>> import numpy as np
-    >>> from qsense.stability._kernels import oadev_raw
     >>> x = np.random.default_rng(0).normal(size=1000)
-    >>> ds = compute("oadev", x, 1.0, "phase", "octave", ci=0.683,
-    ...              bias_correction=True, raw=oadev_raw)
-    >>> ds.tau.values[:3]
+    >>> compute("oadev", x, 1.0, "octave", Request()).tau.values[:3]
     array([1., 2., 4.])
     """
-    data_type = choice("data_type", data_type, ("phase", "freq"))
-    ci = check_options(ci, bias_correction)
-    # Read-only from here on: no copy of a large record.
-    values, rate = as_series(data, rate, name="data", min_length=2, copy=False)
-    phase = to_phase(values, rate, data_type)
-    n_phase = phase.x.size
-    if factors is not None:
-        m = np.asarray(factors(taus, n_phase, rate), dtype=np.int64)
-    else:
-        m = averaging_factors(statistic, taus, n_phase, rate, tau_scale=tau_scale, max_m=max_m)
-    m = np.ascontiguousarray(m, dtype=np.int64)
-
-    if spans_gaps:
-        xk = phase.x if phase.span is None else phase.x_filled
-        vals, n = raw(xk, m, rate, phase.span)
-    else:
-        vals, n = raw(phase.x, m, rate)
-    vals = np.asarray(vals, dtype=np.float64)
-    n = np.asarray(n, dtype=np.int64)
-    vals = np.where(n > 0, vals, np.nan)
-
-    k = m.size
-    alpha = np.zeros(k, dtype=np.int64)
-    edf = np.full(k, np.nan)
-    dev = np.full(k, np.nan)
-    valid = np.flatnonzero(n > 0)
-    alpha[valid] = _noise_exponents(phase.x, m[valid], statistic, data_type)
-    if kind == "value":
-        dev[valid] = vals[valid]
-    else:
-        var = vals[valid]
-        if bias_correction and statistic not in _bias._NONE:  # others divide by 1
-            var = var / _bias.bias_factors(statistic, alpha[valid], m[valid], values.size, rate)
-        dev[valid] = np.sqrt(var)
-        edf[valid] = _edf.edfs(statistic, alpha[valid], m[valid], n_phase)
-    if kind == "value":
-        lo = np.full(k, np.nan)
-        hi = np.full(k, np.nan)
-    else:
-        lo, hi = _edf.ci_bounds(dev, edf, float(ci))
-        lo = np.asarray(lo, dtype=np.float64)
-        hi = np.asarray(hi, dtype=np.float64)
-
-    tau = m.astype(np.float64) * (tau_scale / rate)
-    variables = {
-        "dev": (dev, {"units": units, "long_name": long_name or statistic}),
-        "dev_lo": (lo, {"units": units, "long_name": f"lower {ci:g} bound"}),
-        "dev_hi": (hi, {"units": units, "long_name": f"upper {ci:g} bound"}),
-        "n": (n, {"long_name": "number of terms"}),
-        "edf": (edf, {"long_name": "equivalent degrees of freedom"}),
-        "alpha": (alpha, {"long_name": "noise exponent of S_y(f) ~ f^alpha"}),
-    }
-    attrs = {
-        "statistic": statistic,
-        "data_type": data_type,
-        "ci": float(ci),
-        "sample_rate": float(rate),
-        "bias_correction": int(bool(bias_correction)),
-        "units": units,
-    }
-    return _dataset(variables, tau, m, attrs)
+    spec = statistic if isinstance(statistic, Spec) else spec_of(statistic)
+    record = prepare(data, rate, request.data_type)
+    m = factors(spec, taus, record.n_phase, record.rate)
+    warn_if_empty(m, spec.name, record.n_phase, taus)
+    cols = evaluate(spec, record, m, request, alpha=given_alpha(request.alpha, m.size))
+    return build(spec, cols, attrs(record, request))
 
 
-def _dataset(
-    variables: dict[str, tuple[np.ndarray, dict[str, Any]]],
-    tau: np.ndarray,
-    m: np.ndarray,
-    attrs: dict[str, Any],
-) -> xr.Dataset:
-    """The result Dataset on ``tau`` (s, with its index) and ``m``, built from ready
-    Variables: the same Dataset as ``xr.Dataset`` with tuples, without its merging."""
-    coords = xr.Coordinates(
-        {
-            "tau": xr.Variable("tau", tau, {"units": "s", "long_name": "averaging time"}),
-            "m": xr.Variable("tau", m, {"long_name": "averaging factor"}),
-        },
-        indexes={"tau": PandasIndex(pd.Index(tau), "tau")},
+def build(spec: Spec, cols: Columns, attributes: dict[str, Any], **names: str) -> xr.Dataset:
+    """The result Dataset of ``cols`` (``names`` may override ``statistic``/``long_name``)."""
+    return result(
+        statistic=names.get("statistic", spec.name),
+        long_name=names.get("long_name", spec.long_name),
+        units=spec.units,
+        m=cols.m,
+        tau=cols.tau,
+        dev=cols.dev,
+        lo=cols.lo,
+        hi=cols.hi,
+        n=cols.n,
+        edf=cols.edf,
+        alpha=cols.alpha,
+        attrs=attributes,
     )
-    data_vars = {k: xr.Variable("tau", v, a) for k, (v, a) in variables.items()}
-    return xr.Dataset(data_vars, coords=coords, attrs=attrs)

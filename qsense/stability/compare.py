@@ -8,39 +8,25 @@ the individual ``sigma_i^2`` can be solved for from the pairwise variances.
 
 from __future__ import annotations
 
-import importlib
-import warnings
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import xarray as xr
 
+from qsense._validate import choice, confidence, warn
+from qsense.signal import DataType, common_grid
 from qsense.stability._edf import ci_bounds
-from qsense.stability._names import STATISTICS as _STATISTICS
+from qsense.stability._kernels import gcodev_raw
+from qsense.stability._pipeline import Columns, Request, attrs, build, given_alpha, prepare
+from qsense.stability._registry import SINGLE, SPECS, BiasTable, TauSet, statistic_function
+from qsense.stability._taus import factors, warn_if_empty
+from qsense.stability.noise_id import identify_alphas
 
-__all__ = ["three_cornered_hat"]
+__all__ = ["gcodev", "three_cornered_hat"]
 
 #: Single-record statistics that ``statistic=`` accepts by name.
-STATISTICS = (*_STATISTICS, "mtie", "tierms")
-
-
-def _resolve_statistic(statistic: str | Callable[..., xr.Dataset]) -> Callable[..., xr.Dataset]:
-    """The statistic function named ``statistic`` (``"oadev"``, ``"mdev"``, ...) or itself.
-
-    A callable must have the signature of :func:`qsense.stability.oadev`:
-    ``f(data, rate, data_type, taus, ci, bias_correction) -> xarray.Dataset``.
-    """
-    if callable(statistic):
-        return statistic
-    if not isinstance(statistic, str):
-        raise TypeError(
-            f"statistic must be a statistic name or a callable, got {type(statistic).__name__}"
-        )
-    name = statistic.lower()
-    if name not in STATISTICS:
-        raise ValueError(f"statistic must be one of {STATISTICS} or a callable, got {statistic!r}")
-    return getattr(importlib.import_module("qsense.stability"), name)
+STATISTICS = SINGLE
 
 
 def _design(pairs: list[tuple[str, str]], clocks: list[str]) -> np.ndarray:
@@ -103,8 +89,8 @@ def _check_pairs(pairs: Any) -> tuple[list[tuple[str, str]], list[str]]:
 def three_cornered_hat(
     pairs: Mapping[tuple[str, str], Any],
     rate: float | None = None,
-    data_type: Literal["phase", "freq"] = "phase",
-    taus: Literal["octave", "decade", "all"] | Any = "octave",
+    data_type: DataType = "phase",
+    taus: TauSet | Any = "octave",
     *,
     statistic: str | Callable[..., xr.Dataset] = "oadev",
     ci: float = 0.683,
@@ -117,10 +103,11 @@ def three_cornered_hat(
     pairs : mapping {(str, str): xarray.DataArray or array-like}
         Comparison records keyed by ``(clock_i, clock_j)``, each the difference
         ``x_i - x_j`` (phase in s, or fractional frequency) of simultaneous measurements,
-        shape (n,) and the same sample rate for all. The sign (key order) does not
-        matter. At least 3 clocks; every clock must be determined (for N clocks the
-        comparison graph needs a cycle of odd length through all of them - all
-        N(N-1)/2 pairs is the usual case).
+        shape (n,), all on one time grid (same length, rate and start: checked by
+        :func:`qsense.signal.common_grid`, whose errors name both records). The
+        sign (key order) does not matter. At least 3 clocks; every clock must be
+        determined (for N clocks the comparison graph needs a cycle of odd length
+        through all of them - all N(N-1)/2 pairs is the usual case).
     rate : float, optional
         Sample rate in Hz, for plain arrays.
     data_type : {"phase", "freq"}
@@ -260,12 +247,15 @@ def three_cornered_hat(
     (0.95, 1.17)
     """
     keys, clocks = _check_pairs(pairs)
-    func = _resolve_statistic(statistic)
+    func = statistic_function(statistic)
+    data_type = choice("data_type", data_type, ("phase", "freq"))
+    ci = confidence("ci", ci)
+    records, rate = common_grid({f"pairs[{k!r}]": pairs[k] for k in keys}, rate, min_length=2)
     results = []
-    for key in keys:
+    for key, values in zip(keys, records, strict=True):
         try:
             res = func(
-                pairs[key],
+                values,
                 rate=rate,
                 data_type=data_type,
                 taus=taus,
@@ -275,9 +265,6 @@ def three_cornered_hat(
         except (TypeError, ValueError) as err:
             raise type(err)(f"pairs[{key!r}]: {err}") from err
         results.append(res)
-    rates = {float(r.attrs["sample_rate"]) for r in results}
-    if max(rates) - min(rates) > 1e-9 * max(rates):
-        raise ValueError(f"pairs must all have the same sample rate, got {sorted(rates)} Hz")
     labels = [f"{i}-{j}" for i, j in keys]
     stacked = xr.concat(
         [r[["dev", "dev_lo", "dev_hi", "n", "edf"]] for r in results],
@@ -308,13 +295,11 @@ def three_cornered_hat(
             f"{clocks[i]} at tau={stacked['tau'].values[k]:g} s"
             for i, k in zip(*np.nonzero(negative), strict=True)
         ]
-        warnings.warn(
+        warn(
             f"cornered hat: {len(bad)} variance estimate(s) are not positive ("
             + ", ".join(bad[:5])
             + (", ..." if len(bad) > 5 else "")
-            + "); their dev is NaN and 'negative' is True",
-            UserWarning,
-            stacklevel=2,
+            + "); their dev is NaN and 'negative' is True"
         )
     with np.errstate(invalid="ignore"):
         dev = np.where(negative, np.nan, np.sqrt(np.abs(var)))
@@ -365,3 +350,95 @@ def three_cornered_hat(
     )
     out["tau"].attrs = dict(first["tau"].attrs) or {"units": "s", "long_name": "averaging time"}
     return out
+
+
+def gcodev(
+    data1: Any,
+    data2: Any,
+    rate: float | None = None,
+    data_type: DataType = "phase",
+    taus: TauSet | Any = "octave",
+    ci: float = 0.683,
+    bias_correction: bool = True,
+    *,
+    bias: BiasTable = "stable32",
+    alpha: int | Any | None = None,
+) -> xr.Dataset:
+    """Groslambert codeviation of two records measured against a common reference.
+
+    ``GCOV(tau) = sum_{i=0}^{N-2m-1} d1_i d2_i / (2 tau^2 (N - 2m))`` with
+    ``d_i = x[i+2m] - 2x[i+m] + x[i]`` of each record (the overlapping Allan
+    covariance; Vernotte, Lantz et al., "Three-cornered hat and Groslambert covariance",
+    IEEE TUFFC 62(8), 2015). ``dev = sign(GCOV) sqrt(|GCOV|)``: for the records A-B and
+    A-C it estimates the Allan deviation of the common clock A, with noise of B and C
+    averaging out instead of being subtracted, so it cannot go imaginary. A term is
+    skipped when either record is missing a sample it reads.
+
+    Parameters
+    ----------
+    data1, data2 : xarray.DataArray or array_like of float, shape (n,)
+        The two records, phase in s or fractional frequency, on one time grid (same
+        length, rate and start: :func:`qsense.signal.common_grid`); NaN marks a gap.
+    rate : float, optional
+        Sample rate in Hz (``tau0 = 1 / rate``); required for a plain array.
+    data_type : {"phase", "freq"}
+        ``"phase"`` (s) or ``"freq"`` (fractional frequency).
+    taus : {"octave", "decade", "all"} or array_like of float
+        Averaging times in s (rounded to multiples of ``tau0``), or a Stable32 set:
+        ``"octave"`` (m = 1, 2, 4, ...), ``"decade"`` (1, 2, 4, 10, 20, ...) or
+        ``"all"`` (Stable32 "many tau"), up to the statistic's Stable32 limit.
+    ci : float
+        Confidence level in (0, 1): checked, but no interval exists (NaN bounds).
+    bias_correction : bool
+        No effect (no bias correction; one signature for all).
+    bias : {"stable32", "sp1065"}
+        No effect (one signature for all).
+    alpha : int or array_like of int, optional
+        Noise exponent of S_y(f) ~ f^alpha (-2 ... 2) to use instead of the one
+        identified on ``data1`` (oadev rule): one for every tau, or one per tau of
+        the result in its order.
+        None (default) identifies it as Stable32 does (:func:`noise_id`).
+
+    Returns
+    -------
+    xarray.Dataset
+        As :func:`oadev`; ``dev`` is signed (dimensionless), ``dev_lo``/``dev_hi``/
+        ``edf`` are NaN and ``alpha`` is identified on ``data1``.
+
+    Warns
+    -----
+    UserWarning
+        When the records are too short for any tau of a named set (empty result).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(5)
+    >>> a, b, c = rng.normal(size=(3, 20000))
+    >>> ds = gcodev(a - b, a - c, rate=1.0, data_type="freq", taus=[1.0])
+    >>> bool(0.9 < ds.dev[0] < 1.1)
+    True
+    """
+    request = Request.checked(data_type, ci, bias_correction, bias, alpha)
+    (v1, v2), rate = common_grid({"data1": data1, "data2": data2}, rate, min_length=2)
+    r1 = prepare(v1, rate, request.data_type, "data1")
+    p1 = r1.phase
+    p2 = prepare(v2, rate, request.data_type, "data2").phase
+    spec = SPECS["gcodev"]
+    m = factors(spec, taus, p1.x.size, rate)
+    warn_if_empty(m, "gcodev", p1.x.size, taus)
+    var, n = gcodev_raw(p1.x, p2.x, m, rate)
+    valid = n > 0
+    dev = np.where(valid, np.sign(var) * np.sqrt(np.abs(var)), np.nan)
+    alpha_out = np.zeros(m.size, dtype=np.int64)
+    given = given_alpha(request.alpha, m.size)
+    if given is not None:
+        alpha_out[valid] = given[valid]
+    elif valid.any():
+        alpha_out[valid] = identify_alphas(p1.x, m[valid], "oadev", request.data_type)
+    nan = np.full(m.size, np.nan)
+    return build(
+        spec,
+        Columns(m, m / rate, dev, nan, nan.copy(), n, nan.copy(), alpha_out),
+        attrs(r1, request),
+    )

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from qsense._validate import choice, positive_float
-from qsense.signal import as_series
-from qsense.stability.compare import _resolve_statistic
+from qsense._validate import choice, confidence, positive_float
+from qsense.signal import DataType, as_series
+from qsense.stability._registry import TauSet, statistic_function
 
 __all__ = ["dynamic_adev"]
 
@@ -30,10 +30,10 @@ def _samples(name: str, seconds: float, rate: float, minimum: int, maximum: int)
 def dynamic_adev(
     data: Any,
     rate: float | None = None,
-    data_type: Literal["phase", "freq"] = "phase",
-    taus: Literal["octave", "decade", "all"] | Any = "octave",
-    window: float | None = None,
-    step: float | None = None,
+    data_type: DataType = "phase",
+    taus: TauSet | Any = "octave",
+    window_seconds: float | None = None,
+    step_seconds: float | None = None,
     *,
     statistic: str | Callable[..., xr.Dataset] = "oadev",
     ci: float = 0.683,
@@ -52,18 +52,19 @@ def dynamic_adev(
         Type of ``data``.
     taus : {"octave", "decade", "all"} or array-like of float
         Averaging times (s); the same set, chosen for the window length, in every window.
-    window : float, optional
-        Window duration in s, rounded to ``round(window * rate)`` samples (at least 3,
-        at most n). Default: a tenth of the record (at least 3 samples).
-    step : float, optional
+    window_seconds : float, optional
+        Window duration in s, rounded to ``round(window_seconds * rate)`` samples (at
+        least 3, at most n). Default: a tenth of the record (at least 3 samples).
+    step_seconds : float, optional
         Distance between window starts in s, rounded to whole samples (at least 1).
         Default: a quarter of the window (at least 1 sample).
     statistic : str or callable
         Statistic evaluated in each window; default ``"oadev"`` (overlapping ADEV).
-        Any name of :mod:`qsense.stability.deviations` or a callable with the same
-        signature (see :func:`qsense.stability.compare.three_cornered_hat`).
+        Any single-record statistic name (``"mdev"``, ``"totdev"``, ...) or a
+        callable with the same signature (see
+        :func:`qsense.stability.compare.three_cornered_hat`).
     ci : float
-        Confidence level of ``dev_lo``/``dev_hi``.
+        Confidence level of ``dev_lo``/``dev_hi`` in (0, 1).
     bias_correction : bool
         Passed to the statistic.
 
@@ -74,8 +75,14 @@ def dynamic_adev(
         ``time`` coordinate, else seconds from the first sample) and ``tau`` (s), with
         the statistic's variables (``dev``, ``dev_lo``, ``dev_hi``, ``n``, ``edf``,
         ``alpha``) and coordinates ``window_start`` (index of each window's first
-        sample). Attributes: those of the statistic plus ``window`` and ``step`` (s)
-        and ``window_samples``, ``step_samples``.
+        sample). Attributes: those of the statistic plus ``window_seconds`` and
+        ``step_seconds`` (s) and ``window_samples``, ``step_samples``.
+
+    Warns
+    -----
+    UserWarning
+        When a window is too short for any tau of a named set (the statistic's
+        warning; its rows are then empty).
 
     Notes
     -----
@@ -90,16 +97,26 @@ def dynamic_adev(
     --------
     >>> import numpy as np
     >>> y = np.random.default_rng(0).standard_normal(2000) * 1e-12
-    >>> dyn = dynamic_adev(y, rate=1.0, data_type="freq", window=500.0, step=250.0)
+    >>> dyn = dynamic_adev(y, rate=1.0, data_type="freq", window_seconds=500.0,
+    ...                    step_seconds=250.0)
     >>> dict(dyn["dev"].sizes)
     {'time': 7, 'tau': 7}
     """
     data_type = choice("data_type", data_type, ("phase", "freq"))
-    func = _resolve_statistic(statistic)
+    func = statistic_function(statistic)
+    ci = confidence("ci", ci)
     x, rate = as_series(data, rate, min_length=3)
     n = x.size
-    w = max(3, n // 10) if window is None else _samples("window", window, rate, 3, n)
-    s = max(1, w // 4) if step is None else _samples("step", step, rate, 1, n)
+    w = (
+        max(3, n // 10)
+        if window_seconds is None
+        else _samples("window_seconds", window_seconds, rate, 3, n)
+    )
+    s = (
+        max(1, w // 4)
+        if step_seconds is None
+        else _samples("step_seconds", step_seconds, rate, 1, n)
+    )
     starts = np.arange(0, n - w + 1, s)
 
     rows = [
@@ -135,8 +152,8 @@ def dynamic_adev(
     out = out.assign_coords(window_start=("time", starts))
     out["time"].attrs = time_attrs
     out.attrs.update(
-        window=w / rate,
-        step=s / rate,
+        window_seconds=w / rate,
+        step_seconds=s / rate,
         window_samples=w,
         step_samples=s,
         sample_rate=rate,

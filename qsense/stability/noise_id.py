@@ -26,7 +26,7 @@ import numpy as np
 import xarray as xr
 
 from qsense._validate import choice
-from qsense.signal import as_series
+from qsense.signal import DataType, as_series
 from qsense.stability._kernels_noise import (
     acf_alphas,
     b1_ratio,
@@ -34,8 +34,9 @@ from qsense.stability._kernels_noise import (
     rn_ratio,
     rn_ratios,
 )
-from qsense.stability._names import STATISTICS, Statistic
-from qsense.stability._taus import STOP_RATIO
+from qsense.stability._phase import to_phase
+from qsense.stability._registry import SPECS, STATISTICS, Statistic
+from qsense.stability._taus import factors, warn_if_empty
 
 __all__ = [
     "b1_alpha",
@@ -47,8 +48,15 @@ __all__ = [
 ]
 
 _ACF_MIN_POINTS = 30  # Stable32 uses the lag-1 ACF method from 30 analysis points up
-_HADAMARD = ("hdev", "ohdev", "htotdev")
-_THEO = ("theo1", "theobr", "theoh")
+
+
+def _dmax(statistic: str) -> int:
+    """Largest number of differences of the lag-1 ACF method (3 for Hadamard, else 2)."""
+    return 3 if SPECS[statistic].noise == "hadamard" else 2
+
+
+def _is_theo(statistic: str) -> bool:
+    return SPECS[statistic].noise == "theo"
 
 
 def lag1_acf(z: np.ndarray) -> float:
@@ -83,7 +91,7 @@ def lag1_acf(z: np.ndarray) -> float:
 
 
 def lag1_acf_alpha(
-    x: np.ndarray, m: int, data_type_in: Literal["phase", "freq"] = "phase", dmax: int = 2
+    x: np.ndarray, m: int, data_type_in: DataType = "phase", dmax: int = 2
 ) -> tuple[float, int]:
     """Noise exponent by the lag-1 autocorrelation method of [RG04].
 
@@ -150,20 +158,7 @@ def _rn_boundary(m: int) -> float:
 
 def _n_terms(statistic: str, n_phase: int, m: int) -> int:
     """Number of terms Stable32 sums for ``statistic`` at averaging factor m (its '#')."""
-    n_avg = (n_phase - 1) // m
-    counts = {
-        "adev": n_avg - 1,
-        "hdev": n_avg - 2,
-        "oadev": n_phase - 2 * m,
-        "ohdev": n_phase - 3 * m,
-        "htotdev": n_phase - 3 * m,
-        "mdev": n_phase - 3 * m + 1,
-        "tdev": n_phase - 3 * m + 1,
-        "mtotdev": n_phase - 3 * m + 1,
-        "ttotdev": n_phase - 3 * m + 1,
-        "totdev": n_phase - 2,
-    }
-    return counts.get(statistic, n_phase - 2 * m)
+    return SPECS[statistic].b1_terms(n_phase, m)
 
 
 def b1_alpha(x: np.ndarray, m: int, n_terms: int, use_rn: bool = True) -> int:
@@ -224,9 +219,7 @@ def _b1_decide(b1: float, ny: int, n_terms: int) -> int | None:
     return None
 
 
-def identify_alpha(
-    x: np.ndarray, m: int, statistic: str, data_type_in: Literal["phase", "freq"] = "phase"
-) -> int:
+def identify_alpha(x: np.ndarray, m: int, statistic: str, data_type_in: DataType = "phase") -> int:
     """Stable32's noise exponent alpha for one statistic and averaging factor.
 
     Parameters
@@ -286,7 +279,7 @@ def identify_alpha(
 
 
 def identify_alphas(
-    x: np.ndarray, m: np.ndarray, statistic: str, data_type_in: Literal["phase", "freq"] = "phase"
+    x: np.ndarray, m: np.ndarray, statistic: str, data_type_in: DataType = "phase"
 ) -> np.ndarray:
     """:func:`identify_alpha` at every averaging factor of ``m`` (one kernel call).
 
@@ -321,9 +314,9 @@ def identify_alphas(
     """
     x = np.ascontiguousarray(x, dtype=np.float64)
     m = np.asarray(m, dtype=np.int64).reshape(-1)
-    if statistic in _THEO:
+    if _is_theo(statistic):
         return np.full(m.size, _theo_alpha(x), dtype=np.int64)
-    dmax = 3 if statistic in _HADAMARD else 2
+    dmax = _dmax(statistic)
     last = _last_identified(statistic, x.size)
     out = np.zeros(m.size, dtype=np.int64)
     acf = x.size // m >= _ACF_MIN_POINTS
@@ -361,8 +354,8 @@ def _last_identified(statistic: str, n_phase: int) -> int:
     octave/decade and 2015 of all-tau tables; the transition lies at (N - 1) / (2 r m)
     between 0.994 and 1.010, tests/stability/test_noise_id.py).
     """
-    ratio = STOP_RATIO.get(statistic)
-    if ratio is None:
+    ratio = SPECS[statistic].stop_ratio
+    if not ratio:
         return np.iinfo(np.int64).max
     return max(1, (n_phase - 1) // (2 * ratio))
 
@@ -389,7 +382,7 @@ def _b1_alphas(x: np.ndarray, m: np.ndarray, statistic: str) -> np.ndarray:
 def noise_id(
     data: Any,
     rate: float | None = None,
-    data_type: Literal["phase", "freq"] = "phase",
+    data_type: DataType = "phase",
     taus: Literal["octave", "decade", "all"] | Any = "octave",
     statistic: Statistic = "oadev",
 ) -> xr.Dataset:
@@ -427,23 +420,19 @@ def noise_id(
     >>> ds.alpha.values.tolist()
     [0, 0]
     """
-    from qsense.stability._pipeline import to_phase
-    from qsense.stability._taus import averaging_factors
-
     data_type = choice("data_type", data_type, ("phase", "freq"))
     statistic = choice("statistic", statistic, STATISTICS)
-    values, rate = as_series(data, rate, name="data", min_length=2)
+    values, rate = as_series(data, rate, name="data", min_length=2, copy=False)
     x = to_phase(values, rate, data_type).x
-    if statistic in _THEO:  # the Theo factor sets, tau = 0.75 m tau0
-        from qsense.stability.total import _theo_factors
-
-        m, tau_scale = _theo_factors(taus, x.size, rate), 0.75
-    else:
-        m, tau_scale = averaging_factors(statistic, taus, x.size, rate), 1.0
-    dmax = 3 if statistic in _HADAMARD else 2
+    theo = _is_theo(statistic)
+    # the Theo statistics share Theo1's factor sets, tau = 0.75 m tau0
+    spec = SPECS["theo1" if theo else statistic]
+    m, tau_scale = factors(spec, taus, x.size, rate), spec.tau_scale
+    warn_if_empty(m, statistic, x.size, taus)
+    dmax = _dmax(statistic)
     alpha = identify_alphas(x, m, statistic, data_type)
     acf = np.full(m.size, np.nan)
-    use = (x.size // m >= _ACF_MIN_POINTS) & (statistic not in _THEO)
+    use = (x.size // m >= _ACF_MIN_POINTS) & (not theo)
     if use.any():
         acf[use] = _acf_exponents(x, m[use], data_type, dmax)[0]
     last = _last_identified(statistic, x.size)

@@ -1,9 +1,10 @@
 """Total and Theo deviations: MTOT, TTOT, HTOT, Theo1, TheoBR and TheoH.
 
 All six functions share one signature, ``f(data, rate=None, data_type="phase",
-taus="octave", ci=0.683, bias_correction=True)``, and return the stability Dataset of
-:func:`qsense.stability._pipeline.compute` (``dev``, ``dev_lo``, ``dev_hi``, ``n``,
-``edf``, ``alpha`` on coordinate ``tau`` in s, with ``m`` the averaging factor).
+taus="octave", ci=0.683, bias_correction=True, *, bias="stable32", alpha=None)``, and
+return the stability Dataset of :func:`qsense.stability._pipeline.compute` (``dev``,
+``dev_lo``, ``dev_hi``, ``n``, ``edf``, ``alpha`` on coordinate ``tau`` in s, with ``m``
+the averaging factor). The raw estimators are in :mod:`._total_raw`.
 
 Conventions follow Stable32 (W.J. Riley) and NIST SP 1065 (Riley 2008):
 
@@ -34,242 +35,47 @@ Frequency input with gaps drops exactly the terms that straddle a gap.
 
 Bias corrections (``bias_correction=True``) and confidence intervals come from
 :mod:`qsense.stability._bias` and :mod:`qsense.stability._edf` with the noise exponent
-of :mod:`qsense.stability.noise_id`.
+of :mod:`qsense.stability.noise_id` (or the ``alpha`` given). MTOT and TTOT: by default
+no bias correction, as Stable32's octave and decade runs; ``bias="sp1065"`` divides the
+variance by NIST SP 1065's 0.94 / 0.83 / 0.73 / 0.70 / 0.69 (WPM ... RWFM), which
+reproduces SP 1065's Tables 30/31 and Stable32's many-tau runs (Stable32 applies these
+factors there, and only there; see :mod:`qsense.stability._bias`).
 """
 
 from __future__ import annotations
 
-import warnings
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from qsense.signal import as_series
-from qsense.stability import _edf
-from qsense.stability import _kernels_total as _k
-from qsense.stability._kernels import oadev_raw
-from qsense.stability._pipeline import compute
-from qsense.stability._taus import averaging_factors, many_tau
+from qsense.signal import DataType
+from qsense.stability._pipeline import (
+    Columns,
+    Request,
+    attrs,
+    build,
+    compute,
+    evaluate,
+    given_alpha,
+    prepare,
+)
+from qsense.stability._registry import SPECS, BiasTable, TauSet
+from qsense.stability._taus import theoh_factors, warn_if_empty
 
 __all__ = ["htotdev", "mtotdev", "theo1", "theobr", "theoh", "ttotdev"]
 
-DataType = Literal["phase", "freq"]
-Taus = Literal["octave", "decade", "all"]
 
-
-# ---------------------------------------------------------------------------------
-# raw estimators: raw(x, m, rate, span) -> (variance, number of terms)
-
-
-def _marked(x: np.ndarray, span: np.ndarray | None) -> np.ndarray:
-    """Phase with NaN at every sample that ends a frequency gap (drops straddling terms)."""
-    if span is None:
-        return x
-    out = x.copy()
-    out[1:][np.diff(span) != 0] = np.nan
-    return out
-
-
-def _reflected(s: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean over windows of the reflected mean square (see :mod:`._kernels_total`)."""
-    out = np.zeros(m.size)
-    cnt = np.zeros(m.size, dtype=np.int64)
-    ok = 3 * m <= s.size
-    if ok.any():
-        mm = np.ascontiguousarray(m[ok])
-        o = np.zeros(mm.size)
-        c = np.zeros(mm.size, dtype=np.int64)
-        _k.reflected_sums(s, mm, o, c, *_k.empty_work(s.size, int(mm.max())))
-        out[ok], cnt[ok] = o, c
-    return out / np.maximum(cnt, 1), cnt
-
-
-def _mtot_raw(x, m, rate, span):
-    mean_sq, n = _reflected(_marked(x, span), m)
-    tau = m / rate
-    return mean_sq / (2.0 * tau * tau), n
-
-
-def _ttot_raw(x, m, rate, span):
-    var, n = _mtot_raw(x, m, rate, span)
-    tau = m / rate
-    return var * tau * tau / 3.0, n
-
-
-def _htot_raw(x, m, rate, span):
-    y = np.diff(x) * rate
-    if span is not None:
-        y[np.diff(span) != 0] = np.nan
-    mean_sq, n = _reflected(np.ascontiguousarray(y), m)
-    var = mean_sq / 6.0
-    if np.any(m == 1):
-        acc, cnt = _k.ohvar1_sums(_marked(x, span))
-        var[m == 1] = acc / max(cnt, 1) * rate * rate / 6.0
-        n[m == 1] = cnt
-    return var, n
-
-
-def _theo1_raw(x, m, rate, span):
-    acc = np.zeros(m.size)
-    n = np.zeros(m.size, dtype=np.int64)
-    ok = (m >= 2) & (m % 2 == 0) & (m <= x.size - 1)
-    if ok.any():
-        mm = np.ascontiguousarray(m[ok])
-        a = np.zeros(mm.size)
-        c = np.zeros(mm.size, dtype=np.int64)
-        if span is not None:
-            sp, mode = np.ascontiguousarray(span, dtype=np.float64), 2
-        else:
-            sp, mode = np.zeros(1), int(bool(np.isnan(x).any()))
-        _k.theo1_sums(x, sp, mode, mm, a, c)
-        acc[ok], n[ok] = a, c
-    tau = m / rate
-    return acc / (0.75 * tau * tau), n
-
-
-def _br_ratio(x, rate, span) -> float:
-    """Mean of AVAR(9 + 3i) / Theo1(12 + 4i), i = 0 .. floor(0.1 N / 3) - 3."""
-    top = int(np.floor(0.1 * x.size / 3.0)) - 3
-    if top < 0:
-        raise ValueError(
-            "theobr needs at least 90 phase points (n = floor(0.1 N / 3) - 3 >= 0), "
-            f"got N = {x.size}"
-        )
-    i = np.arange(top + 1, dtype=np.int64)
-    avar, na = oadev_raw(x, 9 + 3 * i, rate, span)
-    th, nt = _theo1_raw(x, 12 + 4 * i, rate, span)
-    good = (na > 0) & (nt > 0)
-    if not good.any():
-        return np.nan
-    return float(np.mean(avar[good] / th[good]))
-
-
-def _theobr_raw(x, m, rate, span):
-    var, n = _theo1_raw(x, m, rate, span)
-    ratio = _br_ratio(x, rate, span)
-    return var * ratio, (n if np.isfinite(ratio) else np.zeros_like(n))
-
-
-# ---------------------------------------------------------------------------------
-# tau sets
-
-
-def _br_splice(n_phase: int) -> int:
-    """Smallest m of the TheoBR part of TheoH: 2 (9 + 3n), n = floor(0.1 N / 3) - 3."""
-    top = int(np.floor(0.1 * n_phase / 3.0)) - 3
-    return 2 * (9 + 3 * top) if top >= 0 else n_phase
-
-
-def _named(taus: str, first: int, limit: float, many: np.ndarray) -> np.ndarray:
-    if taus == "octave":
-        m = first * 2 ** np.arange(0, 58, dtype=np.int64)
-    elif taus == "decade":
-        m = (np.array([1, 2, 4], dtype=np.int64)[None, :] * 10 ** np.arange(18)[:, None]).ravel()
-        m = m[m >= first]
-    else:
-        m = many
-    return m[m <= limit]
-
-
-def _explicit(taus: Any, rate: float, scale: float, limit: int, even: bool, name: str):
-    arr = np.atleast_1d(np.asarray(taus, dtype=np.float64))
-    if arr.ndim != 1 or not np.all(np.isfinite(arr)) or np.any(arr <= 0):
-        raise ValueError(f"taus must be positive finite times in seconds, got {taus!r}")
-    mf = arr * rate / scale
-    step = 2 if even else 1
-    m = np.maximum(step * np.rint(mf / step), step).astype(np.int64)
-    if np.any(np.abs(mf - m) > 1e-6 * np.maximum(mf, 1.0)):
-        unit = f"{step} x {scale:g} / rate = {step * scale / rate!r} s"
-        warnings.warn(f"{name}: taus rounded to whole multiples of {unit}", stacklevel=4)
-    keep = m <= limit
-    if not np.all(keep):
-        warnings.warn(
-            f"{name}: dropped taus above the largest usable averaging factor {limit}: "
-            f"{arr[~keep]!r}",
-            stacklevel=4,
-        )
-    return np.unique(m[keep])
-
-
-def _total_factors(statistic: str, offset: int):
-    """Factors of MTOT/TTOT (offset 0) or HTOT (offset 1): Stable32's named sets (stop
-    ratio 3), explicit taus up to the last m with one window, 3m <= N - offset."""
-
-    def factors(taus: Any, n_phase: int, rate: float) -> np.ndarray:
-        if isinstance(taus, str):
-            return averaging_factors(statistic, taus, n_phase, rate)
-        return _explicit(taus, rate, 1.0, (n_phase - offset) // 3, False, statistic)
-
-    return factors
-
-
-def _theo_factors(taus: Any, n_phase: int, rate: float) -> np.ndarray:
-    """Theo1/TheoBR factors: even m, 10 <= m <= N - 1 for named sets (Stable32)."""
-    limit = n_phase - 1
-    if isinstance(taus, str):
-        _check_name(taus)
-        # Stable32's Theo1 many-tau set: m/2 on its many-tau grid with D = 71 (verified on
-        # N = 1001 and 1253 only)
-        many = 2 * many_tau(limit / 2 + 1, 71)
-        return _named(taus, 10, limit, many[many >= 10])
-    return _explicit(taus, rate, 0.75, limit, True, "theo1")
-
-
-def _check_name(taus: str) -> None:
-    if taus not in ("octave", "decade", "all"):
-        raise ValueError(
-            f"taus must be 'octave', 'decade', 'all' or an array of seconds, got {taus!r}"
-        )
-
-
-# ---------------------------------------------------------------------------------
-# public API
-
-_DOC_PARAMS = """
-    Parameters
-    ----------
-    data : xarray.DataArray or array_like of float, shape (n,)
-        Phase in s (``data_type="phase"``) or fractional frequency (``"freq"``,
-        dimensionless); NaN marks a missing sample.
-    rate : float, optional
-        Sample rate in Hz (``tau0 = 1 / rate``); taken from the time coordinate of a
-        DataArray when None.
-    data_type : {"phase", "freq"}
-        What ``data`` holds.
-    taus : {"octave", "decade", "all"} or array_like of float
-        Averaging times in s, or a Stable32 tau set ("all" = Stable32's many-tau set).
-    ci : float
-        Confidence level of ``dev_lo`` / ``dev_hi`` in (0, 1); 0.683 = 1 sigma.
-    bias_correction : bool
-        Apply the Stable32 noise-type bias correction of the variance.
-
-    Returns
-    -------
-    xarray.Dataset
-        ``dev``, ``dev_lo``, ``dev_hi`` ({units}), ``n`` (terms used), ``edf``,
-        ``alpha`` (noise exponent of S_y(f) ~ f^alpha) on coordinate ``tau`` (s).
-"""
-
-
-def _doc(units: str):
-    def deco(func):
-        func.__doc__ = func.__doc__.replace(
-            "{params}", _DOC_PARAMS.strip().replace("{units}", units)
-        )
-        return func
-
-    return deco
-
-
-@_doc("dimensionless")
 def mtotdev(
     data: Any,
     rate: float | None = None,
     data_type: DataType = "phase",
-    taus: Taus | Any = "octave",
+    taus: TauSet | Any = "octave",
     ci: float = 0.683,
     bias_correction: bool = True,
+    *,
+    bias: BiasTable = "stable32",
+    alpha: int | Any | None = None,
 ) -> xr.Dataset:
     """Modified total deviation (NIST SP 1065 sec. 5.2.12).
 
@@ -277,7 +83,47 @@ def mtotdev(
     ``z_i`` the second difference of m-point means of the half-average-detrended,
     reflected 9m-point extension of the n-th 3m-point phase window.
 
-    {params}
+    Parameters
+    ----------
+    data : xarray.DataArray or array_like of float, shape (n,)
+        Phase (time error) in s or dimensionless fractional frequency, per
+        ``data_type``; NaN marks a missing sample. A DataArray on ``time`` gives the
+        rate from its coordinate.
+    rate : float, optional
+        Sample rate in Hz (``tau0 = 1 / rate``); required for a plain array.
+    data_type : {"phase", "freq"}
+        ``"phase"`` (s) or ``"freq"`` (fractional frequency).
+    taus : {"octave", "decade", "all"} or array_like of float
+        Averaging times in s (rounded to multiples of ``tau0``), or a Stable32 set:
+        ``"octave"`` (m = 1, 2, 4, ...), ``"decade"`` (1, 2, 4, 10, 20, ...) or
+        ``"all"`` (Stable32 "many tau"), up to the statistic's Stable32 limit.
+    ci : float
+        Confidence level of ``dev_lo``/``dev_hi`` in (0, 1); 0.683 is 1 sigma.
+    bias_correction : bool
+        Apply the bias table chosen by ``bias`` (no effect with the default table).
+    bias : {"stable32", "sp1065"}
+        ``"stable32"`` (default): no MTOT bias correction, as Stable32's octave and
+        decade runs. ``"sp1065"``: the variance divided by 0.94 (WPM), 0.83 (FPM),
+        0.73 (WFM), 0.70 (FFM) or 0.69 (RWFM) by the noise type, NIST SP 1065 sec.
+        5.2.12, as its Tables 30/31 and Stable32's many-tau runs print MTOT and TTOT.
+    alpha : int or array_like of int, optional
+        Noise exponent of S_y(f) ~ f^alpha (-2 ... 2) to use instead of the
+        identified one: one for every tau, or one per tau of the result in its order.
+        None (default) identifies it as Stable32 does (:func:`noise_id`).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``dev``, ``dev_lo``, ``dev_hi`` (dimensionless), ``n`` (number of terms), ``edf``,
+        ``alpha`` (int) on coordinate ``tau`` (s) with ``m`` (averaging factor);
+        attributes ``statistic``, ``data_type``, ``ci``, ``sample_rate`` (Hz),
+        ``bias_correction``, ``bias``, ``alpha_given``, ``units``.
+
+    Warns
+    -----
+    UserWarning
+        When ``data`` is too short for any tau of a named set (the result is then
+        empty: e.g. 2 samples), or when explicit taus are rounded or dropped.
 
     Examples
     --------
@@ -287,33 +133,64 @@ def mtotdev(
     >>> ds.m.values
     array([  1,   2,   4,   8,  16,  32,  64, 128, 256])
     """
-    return compute(
-        "mtotdev",
-        data,
-        rate,
-        data_type,
-        taus,
-        ci=ci,
-        bias_correction=bias_correction,
-        raw=_mtot_raw,
-        spans_gaps=True,
-        factors=_total_factors("mtotdev", 0),
-        long_name="modified total deviation",
-    )
+    request = Request.checked(data_type, ci, bias_correction, bias, alpha)
+    return compute("mtotdev", data, rate, taus, request)
 
 
-@_doc("s")
 def ttotdev(
     data: Any,
     rate: float | None = None,
     data_type: DataType = "phase",
-    taus: Taus | Any = "octave",
+    taus: TauSet | Any = "octave",
     ci: float = 0.683,
     bias_correction: bool = True,
+    *,
+    bias: BiasTable = "stable32",
+    alpha: int | Any | None = None,
 ) -> xr.Dataset:
     """Time total deviation (NIST SP 1065 sec. 5.2.13): ``tau / sqrt(3) * MTOT``.
 
-    {params}
+    Parameters
+    ----------
+    data : xarray.DataArray or array_like of float, shape (n,)
+        Phase (time error) in s or dimensionless fractional frequency, per
+        ``data_type``; NaN marks a missing sample. A DataArray on ``time`` gives the
+        rate from its coordinate.
+    rate : float, optional
+        Sample rate in Hz (``tau0 = 1 / rate``); required for a plain array.
+    data_type : {"phase", "freq"}
+        ``"phase"`` (s) or ``"freq"`` (fractional frequency).
+    taus : {"octave", "decade", "all"} or array_like of float
+        Averaging times in s (rounded to multiples of ``tau0``), or a Stable32 set:
+        ``"octave"`` (m = 1, 2, 4, ...), ``"decade"`` (1, 2, 4, 10, 20, ...) or
+        ``"all"`` (Stable32 "many tau"), up to the statistic's Stable32 limit.
+    ci : float
+        Confidence level of ``dev_lo``/``dev_hi`` in (0, 1); 0.683 is 1 sigma.
+    bias_correction : bool
+        Apply the bias table chosen by ``bias`` (no effect with the default table).
+    bias : {"stable32", "sp1065"}
+        ``"stable32"`` (default): no MTOT bias correction, as Stable32's octave and
+        decade runs. ``"sp1065"``: the variance divided by 0.94 (WPM), 0.83 (FPM),
+        0.73 (WFM), 0.70 (FFM) or 0.69 (RWFM) by the noise type, NIST SP 1065 sec.
+        5.2.12, as its Tables 30/31 and Stable32's many-tau runs print MTOT and TTOT.
+    alpha : int or array_like of int, optional
+        Noise exponent of S_y(f) ~ f^alpha (-2 ... 2) to use instead of the
+        identified one: one for every tau, or one per tau of the result in its order.
+        None (default) identifies it as Stable32 does (:func:`noise_id`).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``dev``, ``dev_lo``, ``dev_hi`` (s), ``n`` (number of terms), ``edf``,
+        ``alpha`` (int) on coordinate ``tau`` (s) with ``m`` (averaging factor);
+        attributes ``statistic``, ``data_type``, ``ci``, ``sample_rate`` (Hz),
+        ``bias_correction``, ``bias``, ``alpha_given``, ``units``.
+
+    Warns
+    -----
+    UserWarning
+        When ``data`` is too short for any tau of a named set (the result is then
+        empty: e.g. 2 samples), or when explicit taus are rounded or dropped.
 
     Examples
     --------
@@ -323,30 +200,20 @@ def ttotdev(
     >>> ds.dev.attrs["units"]
     's'
     """
-    return compute(
-        "ttotdev",
-        data,
-        rate,
-        data_type,
-        taus,
-        ci=ci,
-        bias_correction=bias_correction,
-        raw=_ttot_raw,
-        spans_gaps=True,
-        factors=_total_factors("ttotdev", 0),
-        units="s",
-        long_name="time total deviation",
-    )
+    request = Request.checked(data_type, ci, bias_correction, bias, alpha)
+    return compute("ttotdev", data, rate, taus, request)
 
 
-@_doc("dimensionless")
 def htotdev(
     data: Any,
     rate: float | None = None,
     data_type: DataType = "phase",
-    taus: Taus | Any = "octave",
+    taus: TauSet | Any = "octave",
     ci: float = 0.683,
     bias_correction: bool = True,
+    *,
+    bias: BiasTable = "stable32",
+    alpha: int | Any | None = None,
 ) -> xr.Dataset:
     """Hadamard total deviation (NIST SP 1065 sec. 5.2.14).
 
@@ -356,7 +223,45 @@ def htotdev(
     9m-point extension of the n-th 3m-point window. At m = 1 the overlapping Hadamard
     deviation is returned, as Stable32 does.
 
-    {params}
+    Parameters
+    ----------
+    data : xarray.DataArray or array_like of float, shape (n,)
+        Phase (time error) in s or dimensionless fractional frequency, per
+        ``data_type``; NaN marks a missing sample. A DataArray on ``time`` gives the
+        rate from its coordinate.
+    rate : float, optional
+        Sample rate in Hz (``tau0 = 1 / rate``); required for a plain array.
+    data_type : {"phase", "freq"}
+        ``"phase"`` (s) or ``"freq"`` (fractional frequency).
+    taus : {"octave", "decade", "all"} or array_like of float
+        Averaging times in s (rounded to multiples of ``tau0``), or a Stable32 set:
+        ``"octave"`` (m = 1, 2, 4, ...), ``"decade"`` (1, 2, 4, 10, 20, ...) or
+        ``"all"`` (Stable32 "many tau"), up to the statistic's Stable32 limit.
+    ci : float
+        Confidence level of ``dev_lo``/``dev_hi`` in (0, 1); 0.683 is 1 sigma.
+    bias_correction : bool
+        Divide the variance by 0.995 (WFM), 0.851 (FFM) or 0.771 (RWFM), NIST SP
+        1065 sec. 5.2.14, as Stable32 (none for alpha >= 1 and at m = 1).
+    bias : {"stable32", "sp1065"}
+        No effect here: both tables correct HTOTDEV the same way.
+    alpha : int or array_like of int, optional
+        Noise exponent of S_y(f) ~ f^alpha (-2 ... 2) to use instead of the
+        identified one: one for every tau, or one per tau of the result in its order.
+        None (default) identifies it as Stable32 does (:func:`noise_id`).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``dev``, ``dev_lo``, ``dev_hi`` (dimensionless), ``n`` (number of terms), ``edf``,
+        ``alpha`` (int) on coordinate ``tau`` (s) with ``m`` (averaging factor);
+        attributes ``statistic``, ``data_type``, ``ci``, ``sample_rate`` (Hz),
+        ``bias_correction``, ``bias``, ``alpha_given``, ``units``.
+
+    Warns
+    -----
+    UserWarning
+        When ``data`` is too short for any tau of a named set (the result is then
+        empty: e.g. 2 samples), or when explicit taus are rounded or dropped.
 
     Examples
     --------
@@ -366,37 +271,67 @@ def htotdev(
     >>> int(ds.n.sel(tau=1.0))
     998
     """
-    return compute(
-        "htotdev",
-        data,
-        rate,
-        data_type,
-        taus,
-        ci=ci,
-        bias_correction=bias_correction,
-        raw=_htot_raw,
-        spans_gaps=True,
-        factors=_total_factors("htotdev", 1),
-        long_name="Hadamard total deviation",
-    )
+    request = Request.checked(data_type, ci, bias_correction, bias, alpha)
+    return compute("htotdev", data, rate, taus, request)
 
 
-@_doc("dimensionless")
 def theo1(
     data: Any,
     rate: float | None = None,
     data_type: DataType = "phase",
-    taus: Taus | Any = "octave",
+    taus: TauSet | Any = "octave",
     ci: float = 0.683,
     bias_correction: bool = True,
+    *,
+    bias: BiasTable = "stable32",
+    alpha: int | Any | None = None,
 ) -> xr.Dataset:
     """Theo1 deviation (NIST SP 1065 sec. 5.2.15; Howe & Tasset 2004).
 
     For even m and ``tau = 0.75 m tau0``: ``Theo1 = 1 / (0.75 (N - m) (m tau0)**2)
     sum_{i=1}^{N-m} sum_{d=0}^{m/2-1} [(x_i - x_{i-d+m/2}) + (x_{i+m} - x_{i+d+m/2})]**2
-    / (m/2 - d)``. Explicit ``taus`` are rounded to ``m`` even, ``2 <= m <= N - 1``.
+    / (m/2 - d)``. Explicit ``taus`` are rounded to ``m`` even, ``2 <= m <= N - 1``;
+    named sets start at m = 10 as in Stable32.
 
-    {params}
+    Parameters
+    ----------
+    data : xarray.DataArray or array_like of float, shape (n,)
+        Phase (time error) in s or dimensionless fractional frequency, per
+        ``data_type``; NaN marks a missing sample. A DataArray on ``time`` gives the
+        rate from its coordinate.
+    rate : float, optional
+        Sample rate in Hz (``tau0 = 1 / rate``); required for a plain array.
+    data_type : {"phase", "freq"}
+        ``"phase"`` (s) or ``"freq"`` (fractional frequency).
+    taus : {"octave", "decade", "all"} or array_like of float
+        Averaging times in s (rounded to multiples of ``tau0``), or a Stable32 set:
+        ``"octave"`` (m = 1, 2, 4, ...), ``"decade"`` (1, 2, 4, 10, 20, ...) or
+        ``"all"`` (Stable32 "many tau"), up to the statistic's Stable32 limit.
+    ci : float
+        Confidence level of ``dev_lo``/``dev_hi`` in (0, 1); 0.683 is 1 sigma.
+    bias_correction : bool
+        Divide the variance by Theo1/AVAR of the noise type: 1.6589 (FPM), 1 (WFM),
+        0.7412 (FFM) as Stable32 applies them; Howe's (2006) fits for WPM and RWFM.
+    bias : {"stable32", "sp1065"}
+        No effect here: both tables correct Theo1 the same way.
+    alpha : int or array_like of int, optional
+        Noise exponent of S_y(f) ~ f^alpha (-2 ... 2) to use instead of the
+        identified one: one for every tau, or one per tau of the result in its order.
+        None (default) identifies it as Stable32 does (:func:`noise_id`).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``dev``, ``dev_lo``, ``dev_hi`` (dimensionless), ``n`` (number of terms), ``edf``,
+        ``alpha`` (int) on coordinate ``tau`` (s) with ``m`` (averaging factor);
+        attributes ``statistic``, ``data_type``, ``ci``, ``sample_rate`` (Hz),
+        ``bias_correction``, ``bias``, ``alpha_given``, ``units``.
+
+    Warns
+    -----
+    UserWarning
+        When ``data`` is too short for any tau of a named set (the result is then
+        empty: e.g. 2 samples), or when explicit taus are rounded or dropped.
 
     Examples
     --------
@@ -406,39 +341,67 @@ def theo1(
     >>> ds.tau.values[:3]
     array([ 7.5, 15. , 30. ])
     """
-    return compute(
-        "theo1",
-        data,
-        rate,
-        data_type,
-        taus,
-        ci=ci,
-        bias_correction=bias_correction,
-        raw=_theo1_raw,
-        spans_gaps=True,
-        tau_scale=0.75,
-        factors=_theo_factors,
-        long_name="Theo1 deviation",
-    )
+    request = Request.checked(data_type, ci, bias_correction, bias, alpha)
+    return compute("theo1", data, rate, taus, request)
 
 
-@_doc("dimensionless")
 def theobr(
     data: Any,
     rate: float | None = None,
     data_type: DataType = "phase",
-    taus: Taus | Any = "octave",
+    taus: TauSet | Any = "octave",
     ci: float = 0.683,
     bias_correction: bool = True,
+    *,
+    bias: BiasTable = "stable32",
+    alpha: int | Any | None = None,
 ) -> xr.Dataset:
     """Bias-removed Theo1 deviation (Taylor & Howe 2005; NIST SP 1065 sec. 5.2.16).
 
     ``TheoBR(m) = [1/(n+1) sum_{i=0}^{n} AVAR(9+3i) / Theo1(12+4i)] Theo1(m)``,
     ``n = floor(0.1 N / 3) - 3``, AVAR the overlapping Allan variance; the ratio
-    removes the noise-dependent bias of Theo1 from the data themselves. Cost grows
-    as N**3 / 900 operations (the ratio needs Theo1 at about N / 30 factors).
+    removes the noise-dependent bias of Theo1 from the data themselves (needs N >= 90
+    phase points: ValueError naming ``data`` otherwise). Cost grows as N**3 / 900
+    operations (the ratio needs Theo1 at about N / 30 factors).
 
-    {params}
+    Parameters
+    ----------
+    data : xarray.DataArray or array_like of float, shape (n,)
+        Phase (time error) in s or dimensionless fractional frequency, per
+        ``data_type``; NaN marks a missing sample. A DataArray on ``time`` gives the
+        rate from its coordinate.
+    rate : float, optional
+        Sample rate in Hz (``tau0 = 1 / rate``); required for a plain array.
+    data_type : {"phase", "freq"}
+        ``"phase"`` (s) or ``"freq"`` (fractional frequency).
+    taus : {"octave", "decade", "all"} or array_like of float
+        Averaging times in s (rounded to multiples of ``tau0``), or a Stable32 set:
+        ``"octave"`` (m = 1, 2, 4, ...), ``"decade"`` (1, 2, 4, 10, 20, ...) or
+        ``"all"`` (Stable32 "many tau"), up to the statistic's Stable32 limit.
+    ci : float
+        Confidence level of ``dev_lo``/``dev_hi`` in (0, 1); 0.683 is 1 sigma.
+    bias_correction : bool
+        No effect: TheoBR removes the bias with a ratio measured on the data.
+    bias : {"stable32", "sp1065"}
+        No effect here (one signature for all).
+    alpha : int or array_like of int, optional
+        Noise exponent of S_y(f) ~ f^alpha (-2 ... 2) to use instead of the
+        identified one: one for every tau, or one per tau of the result in its order.
+        None (default) identifies it as Stable32 does (:func:`noise_id`).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``dev``, ``dev_lo``, ``dev_hi`` (dimensionless), ``n`` (number of terms), ``edf``,
+        ``alpha`` (int) on coordinate ``tau`` (s) with ``m`` (averaging factor);
+        attributes ``statistic``, ``data_type``, ``ci``, ``sample_rate`` (Hz),
+        ``bias_correction``, ``bias``, ``alpha_given``, ``units``.
+
+    Warns
+    -----
+    UserWarning
+        When ``data`` is too short for any tau of a named set (the result is then
+        empty: e.g. 2 samples), or when explicit taus are rounded or dropped.
 
     Examples
     --------
@@ -448,47 +411,20 @@ def theobr(
     >>> int(ds.m[0])
     100
     """
-    return compute(
-        "theobr",
-        data,
-        rate,
-        data_type,
-        taus,
-        ci=ci,
-        bias_correction=bias_correction,
-        raw=_theobr_raw,
-        spans_gaps=True,
-        tau_scale=0.75,
-        factors=_theo_factors,
-        long_name="bias-removed Theo1 deviation",
-    )
+    request = Request.checked(data_type, ci, bias_correction, bias, alpha)
+    return compute("theobr", data, rate, taus, request)
 
 
-def _theoh_m(taus: Any, n_phase: int, rate: float) -> tuple[np.ndarray, np.ndarray]:
-    """(AVAR factors, TheoBR factors) of TheoH for named or explicit taus."""
-    split = _br_splice(n_phase)
-    if isinstance(taus, str):
-        _check_name(taus)
-        limit = 5.0 * (n_phase - 1) / 6.0
-        many = 2 * many_tau(limit / 2, 53)
-        m = _named(taus, 1, limit - 1e-9, many)
-        avar_top = (n_phase - 1) / 4.0
-        return m[(m < split) & (m < avar_top)], m[(m >= split) & (m % 2 == 0)]
-    arr = np.atleast_1d(np.asarray(taus, dtype=np.float64))
-    short = arr * rate < 0.75 * split - 1e-9
-    m_avar = _explicit(arr[short], rate, 1.0, (n_phase - 1) // 2, False, "theoh")
-    m_br = _explicit(arr[~short], rate, 0.75, n_phase - 1, True, "theoh")
-    return m_avar, m_br
-
-
-@_doc("dimensionless")
 def theoh(
     data: Any,
     rate: float | None = None,
     data_type: DataType = "phase",
-    taus: Taus | Any = "octave",
+    taus: TauSet | Any = "octave",
     ci: float = 0.683,
     bias_correction: bool = True,
+    *,
+    bias: BiasTable = "stable32",
+    alpha: int | Any | None = None,
 ) -> xr.Dataset:
     """Hybrid ThêoH deviation: overlapping ADEV at short tau, bias-removed Theo1 at long.
 
@@ -497,14 +433,49 @@ def theoh(
     ``tau = 0.75 m tau0`` (Howe & Tasset; Stable32 "ThêoH"). Explicit ``taus`` below
     ``0.75 m_splice tau0`` go to the ADEV part, the others to the Theo part. Variable
     ``part`` says which (0 = ADEV, 1 = Theo); ``attrs["statistic"]`` is ``"theoh"``.
+    The intervals of the Theo rows use the white-FM Theo1 EDF, as Stable32's ThêoH
+    tables do; their alpha (used by the bias ratio) is the record's single Theo alpha.
 
-    The Theo1 bias is removed as Stable32 does when ``bias_correction=True`` (its
-    noise-type ratio AVAR/Theo1, i.e. the bias-corrected :func:`theo1`, which
-    reproduces Stable32's ThêoH tables), and with the data-derived ratio of
-    :func:`theobr` (Taylor & Howe) when ``bias_correction=False``. The intervals of the
-    Theo rows use the white-FM Theo1 EDF, as Stable32's ThêoH tables do.
+    Parameters
+    ----------
+    data : xarray.DataArray or array_like of float, shape (n,)
+        Phase (time error) in s or dimensionless fractional frequency, per
+        ``data_type``; NaN marks a missing sample. A DataArray on ``time`` gives the
+        rate from its coordinate.
+    rate : float, optional
+        Sample rate in Hz (``tau0 = 1 / rate``); required for a plain array.
+    data_type : {"phase", "freq"}
+        ``"phase"`` (s) or ``"freq"`` (fractional frequency).
+    taus : {"octave", "decade", "all"} or array_like of float
+        Averaging times in s (rounded to multiples of ``tau0``), or a Stable32 set:
+        ``"octave"`` (m = 1, 2, 4, ...), ``"decade"`` (1, 2, 4, 10, 20, ...) or
+        ``"all"`` (Stable32 "many tau"), up to the statistic's Stable32 limit.
+    ci : float
+        Confidence level of ``dev_lo``/``dev_hi`` in (0, 1); 0.683 is 1 sigma.
+    bias_correction : bool
+        Theo rows: remove the Theo1 bias with Stable32's noise-type ratio when True
+        (reproduces Stable32's ThêoH tables), with TheoBR's data-derived ratio when
+        False. ADEV rows: no effect.
+    bias : {"stable32", "sp1065"}
+        No effect here (one signature for all).
+    alpha : int or array_like of int, optional
+        Noise exponent of S_y(f) ~ f^alpha (-2 ... 2) to use instead of the
+        identified one: one for every tau, or one per tau of the result in its order.
+        None (default) identifies it as Stable32 does (:func:`noise_id`).
 
-    {params}
+    Returns
+    -------
+    xarray.Dataset
+        ``dev``, ``dev_lo``, ``dev_hi`` (dimensionless), ``n`` (number of terms), ``edf``,
+        ``alpha`` (int) on coordinate ``tau`` (s) with ``m`` (averaging factor);
+        attributes ``statistic``, ``data_type``, ``ci``, ``sample_rate`` (Hz),
+        ``bias_correction``, ``bias``, ``alpha_given``, ``units``.
+
+    Warns
+    -----
+    UserWarning
+        When ``data`` is too short for any tau of a named set (the result is then
+        empty: e.g. 2 samples), or when explicit taus are rounded or dropped.
 
     Examples
     --------
@@ -514,55 +485,25 @@ def theoh(
     >>> ds.part.values.tolist()
     [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1]
     """
-    parts = []
-    holder: dict[str, np.ndarray] = {}
-
-    def avar_factors(t, n_phase, r):
-        holder["avar"], holder["br"] = _theoh_m(t, n_phase, r)
-        return holder["avar"]
-
-    common = {"ci": ci, "bias_correction": bias_correction, "spans_gaps": True}
-    ds_a = compute(
-        "oadev",
-        data,
-        rate,
-        data_type,
-        taus,
-        raw=oadev_raw,
-        factors=avar_factors,
-        long_name="ThêoH (overlapping Allan part)",
-        **common,
-    )
-    parts.append(ds_a.assign(part=("tau", np.zeros(ds_a.sizes["tau"], dtype=np.int64))))
+    request = Request.checked(data_type, ci, bias_correction, bias, alpha)
+    record = prepare(data, rate, request.data_type)
+    m_a, m_b = theoh_factors(taus, record.n_phase, record.rate)
+    warn_if_empty(np.r_[m_a, m_b], "theoh", record.n_phase, taus)
+    per = given_alpha(request.alpha, m_a.size + m_b.size)
+    a_a, a_b = (None, None) if per is None else (per[: m_a.size], per[m_a.size :])
+    ds_a = evaluate(SPECS["oadev"], record, m_a, request, alpha=a_a)
     # Stable32 removes the Theo1 bias with its noise-model ratio (= bias-corrected
-    # Theo1); without bias_correction the data-derived TheoBR ratio is used.
-    ds_b = compute(
-        "theo1" if bias_correction else "theobr",
-        data,
-        rate,
-        data_type,
-        taus,
-        raw=_theo1_raw if bias_correction else _theobr_raw,
-        tau_scale=0.75,
-        factors=lambda t, n, r: holder["br"],
-        long_name="ThêoH (TheoBR part)",
-        **common,
-    )
-    # Stable32's intervals on the Theo rows of ThêoH are those of the white-FM Theo1 EDF
-    # (Sr87 tables: EDF 10.29, 3.59, 14.03, 3.76 read back from the printed bounds at
-    # m = 512, 1024, 400, 1000 against 10.27, 3.58, 14.01, 3.74 for alpha = 0).
-    values, _ = as_series(data, rate, name="data", min_length=2)
-    n_phase = values.size + (data_type == "freq")
-    edf_b = np.array([_edf.edf("theo1", 0, int(mk), n_phase) for mk in ds_b.m.values])
-    edf_b = np.where(ds_b.n.values > 0, edf_b, np.nan)
-    lo, hi = _edf.ci_bounds(ds_b.dev.values, edf_b, float(ci))
-    ds_b = ds_b.assign(
-        edf=("tau", edf_b, ds_b.edf.attrs),
-        dev_lo=("tau", np.asarray(lo, dtype=np.float64), ds_b.dev_lo.attrs),
-        dev_hi=("tau", np.asarray(hi, dtype=np.float64), ds_b.dev_hi.attrs),
-    )
-    parts.append(ds_b.assign(part=("tau", np.ones(ds_b.sizes["tau"], dtype=np.int64))))
-    ds = xr.concat(parts, dim="tau", combine_attrs="override")
-    ds["dev"].attrs["long_name"] = "ThêoH deviation"
-    ds["part"].attrs["long_name"] = "0 = overlapping Allan, 1 = TheoBR"
-    return ds.assign_attrs(statistic="theoh")
+    # Theo1); without bias_correction the data-derived TheoBR ratio is used. Stable32's
+    # intervals on the Theo rows are those of the white-FM Theo1 EDF (Sr87 tables: EDF
+    # 10.29, 3.59, 14.03, 3.76 read back from the printed bounds at m = 512, 1024, 400,
+    # 1000 against 10.27, 3.58, 14.01, 3.74 for alpha = 0).
+    theo = SPECS["theo1" if request.bias_correction else "theobr"]
+    ds_b = evaluate(theo, record, m_b, request, alpha=a_b, edf_alpha=0)
+    cols = Columns(*(np.concatenate([getattr(ds_a, f), getattr(ds_b, f)]) for f in _FIELDS))
+    out = build(SPECS["theoh"], cols, attrs(record, request))
+    part = np.r_[np.zeros(m_a.size, np.int64), np.ones(m_b.size, np.int64)]
+    out["part"] = ("tau", part, {"long_name": "0 = overlapping Allan, 1 = TheoBR"})
+    return out
+
+
+_FIELDS = ("m", "tau", "dev", "lo", "hi", "n", "edf", "alpha")

@@ -25,16 +25,16 @@ import tracemalloc
 
 import numpy as np
 
-from qsense.stability import total
+from qsense.stability import _total_raw, total
 
 __all__ = ["main"]
 
 STATS = ("mtotdev", "ttotdev", "htotdev", "theo1")
 RAW = {
-    "mtotdev": total._mtot_raw,
-    "ttotdev": total._ttot_raw,
-    "htotdev": total._htot_raw,
-    "theo1": total._theo1_raw,
+    "mtotdev": _total_raw.mtot_raw,
+    "ttotdev": _total_raw.ttot_raw,
+    "htotdev": _total_raw.htot_raw,
+    "theo1": _total_raw.theo1_raw,
 }
 
 

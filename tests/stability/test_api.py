@@ -27,9 +27,13 @@ def _white_fm(n=4000, seed=0, rate=1.0):
 @pytest.mark.parametrize("stat", STATS)
 def test_one_signature(stat):
     params = inspect.signature(getattr(S, stat)).parameters
-    assert list(params) == ["data", "rate", "data_type", "taus", "ci", "bias_correction"]
+    # issue 9 added the keyword-only bias= and alpha= after the six shared parameters
+    assert list(params)[:6] == ["data", "rate", "data_type", "taus", "ci", "bias_correction"]
+    assert list(params)[6:] == ["bias", "alpha"]
+    assert all(p.kind is p.KEYWORD_ONLY for p in list(params.values())[6:])
     defaults = [p.default for p in params.values()][1:]
-    assert defaults == [None, "phase", "octave", 0.683, True]
+    assert defaults[:5] == [None, "phase", "octave", 0.683, True]
+    assert defaults[5:] == ["stable32", None]
 
 
 @pytest.mark.parametrize("stat", STATS)
@@ -226,25 +230,32 @@ def test_gcodev_rejects_mismatched_records():
 
 
 def test_compute_options_used_by_the_other_statistics():
-    """tau_scale (Theo: tau = 0.75 m tau0), max_m, factors and kind="value"."""
-    from qsense.stability._kernels import oadev_raw, tierms_raw
-    from qsense.stability._pipeline import compute
+    """tau_scale (Theo: tau = 0.75 m tau0), the stop ratio, explicit factors and
+    kind="value", now fields of the statistic's registry spec (issue 9: compute takes
+    a spec and a Request instead of 15 parameters)."""
+    from dataclasses import replace
+
+    from qsense.stability._pipeline import Request, compute
+    from qsense.stability._registry import SPECS
 
     y, rate = _white_fm(n=1000, seed=10, rate=2.0)
-    opts = {"ci": 0.683, "bias_correction": False, "raw": oadev_raw}
-    ds = compute("oadev", y, rate, "freq", "octave", tau_scale=0.75, max_m=lambda n: 20, **opts)
+    request = Request.checked("freq", 0.683, False)
+    # stop ratio 50 on N = 1001 phase points: m < 20, as max_m = 20 did
+    spec = replace(SPECS["oadev"], tau_scale=0.75, stop_ratio=50)
+    ds = compute(spec, y, rate, "octave", request)
     np.testing.assert_array_equal(ds.m, [1, 2, 4, 8, 16])
     np.testing.assert_allclose(ds.tau, 0.75 * ds.m / rate)
-    ds = compute("oadev", y, rate, "freq", "octave", factors=lambda t, n, r: [3, 30], **opts)
+    ds = compute("oadev", y, rate, [3 / rate, 30 / rate], request)  # factors 3 and 30
     np.testing.assert_array_equal(ds.m, [3, 30])
     np.testing.assert_allclose(ds.dev, S.oadev(y, rate, "freq", [1.5, 15.0]).dev, rtol=1e-15)
-    ds = compute("tierms", y, rate, "freq", [0.5], kind="value", units="s", **{
-        **opts, "raw": tierms_raw})  # fmt: skip
+    ds = compute(replace(SPECS["oadev"], raw=SPECS["tierms"].raw, kind="value", units="s"),
+                 y, rate, [0.5], request)  # fmt: skip
     assert ds.attrs["units"] == "s" and np.isnan(ds.edf[0]) and ds.dev[0] > 0
 
 
 def test_short_records_and_terms_lost_to_gaps():
-    assert S.oadev(np.arange(3.0), 1.0).sizes["tau"] == 0
+    with pytest.warns(UserWarning, match="data is too short for oadev"):  # issue 9: warns
+        assert S.oadev(np.arange(3.0), 1.0).sizes["tau"] == 0
     x = np.random.default_rng(11).normal(size=50)
     x[::2] = np.nan  # no two samples one apart: no m = 1 term
     ds = S.oadev(x, 1.0, "phase", [1.0, 2.0])

@@ -15,7 +15,9 @@ def test_shows_a_change_of_noise_level_at_the_right_time():
     n, change = 8000, 5000
     y = np.random.default_rng(42).standard_normal(n) * 1e-12
     y[change:] *= 3.0  # white FM jumps from 1e-12 to 3e-12 at sample 5000
-    dyn = dynamic_adev(y, rate=1.0, data_type="freq", taus=[1.0, 4.0], window=800.0, step=200.0)
+    dyn = dynamic_adev(
+        y, rate=1.0, data_type="freq", taus=[1.0, 4.0], window_seconds=800.0, step_seconds=200.0
+    )
     start = dyn["window_start"].values
     d1 = dyn["dev"].sel(tau=1.0).values
     before, after = start + 800 <= change, start >= change
@@ -31,7 +33,7 @@ def test_shows_a_change_of_noise_level_at_the_right_time():
 
 def test_each_window_is_exactly_the_statistic_of_its_slice():
     x = np.cumsum(np.random.default_rng(1).standard_normal(600)) * 1e-9
-    dyn = dynamic_adev(x, rate=2.0, data_type="phase", window=100.0, step=30.0)
+    dyn = dynamic_adev(x, rate=2.0, data_type="phase", window_seconds=100.0, step_seconds=30.0)
     w = dyn.attrs["window_samples"]
     assert w == 200 and dyn.attrs["step_samples"] == 60
     for k, i in enumerate(dyn["window_start"].values):
@@ -58,13 +60,13 @@ def test_datetime_centres_defaults_and_other_statistic():
 def test_errors():
     y = np.random.default_rng(3).standard_normal(100)
     with pytest.raises(ValueError, match="window"):
-        dynamic_adev(y, rate=1.0, window=200.0)
+        dynamic_adev(y, rate=1.0, window_seconds=200.0)
     with pytest.raises(ValueError, match="window"):
-        dynamic_adev(y, rate=1.0, window=-5.0)
+        dynamic_adev(y, rate=1.0, window_seconds=-5.0)
     with pytest.raises(ValueError, match="step"):
-        dynamic_adev(y, rate=1.0, window=50.0, step=0.1)
+        dynamic_adev(y, rate=1.0, window_seconds=50.0, step_seconds=0.1)
     with pytest.raises(ValueError, match="data_type"):
         dynamic_adev(y, rate=1.0, data_type="frequency")
     with pytest.raises(ValueError, match="rate"):
         dynamic_adev(y)
-    assert isinstance(dynamic_adev(y, rate=1.0, window=50.0), xr.Dataset)
+    assert isinstance(dynamic_adev(y, rate=1.0, window_seconds=50.0), xr.Dataset)

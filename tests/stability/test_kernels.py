@@ -12,7 +12,7 @@ import pytest
 
 from qsense.stability import _kernels as K
 from qsense.stability import _kernels_modified as KM
-from qsense.stability._pipeline import to_phase
+from qsense.stability._phase import to_phase
 
 NOISES = ("wpm", "fpm", "wfm", "ffm", "rwfm")
 STATS = ("adev", "oadev", "mdev", "tdev", "hdev", "ohdev", "totdev", "tierms", "mtie")

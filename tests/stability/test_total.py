@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import functools
-import sys
 import warnings
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -27,10 +26,9 @@ import pytest
 
 from qsense import noise
 from qsense.stability import _kernels_total as K
+from qsense.stability import _total_raw as raw
 from qsense.stability import total
 
-# where the pipeline looks up the noise identification (patched to the table's Alpha)
-PIPELINE = sys.modules["qsense.stability._pipeline"]
 REF = Path(__file__).resolve().parents[2] / "datasets" / "reference" / "stability"
 PD = "allantools/tests/phasedat/"
 KD = "allantoolkit/tests/assets/phasedat/"
@@ -80,8 +78,8 @@ def test_mtot_ttot_kernels_match_textbook(kind, gaps):
     x = _series(kind, 160, seed=11)
     x = _with_gaps(x) if gaps else x
     m = np.array([1, 2, 3, 4, 7, 12, 25], dtype=np.int64)
-    var, n = total._mtot_raw(x, m, 2.0, None)
-    tvar, tn = total._ttot_raw(x, m, 2.0, None)
+    var, n = raw.mtot_raw(x, m, 2.0, None)
+    tvar, tn = raw.ttot_raw(x, m, 2.0, None)
     for k, mk in enumerate(m):
         ref, ref_n = naive.mtot_var(x, int(mk), 0.5)
         tref, _ = naive.ttot_var(x, int(mk), 0.5)
@@ -97,7 +95,7 @@ def test_htot_kernel_matches_textbook(kind, gaps):
     x = _series(kind, 160, seed=12)
     x = _with_gaps(x) if gaps else x
     m = np.array([1, 2, 3, 5, 8, 16, 33], dtype=np.int64)
-    var, n = total._htot_raw(x, m, 1.0, None)
+    var, n = raw.htot_raw(x, m, 1.0, None)
     ref1, n1 = naive.ohvar1(x, 1.0)  # Stable32: OHDEV at m = 1
     assert n[0] == n1
     _close(var[0], ref1)
@@ -112,7 +110,7 @@ def test_theo1_kernel_matches_textbook(kind, gaps):
     x = _series(kind, 140, seed=13)
     x = _with_gaps(x) if gaps else x
     m = np.array([2, 10, 12, 26, 64, 138], dtype=np.int64)
-    var, n = total._theo1_raw(x, m, 4.0, None)
+    var, n = raw.theo1_raw(x, m, 4.0, None)
     for k, mk in enumerate(m):
         ref, ref_n = naive.theo1_var(x, int(mk), 0.25)
         _same(var[k], n[k], ref, ref_n)
@@ -126,7 +124,7 @@ def test_kernels_keep_precision_on_a_large_offset_drifting_record():
     rng = np.random.default_rng(5)
     x = 1e3 + 0.1 * np.arange(1500) + np.cumsum(rng.normal(size=1500)) * 1e-3
     m = np.array([1, 20], dtype=np.int64)
-    var, _ = total._mtot_raw(x, m, 1.0, None)
+    var, _ = raw.mtot_raw(x, m, 1.0, None)
     for k, mk in enumerate(m):
         _close(var[k], naive.mtot_var(x, int(mk), 1.0)[0], rtol=1e-9)
 
@@ -331,21 +329,17 @@ def _table_id(t):
     return t[2].replace("allantoolkit/tests/assets/", "ak/").replace("allantools/tests/", "at/")
 
 
-def _fix_alpha(monkeypatch, af: np.ndarray, alpha: np.ndarray, only: str | None = None) -> None:
-    """Make noise identification return the table's Alpha (Stable32 fixed/reported), for
-    every statistic or, with ``only``, for that one (the others are identified)."""
-    table = dict(zip(af.astype(int).tolist(), alpha.astype(int).tolist(), strict=True))
-    identify = PIPELINE.identify_alpha
-
-    def fixed(x, m, statistic, data_type_in="phase"):
-        if only is not None and statistic != only:
-            return identify(x, m, statistic, data_type_in)
-        return table[int(m)]
-
-    monkeypatch.setattr(PIPELINE, "identify_alpha", fixed)
+def _fixed_alpha(stat, data, rows, bias, named, only_adev: bool = False) -> np.ndarray:
+    """The table's Alpha (Stable32 fixed/reported) per row, for the ``alpha=`` argument;
+    with ``only_adev`` (ThêoH) 0 on the ADEV rows and the identified alpha on the Theo
+    rows (issue 9: an explicit ``alpha=`` replaces the monkeypatched identification)."""
+    if not only_adev:
+        return rows[:, 3].astype(int)
+    ds = _run(stat, data, rows, bias, named)
+    return np.where(ds.part.values == 0, 0, ds.alpha.values)
 
 
-def _run(stat, data, rows, bias, named):
+def _run(stat, data, rows, bias, named, alpha=None):
     x, rate = _data(data)
     af = rows[:, 0]
     kind = "freq" if data == "srf" else "phase"
@@ -359,7 +353,7 @@ def _run(stat, data, rows, bias, named):
         taus = af / rate
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        ds = getattr(total, stat)(x, rate, kind, taus, bias_correction=bias)
+        ds = getattr(total, stat)(x, rate, kind, taus, bias_correction=bias, alpha=alpha)
     assert ds.m.values.tolist() == af.astype(int).tolist()
     return ds
 
@@ -394,7 +388,7 @@ def _sig5(v):
 
 
 @pytest.mark.parametrize("table", TABLES, ids=_table_id)
-def test_stable32_table(table, monkeypatch):
+def test_stable32_table(table):
     stat, data, path, named, bias = table
     rows = _rows(path)
     af = rows[:, 0]
@@ -403,13 +397,14 @@ def test_stable32_table(table, monkeypatch):
         kind = "freq" if data == "srf" else "phase"
         got = getattr(total, stat)(x, rate, kind, named, bias_correction=bias).m.values
         assert got.tolist() == af.astype(int).tolist()
+    alpha = None
     if stat == "theoh":
         # Stable32 applies the ThêoH header alpha (0 on Sr87) to the ADEV rows and the
         # identified Thêo1 alpha (-1) to the Theo rows: only the ADEV part is imposed.
-        _fix_alpha(monkeypatch, af, np.zeros(af.size), only="oadev")
+        alpha = _fixed_alpha(stat, data, rows, bias, named, only_adev=True)
     elif stat != "theo1" or "alpha0" in path:  # Thêo1: identified unless forced to 0
-        _fix_alpha(monkeypatch, af, rows[:, 3])
-    ds = _run(stat, data, rows, bias, named)
+        alpha = _fixed_alpha(stat, data, rows, bias, named)
+    ds = _run(stat, data, rows, bias, named, alpha)
     n, tau, dev, lo, hi = _columns(stat, rows)
 
     # n: exact (Theo1 prints it as a float with 5 digits; ThêoH prints 0 for Theo rows)
@@ -464,12 +459,11 @@ def _nbs_rows():
 
 
 @pytest.mark.parametrize("row", _nbs_rows(), ids=lambda r: "-".join([*r[:3], r[4]]))
-def test_nbs_reference_values(row, monkeypatch):
+def test_nbs_reference_values(row):
     dataset, stat, af, value, variant = row[0], row[1], int(row[2]), float(row[3]), row[4]
     y = np.loadtxt(REF / f"reference_values/{dataset}_frequency.txt")
-    monkeypatch.setattr(PIPELINE, "identify_alpha", lambda *a, **k: 0)  # WFM sets
     tau = 0.75 * af if stat == "theo1" else float(af)
-    ds = getattr(total, stat)(y, rate=1.0, data_type="freq", taus=[tau])
+    ds = getattr(total, stat)(y, rate=1.0, data_type="freq", taus=[tau], alpha=0)  # WFM sets
     got = float(ds.dev[0])
     if variant == "bias_corrected" and stat in ("mtotdev", "ttotdev"):
         got /= np.sqrt(MTOT_MANY_BIAS[0])  # SP 1065 Tables 30/31 divide MTOT by 0.73
