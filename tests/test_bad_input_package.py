@@ -1,0 +1,402 @@
+"""Every public function of qsense against bad input (hypothesis).
+
+Each public function that takes a record is called with empty, 1- to 3-sample, NaN,
+all-NaN, inf, 2-D, string, numeric-string, object, bool and complex arrays, lists,
+scalars, DataArrays on non-monotonic, non-uniform, duplicated or missing time
+coordinates, Datasets, and bad rates. It must either return a result or raise a
+ValueError/TypeError whose message names the parameter it was given. It must never:
+raise anything else, let a numpy RuntimeWarning through, warn from a line that is not
+the caller's, or return a result that is entirely NaN or empty without a warning.
+
+A completeness check fails when a public function is neither called here nor listed
+with the reason it takes no record.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import hypothesis.strategies as st
+import numpy as np
+import pytest
+import xarray as xr
+from hypothesis import HealthCheck, given, settings
+
+from qsense import denoise, fusion, noise, signal, spectral, stability
+from qsense.signal import time_grid
+
+HERE = __file__
+
+MODULES = (
+    "qsense.signal",
+    "qsense.noise",
+    "qsense.quantities",
+    "qsense.seeding",
+    "qsense.stability",
+    "qsense.spectral",
+    "qsense.denoise",
+    "qsense.fusion",
+    "qsense.io",
+    "qsense.plot",
+    "qsense.sensors",
+)
+
+
+# ---------------------------------------------------------------- bad records
+def _values(n: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal(n) * 1e-9 + np.arange(n) * 1e-12
+
+
+def _on_time(values: np.ndarray, time: np.ndarray) -> xr.DataArray:
+    return xr.DataArray(values, dims=("time",), coords={"time": time})
+
+
+def make_record(kind: str, n: int, seed: int):
+    """(record, has_gaps) for one kind of (mostly bad) input."""
+    v = _values(max(n, 4), seed)
+    if kind == "valid":
+        return v, False
+    if kind == "empty":
+        return np.array([]), False
+    if kind == "short":
+        return v[: n % 3 + 1], False
+    if kind == "nan_some":
+        v[:: max(2, n // 5)] = np.nan
+        return v, True
+    if kind == "all_nan":
+        return np.full(v.size, np.nan), True
+    if kind == "inf":
+        v[v.size // 2] = np.inf
+        return v, False
+    if kind == "neg_inf":
+        v[0] = -np.inf
+        return v, False
+    if kind == "two_d":
+        return np.stack([v, v]), False
+    if kind == "string":
+        return "1.0, 2.0", False
+    if kind == "numeric_strings":
+        return np.array([str(x) for x in v]), False
+    if kind == "object_mixed":
+        return np.array([1.0, "a", None, 2.0], dtype=object), False
+    if kind == "object_numbers":
+        return np.array(list(v), dtype=object), False
+    if kind == "bool":
+        return v > 0, False
+    if kind == "complex":
+        return v + 1j * v, False
+    if kind == "list":
+        return [float(x) for x in v], False
+    if kind == "scalar":
+        return 1.5, False
+    if kind == "none":
+        return None, False
+    t = time_grid(v.size, 1.0)
+    if kind == "da_valid":
+        return _on_time(v, t), False
+    if kind == "da_nonmonotonic":
+        t = t.copy()
+        t[[1, 2]] = t[[2, 1]]
+        return _on_time(v, t), False
+    if kind == "da_nonuniform":
+        t = t.copy()
+        t[v.size // 2 :] += np.timedelta64(300, "ms")
+        return _on_time(v, t), False
+    if kind == "da_duplicate":
+        t = t.copy()
+        t[1] = t[0]
+        return _on_time(v, t), False
+    if kind == "da_nat":
+        t = t.copy()
+        t[2] = np.datetime64("NaT")
+        return _on_time(v, t), False
+    if kind == "da_wrong_dim":
+        return xr.DataArray(v, dims=("sample",)), False
+    if kind == "da_2d":
+        return xr.DataArray(np.stack([v, v]), dims=("x", "time")), False
+    if kind == "dataset":
+        return xr.Dataset({"a": _on_time(v, t)}), False
+    raise AssertionError(kind)
+
+
+KINDS = (
+    "valid", "empty", "short", "nan_some", "all_nan", "inf", "neg_inf", "two_d", "string",
+    "numeric_strings", "object_mixed", "object_numbers", "bool", "complex", "list", "scalar",
+    "none", "da_valid", "da_nonmonotonic", "da_nonuniform", "da_duplicate", "da_nat",
+    "da_wrong_dim", "da_2d", "dataset",
+)  # fmt: skip
+
+RATES = (1.0, 1.0, 1.0, 0.0, -1.0, np.nan, np.inf, "1", True, [1.0], None, 2.5)
+
+
+# ---------------------------------------------------------------- the call table
+@dataclass(frozen=True)
+class Recipe:
+    """How to call one public function with a record ``data`` and a ``rate``."""
+
+    call: Callable
+    names: tuple[str, ...]  # parameter names an error about the record may mention
+    n_min: int = 4
+
+
+def _two(f, a_name, b_name, **kw):
+    """A two-record function: the bad record first, a valid one of the same length second."""
+
+    def call(data, rate):
+        size = np.size(data) if isinstance(data, np.ndarray | list | xr.DataArray) else 64
+        other = _values(max(int(size), 1), 99)
+        if isinstance(data, xr.DataArray) and data.ndim == 1 and "time" in data.coords:
+            other = xr.DataArray(other, dims=("time",), coords={"time": data["time"].values})
+        return f(data, other, rate, **kw)
+
+    return Recipe(call, (a_name, b_name))
+
+
+#: The single-record statistics (taking data_type).
+STATISTICS = (
+    "adev", "oadev", "mdev", "tdev", "hdev", "ohdev", "totdev", "mtotdev", "ttotdev",
+    "htotdev", "theo1", "theobr", "theoh", "mtie", "tierms", "noise_id",
+)  # fmt: skip
+
+
+def _stat(f):
+    return Recipe(lambda d, r: f(d, rate=r, data_type="freq"), ("data",))
+
+
+RECIPES: dict[str, Recipe] = {
+    "qsense.signal.as_series": Recipe(lambda d, r: signal.as_series(d, r), ("data",)),
+    "qsense.signal.phase_to_freq": Recipe(lambda d, r: signal.phase_to_freq(d, r), ("data",)),
+    "qsense.signal.freq_to_phase": Recipe(lambda d, r: signal.freq_to_phase(d, r), ("data",)),
+    "qsense.signal.make_series": Recipe(lambda d, r: signal.make_series(d, r), ("values",)),
+    "qsense.signal.rate_from_time": Recipe(lambda d, r: signal.rate_from_time(d), ("time",)),
+    "qsense.signal.common_grid": Recipe(
+        lambda d, r: signal.common_grid({"a": d, "b": _values(max(np.size(d), 1), 1)}, r),
+        ("a", "b", "records"),
+    ),
+    **{f"qsense.stability.{name}": _stat(getattr(stability, name)) for name in STATISTICS},
+    "qsense.stability.gcodev": _two(stability.gcodev, "data", "data2", data_type="freq"),
+    "qsense.stability.dynamic_adev": Recipe(
+        lambda d, r: stability.dynamic_adev(d, rate=r, data_type="freq"), ("data",), n_min=64
+    ),
+    "qsense.stability.three_cornered_hat": Recipe(
+        lambda d, r: stability.three_cornered_hat(
+            {
+                ("a", "b"): d,
+                ("b", "c"): _values(max(np.size(d), 1), 1),
+                ("a", "c"): _values(max(np.size(d), 1), 2),
+            },
+            rate=r,
+            data_type="freq",
+        ),
+        ("pairs", "('a', 'b')", "a", "b"),
+    ),
+    "qsense.spectral.psd": Recipe(lambda d, r: spectral.psd(d, r), ("data",)),
+    "qsense.spectral.asd": Recipe(lambda d, r: spectral.asd(d, r), ("data",)),
+    "qsense.spectral.fit_power_law": Recipe(lambda d, r: spectral.fit_power_law(d, r), ("data",)),
+    "qsense.spectral.noise_floor": Recipe(
+        lambda d, r: spectral.noise_floor(d, (0.05, 0.4), r), ("data",)
+    ),
+    "qsense.spectral.sensitivity": Recipe(
+        lambda d, r: spectral.sensitivity(d, (0.05, 0.4), r), ("data",)
+    ),
+    "qsense.spectral.snr_band": Recipe(
+        lambda d, r: spectral.snr_band(d, (0.1, 0.2), r, floor_band=(0.25, 0.45)), ("data",)
+    ),
+    "qsense.spectral.snr_tone": Recipe(lambda d, r: spectral.snr_tone(d, 0.1, r), ("data",)),
+    "qsense.spectral.coherence": _two(spectral.coherence, "x", "y"),
+    "qsense.spectral.transfer_function": _two(spectral.transfer_function, "x", "y"),
+    "qsense.denoise.hampel": Recipe(lambda d, r: denoise.hampel(d, r, window_samples=5), ("data",)),
+    "qsense.denoise.mad_filter": Recipe(lambda d, r: denoise.mad_filter(d, r), ("data",)),
+    "qsense.denoise.remove_drift": Recipe(lambda d, r: denoise.remove_drift(d, r), ("data",)),
+    "qsense.denoise.savgol_smooth": Recipe(
+        lambda d, r: denoise.savgol_smooth(d, r, window_samples=5, polyorder=2), ("data",)
+    ),
+    "qsense.denoise.wavelet_denoise": Recipe(lambda d, r: denoise.wavelet_denoise(d, r), ("data",)),
+    "qsense.denoise.lockin": Recipe(lambda d, r: denoise.lockin(d, r, f_mod=0.1), ("data",)),
+    "qsense.fusion.complementary": _two(fusion.complementary, "low", "high", crossover=0.05),
+    "qsense.fusion.crossover_frequency": _two(fusion.crossover_frequency, "low", "high"),
+    "qsense.fusion.kalman_fuse": _two(fusion.kalman_fuse, "quantum", "classical"),
+    "qsense.fusion.regress_out": _two(fusion.regress_out, "data", "aux"),
+}
+
+#: Public names that take no record, each with where its bad input is tested instead.
+NOT_A_RECORD = {
+    "qsense.signal.attrs_for": "a data_type string: tests/test_signal.py",
+    "qsense.signal.time_grid": "n and rate: tests/test_signal.py",
+    "qsense.noise.PowerLawStream": "h, rate, seed: tests/test_noise_stream.py",
+    "qsense.noise.adev_from_h": "h, tau, rate: tests/test_noise.py",
+    "qsense.noise.h_from_adev": "adev, tau, rate: tests/test_noise.py",
+    "qsense.noise.power_law": "n, rate, h, seed: tests/test_noise.py",
+    "qsense.noise.psd_from_h": "h, frequency: tests/test_noise.py",
+    "qsense.quantities.quantity_attrs": "a quantity name: test_quantities_and_seeding below",
+    "qsense.seeding.generator": "a SeedSequence: test_quantities_and_seeding below",
+    "qsense.seeding.seed_attrs": "a SeedSequence: test_quantities_and_seeding below",
+    "qsense.seeding.seed_from_attrs": "attributes: test_quantities_and_seeding below",
+    "qsense.seeding.seed_sequence": "a seed: test_quantities_and_seeding below",
+    "qsense.seeding.spawn": "a SeedSequence: test_quantities_and_seeding below",
+    "qsense.spectral.avar_from_psd": "a spectrum Dataset: tests/test_spectral.py",
+    "qsense.spectral.default_nperseg": "a length: tests/test_spectral.py",
+    "qsense.spectral.equivalent_dof": "segment starts and taps: tests/test_spectral.py",
+    "qsense.spectral.h_from_adev": "qsense.noise.h_from_adev re-exported",
+    "qsense.spectral.phase_noise_to_psd": "a phase-noise curve: tests/test_spectral.py",
+    "qsense.spectral.psd_to_phase_noise": "a PSD curve: tests/test_spectral.py",
+    "qsense.denoise.FitResult": "a result record, built by fit",
+    "qsense.denoise.StateSpace": "matrices; filter/smooth take y: tests/denoise",
+    "qsense.denoise.clock_model": "h coefficients: tests/denoise",
+    "qsense.denoise.clock_q": "h coefficients: tests/denoise",
+    "qsense.denoise.fit": "a model builder and y: tests/denoise",
+    "qsense.denoise.local_level": "variances: tests/denoise",
+    "qsense.denoise.local_linear_trend": "variances: tests/denoise",
+    "qsense.io.Appender": "a path and Datasets: tests/io",
+    "qsense.io.FileFormatError": "an exception class",
+    "qsense.io.load": "a path: tests/io",
+    "qsense.io.read_stable32": "a path: tests/io",
+    "qsense.io.save": "a Dataset and a path: tests/io",
+    "qsense.plot.stability": "a stability result: tests/test_plot.py",
+    "qsense.sensors.Preset": "a record of a preset",
+    "qsense.sensors.SensorModel": "the model base: tests/sensors",
+    "qsense.sensors.budget_dataset": "model terms: tests/sensors",
+    "qsense.sensors.environment_driver": "an environment Dataset: tests/sensors",
+    "qsense.sensors.parameter": "a field declaration: tests/sensors",
+    "qsense.sensors.samples_in": "a duration: tests/sensors",
+    "qsense.sensors.simulation_dataset": "model output: tests/sensors",
+    "qsense.sensors.start_time": "a date-time: tests/sensors",
+}
+
+
+def _public_names() -> set[str]:
+    names = set()
+    for module_name in MODULES:
+        module = importlib.import_module(module_name)
+        for name in getattr(module, "__all__", ()):
+            obj = getattr(module, name)
+            if inspect.isfunction(obj) or inspect.isclass(obj):
+                names.add(f"{module_name}.{name}")
+    return names
+
+
+def test_every_public_function_is_covered():
+    public = _public_names()
+    uncovered = sorted(public - set(RECIPES) - set(NOT_A_RECORD))
+    assert not uncovered, f"public functions without a bad-input recipe: {uncovered}"
+    stale = sorted((set(RECIPES) | set(NOT_A_RECORD)) - public)
+    assert not stale, f"entries for names that are no longer public: {stale}"
+
+
+# ---------------------------------------------------------------- the property
+def _numeric_arrays(result) -> list[np.ndarray]:
+    if isinstance(result, xr.Dataset):
+        return [np.asarray(v.values) for v in result.data_vars.values()]
+    if isinstance(result, xr.DataArray):
+        return [np.asarray(result.values)]
+    if isinstance(result, tuple | list):
+        return [a for item in result for a in _numeric_arrays(item)]
+    if isinstance(result, np.ndarray | float | int):
+        return [np.atleast_1d(np.asarray(result))]
+    return []
+
+
+def _mentions(message: str, names: tuple[str, ...]) -> bool:
+    return any(name in message for name in (*names, "rate", "time"))
+
+
+def check(recipe: Recipe, kind: str, n: int, seed: int, rate) -> str:
+    """Call one recipe on one bad input; return the outcome for the statistics."""
+    data, _ = make_record(kind, n, seed)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = recipe.call(data, rate)
+        except (ValueError, TypeError) as err:
+            message = str(err)
+            assert _mentions(message, recipe.names), (
+                f"{kind} / rate={rate!r}: error does not name the parameter: {message!r}"
+            )
+            outcome = "error"
+        else:
+            outcome = "result"
+    for w in caught:
+        assert not issubclass(w.category, RuntimeWarning | DeprecationWarning), (
+            f"{kind} / rate={rate!r}: unhandled {w.category.__name__}: {w.message} "
+            f"({w.filename}:{w.lineno})"
+        )
+        assert w.filename == HERE, (
+            f"{kind}: warning attributed to {w.filename}:{w.lineno}, not the caller: {w.message}"
+        )
+    if outcome == "result" and not caught:
+        arrays = [a for a in _numeric_arrays(result) if np.issubdtype(a.dtype, np.number)]
+        sizes = sum(a.size for a in arrays)
+        assert sizes > 0, f"{kind} / rate={rate!r}: empty result without a warning"
+        floats = [a for a in arrays if np.issubdtype(a.dtype, np.floating) and a.size]
+        assert not floats or any(np.any(np.isfinite(a)) for a in floats), (
+            f"{kind} / rate={rate!r}: an all-NaN result without a warning"
+        )
+    return outcome
+
+
+@pytest.mark.parametrize("name", sorted(RECIPES))
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+@given(
+    kind=st.sampled_from(KINDS),
+    n=st.integers(4, 300),
+    seed=st.integers(0, 2**16),
+    rate=st.sampled_from(RATES),
+)
+def test_bad_input_is_refused_by_name_or_handled(name, kind, n, seed, rate):
+    recipe = RECIPES[name]
+    check(recipe, kind, max(n, recipe.n_min), seed, rate)
+
+
+def test_the_checker_catches_what_it_must():
+    def silent_nan(data, rate):
+        return np.full(8, np.nan)
+
+    def unnamed(data, rate):
+        raise ValueError("something is wrong")
+
+    def other_error(data, rate):
+        return [][1]
+
+    def library_warning(data, rate):
+        return np.log(np.zeros(2))
+
+    for fn, error in (
+        (silent_nan, "all-NaN"),
+        (unnamed, "does not name"),
+        (library_warning, "RuntimeWarning"),
+    ):
+        with pytest.raises(AssertionError, match=error):
+            check(Recipe(fn, ("data",)), "valid", 8, 0, 1.0)
+    with pytest.raises(IndexError):
+        check(Recipe(other_error, ("data",)), "valid", 8, 0, 1.0)
+
+
+def test_quantities_and_seeding():
+    from qsense.quantities import quantity_attrs
+    from qsense.seeding import seed_from_attrs, seed_sequence
+
+    for bad in ("", "Gravity", None, 3):
+        with pytest.raises(ValueError, match="quantity"):
+            quantity_attrs(bad)
+    with pytest.raises(TypeError, match="long_name"):
+        quantity_attrs("gravity", long_name=3)
+    for bad, error in ((-1, ValueError), (1.5, TypeError), ("1", TypeError), (True, TypeError)):
+        with pytest.raises(error, match="seed"):
+            seed_sequence(bad)
+    for bad in ({}, {"seed": "x"}, {"seed": 1.5}, {"seed": np.zeros((2, 2), int)}, None):
+        with pytest.raises(ValueError, match="seed"):
+            seed_from_attrs(bad)
+    big = np.random.SeedSequence(2**70).spawn(3)[2]
+    from qsense.seeding import seed_attrs
+
+    again = seed_from_attrs(seed_attrs(big))
+    assert again.entropy == big.entropy and again.spawn_key == big.spawn_key
+    assert noise.power_law(8, rate=1.0, h={0: 1.0}, seed=big).attrs["seed"] == str(2**70)
