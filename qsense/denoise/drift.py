@@ -9,6 +9,7 @@ import xarray as xr
 
 from qsense._validate import choice
 from qsense.denoise._common import read_series, time_coord
+from qsense.signal import DataType
 
 __all__ = ["DRIFT_METHODS", "remove_drift"]
 
@@ -34,7 +35,9 @@ def _lstsq(t: np.ndarray, v: np.ndarray, degree: int) -> tuple[np.ndarray, np.nd
 def _finite(t: np.ndarray, v: np.ndarray, need: int, method: str) -> tuple[np.ndarray, np.ndarray]:
     ok = np.isfinite(v)
     if ok.sum() < need:
-        raise ValueError(f"method {method!r} needs at least {need} finite samples, got {ok.sum()}")
+        raise ValueError(
+            f"data must have at least {need} finite samples for method {method!r}, got {ok.sum()}"
+        )
     return t[ok], v[ok]
 
 
@@ -53,24 +56,27 @@ def _freq_drift(t, y, method):
     return drift, se
 
 
-def _phase_drift(t, x, method, rate):
-    """(drift, stderr, weights): weights of the three-point estimate, whose stderr is NaN."""
+def _phase_drift(t, x, method):
+    """(drift, stderr, weights) in units of ``t``: the three-point estimate's weights."""
     if method == "quadratic":
         tf, xf = _finite(t, x, 4, method)
         coef, cov = _lstsq(tf - tf.mean(), xf, 2)
         return 2.0 * coef[2], 2.0 * np.sqrt(cov[2, 2]), None
     if method == "second_difference":
-        d1 = np.diff(x) * rate
-        d2 = np.diff(d1) * rate
+        d2 = np.diff(x, 2) / (t[1] - t[0]) ** 2
         if np.sum(np.isfinite(d2)) < 1:
-            raise ValueError("method 'second_difference' needs 3 consecutive finite samples")
+            raise ValueError(
+                "data must have 3 consecutive finite samples for method 'second_difference'"
+            )
         n2 = np.sum(np.isfinite(d2))
         se = float(np.nanstd(d2, ddof=1)) / n2 if n2 > 1 else np.nan
         return float(np.nanmean(d2)), se, None
     tf, xf = _finite(t, x, 3, method)
     i_mid = int(np.argmin(np.abs(tf - 0.5 * (tf[0] + tf[-1]))))
     if i_mid in (0, tf.size - 1):
-        raise ValueError("method 'three_point' needs a finite sample between the two ends")
+        raise ValueError(
+            "data must have a finite sample between the two ends for method 'three_point'"
+        )
     ts = np.array([tf[0], tf[i_mid], tf[-1]])
     # Twice the second divided difference through the three points (exact for a quadratic).
     w = 2.0 / np.array(
@@ -85,7 +91,7 @@ def remove_drift(
     data: Any,
     rate: float | None = None,
     *,
-    data_type: Literal["phase", "freq"] = "freq",
+    data_type: DataType = "freq",
     method: Literal["linear", "bisection", "quadratic", "three_point", "second_difference"]
     | None = None,
 ) -> xr.Dataset:
@@ -156,8 +162,16 @@ def remove_drift(
     if method is None:
         method = DRIFT_METHODS[data_type][0]
     method = choice(f"method (for data_type={data_type!r})", method, DRIFT_METHODS[data_type])
-    t = np.arange(values.size) / rate
+    # Fitted in sample units (t = 0, 1, ...), which keeps the normal equations well
+    # scaled at any rate (t^2 reaches 1e20 s^2 for a year of daily phase data), then
+    # converted: drift per s = drift per sample * rate (freq) or * rate^2 (phase).
+    # Likewise the values are fitted divided by their largest magnitude (no overflow of
+    # squares for huge values), and the drift and model scaled back.
+    t = np.arange(values.size, dtype=np.float64)
     ok = np.isfinite(values)
+    scale = float(np.max(np.abs(values[ok]))) if ok.any() else 1.0
+    scale = scale if scale > 0 else 1.0
+    raw, values = values, values / scale
     weights = None
     if data_type == "freq":
         drift, se = _freq_drift(t, values, method)
@@ -165,13 +179,21 @@ def remove_drift(
         rest = values - trend
         model = trend + np.nanmean(rest)
     else:
-        drift, se, weights = _phase_drift(t, values, method, rate)
+        drift, se, weights = _phase_drift(t, values, method)
         trend = 0.5 * drift * t**2
         coef, _ = _lstsq(t[ok], (values - trend)[ok], 1)
         model = trend + coef[0] + coef[1] * t
     if weights is not None:
         resid = (values - model)[ok]
         se = float(np.sqrt(np.sum(weights**2) * resid.var(ddof=3))) if resid.size > 3 else np.nan
+    values, model, drift, se = raw, model * scale, drift * scale, se * scale
+    with np.errstate(over="ignore"):  # an overflow is refused just below
+        for _ in range(1 if data_type == "freq" else 2):  # (d * rate) * rate, not rate^2
+            drift, se = drift * rate, se * rate
+    if not np.isfinite(drift) or np.isinf(se):
+        raise ValueError(
+            f"rate={rate!r} Hz makes the drift per second overflow float64; give the rate in Hz"
+        )
     detrended = np.where(ok, values - model, np.nan)
     time = time_coord(data, values.size, rate)
     return xr.Dataset(

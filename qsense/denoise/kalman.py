@@ -25,9 +25,8 @@ import xarray as xr
 from qsense import __version__
 from qsense._validate import positive_int, warn
 from qsense.denoise import _kernels, _kernels_small, _kernels_small_rts
-from qsense.denoise._common import numeric_array, read_measurements
+from qsense.denoise._common import numeric_array, read_measurements, uniform_time
 from qsense.seeding import Seed, generator, seed_attrs, seed_sequence, spawn
-from qsense.signal import time_grid
 
 __all__ = ["FitResult", "StateSpace", "fit"]
 
@@ -290,7 +289,7 @@ class StateSpace:
                 )
         if start is not None and rate is None:
             raise ValueError("start needs rate (the sample rate in Hz) to build the time grid")
-        coords = {} if rate is None else {"time": time_grid(n, rate, start)}
+        coords = {} if rate is None else {"time": uniform_time(n, rate, start)}
         ss = seed_sequence(seed)
         rng_w, rng_v = (generator(child) for child in spawn(ss, 2))
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import warnings
+import numbers
 from typing import Any, Literal
 
 import numpy as np
 import scipy.signal
 import xarray as xr
 
-from qsense._validate import choice, positive_float, positive_int
+from qsense._validate import choice, positive_float, positive_int, warn
 from qsense.denoise._common import read_series, time_coord
 
 __all__ = ["lockin"]
@@ -85,9 +85,17 @@ def lockin(
     ``theta = theta0 - phase`` (the dual-phase lock-in of e.g. Stanford Research
     SR830 manual, ch. 3, with a cosine reference). Gaps: the boxcar gives NaN for
     every window that touches a NaN or the record ends (the first and last
-    ``length / 2`` samples); the Butterworth path bridges gaps of ``data`` by linear
-    interpolation before mixing and sets the output back to NaN there (its ends
-    carry the usual filtfilt edge transient).
+    ``length / 2`` samples), with a warning if no output is left finite; the
+    Butterworth path bridges gaps of ``data`` by linear interpolation before mixing
+    and sets the output back to NaN there (its ends carry the usual filtfilt edge
+    transient).
+
+    Raises
+    ------
+    ValueError
+        If the record is shorter than the boxcar window (``periods * rate / f_mod``
+        samples) or than the Butterworth filter's edge padding, or a parameter is out
+        of range.
 
     Examples
     --------
@@ -100,10 +108,14 @@ def lockin(
     x, rate, attrs = read_series(data, rate)
     f_mod = positive_float("f_mod", f_mod)
     if f_mod >= rate / 2:
-        raise ValueError(f"f_mod must be below the Nyquist frequency {rate / 2} Hz, got {f_mod}")
-    phase = float(phase)
+        raise ValueError(
+            f"f_mod must be below the Nyquist frequency rate / 2 = {rate / 2} Hz, got {f_mod}"
+        )
+    if isinstance(phase, bool) or not isinstance(phase, numbers.Real):
+        raise TypeError(f"phase must be a real angle in rad, got {type(phase).__name__} {phase!r}")
     if not np.isfinite(phase):
         raise ValueError(f"phase must be a finite angle in rad, got {phase!r}")
+    phase = float(phase)
     lowpass = choice("lowpass", lowpass, ("boxcar", "butter"))
     decimate = positive_int("decimate", decimate)
     arg = 2.0 * np.pi * f_mod * (np.arange(x.size) / rate) + phase
@@ -111,15 +123,26 @@ def lockin(
     if lowpass == "boxcar":
         periods = positive_int("periods", periods)
         exact = periods * rate / f_mod
+        if not exact < x.size + 0.5:  # also an overflowing (inf) window
+            raise ValueError(
+                f"data has {x.size} samples, fewer than the boxcar window of periods * rate / "
+                f"f_mod = {exact:.6g} samples (periods={periods}, f_mod={f_mod} Hz, rate={rate} "
+                "Hz); lower periods, raise f_mod or pass a longer record"
+            )
         length = round(exact)
         if abs(exact - length) > 1e-6 * exact:
-            warnings.warn(
+            warn(
                 f"periods * rate / f_mod = {exact:.6g} is not a whole number of samples; the "
-                "boxcar leaves a residual at 2 f_mod (use lowpass='butter' or adjust periods)",
-                stacklevel=2,
+                "boxcar leaves a residual at 2 f_mod (use lowpass='butter' or adjust periods)"
             )
         i_mix = _boxcar(x * np.cos(arg), length)
         q_mix = _boxcar(x * np.sin(arg), length)
+        if np.all(np.isnan(i_mix)):
+            warn(
+                f"every boxcar window of {length} samples touches a gap (NaN) of data, so I, "
+                "Q, R and theta are all NaN; fill the gaps or use lowpass='butter', which "
+                "bridges them"
+            )
         run_attrs.update(periods=periods, window_samples=length)
     else:
         cutoff = f_mod / 10.0 if cutoff is None else positive_float("cutoff", cutoff)
@@ -130,8 +153,28 @@ def lockin(
         idx = np.arange(x.size)
         filled = np.interp(idx, idx[~gap], x[~gap]) if gap.any() else x
         sos = scipy.signal.butter(order, cutoff, fs=rate, output="sos")
-        i_mix = scipy.signal.sosfiltfilt(sos, filled * np.cos(arg))
-        q_mix = scipy.signal.sosfiltfilt(sos, filled * np.sin(arg))
+        # sosfiltfilt's default edge padding: 3 * (2 * sections + 1 - trailing zeros)
+        zeros = min(int((sos[:, 2] == 0).sum()), int((sos[:, 5] == 0).sum()))
+        padlen = 3 * (2 * len(sos) + 1 - zeros)
+        if x.size <= padlen:
+            raise ValueError(
+                f"data has {x.size} samples; the order-{order} Butterworth low-pass run "
+                f"forward and backward needs more than {padlen} (lower order or pass a "
+                "longer record)"
+            )
+        unstable = ValueError(
+            f"the order-{order} Butterworth low-pass at cutoff={cutoff} Hz is numerically "
+            f"unusable at rate={rate} Hz (cutoff / Nyquist = {cutoff / (rate / 2):.3g}); "
+            "raise cutoff, lower order, or decimate the record first"
+        )
+        try:
+            with np.errstate(all="ignore"):
+                i_mix = scipy.signal.sosfiltfilt(sos, filled * np.cos(arg))
+                q_mix = scipy.signal.sosfiltfilt(sos, filled * np.sin(arg))
+        except np.linalg.LinAlgError:
+            raise unstable from None
+        if not (np.isfinite(i_mix).all() and np.isfinite(q_mix).all()):
+            raise unstable
         i_mix[gap] = np.nan
         q_mix[gap] = np.nan
         run_attrs.update(cutoff=cutoff, order=order)

@@ -37,7 +37,7 @@ def hampel(
     data: Any,
     rate: float | None = None,
     *,
-    window: int,
+    window_samples: int,
     n_sigmas: float = 3.0,
     replace: Literal["median", "nan"] = "median",
 ) -> xr.Dataset:
@@ -49,9 +49,9 @@ def hampel(
         Time series (any units), NaN for gaps.
     rate : float, optional
         Sample rate in Hz (required for a plain array).
-    window : int
+    window_samples : int
         Full window length in samples, odd, >= 3 (the centred window spans
-        ``window // 2`` samples each side; it is truncated at the ends).
+        ``window_samples // 2`` samples each side; it is truncated at the ends).
     n_sigmas : float
         Threshold in robust standard deviations (> 0).
     replace : {"median", "nan"}
@@ -77,18 +77,20 @@ def hampel(
     --------
     >>> import numpy as np
     >>> x = np.zeros(21); x[10] = 5.0
-    >>> out = hampel(x + 0.01 * np.sin(np.arange(21)), rate=1.0, window=7)
+    >>> out = hampel(x + 0.01 * np.sin(np.arange(21)), rate=1.0, window_samples=7)
     >>> int(out["outlier"].sum())
     1
     """
     x, rate, attrs = read_series(data, rate)
-    window = positive_int("window", window, minimum=3)
-    if window % 2 == 0:
-        raise ValueError(f"window must be an odd number of samples >= 3, got {window}")
+    window_samples = positive_int("window_samples", window_samples, minimum=3)
+    if window_samples % 2 == 0:
+        raise ValueError(
+            f"window_samples must be an odd number of samples >= 3, got {window_samples}"
+        )
     n_sigmas = positive_float("n_sigmas", n_sigmas)
     replace = choice("replace", replace, ("median", "nan"))
     med, mad = np.empty_like(x), np.empty_like(x)
-    _kernels.rolling_median_mad(x, window // 2, med, mad)
+    _kernels.rolling_median_mad(x, window_samples // 2, med, mad)
     scale = MAD_TO_SIGMA * mad
     with np.errstate(invalid="ignore"):
         flagged = np.abs(x - med) > n_sigmas * scale

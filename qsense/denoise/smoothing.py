@@ -36,6 +36,17 @@ def _fill_gaps(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return filled, gap
 
 
+def _shrink(c: np.ndarray, threshold: float, mode: str) -> np.ndarray:
+    """Soft ``sign(c) max(|c| - t, 0)`` or hard ``c [|c| >= t]`` thresholding.
+
+    Written out because ``pywt.threshold(mode="soft")`` divides by ``|c|`` and returns
+    NaN for zero coefficients when the threshold is 0 (a noise-free record).
+    """
+    if mode == "soft":
+        return np.sign(c) * np.maximum(np.abs(c) - threshold, 0.0)
+    return np.where(np.abs(c) >= threshold, c, 0.0)
+
+
 def wavelet_denoise(
     data: Any,
     rate: float | None = None,
@@ -108,7 +119,7 @@ def wavelet_denoise(
         threshold = sigma * np.sqrt(2.0 * np.log(x.size))
     else:
         threshold = positive_float("threshold", threshold, allow_zero=True)
-    shrunk = [coeffs[0]] + [pywt.threshold(c, threshold, mode=mode) for c in coeffs[1:]]
+    shrunk = [coeffs[0]] + [_shrink(c, threshold, mode) for c in coeffs[1:]]
     out = pywt.waverec(shrunk, w, mode="periodization")[: x.size]
     out[gap] = np.nan
     attrs = {**attrs, "threshold": float(threshold), "noise_sigma": sigma, "wavelet": wavelet}
@@ -119,7 +130,7 @@ def savgol_smooth(
     data: Any,
     rate: float | None = None,
     *,
-    window_length: int,
+    window_samples: int,
     polyorder: int,
     deriv: int = 0,
 ) -> xr.DataArray:
@@ -131,7 +142,7 @@ def savgol_smooth(
         Time series (any units), NaN for gaps.
     rate : float, optional
         Sample rate in Hz (required for a plain array).
-    window_length : int
+    window_samples : int
         Odd window length in samples, > ``polyorder``.
     polyorder : int
         Degree of the local polynomial (>= 0).
@@ -151,40 +162,45 @@ def savgol_smooth(
     use the polynomial fitted to the first/last window). A polynomial of degree <=
     ``polyorder`` is therefore reproduced exactly. Gaps: each run of finite samples is
     filtered on its own, so no value is invented across a gap; a run shorter than
-    ``window_length`` gets the least-squares polynomial of degree
+    ``window_samples`` gets the least-squares polynomial of degree
     ``min(polyorder, len - 1)`` over the whole run.
 
     Examples
     --------
     >>> import numpy as np
     >>> t = np.arange(20.0)
-    >>> out = savgol_smooth(1 + 2 * t + 0.5 * t**2, rate=1.0, window_length=7, polyorder=2)
+    >>> out = savgol_smooth(1 + 2 * t + 0.5 * t**2, rate=1.0, window_samples=7, polyorder=2)
     >>> bool(np.allclose(out.values, 1 + 2 * t + 0.5 * t**2))
     True
     """
     x, rate, attrs = read_series(data, rate)
     polyorder = positive_int("polyorder", polyorder, minimum=0)
-    window_length = positive_int("window_length", window_length, minimum=1)
-    if window_length % 2 == 0 or window_length <= polyorder:
+    window_samples = positive_int("window_samples", window_samples, minimum=1)
+    if window_samples % 2 == 0 or window_samples <= polyorder:
         raise ValueError(
-            f"window_length must be odd and > polyorder={polyorder}, got {window_length}"
+            f"window_samples must be odd and > polyorder={polyorder}, got {window_samples}"
         )
     deriv = positive_int("deriv", deriv, minimum=0)
     if deriv > polyorder:
         raise ValueError(f"deriv must be <= polyorder={polyorder}, got {deriv}")
     out = np.full_like(x, np.nan)
     finite = np.isfinite(x).astype(np.int8)
+    # Fitted on x / max|x| and scaled back (the filter is linear): no overflow of the
+    # least-squares sums for huge values.
+    scale = float(np.max(np.abs(x[finite == 1]))) if finite.any() else 1.0
+    scale = scale if scale > 0 else 1.0
     edges = np.flatnonzero(np.diff(np.concatenate([[0], finite, [0]])))
     for start, stop in zip(edges[::2], edges[1::2], strict=True):
-        seg = x[start:stop]
-        if seg.size >= window_length:
+        seg = x[start:stop] / scale
+        if seg.size >= window_samples:
             out[start:stop] = scipy.signal.savgol_filter(
-                seg, window_length, polyorder, deriv=deriv, delta=1.0 / rate, mode="interp"
+                seg, window_samples, polyorder, deriv=deriv, delta=1.0 / rate, mode="interp"
             )
         else:
             t = np.arange(seg.size) / rate
             poly = np.polynomial.Polynomial.fit(t, seg, min(polyorder, seg.size - 1))
             out[start:stop] = poly.deriv(deriv)(t) if deriv else poly(t)
+    out *= scale
     if deriv:
         attrs = {
             **attrs,

@@ -43,7 +43,7 @@ def test_hampel_recall_precision_on_injected_outliers():
     x = clean.copy()
     x[pos] += rng.choice([-1.0, 1.0], 60) * rng.uniform(1.0, 2.0, 60)  # 10-20 sigma
     x[[100, 101]] = np.nan
-    out = hampel(make_series(x, rate=10.0, units="m s-2"), window=21, n_sigmas=4.0)
+    out = hampel(make_series(x, rate=10.0, units="m s-2"), window_samples=21, n_sigmas=4.0)
     flagged = out["outlier"].values
     truth = np.zeros(n, bool)
     truth[pos] = True
@@ -52,7 +52,7 @@ def test_hampel_recall_precision_on_injected_outliers():
     assert recall == 1.0
     assert precision > 0.9
     # At 3 sigma the Gaussian tails add false alarms, but few: < 1 % of the clean samples.
-    loose = hampel(x, 10.0, window=21, n_sigmas=3.0)["outlier"].values
+    loose = hampel(x, 10.0, window_samples=21, n_sigmas=3.0)["outlier"].values
     assert (loose & truth).sum() == truth.sum() and (loose & ~truth).sum() < 0.01 * n
     np.testing.assert_array_equal(out["data"].values[pos], out["median"].values[pos])
     assert np.isnan(out["data"].values[[100, 101]]).all() and not flagged[[100, 101]].any()
@@ -74,7 +74,7 @@ def test_mad_filter_closed_form():
 
 def test_hampel_rejects_even_window():
     with pytest.raises(ValueError, match="odd"):
-        hampel(np.zeros(10), rate=1.0, window=4)
+        hampel(np.zeros(10), rate=1.0, window_samples=4)
 
 
 # --- drift --------------------------------------------------------------------------
@@ -179,11 +179,11 @@ def test_savgol_preserves_polynomial_and_derivative():
     x = 2.0 - 0.5 * t + 0.1 * t**2 - 0.003 * t**3
     x_gap = x.copy()
     x_gap[[50, 51, 58]] = np.nan  # leaves a 6-sample run shorter than the window
-    out = savgol_smooth(make_series(x_gap, rate), window_length=11, polyorder=3)
+    out = savgol_smooth(make_series(x_gap, rate), window_samples=11, polyorder=3)
     ok = np.isfinite(x_gap)
     np.testing.assert_allclose(out.values[ok], x[ok], rtol=1e-10, atol=1e-10)
     assert np.isnan(out.values[~ok]).all()
-    d = savgol_smooth(x, rate, window_length=11, polyorder=3, deriv=1)
+    d = savgol_smooth(x, rate, window_samples=11, polyorder=3, deriv=1)
     np.testing.assert_allclose(d.values, -0.5 + 0.2 * t - 0.009 * t**2, rtol=1e-8, atol=1e-9)
     assert d.attrs["units"] == "1 s-1"
 
@@ -220,3 +220,58 @@ def test_lockin_butter_and_noise_free_exactness():
     # products complete whole cycles in the window.
     other = lockin(x, rate, f_mod=50.0, periods=50)
     assert np.nanmax(other["R"].values) < 1e-12
+
+
+def test_wavelet_denoise_noise_free_record_is_kept():
+    """A constant or noise-free record has threshold 0: returned as it is, never NaN."""
+    pywt = pytest.importorskip("pywt")
+    from qsense.denoise.smoothing import _shrink
+
+    for x in (np.zeros(16), np.full(16, 3.5)):
+        for mode in ("soft", "hard"):
+            out = wavelet_denoise(x, rate=1.0, mode=mode)
+            np.testing.assert_allclose(out.values, x, rtol=1e-14, atol=1e-14)
+            assert out.attrs["threshold"] <= 1e-14 * max(1.0, x[0])
+    c = np.random.default_rng(9).normal(size=50)
+    c[3] = 0.0
+    for mode in ("soft", "hard"):
+        np.testing.assert_allclose(
+            _shrink(c, 0.7, mode), pywt.threshold(c, 0.7, mode=mode), rtol=1e-14
+        )
+
+
+def test_lockin_short_record_and_all_gap_windows():
+    with pytest.raises(ValueError, match="periods") as info:
+        lockin(np.ones(30), 100.0, f_mod=10.0, periods=5)  # window 50 samples > 30
+    assert "data has 30 samples" in str(info.value)
+    x = np.cos(2 * np.pi * 10.0 * np.arange(200) / 100.0)
+    x[::8] = np.nan  # every 10-sample window touches a gap
+    with pytest.warns(UserWarning, match="every boxcar window"):
+        out = lockin(x, 100.0, f_mod=10.0, periods=1)
+    assert np.isnan(out["R"].values).all()
+    bridged = lockin(x, 100.0, f_mod=10.0, lowpass="butter", cutoff=2.0)
+    assert np.isfinite(bridged["R"].values[~np.isnan(x)]).all()
+    with pytest.raises(ValueError, match="order"):
+        lockin(np.ones(12), 100.0, f_mod=10.0, lowpass="butter", order=4)
+
+
+def test_hampel_window_is_in_samples():
+    with pytest.raises(TypeError, match="window"):
+        hampel(np.zeros(10), rate=1.0, window=5)  # renamed: window_samples
+    out = hampel(np.zeros(10), rate=1.0, window_samples=5)
+    assert not out["outlier"].values.any()
+
+
+@pytest.mark.parametrize("method", ["quadratic", "three_point", "second_difference"])
+def test_phase_drift_exact_at_a_daily_rate(method):
+    """Daily phase points (t^2 ~ 1e14 s^2): fitted in sample units, still exact."""
+    rate = 1.0 / 86400.0
+    t = np.arange(100) / rate
+    x = 1e-9 + 1e-13 * t + 0.5 * 1e-19 * t**2
+    out = remove_drift(x, rate, data_type="phase", method=method)
+    assert out.attrs["drift"] == pytest.approx(1e-19, rel=1e-12)
+    assert np.nanmax(np.abs(out["data"].values)) < 1e-12 * np.max(np.abs(x))
+    y = 1e-12 + 1e-19 * t
+    for freq_method in ("linear", "bisection"):
+        got = remove_drift(y, rate, method=freq_method).attrs["drift"]
+        assert got == pytest.approx(1e-19, rel=1e-12)
