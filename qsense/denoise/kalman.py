@@ -100,6 +100,14 @@ class StateSpace:
 
     Smoother: Rauch, Tung & Striebel (1965), ``C = Pf[t] F' Pp[t+1]^-1``.
 
+    Kernels: up to 3 states with one measurement the filter runs an unrolled kernel
+    (every state, covariance and matrix entry a local scalar; a time-invariant matrix
+    loaded once), and up to 3 states the smoother does too, recomputing the predicted
+    moments instead of storing them; other shapes use a generic n-state kernel working
+    in buffers allocated once per call. Both agree with the textbook equations to
+    ~1e-14 relative. Measured at 1e5 steps of :func:`clock_model` (2 states): ~25 ns
+    per step for :meth:`filter`, about 1000x filterpy (``tests/benchmarks/bench_kalman.py``).
+
     Conventions against peers: filterpy's ``KalmanFilter.log_likelihood`` is the term
     of its last update only (the sum over updates equals ``loglik``), and filterpy
     predicts before its first update (start it one step earlier, or skip its first
@@ -342,6 +350,12 @@ class StateSpace:
             ``x`` (time, state), ``P`` (time, state, state2), ``innovation`` (time, obs:
             ``y - H x_pred``, NaN where skipped); attributes ``loglik`` (float) and
             ``n_used`` (number of measurement components used).
+
+        Warns
+        -----
+        UserWarning
+            If ``y`` holds no finite measurement: the result is then the prior
+            propagated by the model.
         """
         arr, coords = self._prepare(y, rate)
         xf, Pf, _, _, innov, ll = self._filter_arrays(arr)

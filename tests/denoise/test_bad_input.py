@@ -143,9 +143,6 @@ DATA_CASES = {
     "rate None, plain array": (np.arange(8.0), None, ("rate",)),
 }
 
-_TRIED: dict[str, int] = {"grid": 0, "hypothesis": 0}
-
-
 def _time_len(data) -> int | None:
     try:
         arr = np.asarray(data.values if isinstance(data, xr.DataArray) else data, dtype=float)
@@ -202,7 +199,6 @@ def _check_result(out, data, warned):
 def test_series_functions_bad_data_grid(func, case):
     call, data_name = SERIES_FUNCS[func]
     data, rate, extra = DATA_CASES[case]
-    _TRIED["grid"] += 1
     check_call(call, data, rate, data_name, extra)
 
 
@@ -406,7 +402,6 @@ _rates = st.one_of(
 @given(func=st.sampled_from(sorted(SERIES_FUNCS)), data=_arrays, rate=_rates)
 def test_series_functions_random_bad_input(func, data, rate):
     call, data_name = SERIES_FUNCS[func]
-    _TRIED["hypothesis"] += 1
     check_call(call, data, rate, data_name, ("rate",))
 
 
@@ -420,7 +415,6 @@ def test_series_functions_random_bad_input(func, data, rate):
 def test_series_functions_random_time_coordinates(func, n, order, jitter):
     """Uniform, permuted or jittered datetime64 grids: a result or an error naming time."""
     call, data_name = SERIES_FUNCS[func]
-    _TRIED["hypothesis"] += 1
     ms = np.arange(n) * 1000 + np.array(jitter[:n])
     head = min(n, 6)
     ms[:head] = ms[:head][list(o for o in order if o < head)]
