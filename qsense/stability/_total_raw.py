@@ -15,7 +15,15 @@ import numpy as np
 from qsense.stability import _kernels_total as _k
 from qsense.stability._kernels import oadev_raw
 
-__all__ = ["br_ratio", "htot_raw", "mtot_raw", "theo1_raw", "theobr_raw", "ttot_raw"]
+__all__ = [
+    "br_ratio",
+    "br_ratio_check",
+    "htot_raw",
+    "mtot_raw",
+    "theo1_raw",
+    "theobr_raw",
+    "ttot_raw",
+]
 
 
 def _marked(x: np.ndarray, span: np.ndarray | None) -> np.ndarray:
@@ -84,14 +92,20 @@ def theo1_raw(x, m, rate, span):
     return acc / (0.75 * tau * tau), n
 
 
-def br_ratio(x, rate, span) -> float:
-    """Mean of AVAR(9 + 3i) / Theo1(12 + 4i), i = 0 .. floor(0.1 N / 3) - 3."""
-    top = int(np.floor(0.1 * x.size / 3.0)) - 3
+def br_ratio_check(n_phase: int) -> int:
+    """``n = floor(0.1 N / 3) - 3`` of TheoBR, or ValueError naming ``data`` if negative."""
+    top = int(np.floor(0.1 * n_phase / 3.0)) - 3
     if top < 0:
         raise ValueError(
-            "data must have at least 90 phase points for theobr (n = floor(0.1 N / 3) - 3 >= 0), "
-            f"got N = {x.size}"
+            "data must have at least 90 phase points for theobr (n = floor(0.1 N / 3) - 3 "
+            f">= 0), got N = {n_phase}"
         )
+    return top
+
+
+def br_ratio(x, rate, span) -> float:
+    """Mean of AVAR(9 + 3i) / Theo1(12 + 4i), i = 0 .. floor(0.1 N / 3) - 3."""
+    top = br_ratio_check(x.size)
     i = np.arange(top + 1, dtype=np.int64)
     avar, na = oadev_raw(x, 9 + 3 * i, rate, span)
     th, nt = theo1_raw(x, 12 + 4 * i, rate, span)
@@ -102,6 +116,8 @@ def br_ratio(x, rate, span) -> float:
 
 
 def theobr_raw(x, m, rate, span):
+    if m.size == 0:  # no factor (TheoH on a short record): no ratio needed
+        return np.zeros(0), np.zeros(0, dtype=np.int64)
     var, n = theo1_raw(x, m, rate, span)
     ratio = br_ratio(x, rate, span)
     return var * ratio, (n if np.isfinite(ratio) else np.zeros_like(n))

@@ -62,6 +62,7 @@ from qsense.stability._pipeline import (
 )
 from qsense.stability._registry import SPECS, BiasTable, TauSet
 from qsense.stability._taus import theoh_factors, warn_if_empty
+from qsense.stability._total_raw import br_ratio_check
 
 __all__ = ["htotdev", "mtotdev", "theo1", "theobr", "theoh", "ttotdev"]
 
@@ -412,7 +413,9 @@ def theobr(
     100
     """
     request = Request.checked(data_type, ci, bias_correction, bias, alpha)
-    return compute("theobr", data, rate, taus, request)
+    record = prepare(data, rate, request.data_type)
+    br_ratio_check(record.n_phase)
+    return compute("theobr", record.values, record.rate, taus, request)
 
 
 def theoh(
