@@ -222,7 +222,7 @@ class PowerLawStream:
     **Flicker terms** (alpha = -1 on frequency, +1 on phase) replace the Kasdin-Walter
     fractional integrator ``(1 - z**-1)**(-1/2)``, whose memory never ends, by first-order
     filters with logarithmically spaced corners, the "several 1/f**2 filters spaced
-    logarithmically" of Plaszczynski (2007, sec. 4; the idea is Keshner's, Proc. IEEE
+    logarithmically" of Plaszczynski (2007, abstract; the idea is Keshner's, Proc. IEEE
     70, 212 (1982)). The design is a ladder of pole-zero sections, with the corners placed
     in the variable ``u = sin(pi f / rate)``, in which a digital first-order section is an
     exact Lorentzian ratio and the Kasdin-Walter target is an exact power law::
