@@ -138,7 +138,7 @@ class StateSpace:
         n = self.F.shape[-1]
         if self.F.shape[-2] != n or n < 1:
             raise ValueError(f"F must be square (n, n) with n >= 1, got shape {self.F.shape}")
-        H_arr = np.asarray(H)
+        H_arr = numeric_array("H", H)
         if H_arr.ndim == 1:
             H_arr = H_arr[np.newaxis]
         self.H = _matrix_stack("H", H_arr, 2)
@@ -150,7 +150,7 @@ class StateSpace:
         self.Q = _matrix_stack("Q", Q, 2)
         if self.Q.shape[-2:] != (n, n):
             raise ValueError(f"Q must be ({n}, {n}) or (T, {n}, {n}), got shape {self.Q.shape}")
-        R_arr = np.asarray(R)
+        R_arr = numeric_array("R", R)
         if R_arr.ndim == 0:
             R_arr = R_arr.reshape(1, 1)
         self.R = _matrix_stack("R", R_arr, 2)
@@ -164,7 +164,7 @@ class StateSpace:
         if x0 is None:
             self.x0 = np.zeros(n)
         else:
-            self.x0 = np.ascontiguousarray(x0, dtype=np.float64).reshape(-1)
+            self.x0 = np.ascontiguousarray(numeric_array("x0", x0), dtype=np.float64).reshape(-1)
             if self.x0.shape != (n,) or not np.all(np.isfinite(self.x0)):
                 raise ValueError(f"x0 must be {n} finite values, got {x0!r}")
         if P0 is None:
@@ -185,6 +185,8 @@ class StateSpace:
                 raise ValueError("P0 must have a non-negative diagonal (variances)")
         if state_names is None:
             state_names = [f"x{i}" for i in range(n)]
+        if isinstance(state_names, str) or not isinstance(state_names, Sequence):
+            raise TypeError(f"state_names must be a sequence of str, got {state_names!r}")
         self.state_names = [str(s) for s in state_names]
         if len(self.state_names) != n:
             raise ValueError(f"state_names must have {n} entries, got {len(self.state_names)}")
@@ -226,8 +228,10 @@ class StateSpace:
         xf, xp = np.empty((T, n)), np.empty((Tp, n))
         Pf, Pp = np.empty((T, n, n)), np.empty((Tp, n, n))
         innov = np.empty((T, m))
-        kern = _kernels_small.FILTERS.get(n, _kernels.kalman_filter) if m == 1 else None
-        loglik, bad = (kern or _kernels.kalman_filter)(
+        kern = _kernels.kalman_filter  # unrolled up to 3 states with one measurement
+        if m == 1:
+            kern = _kernels_small.FILTERS.get(n, kern)
+        loglik, bad = kern(
             arr, self.F, self.H, self.Q, self.R, self.x0, self.P0, xf, Pf, xp, Pp, innov
         )
         if bad >= 0:

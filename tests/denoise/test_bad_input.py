@@ -143,6 +143,7 @@ DATA_CASES = {
     "rate None, plain array": (np.arange(8.0), None, ("rate",)),
 }
 
+
 def _time_len(data) -> int | None:
     try:
         arr = np.asarray(data.values if isinstance(data, xr.DataArray) else data, dtype=float)
@@ -324,6 +325,11 @@ PARAM_CASES = {
         lambda: StateSpace([[1.0]], [[1.0]], [[1.0]], [[1.0]], x0=[np.nan]),
         "x0",
     ),
+    "StateSpace x0 string": (lambda: StateSpace([[1.0]], [[1.0]], [[1.0]], [[1.0]], x0="a"), "x0"),
+    "StateSpace state_names int": (
+        lambda: StateSpace([[1.0]], [[1.0]], [[1.0]], [[1.0]], state_names=3),
+        "state_names",
+    ),
     "StateSpace P0 3-D": (
         lambda: StateSpace([[1.0]], [[1.0]], [[1.0]], [[1.0]], P0=np.ones((2, 1, 1))),
         "P0",
@@ -421,3 +427,35 @@ def test_series_functions_random_time_coordinates(func, n, order, jitter):
     times = _T0 + ms.astype("timedelta64[ms]")
     data = _da(np.sin(np.arange(n)), times)
     check_call(call, data, None, data_name, ("time", "rate"))
+
+
+_matrix_like = st.one_of(
+    hnp.arrays(np.float64, hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=3),
+               elements=_elements),
+    st.sampled_from(["1", None, [[1.0], [1.0, 2.0]], np.array([[None]], dtype=object), 1j]),
+)  # fmt: skip
+
+
+@settings(max_examples=80, deadline=None)
+@given(which=st.sampled_from(["F", "H", "Q", "R", "x0", "P0"]), value=_matrix_like)
+def test_state_space_random_matrices(which, value):
+    """One system matrix replaced by a random array: a working model or an error naming it."""
+    args = {"F": np.eye(2), "H": [[1.0, 0.0]], "Q": 0.1 * np.eye(2), "R": [[1.0]]}
+    kwargs = {"x0": None, "P0": None}
+    (args if which in args else kwargs)[which] = value
+    try:
+        model = StateSpace(**args, **kwargs)
+    except (ValueError, TypeError) as err:
+        # a wrong size may be reported by the matrix it no longer matches (F (1, 1) ->
+        # "H must have 1 columns"), so any system parameter named is right
+        assert which in str(err) or str(err).split()[0] in {"F", "H", "Q", "R"}, str(err)
+        return
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            out = model.filter(np.ones(3))
+        except ValueError as err:  # a legal but degenerate model (e.g. R = 0, P0 = 0)
+            assert "positive definite" in str(err) or "time axis" in str(err), str(err)
+            return
+    assert not any(issubclass(w.category, RuntimeWarning) for w in caught)
+    assert np.all(np.isfinite(out["x"].values))
