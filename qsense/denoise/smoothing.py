@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Literal
 
 import numpy as np
@@ -9,7 +10,7 @@ import pywt
 import scipy.signal
 import xarray as xr
 
-from qsense._validate import choice, positive_float, positive_int
+from qsense._validate import choice, positive_float, positive_int, warn
 from qsense.denoise._common import read_series, time_coord
 
 __all__ = ["savgol_smooth", "wavelet_denoise"]
@@ -113,7 +114,16 @@ def wavelet_denoise(
     if level > max(max_level, 1):
         raise ValueError(f"level must be <= {max(max_level, 1)} for n={x.size}, got {level}")
     filled, gap = _fill_gaps(x)
-    coeffs = pywt.wavedec(filled, w, mode="periodization", level=level)
+    if max_level < 1:
+        warn(
+            f"data has {x.size} samples, too few for one clean level of wavelet "
+            f"{wavelet!r} (filter length {w.dec_len}, needs {2 * (w.dec_len - 1)}): its "
+            "periodic boundary wraps over the whole record; use a shorter wavelet such as "
+            "'haar' or a longer record"
+        )
+    with warnings.catch_warnings():  # pywt's own boundary warning, replaced by the above
+        warnings.filterwarnings("ignore", message="Level value", category=UserWarning)
+        coeffs = pywt.wavedec(filled, w, mode="periodization", level=level)
     sigma = float(np.median(np.abs(coeffs[-1]))) / 0.6745
     if threshold is None:
         threshold = sigma * np.sqrt(2.0 * np.log(x.size))

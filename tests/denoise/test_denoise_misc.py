@@ -275,3 +275,10 @@ def test_phase_drift_exact_at_a_daily_rate(method):
     for freq_method in ("linear", "bisection"):
         got = remove_drift(y, rate, method=freq_method).attrs["drift"]
         assert got == pytest.approx(1e-19, rel=1e-12)
+
+
+def test_wavelet_denoise_short_record_warns_at_the_callers_line():
+    with pytest.warns(UserWarning, match="too few for one clean level") as record:
+        wavelet_denoise(np.arange(6.0), rate=1.0, wavelet="db4")
+    assert len(record) == 1 and record[0].filename == __file__
+    assert np.isfinite(wavelet_denoise(np.arange(6.0), rate=1.0, wavelet="haar").values).all()
