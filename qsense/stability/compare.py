@@ -147,10 +147,18 @@ def three_cornered_hat(
         Attributes ``statistic``, ``data_type``, ``ci``, ``sample_rate``, ``method``
         (``"closed form"`` for 3 clocks with 3 pairs, else ``"least squares"``).
 
+    Raises
+    ------
+    ValueError
+        Naming ``pairs`` (and both records where two disagree): fewer than 3 clocks, a
+        repeated comparison, records not on one grid, clocks not determined by the
+        comparisons, or no averaging time common to every pair (records too short).
+
     Warns
     -----
     UserWarning
-        When some variance estimates are not positive (flagged in ``negative``).
+        When some variance estimates are not positive (flagged in ``negative``), and the
+        statistic's own warnings (e.g. a record too short for any tau).
 
     Notes
     -----
@@ -275,7 +283,10 @@ def three_cornered_hat(
         combine_attrs="drop",
     )
     if stacked.sizes["tau"] == 0:
-        raise ValueError("the pairs have no averaging time in common; pass explicit taus")
+        raise ValueError(
+            f"pairs have no averaging time in common for taus={taus!r} (records of "
+            f"{records[0].size} samples may be too short); pass explicit taus"
+        )
 
     a = _design(keys, clocks)
     if np.linalg.matrix_rank(a) < len(clocks):

@@ -27,6 +27,15 @@ def _samples(name: str, seconds: float, rate: float, minimum: int, maximum: int)
     return n
 
 
+def _no_terms(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` (the statistic at the window's taus) with no term: NaN values, ``n = 0``."""
+    out = ds.copy()
+    for name, var in ds.data_vars.items():
+        fill = np.nan if var.dtype.kind == "f" else 0
+        out[name] = var.copy(data=np.full(var.shape, fill, dtype=var.dtype))
+    return out
+
+
 def dynamic_adev(
     data: Any,
     rate: float | None = None,
@@ -87,7 +96,8 @@ def dynamic_adev(
     Notes
     -----
     Each window ``k`` holds samples ``[k * step, k * step + window)`` and its row is
-    exactly ``statistic(data[k*step : k*step + window], rate, data_type, taus)``. The
+    exactly ``statistic(data[k*step : k*step + window], rate, data_type, taus)``; a window
+    inside a gap (every sample NaN) gives a row with ``n = 0`` and NaN values. The
     dynamic Allan deviation (DADEV) of Galleani & Tavella, "The dynamic Allan
     variance", IEEE Trans. UFFC 56, 450-464 (2009), eq. (4), uses the overlapping
     estimator in a sliding window in the same way. The cost is the number of windows
@@ -119,17 +129,18 @@ def dynamic_adev(
     )
     starts = np.arange(0, n - w + 1, s)
 
-    rows = [
-        func(
-            x[i : i + w],
-            rate=rate,
-            data_type=data_type,
-            taus=taus,
-            ci=ci,
-            bias_correction=bias_correction,
-        )
-        for i in starts
-    ]
+    opts = {"rate": rate, "data_type": data_type, "taus": taus, "ci": ci}
+    opts["bias_correction"] = bias_correction
+    empty = None  # the row of a window without any sample, made once
+    rows = []
+    for i in starts:
+        window = x[i : i + w]
+        if np.isnan(window).all():
+            if empty is None:
+                empty = _no_terms(func(np.zeros(w), **opts))
+            rows.append(empty)
+        else:
+            rows.append(func(window, **opts))
     centre = (starts + (w - 1) / 2.0) / rate
     time_coord: Any = centre
     time_attrs = {"long_name": "window centre", "units": "s"}

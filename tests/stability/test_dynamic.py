@@ -70,3 +70,16 @@ def test_errors():
     with pytest.raises(ValueError, match="rate"):
         dynamic_adev(y)
     assert isinstance(dynamic_adev(y, rate=1.0, window_seconds=50.0), xr.Dataset)
+
+
+def test_window_inside_a_gap_gives_a_row_without_terms():
+    y = np.random.default_rng(5).standard_normal(400)
+    y[100:250] = np.nan
+    dyn = dynamic_adev(y, rate=1.0, data_type="freq", window_seconds=100.0, step_seconds=50.0)
+    inside = dyn["window_start"].values == 150  # samples 150..249: all missing
+    assert inside.sum() == 1
+    row = dyn.isel(time=int(np.flatnonzero(inside)[0]))
+    assert np.all(row["n"].values == 0) and np.all(np.isnan(row["dev"].values))
+    assert np.all(np.isnan(row["edf"].values))
+    first = dyn.isel(time=0)  # samples 0..99: complete
+    assert np.all(first["n"].values > 0) and np.all(np.isfinite(first["dev"].values))
