@@ -413,6 +413,18 @@ def noise_id(
         record's single Theo alpha); attrs ``statistic``, ``data_type``,
         ``sample_rate`` (Hz).
 
+    Raises
+    ------
+    ValueError, TypeError
+        Naming the parameter: ``data`` empty, 1 sample, all NaN, inf, 2-D or not
+        numeric; bad ``rate``, ``data_type``, ``taus`` or ``statistic``.
+
+    Warns
+    -----
+    UserWarning
+        When ``data`` is too short for any tau of a named set (empty result), or
+        explicit taus are rounded or dropped.
+
     Examples
     --------
     >>> y = np.random.default_rng(4).standard_normal(5000)
