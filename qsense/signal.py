@@ -11,6 +11,7 @@ sample (never a dropped row), and the attributes ``units`` (UDUNITS), ``long_nam
 from __future__ import annotations
 
 import numbers
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import numpy as np
@@ -72,30 +73,85 @@ def time_grid(n: int, rate: float, start: Any = None) -> np.ndarray:
     np.datetime64('2000-01-01T00:00:01.000000000')
     """
     rate = positive_float("rate", rate)
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+        raise ValueError(f"n must be a non-negative integer, got {type(n).__name__} {n!r}")
+    if n < 0:
         raise ValueError(f"n must be a non-negative integer, got {n!r}")
-    t0 = DEFAULT_START if start is None else np.datetime64(start, "ns")
-    if np.isnat(t0):
-        raise ValueError(f"start must be a valid time, got {start!r}")
+    t0 = _start_time(start)
+    span_ns = (int(n) - 1) * (1e9 / rate) if n > 0 else 0.0
+    if float(t0.astype(np.int64)) + span_ns >= _NS_MAX:
+        raise ValueError(
+            f"a grid of n={n} samples at rate={rate!r} Hz from {t0} spans {span_ns * 1e-9:.6g} s "
+            "and ends after 2262-04-11, the end of datetime64[ns]; raise rate or shorten n"
+        )
     offsets = np.rint(np.arange(n, dtype=np.float64) * (1e9 / rate)).astype(np.int64)
     return t0 + offsets.astype("timedelta64[ns]")
 
 
-def _time_seconds(coord: np.ndarray) -> np.ndarray:
-    """Time coordinate as float seconds from its first element."""
+#: Last nanosecond datetime64[ns] can hold (2262-04-11), as a float count of ns.
+_NS_MAX = float(np.iinfo(np.int64).max)
+
+
+def _start_time(start: Any) -> np.datetime64:
+    """``start`` as a valid datetime64[ns] (default :data:`DEFAULT_START`), or raise."""
+    if start is None:
+        return DEFAULT_START
+    if isinstance(start, bool | numbers.Number):
+        raise TypeError(
+            f"start must be a datetime-like (numpy.datetime64, datetime or ISO string), got "
+            f"{type(start).__name__} {start!r}"
+        )
+    try:
+        t0 = np.datetime64(start)  # its own unit first: a cast to [ns] wraps silently
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(
+            f"start must be a datetime-like (numpy.datetime64, datetime or ISO string such "
+            f"as '2024-01-01T00:00'), got {start!r}"
+        ) from None
+    if np.isnat(t0):
+        raise ValueError(f"start must be a valid time, got {start!r}")
+    if not _NS_FIRST <= t0.astype("datetime64[s]") <= _NS_LAST:  # in s: no wrap
+        raise ValueError(
+            f"start must lie within {_NS_FIRST} .. {_NS_LAST} (the range of datetime64[ns]), "
+            f"got {start!r}"
+        )
+    return t0.astype("datetime64[ns]")
+
+
+#: The range of datetime64[ns] to the second (inside it by one second).
+_NS_FIRST = np.datetime64("1677-09-21T00:12:45", "s")
+_NS_LAST = np.datetime64("2262-04-11T23:47:15", "s")
+
+
+def _time_seconds(coord: np.ndarray, label: str = "time") -> np.ndarray:
+    """Time coordinate as float seconds from its first element (``label`` names it)."""
+    if coord.ndim != 1:
+        raise ValueError(f"{label} must be 1-D, got shape {coord.shape}")
+    if coord.size == 0:
+        return np.zeros(0)
     if np.issubdtype(coord.dtype, np.datetime64):
         if np.any(np.isnat(coord)):
-            raise ValueError("the time coordinate contains NaT; mark a gap with NaN data instead")
-        ns = (coord - coord[0]).astype("timedelta64[ns]").astype(np.int64)
-        return ns.astype(np.float64) * 1e-9
-    if np.issubdtype(coord.dtype, np.number) and not np.issubdtype(coord.dtype, np.complexfloating):
+            raise ValueError(f"{label} contains NaT; mark a gap with NaN data instead")
+        unit, count = np.datetime_data(coord.dtype)
+        if unit in ("Y", "M"):  # calendar units: not a fixed number of seconds
+            coord = coord.astype("datetime64[s]")
+            unit, count = "s", 1
+        if unit == "generic":
+            raise TypeError(
+                f"{label} must be datetime64 with a unit (e.g. [ns]), got {coord.dtype}"
+            )
+        # Differences in the coordinate's own unit: exact, and no int64-ns overflow for a
+        # coarse coordinate spanning centuries.
+        steps = (coord - coord[0]).astype(np.int64).astype(np.float64)
+        return steps * (count * (np.timedelta64(1, unit) / np.timedelta64(1, "ns")) * 1e-9)
+    if coord.dtype != bool and (
+        np.issubdtype(coord.dtype, np.integer) or np.issubdtype(coord.dtype, np.floating)
+    ):
         t = np.asarray(coord, dtype=np.float64)
         if not np.all(np.isfinite(t)):
-            raise ValueError("the time coordinate must be finite")
+            raise ValueError(f"{label} must be finite")
         return t - t[0]
-    raise TypeError(
-        f"the time coordinate must be datetime64 or numeric seconds, got dtype {coord.dtype}"
-    )
+    raise TypeError(f"{label} must be datetime64 or numeric seconds, got dtype {coord.dtype}")
 
 
 def rate_from_time(time: Any) -> float:
@@ -114,31 +170,60 @@ def rate_from_time(time: Any) -> float:
     Raises
     ------
     ValueError
-        If the coordinate is not strictly increasing or not uniform: every step must
-        equal the mean step within 1e-6 relative or 2 ns, whichever is larger. Gaps
-        belong on the grid as NaN samples, not as missing rows.
+        If ``time`` has fewer than 2 samples, is not 1-D, holds NaT or non-finite
+        values, or is not strictly increasing or not uniform: every step must equal the
+        mean step within 1e-6 relative or 2 ns, whichever is larger. Gaps belong on the
+        grid as NaN samples, not as missing rows.
+    TypeError
+        If ``time`` is neither datetime64 nor real numbers (strings, bool, objects).
+
+    Examples
+    --------
+    >>> rate_from_time(time_grid(5, 4.0))
+    4.0
     """
-    t = _time_seconds(np.asarray(time))
+    return _rate_from_time(time, "time")
+
+
+def _rate_from_time(time: Any, label: str) -> float:
+    """:func:`rate_from_time` with errors naming ``label``."""
+    if isinstance(time, str | bytes | xr.Dataset) or time is None:
+        raise TypeError(f"{label} must be an array of times, got {type(time).__name__}")
+    arr = np.asarray(time.values if isinstance(time, xr.DataArray) else time)
+    if arr.dtype == object:
+        raise TypeError(
+            f"{label} must be datetime64 or numeric seconds, got an object array; convert it "
+            "(e.g. numpy.asarray(time, dtype='datetime64[ns]'))"
+        )
+    t = _time_seconds(arr, label)
     if t.size < 2:
-        raise ValueError("time must have at least 2 samples to define a sample rate")
+        raise ValueError(
+            f"{label} must have at least 2 samples to define a sample rate, got {t.size}"
+        )
     steps = np.diff(t)
     if np.any(steps <= 0):
         i = int(np.argmax(steps <= 0))
-        raise ValueError(f"time must be strictly increasing; step {i} -> {i + 1} is {steps[i]!r} s")
+        raise ValueError(
+            f"{label} must be strictly increasing; step {i} -> {i + 1} is {steps[i]!r} s"
+        )
     dt = (t[-1] - t[0]) / (t.size - 1)
     tol = max(1e-6 * dt, 2e-9)
     bad = np.abs(steps - dt) > tol
     if np.any(bad):
         i = int(np.argmax(bad))
         raise ValueError(
-            f"time must be a uniform grid (mean step {dt!r} s) but step {i} -> {i + 1} is "
+            f"{label} must be a uniform grid (mean step {dt!r} s) but step {i} -> {i + 1} is "
             f"{steps[i]!r} s; put gaps on the grid as NaN samples (e.g. with DataArray.reindex)"
         )
-    arr = np.asarray(time)
     if np.issubdtype(arr.dtype, np.datetime64):
-        # Integer nanoseconds: a 1 Hz grid gives exactly 1.0 Hz, not 0.9999999999999998.
-        span_ns = int((arr[-1] - arr[0]) / np.timedelta64(1, "ns"))
-        return (t.size - 1) * 1e9 / span_ns
+        # Integer counts of the coordinate's unit (no overflow of int64 nanoseconds for a
+        # coarse one): a 1 Hz grid in [ns] gives exactly 1.0 Hz, not 0.9999999999999998.
+        unit, count = np.datetime_data(arr.dtype)
+        if unit in ("Y", "M"):
+            arr, unit, count = arr.astype("datetime64[s]"), "s", 1
+        ns_per_unit = count * float(np.timedelta64(1, unit) / np.timedelta64(1, "ns"))
+        span = float((arr[-1] - arr[0]).astype(np.int64)) * ns_per_unit
+        return (t.size - 1) * 1e9 / span
     return 1.0 / dt
 
 
@@ -192,7 +277,7 @@ def as_series(
                 f"{name} must be a 1-D DataArray on dimension 'time', got dims {data.dims}"
             )
         if "time" in data.coords and data.sizes["time"] >= 2:
-            coord_rate = rate_from_time(data["time"].values)
+            coord_rate = _rate_from_time(data["time"].values, f"the time coordinate of {name}")
             # The stated rate wins over the nanosecond-rounded grid when they agree.
             stated = data.attrs.get("sample_rate")
             if isinstance(stated, numbers.Real) and abs(stated - coord_rate) <= 1e-6 * coord_rate:
@@ -208,9 +293,16 @@ def as_series(
         raise TypeError(f"{name} must be numeric, got {type(values).__name__}")
     arr = np.asarray(values)
     if arr.dtype == object:
+        for v in arr.flat:
+            if isinstance(v, bool | np.bool_) or not isinstance(v, numbers.Real):
+                raise TypeError(
+                    f"{name} must hold real numbers, got an element {v!r} of type "
+                    f"{type(v).__name__} (numeric strings, None and bool are refused; "
+                    "use NaN for a gap)"
+                )
         try:
             arr = arr.astype(np.float64)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise TypeError(f"{name} must be numeric, got non-numeric elements") from None
     if arr.dtype == bool or not (
         np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
@@ -234,8 +326,16 @@ def as_series(
 
     if coord_rate is None:
         if rate is None:
+            what = (
+                "a plain array"
+                if not isinstance(data, xr.DataArray)
+                else (
+                    "a DataArray without a time coordinate of 2 or more samples or a "
+                    "'sample_rate' attribute"
+                )
+            )
             raise ValueError(
-                f"rate must be given (sample rate in Hz) when {name} is a plain array, got None"
+                f"rate must be given (sample rate in Hz) when {name} is {what}, got None"
             )
         return out, positive_float("rate", rate)
     if rate is not None:
@@ -294,6 +394,13 @@ def make_series(
     1.0
     """
     arr, rate = as_series(values, rate, name="values")
+    for key, text in (("units", units), ("long_name", long_name), ("quantity", quantity)):
+        if not isinstance(text, str):
+            raise TypeError(f"{key} must be a str, got {type(text).__name__} {text!r}")
+    if standard_name is not None and not isinstance(standard_name, str):
+        raise TypeError(f"standard_name must be a str or None, got {standard_name!r}")
+    if attrs is not None and not isinstance(attrs, Mapping):
+        raise TypeError(f"attrs must be a dict or None, got {type(attrs).__name__}")
     all_attrs = dict(attrs or {})
     all_attrs.update(
         units=units, long_name=long_name or quantity or "", quantity=quantity, sample_rate=rate

@@ -191,3 +191,134 @@ def test_as_series_copy_false_shares_contiguous_float64():
     assert y.flags.c_contiguous and not np.shares_memory(y, src)
     with pytest.raises(ValueError, match="infinite"):
         as_series(np.array([1.0, np.inf]), 1.0, copy=False)
+
+
+# ------------------------------------------------------------------ bad input (issue 9)
+
+import bad_records as bad  # noqa: E402
+from hypothesis import HealthCheck  # noqa: E402
+
+from qsense.signal import common_grid  # noqa: E402
+
+SIGNAL_CALLS = {
+    "as_series": (lambda d, r: as_series(d, r), ("data", "rate", "time")),
+    "make_series": (lambda d, r: make_series(d, r), ("values", "rate", "time")),
+    "phase_to_freq": (lambda d, r: phase_to_freq(d, r), ("data", "rate", "time")),
+    "freq_to_phase": (lambda d, r: freq_to_phase(d, r), ("data", "rate", "time")),
+    "rate_from_time": (lambda d, r: rate_from_time(d), ("time",)),
+    "common_grid": (
+        lambda d, r: common_grid({"a": d, "b": bad.like(d, 16, 1)}, r),
+        ("a", "b", "rate", "time"),
+    ),
+    "common_grid_second": (
+        lambda d, r: common_grid({"a": bad.like(d, 16, 1), "b": d}, r),
+        ("a", "b", "rate", "time"),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SIGNAL_CALLS))
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(kind=bad.kinds, n=st.integers(4, 64), seed=st.integers(0, 2**16), rate=bad.rates)
+def test_signal_bad_input_refused_by_name(name, kind, n, seed, rate):
+    call, names = SIGNAL_CALLS[name]
+    data = bad.record(kind, n, seed)
+    bad.check(f"{name}:{kind}/{rate!r}", lambda: call(data, rate), names, __file__)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    n=st.one_of(st.integers(-3, 10**6), st.sampled_from([2.0, "3", True, None, np.int64(4)])),
+    rate=bad.rates,
+    start=st.sampled_from(
+        [
+            None,
+            "2024-01-01",
+            "NaT",
+            "garbage",
+            5,
+            1.5,
+            "3000-01-01",
+            "1000-01-01",
+            np.datetime64("2262-04-11T23:00"),
+            np.datetime64("1700-01-01", "D"),
+            True,
+        ]
+    ),
+)
+def test_time_grid_bad_input_refused_by_name(n, rate, start):
+    out = bad.check(
+        f"time_grid:{n!r}/{rate!r}/{start!r}",
+        lambda: time_grid(n, rate, start),
+        ("n", "rate", "start"),
+        __file__,
+        empty_ok=True,
+    )
+    if out == "result":
+        t = time_grid(n, rate, start)
+        assert t.size == n and not np.any(np.isnat(t))
+        assert np.all(np.diff(t.astype(np.int64)) > 0)  # never wrapped past 2262
+
+
+@pytest.mark.parametrize("bad_type", ["bogus", "", None, 3, "Phase"])
+def test_attrs_for_refuses_by_name(bad_type):
+    with pytest.raises(ValueError, match="data_type"):
+        attrs_for(bad_type)
+
+
+def test_rate_from_time_short_and_odd_input():
+    for short in ([], np.array([], dtype="datetime64[ns]"), time_grid(1, 1.0)):
+        with pytest.raises(ValueError, match=r"time must have at least 2 samples"):
+            rate_from_time(short)
+    with pytest.raises(ValueError, match=r"time must be 1-D"):
+        rate_from_time(np.zeros((2, 3)))
+    for wrong in ("2024", None, np.array(["a", "b"]), np.array([True, False])):
+        with pytest.raises(TypeError, match="time"):
+            rate_from_time(wrong)
+    with pytest.raises(TypeError, match="object array"):
+        rate_from_time(np.array([1.0, 2.0], dtype=object))
+    # a coarse coordinate spanning centuries: no int64-nanosecond overflow
+    years = np.array(["1000", "1500", "2000"], dtype="datetime64[s]")
+    assert rate_from_time(years) == pytest.approx(1.0 / (500 * 365.2425 * 86400), rel=1e-3)
+    days = (np.arange(10) + 3).astype("datetime64[D]")
+    assert rate_from_time(days) == pytest.approx(1.0 / 86400.0, rel=1e-12)
+
+
+def test_as_series_refuses_numeric_strings_none_and_bool_in_objects():
+    for obj in (
+        np.array([1.0, "2.0"], dtype=object),
+        np.array([1.0, None], dtype=object),
+        np.array([1.0, True], dtype=object),
+    ):
+        with pytest.raises(TypeError, match=r"data must hold real numbers"):
+            as_series(obj, 1.0)
+    x, _ = as_series(np.array([1, 2.5], dtype=object), 1.0)
+    assert x.tolist() == [1.0, 2.5]
+
+
+def test_as_series_names_the_time_coordinate_of_the_parameter():
+    t = time_grid(6, 1.0)
+    da = xr.DataArray(np.arange(6.0), dims="time", coords={"time": t[[0, 2, 1, 3, 4, 5]]})
+    with pytest.raises(ValueError, match=r"the time coordinate of data must be strictly"):
+        as_series(da)
+    with pytest.raises(ValueError, match=r"rate must be given .* DataArray without a time"):
+        as_series(xr.DataArray(np.arange(3.0), dims="time"))
+
+
+def test_time_grid_never_wraps_past_2262():
+    with pytest.raises(ValueError, match="start must lie within"):
+        time_grid(2, 1.0, start="3000-01-01")
+    with pytest.raises(ValueError, match="end of datetime64"):
+        time_grid(3, 1e-12)
+    with pytest.raises(ValueError, match="n must be a non-negative integer, got float"):
+        time_grid(2.0, 1.0)
+    with pytest.raises(TypeError, match="start"):
+        time_grid(2, 1.0, start=5)
+
+
+def test_make_series_refuses_non_text_attributes():
+    for key in ("units", "long_name", "quantity", "standard_name"):
+        with pytest.raises(TypeError, match=key):
+            make_series([1.0, 2.0], 1.0, **{key: 3})
+    with pytest.raises(TypeError, match="attrs"):
+        make_series([1.0, 2.0], 1.0, attrs=[("a", 1)])
