@@ -162,12 +162,12 @@ def test_unit_algebra():
 
 
 # ----------------------------------------------------------------------------- floor, SNR
-@pytest.mark.parametrize("statistic", ["median", "mean"])
-def test_noise_floor_unbiased_with_honest_uncertainty(statistic):
+@pytest.mark.parametrize("estimator", ["median", "mean"])
+def test_noise_floor_unbiased_with_honest_uncertainty(estimator):
     rate, n, truth = 100.0, 2**13, 0.02
     est, half = [], []
     for seed in range(150):
-        fl = noise_floor(_white(1000 + seed, n), (5.0, 40.0), rate, statistic=statistic)
+        fl = noise_floor(_white(1000 + seed, n), (5.0, 40.0), rate, estimator=estimator)
         est.append(float(fl["floor"]))
         half.append(0.5 * float(fl["floor_hi"] - fl["floor_lo"]))
     est = np.array(est)
@@ -332,7 +332,7 @@ def test_transfer_function_of_a_known_filter():
         (lambda x: noise_floor(x, (0.3, 0.1), 1.0), ValueError, "band"),
         (lambda x: noise_floor(x, (0.1, 0.9), 1.0), ValueError, "band"),
         (lambda x: noise_floor(x, 0.1, 1.0), TypeError, "band"),
-        (lambda x: noise_floor(x, (0.1, 0.3), 1.0, statistic="mode"), ValueError, "statistic"),
+        (lambda x: noise_floor(x, (0.1, 0.3), 1.0, estimator="mode"), ValueError, "estimator"),
         (lambda x: noise_floor(x, (0.1, 0.3), 1.0, nfft=4), TypeError, "nfft"),
         (lambda x: snr_tone(x, 0.7, 1.0), ValueError, "f0"),
         (lambda x: snr_tone(x, -0.1, 1.0), ValueError, "f0"),

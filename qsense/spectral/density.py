@@ -36,7 +36,7 @@ The DC and Nyquist bins are real, so their dof is ``nu / 2``.
 from __future__ import annotations
 
 import ast
-import warnings
+import numbers
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Literal
@@ -46,8 +46,8 @@ import scipy.signal
 import scipy.stats
 import xarray as xr
 
-from qsense._validate import positive_int
-from qsense.signal import as_series
+from qsense._validate import confidence, positive_int, warn
+from qsense.signal import as_series, common_grid
 from qsense.spectral._units import scale_units
 
 __all__ = [
@@ -119,7 +119,52 @@ class _Welch:
         }
 
 
-def equivalent_dof(starts: np.ndarray, taps: np.ndarray, n_bins: int = 1) -> float:
+def _int_array(name: str, value: Any) -> np.ndarray:
+    """``value`` as a 1-D int64 array of sorted, distinct, non-negative sample indices."""
+    if isinstance(value, str | bytes) or value is None:
+        raise TypeError(f"{name} must be an array of sample indices, got {type(value).__name__}")
+    arr = np.asarray(value)
+    if arr.dtype == object or arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
+        if arr.dtype.kind == "f" and arr.size and np.all(np.isfinite(arr)):
+            if np.all(arr == np.round(arr)) and np.all(np.abs(arr) < 2.0**53):
+                arr = arr.astype(np.int64)
+        if not np.issubdtype(arr.dtype, np.integer) or arr.dtype == bool:
+            raise TypeError(
+                f"{name} must be whole sample indices (an integer array), got dtype {arr.dtype}"
+            )
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D array, got shape {arr.shape}")
+    arr = arr.astype(np.int64)
+    if arr[0] < 0 or np.any(np.diff(arr) <= 0):
+        raise ValueError(
+            f"{name} must be strictly increasing non-negative sample indices, got {value!r}"
+        )
+    return arr
+
+
+def _taps_array(taps: Any) -> np.ndarray:
+    """``taps`` as a 1-D finite float64 window with some energy, or raise naming it."""
+    if isinstance(taps, str | bytes) or taps is None:
+        raise TypeError(
+            f"taps must be an array of window values, got {type(taps).__name__}; for a named "
+            "window use scipy.signal.get_window(name, nperseg)"
+        )
+    arr = np.asarray(taps)
+    if arr.dtype == bool or not (
+        np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
+    ):
+        raise TypeError(f"taps must be real numbers, got dtype {arr.dtype}")
+    arr = arr.astype(np.float64)
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"taps must be a non-empty 1-D array, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("taps must be finite (no NaN or inf)")
+    if not np.any(arr):
+        raise ValueError("taps must not be all zero (the window has no energy)")
+    return arr
+
+
+def equivalent_dof(starts: Any, taps: Any, n_bins: int = 1) -> float:
     """Equivalent chi-square dof of a Welch average (per bin, or summed over ``n_bins``).
 
     Gaussian white noise is assumed; for ``n_bins = 1`` this is Percival & Walden (1993)
@@ -130,17 +175,26 @@ def equivalent_dof(starts: np.ndarray, taps: np.ndarray, n_bins: int = 1) -> flo
 
     Parameters
     ----------
-    starts : numpy.ndarray of int, shape (K,)
-        Sorted first sample of every averaged segment.
-    taps : numpy.ndarray, shape (L,)
-        Window.
+    starts : array-like of int, shape (K,), K >= 1
+        First sample (index) of every averaged segment, strictly increasing, >= 0.
+    taps : array-like of float, shape (L,)
+        Window (finite, not all zero).
     n_bins : int
-        Number ``M`` of adjacent frequency bins summed.
+        Number ``M`` of adjacent frequency bins summed, ``1 <= M <= L // 2 + 1`` (the
+        one-sided spectrum has ``L // 2 + 1`` bins).
 
     Returns
     -------
     float
         Equivalent degrees of freedom.
+
+    Raises
+    ------
+    TypeError
+        ``starts`` not whole numbers, ``taps`` not real numbers, ``n_bins`` not an int.
+    ValueError
+        Empty or 2-D arrays, unsorted or negative ``starts``, NaN/inf or all-zero
+        ``taps``, ``n_bins`` out of range.
 
     Examples
     --------
@@ -148,7 +202,15 @@ def equivalent_dof(starts: np.ndarray, taps: np.ndarray, n_bins: int = 1) -> flo
     >>> round(equivalent_dof(np.arange(31) * 128, taps) / 31, 3)   # Hann, 50 % overlap
     1.898
     """
+    starts = _int_array("starts", starts)
+    taps = _taps_array(taps)
     length = taps.size
+    n_bins = positive_int("n_bins", n_bins)
+    if n_bins > length // 2 + 1:
+        raise ValueError(
+            f"n_bins must be at most {length // 2 + 1} (the bins of a one-sided spectrum of "
+            f"{length}-tap segments), got {n_bins}"
+        )
     n_seg = starts.size
     lag_counts = {0: n_seg}
     for j in range(1, n_seg):
@@ -196,24 +258,17 @@ def window_taps(spectrum: xr.Dataset) -> np.ndarray:
     )
 
 
-def _validate_options(
-    window: Any, overlap: float, detrend: Any, ci: float | None
-) -> tuple[Any, float]:
+def _validate_options(window: Any, overlap: float, detrend: Any) -> tuple[Any, float]:
     if not isinstance(window, str | tuple):
         raise TypeError(
             f"window must be a scipy window name or (name, parameter) tuple, got {window!r}"
         )
-    if isinstance(overlap, bool) or not isinstance(overlap, int | float | np.floating):
+    if isinstance(overlap, bool) or not isinstance(overlap, numbers.Real):
         raise TypeError(f"overlap must be a fraction in [0, 1), got {overlap!r}")
     if not 0.0 <= float(overlap) < 1.0:
         raise ValueError(f"overlap must be a fraction in [0, 1), got {overlap!r}")
     if not (detrend is False or (isinstance(detrend, str) and detrend in _DETRENDS)):
         raise ValueError(f"detrend must be one of {_DETRENDS}, got {detrend!r}")
-    if ci is not None:
-        if isinstance(ci, bool) or not isinstance(ci, int | float | np.floating):
-            raise TypeError(f"ci must be a probability in (0, 1), got {ci!r}")
-        if not 0.0 < float(ci) < 1.0:
-            raise ValueError(f"ci must be a probability in (0, 1), got {ci!r}")
     return window, float(overlap)
 
 
@@ -225,11 +280,17 @@ def _welch(
     nperseg: int | None,
     overlap: float,
     detrend: Any,
+    label: str = "data",
 ) -> _Welch:
-    """Welch average over the gap-free runs of ``x`` (and ``y``)."""
+    """Welch average over the gap-free runs of ``x`` (and ``y``); ``label`` names them."""
     finite = np.isfinite(x) if y is None else np.isfinite(x) & np.isfinite(y)
     run_a, run_b = _finite_runs(finite)
     longest = int(np.max(run_b - run_a)) if run_a.size else 0
+    if longest < 2:
+        raise ValueError(
+            f"{label} must hold at least 2 consecutive samples free of NaN for a spectrum; "
+            f"the longest gap-free stretch has {longest}"
+        )
     if nperseg is None:
         nperseg = default_nperseg(max(longest, 1))
     else:
@@ -269,10 +330,9 @@ def _welch(
     n_avg = all_starts.size
     full = (x.size - nperseg) // step + 1
     if n_avg < 0.5 * full:
-        warnings.warn(
+        warn(
             f"only {n_avg} of the {full} Welch segments a gap-free record would give are "
-            f"free of NaN; the spectrum rests on {n_avg * nperseg / x.size:.0%} of the record",
-            stacklevel=3,
+            f"free of NaN; the spectrum rests on {n_avg * nperseg / x.size:.0%} of the record"
         )
     return _Welch(
         frequency=freq,
@@ -365,7 +425,8 @@ def psd(
     ('m2 Hz-1', 15)
     """
     x, rate = as_series(data, rate, min_length=2)
-    window, overlap = _validate_options(window, overlap, detrend, ci)
+    window, overlap = _validate_options(window, overlap, detrend)
+    ci = confidence("ci", ci)
     unit = scale_units(_data_units(data, units), 2, -1)
     w = _welch(x, None, rate, window, nperseg, overlap, detrend)
     edf = _bin_edf(w)
@@ -436,14 +497,16 @@ def asd(
 def _two_channel(
     x: Any, y: Any, rate: float | None, window: Any, nperseg: Any, overlap: Any, detrend: Any
 ) -> tuple[_Welch, Any]:
-    xv, rate_x = as_series(x, rate, name="x", min_length=2)
-    yv, rate_y = as_series(y, rate, name="y", min_length=2)
-    if xv.size != yv.size:
-        raise ValueError(f"x and y must have the same length, got {xv.size} and {yv.size}")
-    if abs(rate_x - rate_y) > 1e-6 * rate_x:
-        raise ValueError(f"x and y must share one sample rate, got {rate_x} and {rate_y} Hz")
-    window, overlap = _validate_options(window, overlap, detrend, None)
-    return _welch(xv, yv, rate_x, window, nperseg, overlap, detrend), rate_x
+    (xv, yv), rate = common_grid({"x": x, "y": y}, rate, min_length=2)
+    window, overlap = _validate_options(window, overlap, detrend)
+    w = _welch(xv, yv, rate, window, nperseg, overlap, detrend, "x and y (samples finite in both)")
+    for name, power in (("x", w.pxx), ("y", w.pyy)):
+        if not np.any(power[1:] > 0):
+            raise ValueError(
+                f"{name} has no power at any non-zero frequency (a constant record after "
+                f"detrend={detrend!r}): coherence and transfer function are undefined"
+            )
+    return w, rate
 
 
 def coherence(

@@ -8,6 +8,7 @@ Dataset already made by :func:`qsense.spectral.psd`.
 
 from __future__ import annotations
 
+import numbers
 from fractions import Fraction
 from typing import Any, Literal
 
@@ -15,18 +16,38 @@ import numpy as np
 import scipy.stats
 import xarray as xr
 
-from qsense._validate import choice, positive_float, positive_int
+from qsense import signal
+from qsense._validate import choice, confidence, positive_float, positive_int
 from qsense.spectral import _units
+from qsense.spectral._checks import min_segment, real_pair, too_short
 from qsense.spectral.density import equivalent_dof, psd, window_taps
 
 __all__ = ["noise_floor", "sensitivity", "snr_band", "snr_tone"]
 
-Statistic = Literal["median", "mean"]
+Estimator = Literal["median", "mean"]
 _WELCH_KEYS = ("window", "nperseg", "overlap", "detrend", "units")
 
 
-def _spectrum(data: Any, rate: float | None, welch: dict[str, Any]) -> xr.Dataset:
-    """The PSD Dataset of ``data`` (made here unless ``data`` already is one)."""
+class _Spectrum:
+    """A PSD Dataset and where its segment length came from (for "too short" errors)."""
+
+    def __init__(self, spec: xr.Dataset, source: str) -> None:
+        self.spec = spec
+        #: "spectrum" (given ready-made), "nperseg" (caller's length), "data" (default).
+        self.source = source
+
+    @property
+    def rate(self) -> float:
+        return float(self.spec.attrs["rate"])
+
+
+def _spectrum(data: Any, rate: float | None, welch: dict[str, Any]) -> _Spectrum:
+    """The PSD of ``data`` (made here unless ``data`` already is one)."""
+    if "statistic" in welch:
+        raise TypeError(
+            "statistic is not a parameter here: the floor's estimator ('median' or 'mean') "
+            "is now called estimator=; statistic means an Allan statistic in qsense"
+        )
     unknown = set(welch) - set(_WELCH_KEYS)
     if unknown:
         raise TypeError(
@@ -37,43 +58,45 @@ def _spectrum(data: Any, rate: float | None, welch: dict[str, Any]) -> xr.Datase
             raise ValueError("data must be a time series or a Dataset made by qsense.spectral.psd")
         if welch:
             raise TypeError(f"{sorted(welch)} cannot be applied to a ready-made spectrum")
-        if (
-            rate is not None
-            and abs(positive_float("rate", rate) - data.attrs["rate"]) > 1e-6 * rate
-        ):
-            raise ValueError(
-                f"rate={rate!r} disagrees with the spectrum's rate {data.attrs['rate']}"
-            )
-        return data
-    return psd(data, rate, **welch)
+        if rate is not None:
+            r = positive_float("rate", rate)
+            if abs(r - data.attrs["rate"]) > signal.GRID_RTOL * r:
+                raise ValueError(
+                    f"rate={rate!r} disagrees with the spectrum's rate {data.attrs['rate']}"
+                )
+        return _Spectrum(data, "spectrum")
+    return _Spectrum(psd(data, rate, **welch), "nperseg" if "nperseg" in welch else "data")
 
 
-def _band_index(spec: xr.Dataset, band: Any, name: str = "band") -> np.ndarray:
-    """Indices of the interior bins (no DC, no Nyquist) with f1 <= f <= f2."""
-    try:
-        f1, f2 = (float(b) for b in band)
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"{name} must be a pair (f1, f2) of frequencies in Hz, got {band!r}"
-        ) from None
-    nyq = spec.attrs["rate"] / 2.0
+def _band_index(sp: _Spectrum, band: Any, name: str = "band", bins: int = 1) -> np.ndarray:
+    """Indices of the interior bins (no DC, no Nyquist) with f1 <= f <= f2.
+
+    Fewer than ``bins`` of them: the record (``data``, or ``nperseg``) is blamed when a
+    longer segment would resolve ``band``, else ``band`` itself.
+    """
+    f1, f2 = real_pair(name, band)
+    nyq = sp.rate / 2.0
     if not (np.isfinite(f1) and np.isfinite(f2)) or f1 < 0 or f2 > nyq:
         raise ValueError(f"{name} must lie in [0, rate/2 = {nyq}] Hz, got {band!r}")
     if f2 <= f1:
         raise ValueError(f"{name} must be increasing (f1 < f2), got {band!r}")
-    f = spec["frequency"].values
+    f = sp.spec["frequency"].values
     idx = np.flatnonzero((f >= f1) & (f <= f2))
     idx = idx[(idx > 0) & (idx < f.size - 1)]
-    if idx.size == 0:
+    if idx.size < bins:
+        need = min_segment(sp.rate, f1, f2, bins)
+        what = "an interior frequency bin" if bins == 1 else f"{bins} interior frequency bins"
+        if need is not None and need > int(sp.spec.attrs["nperseg"]):
+            raise too_short(sp.spec, sp.source, need, f"{what} in {name}={band!r} Hz")
         raise ValueError(
-            f"{name}={band!r} holds no interior frequency bin (resolution "
-            f"{spec.attrs['resolution']} Hz); widen it or raise nperseg"
+            f"{name}={band!r} holds {idx.size} interior frequency bin(s) (resolution "
+            f"{sp.spec.attrs['resolution']} Hz), {bins} needed; widen it or raise nperseg"
         )
     return idx
 
 
 def _floor(
-    spec: xr.Dataset, idx: np.ndarray, statistic: str, ci: float
+    spec: xr.Dataset, idx: np.ndarray, estimator: str, ci: float
 ) -> tuple[float, float, float, float]:
     """Floor estimate, its ci bounds and the equivalent dof of the band."""
     values = spec["psd"].values[idx]
@@ -81,7 +104,7 @@ def _floor(
     starts = np.asarray(spec.attrs["segment_starts"])
     nu = float(spec.attrs["edf"])
     nu_band = equivalent_dof(starts, taps, idx.size)
-    if statistic == "mean":
+    if estimator == "mean":
         level = float(np.mean(values))
         lo = nu_band * level / scipy.stats.chi2.ppf(0.5 + ci / 2.0, nu_band)
         hi = nu_band * level / scipy.stats.chi2.ppf(0.5 - ci / 2.0, nu_band)
@@ -95,18 +118,12 @@ def _floor(
     return level, level * max(1.0 - z * rel, 0.0), level * (1.0 + z * rel), nu_band
 
 
-def _check_ci(ci: Any) -> float:
-    if isinstance(ci, bool) or not isinstance(ci, int | float | np.floating) or not 0 < ci < 1:
-        raise ValueError(f"ci must be a probability in (0, 1), got {ci!r}")
-    return float(ci)
-
-
 def noise_floor(
     data: Any,
     band: tuple[float, float],
     rate: float | None = None,
     *,
-    statistic: Statistic = "median",
+    estimator: Estimator = "median",
     ci: float = 0.683,
     **welch: Any,
 ) -> xr.Dataset:
@@ -121,11 +138,13 @@ def noise_floor(
         never used.
     rate : float, optional
         Sample rate in Hz (required for a plain array).
-    statistic : {"median", "mean"}
-        ``"median"`` resists lines and spurs in the band; it is divided by the median
-        of ``chi2(nu) / nu`` so that it estimates the mean level of a flat spectrum.
+    estimator : {"median", "mean"}
+        How the band's PSD values are averaged. ``"median"`` resists lines and spurs in
+        the band; it is divided by the median of ``chi2(nu) / nu`` so that it estimates
+        the mean level of a flat spectrum. (Called ``statistic`` before qsense issue 9;
+        in qsense a *statistic* is an Allan-family statistic.)
     ci : float
-        Probability of the interval, in (0, 1).
+        Probability of the interval, in (0, 1) (:func:`qsense._validate.confidence`).
     **welch
         ``window``, ``nperseg``, ``overlap``, ``detrend``, ``units`` for :func:`psd`.
 
@@ -133,8 +152,17 @@ def noise_floor(
     -------
     xarray.Dataset
         Scalars ``floor``, ``floor_lo``, ``floor_hi`` (PSD units), ``asd_floor`` (its
-        square root, ASD units), ``n_bins`` and ``edf``. Attributes ``units``, ``band``,
-        ``statistic``, ``ci``.
+        square root, ASD units), ``n_bins`` and ``edf``. Attributes ``statistic``
+        (``"noise_floor"``), ``estimator``, ``units``, ``band``, ``ci``.
+
+    Raises
+    ------
+    ValueError
+        Naming ``data`` (and how many samples it needs) when the record is too short
+        for its Welch segments to resolve ``band``; naming ``band`` when the band itself
+        is out of range or too narrow; naming ``ci``, ``estimator`` or ``rate``.
+    TypeError
+        Non-numeric ``data``, ``band`` or ``rate`` (numeric strings too).
 
     Notes
     -----
@@ -153,11 +181,12 @@ def noise_floor(
     >>> abs(float(fl["floor"]) / 0.2 - 1.0) < 0.05
     True
     """
-    spec = _spectrum(data, rate, welch)
-    statistic = choice("statistic", statistic, ("median", "mean"))
-    ci = _check_ci(ci)
-    idx = _band_index(spec, band)
-    level, lo, hi, nu_band = _floor(spec, idx, statistic, ci)
+    sp = _spectrum(data, rate, welch)
+    estimator = choice("estimator", estimator, ("median", "mean"))
+    ci = confidence("ci", ci)
+    idx = _band_index(sp, band)
+    spec = sp.spec
+    level, lo, hi, nu_band = _floor(spec, idx, estimator, ci)
     unit = spec.attrs["units"]
     asd_unit = _units.scale_units(unit, Fraction(1, 2))
     return xr.Dataset(
@@ -170,9 +199,10 @@ def noise_floor(
             "edf": ((), nu_band),
         },
         attrs={
-            "statistic": statistic,
+            "statistic": "noise_floor",
+            "estimator": estimator,
             "units": unit,
-            "band": np.asarray(band, dtype=np.float64),
+            "band": np.asarray(real_pair("band", band)),
             "ci": ci,
         },
     )
@@ -185,7 +215,7 @@ def sensitivity(
     *,
     scale: float = 1.0,
     scale_units: str | None = None,
-    statistic: Statistic = "median",
+    estimator: Estimator = "median",
     ci: float = 0.683,
     **welch: Any,
 ) -> xr.Dataset:
@@ -193,7 +223,7 @@ def sensitivity(
 
     Parameters
     ----------
-    data, band, rate, statistic, ci, **welch
+    data, band, rate, estimator, ci, **welch
         As :func:`noise_floor`.
     scale : float
         Scale factor of the sensor, physical units per unit of ``data`` (e.g. m s-2
@@ -215,11 +245,11 @@ def sensitivity(
     >>> s.attrs["units"], round(float(s["sensitivity"]) / (1e-8 * 2**0.5), 1)
     ('m s-2 Hz-1/2', 1.0)
     """
-    if isinstance(scale, bool) or not isinstance(scale, int | float | np.floating):
-        raise TypeError(f"scale must be a real number, got {scale!r}")
+    if isinstance(scale, bool) or not isinstance(scale, numbers.Real):
+        raise TypeError(f"scale must be a real number, got {type(scale).__name__} {scale!r}")
     if not np.isfinite(scale) or scale == 0:
         raise ValueError(f"scale must be finite and non-zero, got {scale!r}")
-    fl = noise_floor(data, band, rate, statistic=statistic, ci=ci, **welch)
+    fl = noise_floor(data, band, rate, estimator=estimator, ci=ci, **welch)
     if scale_units is None:
         unit = _units.scale_units(fl.attrs["units"], Fraction(1, 2))
     elif isinstance(scale_units, str):
@@ -235,14 +265,24 @@ def sensitivity(
             ("sensitivity_hi", "floor_hi"),
         )
     }
-    return xr.Dataset(out, attrs={**fl.attrs, "units": unit, "scale": float(scale)})
+    attrs = {**fl.attrs, "statistic": "sensitivity", "units": unit, "scale": float(scale)}
+    return xr.Dataset(out, attrs=attrs)
 
 
-def _tone_bins(spec: xr.Dataset, f0: Any, half_width: int) -> np.ndarray:
-    nyq = spec.attrs["rate"] / 2.0
+def _tone_bins(sp: _Spectrum, f0: Any, half_width: int, floor_width: int) -> np.ndarray:
+    spec = sp.spec
+    nyq = sp.rate / 2.0
     f0 = positive_float("f0", f0)
     if not 0 < f0 < nyq:
         raise ValueError(f"f0 must lie in (0, rate/2 = {nyq}) Hz, got {f0!r}")
+    need = 2 * half_width + 1 + min(3, floor_width)  # tone bins plus at least 3 floor bins
+    if spec.sizes["frequency"] - 2 < need:
+        raise too_short(
+            spec,
+            sp.source,
+            2 * need + 1,
+            f"a tone of {2 * half_width + 1} bins and a floor of 3 bins beside it",
+        )
     f = spec["frequency"].values
     s = spec["psd"].values
     i0 = int(np.argmin(np.abs(f - f0)))
@@ -308,18 +348,27 @@ def snr_tone(
     >>> abs(float(out["snr_power"]) / 25.0 - 1.0) < 0.15   # A**2 rate / (4 sigma**2 B)
     True
     """
-    spec = _spectrum(data, rate, welch)
+    sp = _spectrum(data, rate, welch)
     half_width = positive_int("half_width", half_width, minimum=0)
     floor_width = positive_int("floor_width", floor_width, minimum=1)
-    ci = _check_ci(ci)
-    tone = _tone_bins(spec, f0, half_width)
+    ci = confidence("ci", ci)
+    tone = _tone_bins(sp, f0, half_width, floor_width)
+    spec = sp.spec
     n = spec.sizes["frequency"]
     left = np.arange(max(tone[0] - floor_width, 1), tone[0])
     right = np.arange(tone[-1] + 1, min(tone[-1] + floor_width, n - 2) + 1)
     around = np.concatenate((left, right))
     if around.size < 3:
-        raise ValueError(f"f0={f0!r} leaves fewer than 3 bins for the floor around the tone")
+        raise ValueError(
+            f"f0={f0!r} lies too close to 0 Hz or Nyquist: it leaves {around.size} bins for "
+            f"the floor around the tone, at least 3 are needed (lower half_width, or move f0)"
+        )
     level, lo, hi, _ = _floor(spec, around, "median", ci)
+    if not level > 0:
+        raise ValueError(
+            f"the noise floor of data around f0={f0!r} Hz is zero (a constant or noise-free "
+            "record): the SNR is undefined"
+        )
     bandwidth = spec.attrs["enbw"] if bandwidth is None else positive_float("bandwidth", bandwidth)
     df = spec.attrs["resolution"]
     power = float(np.sum(spec["psd"].values[tone] - level) * df)
@@ -389,11 +438,17 @@ def snr_band(
     >>> abs(float(out["signal_power"]) / 0.5 - 1.0) < 0.1
     True
     """
-    spec = _spectrum(data, rate, welch)
-    ci = _check_ci(ci)
-    idx = _band_index(spec, band)
-    floor_idx = _band_index(spec, floor_band, "floor_band")
+    sp = _spectrum(data, rate, welch)
+    ci = confidence("ci", ci)
+    idx = _band_index(sp, band)
+    floor_idx = _band_index(sp, floor_band, "floor_band")
+    spec = sp.spec
     level, lo, hi, _ = _floor(spec, floor_idx, "median", ci)
+    if not level > 0:
+        raise ValueError(
+            f"the noise floor of data in floor_band={floor_band!r} Hz is zero (a constant or "
+            "noise-free record): the SNR is undefined"
+        )
     df = spec.attrs["resolution"]
     signal = float(np.sum(spec["psd"].values[idx] - level) * df)
     noise = level * idx.size * df
@@ -410,8 +465,8 @@ def snr_band(
             "snr_db": ((), 10.0 * np.log10(snr) if snr > 0 else -np.inf, {"units": "dB"}),
         },
         attrs={
-            "band": np.asarray(band, dtype=np.float64),
-            "floor_band": np.asarray(floor_band, dtype=np.float64),
+            "band": np.asarray(real_pair("band", band)),
+            "floor_band": np.asarray(real_pair("floor_band", floor_band)),
             "ci": ci,
         },
     )

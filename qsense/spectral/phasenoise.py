@@ -18,6 +18,7 @@ import numpy as np
 import xarray as xr
 
 from qsense._validate import positive_float
+from qsense.spectral._checks import real_array
 
 __all__ = ["phase_noise_to_psd", "psd_to_phase_noise"]
 
@@ -29,16 +30,21 @@ def _curve(values: Any, frequency: Any, name: str) -> tuple[np.ndarray, np.ndarr
             raise ValueError(f"{name} must hold a variable 'psd' (a Dataset from psd())")
         values = values["psd"]
     if isinstance(values, xr.DataArray):
-        if values.dims != ("frequency",):
-            raise ValueError(f"{name} must be 1-D on dimension 'frequency', got {values.dims}")
+        if values.dims != ("frequency",) or "frequency" not in values.coords:
+            raise ValueError(
+                f"{name} must be 1-D on dimension 'frequency' with a frequency coordinate (Hz), "
+                f"got dims {values.dims}"
+            )
         if frequency is not None:
             raise TypeError(f"frequency must not be given when {name} is a DataArray")
         frequency = values["frequency"].values
         values = values.values
     if frequency is None:
         raise ValueError(f"frequency (Hz) must be given when {name} is a plain array")
-    v = np.atleast_1d(np.asarray(values, dtype=np.float64))
-    f = np.atleast_1d(np.asarray(frequency, dtype=np.float64))
+    v = np.atleast_1d(real_array(name, values))
+    f = np.atleast_1d(real_array("frequency", frequency))
+    if v.size == 0:
+        raise ValueError(f"{name} must hold at least one value, got an empty array")
     if v.ndim != 1 or v.shape != f.shape:
         raise ValueError(
             f"{name} and frequency must be 1-D of the same length, got {v.shape} and {f.shape}"

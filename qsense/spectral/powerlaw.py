@@ -8,7 +8,7 @@ gives the analytic Allan deviation table). The inverse of that table, Allan devi
 
 from __future__ import annotations
 
-import warnings
+import numbers
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -16,8 +16,9 @@ import numpy as np
 import scipy.optimize
 import xarray as xr
 
-from qsense._validate import choice
+from qsense._validate import choice, warn
 from qsense.spectral import _units
+from qsense.spectral._checks import real_array
 from qsense.spectral.density import equivalent_dof, window_taps
 from qsense.spectral.floor import _band_index, _spectrum
 
@@ -90,22 +91,26 @@ def fit_power_law(
     >>> abs(float(fit["h"].sel(alpha=0)) / 2e-22 - 1.0) < 0.05
     True
     """
-    spec = _spectrum(data, rate, welch)
-    try:
-        alpha = np.array([float(a) for a in alphas])
-    except (TypeError, ValueError):
-        raise TypeError(f"alphas must be a sequence of real exponents, got {alphas!r}") from None
+    sp = _spectrum(data, rate, welch)
+    spec = sp.spec
+    if isinstance(alphas, numbers.Real) and not isinstance(alphas, bool):
+        alphas = (alphas,)
+    alpha = real_array("alphas", alphas)
+    if alpha.ndim != 1:
+        raise ValueError(f"alphas must be a 1-D sequence of exponents, got {alphas!r}")
     if alpha.size == 0 or not np.all(np.isfinite(alpha)) or np.unique(alpha).size != alpha.size:
         raise ValueError(f"alphas must be distinct finite exponents (at least one), got {alphas!r}")
     if band is None:
-        band = (0.0, spec.attrs["rate"] / 2.0)
-    idx = _band_index(spec, band)
-    if idx.size < alpha.size:
-        raise ValueError(
-            f"band={band!r} holds {idx.size} bins, fewer than the {alpha.size} coefficients"
-        )
+        band = (0.0, sp.rate / 2.0)
+    idx = _band_index(sp, band, bins=alpha.size)
     f = spec["frequency"].values[idx]
     s_hat = spec["psd"].values[idx]
+    if not np.all(s_hat > 0):
+        raise ValueError(
+            f"data has a zero PSD in {int(np.sum(s_hat <= 0))} of the {idx.size} bins of "
+            f"band={band!r} (a constant, quantised or noise-free record): a power law cannot "
+            "be fitted"
+        )
     x = f[:, None] ** alpha[None, :]
     h = _nnls_weighted(x, s_hat, 1.0 / s_hat)
     converged = False
@@ -116,10 +121,7 @@ def fit_power_law(
         converged = np.allclose(h_new, h, rtol=1e-10, atol=0.0)
         h = h_new
     if not converged:
-        warnings.warn(
-            f"the power-law fit did not converge in {_MAX_ITER} iterations; check alphas and band",
-            stacklevel=2,
-        )
+        warn(f"the power-law fit did not converge in {_MAX_ITER} iterations; check alphas and band")
     model = x @ h
     nu = float(spec.attrs["edf"])
     taps = window_taps(spec)
@@ -141,7 +143,7 @@ def fit_power_law(
             "units": psd_units,
             "n_bins": idx.size,
             "edf": nu,
-            "band": np.asarray(band, dtype=np.float64),
+            "band": np.asarray(band, dtype=np.float64),  # checked by _band_index
             "n_iter": n_iter,
             "converged": int(converged),
             "deviance": deviance,
@@ -174,8 +176,12 @@ def _spectrum_curve(spectrum: Any) -> tuple[np.ndarray, np.ndarray, str]:
         )
     if da.dims != ("frequency",):
         raise ValueError(f"spectrum must be 1-D on dimension 'frequency', got dims {da.dims}")
-    f = np.asarray(da["frequency"].values, dtype=np.float64)
-    s = np.asarray(da.values, dtype=np.float64)
+    if "frequency" not in da.coords:
+        raise ValueError("spectrum must have a 'frequency' coordinate (Hz)")
+    f = real_array("spectrum's frequency coordinate", da["frequency"].values)
+    s = real_array("spectrum", da.values)
+    if not np.all(np.isfinite(f)):
+        raise ValueError("spectrum's frequency coordinate must be finite")
     keep = f > 0
     f, s = f[keep], s[keep]
     if f.size < 2 or np.any(np.diff(f) <= 0):
@@ -282,13 +288,13 @@ def avar_from_psd(
     interpolation = choice("interpolation", interpolation, ("auto", "linear", "loglog"))
     if interpolation == "auto":
         interpolation = "linear" if isinstance(spectrum, xr.Dataset) else "loglog"
-    tau = np.atleast_1d(np.asarray(taus, dtype=np.float64))
+    tau = np.atleast_1d(real_array("taus", taus))
     if tau.ndim != 1 or tau.size == 0 or not np.all(np.isfinite(tau)) or np.any(tau <= 0):
         raise ValueError(f"taus must be positive finite averaging times in s, got {taus!r}")
     if f_h is None:
         f_h = float(f[-1])
-    elif isinstance(f_h, bool) or not isinstance(f_h, int | float | np.floating):
-        raise TypeError(f"f_h must be a frequency in Hz, got {f_h!r}")
+    elif isinstance(f_h, bool) or not isinstance(f_h, numbers.Real):
+        raise TypeError(f"f_h must be a frequency in Hz, got {type(f_h).__name__} {f_h!r}")
     elif not f[0] < f_h <= f[-1] * (1.0 + 1e-12):
         raise ValueError(
             f"f_h must lie in ({f[0]}, {f[-1]}] Hz (the spectrum's range), got {f_h!r}"
@@ -296,10 +302,9 @@ def avar_from_psd(
     f_h = min(float(f_h), float(f[-1]))
     missing = 3.0 * float(tau.max()) * f[0]
     if missing > 0.05:
-        warnings.warn(
+        warn(
             f"tau={tau.max()!r} s reaches below the lowest frequency {f[0]!r} Hz of the "
-            f"spectrum: up to {missing:.0%} of a random-walk-FM Allan variance is missing",
-            stacklevel=2,
+            f"spectrum: up to {missing:.0%} of a random-walk-FM Allan variance is missing"
         )
     loglog = interpolation == "loglog"
     avar = np.array([_avar_one(t, f, s, loglog, f_h) for t in tau])
