@@ -325,6 +325,8 @@ def as_series(
             raise ValueError(f"{name} is entirely NaN")
 
     if coord_rate is None:
+        if rate is not None:
+            _check_span(out.size, positive_float("rate", rate), name)
         if rate is None:
             what = (
                 "a plain array"
@@ -345,6 +347,22 @@ def as_series(
                 f"rate={r!r} Hz disagrees with the time coordinate of {name} ({coord_rate!r} Hz)"
             )
     return out, coord_rate
+
+
+#: Longest record the data model can put on its time grid: datetime64[ns] spans
+#: 2**64 ns (584 years, 1677-2262).
+_MAX_SPAN_S = 2.0**64 * 1e-9
+
+
+def _check_span(n: int, rate: float, name: str) -> None:
+    """Refuse a ``rate`` so low that ``n`` samples outlast datetime64[ns] (584 years)."""
+    span = (n - 1) / rate if n > 1 else 0.0
+    if span > _MAX_SPAN_S:
+        raise ValueError(
+            f"rate={rate!r} Hz makes the {n} samples of {name} span {span:.3g} s, more than "
+            f"the {_MAX_SPAN_S:.3g} s (584 years) a datetime64[ns] time grid can hold; rate "
+            "is a sample rate in Hz (1 / sampling interval)"
+        )
 
 
 def make_series(

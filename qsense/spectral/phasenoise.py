@@ -83,7 +83,13 @@ def phase_noise_to_psd(phase_noise: Any, frequency: Any = None, *, nu0: float) -
         raise ValueError("frequency must be > 0 Hz (L(f) is undefined at the carrier)")
     if not np.all(np.isfinite(level)):
         raise ValueError("phase_noise must be finite (dBc/Hz)")
-    s_y = (f / nu0) ** 2 * 2.0 * 10.0 ** (level / 10.0)
+    with np.errstate(all="ignore"):  # in logs, then checked: no overflow warning leaks
+        s_y = 10.0 ** ((level + 20.0 * np.log10(f / nu0) + 10.0 * np.log10(2.0)) / 10.0)
+    if not np.all(np.isfinite(s_y)):
+        raise ValueError(
+            f"phase_noise, frequency and nu0={nu0!r} give an S_y(f) beyond the floating-point "
+            "range; check their units (dBc/Hz, Hz, Hz)"
+        )
     return xr.DataArray(
         s_y,
         dims=("frequency",),
@@ -128,8 +134,15 @@ def psd_to_phase_noise(psd: Any, frequency: Any = None, *, nu0: float) -> xr.Dat
     if not np.all(np.isfinite(s_y)) or np.any(s_y < 0):
         raise ValueError("psd must be finite and >= 0")
     keep = f > 0
-    with np.errstate(divide="ignore"):
-        level = 10.0 * np.log10(s_y[keep] * nu0**2 / (2.0 * f[keep] ** 2))
+    if not np.any(keep):
+        raise ValueError(
+            "frequency must hold a positive frequency: psd is given only at 0 Hz, where "
+            "L(f) is undefined"
+        )
+    with np.errstate(divide="ignore"):  # in logs: nu0**2 overflows for nu0 > 1e154 Hz
+        level = (
+            10.0 * np.log10(s_y[keep]) + 20.0 * np.log10(nu0) - 10.0 * np.log10(2.0 * f[keep] ** 2)
+        )
     return xr.DataArray(
         level,
         dims=("frequency",),

@@ -105,13 +105,19 @@ def fit_power_law(
     idx = _band_index(sp, band, bins=alpha.size)
     f = spec["frequency"].values[idx]
     s_hat = spec["psd"].values[idx]
+    with np.errstate(all="ignore"):
+        x = f[:, None] ** alpha[None, :]
+    if not np.all(np.isfinite(x) & (x > 0)) or not np.all(np.isfinite(1.0 / s_hat[s_hat > 0])):
+        raise ValueError(
+            f"the frequencies of band={band!r} Hz raised to alphas={alphas!r} (or the PSD of "
+            "data) leave the floating-point range; check rate (Hz) and the units of data"
+        )
     if not np.all(s_hat > 0):
         raise ValueError(
             f"data has a zero PSD in {int(np.sum(s_hat <= 0))} of the {idx.size} bins of "
             f"band={band!r} (a constant, quantised or noise-free record): a power law cannot "
             "be fitted"
         )
-    x = f[:, None] ** alpha[None, :]
     h = _nnls_weighted(x, s_hat, 1.0 / s_hat)
     converged = False
     n_iter = 0
@@ -307,7 +313,14 @@ def avar_from_psd(
             f"spectrum: up to {missing:.0%} of a random-walk-FM Allan variance is missing"
         )
     loglog = interpolation == "loglog"
-    avar = np.array([_avar_one(t, f, s, loglog, f_h) for t in tau])
+    with np.errstate(all="ignore"):  # checked just below
+        avar = np.array([_avar_one(t, f, s, loglog, f_h) for t in tau])
+    if not np.all(np.isfinite(avar)):
+        raise ValueError(
+            f"taus={taus!r} s with the spectrum's frequencies {f[0]!r} .. {f_h!r} Hz leave "
+            "the floating-point range (pi tau f under- or overflows); check the units of "
+            "taus (s) and of the spectrum's frequency (Hz)"
+        )
     unit = _units.scale_units(units, 1, 1)
     return xr.Dataset(
         {
