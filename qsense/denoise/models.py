@@ -24,8 +24,10 @@ def local_level(q: float, r: float, *, x0: Any = None, P0: Any = None) -> StateS
         Level random-walk variance per step (>= 0), in measurement units squared.
     r : float
         Measurement-noise variance (> 0), in measurement units squared.
-    x0, P0 : array_like, optional
-        Prior of the level at the first sample (see :class:`StateSpace`).
+    x0 : array_like, shape (1,), optional
+        Prior mean of the level at the first sample (see :class:`StateSpace`).
+    P0 : array_like, shape (1, 1), optional
+        Prior covariance of the level at the first sample, measurement units squared.
 
     Returns
     -------
@@ -59,8 +61,10 @@ def local_linear_trend(
         Slope disturbance variance per step (>= 0), (measurement units per step) squared.
     r : float
         Measurement-noise variance (> 0), measurement units squared.
-    x0, P0 : array_like, optional
-        Prior of (level, slope) at the first sample (see :class:`StateSpace`).
+    x0 : array_like, shape (2,), optional
+        Prior mean of (level, slope) at the first sample (see :class:`StateSpace`).
+    P0 : array_like, shape (2, 2), optional
+        Prior covariance of (level, slope) at the first sample.
 
     Returns
     -------
@@ -175,8 +179,11 @@ def clock_model(
         ``drift=True``.
     drift : bool
         Add a linear-frequency-drift state (1/s).
-    x0, P0 : array_like, optional
-        Prior of the state at the first sample (see :class:`StateSpace`).
+    x0 : array_like, shape (2,) or (3,), optional
+        Prior mean of the state at the first sample (s, 1[, 1/s]; see
+        :class:`StateSpace`).
+    P0 : array_like, shape (2, 2) or (3, 3), optional
+        Prior covariance of the state at the first sample, in the state units squared.
 
     Returns
     -------
