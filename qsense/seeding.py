@@ -82,7 +82,17 @@ def spawn(ss: np.random.SeedSequence, n: int) -> list[np.random.SeedSequence]:
 
 
 def generator(ss: np.random.SeedSequence) -> np.random.Generator:
-    """A PCG64 :class:`numpy.random.Generator` on ``ss`` (the package's bit generator)."""
+    """A PCG64 :class:`numpy.random.Generator` on ``ss`` (the package's bit generator).
+
+    Parameters
+    ----------
+    ss : numpy.random.SeedSequence
+        One stream's sequence, usually a child from :func:`spawn`.
+
+    Returns
+    -------
+    numpy.random.Generator
+    """
     return np.random.Generator(np.random.PCG64(ss))
 
 

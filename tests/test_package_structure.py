@@ -156,12 +156,11 @@ def test_public_docstrings_document_every_parameter(name, obj):
         for p in inspect.signature(obj).parameters.values()
         if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and p.name not in ("self", "cls")
     ]
-    missing = [
-        p
-        for p in params
-        if not any(
-            line.lstrip().startswith(p) and (line.lstrip()[len(p) :][:1] in (" ", ":", ",", ""))
-            for line in doc.splitlines()
-        )
-    ]
+    # numpydoc parameter lines: "name : type", "a, b : type", "*args", or a bare "name"
+    documented = set()
+    for line in doc.splitlines():
+        head, sep, _ = line.partition(" : ")
+        if sep or line.strip() in params:
+            documented.update(n.strip().lstrip("*") for n in (head if sep else line).split(","))
+    missing = [p for p in params if p not in documented]
     assert not missing, f"{name}: parameters not documented: {missing}"

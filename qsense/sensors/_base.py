@@ -130,7 +130,9 @@ def parameter(
         ``"vector"`` is stored as a tuple of floats, ``"mapping"`` as a dict
         ``{int or float: float}`` (for example ``{alpha: h_alpha}``).
     minimum, maximum : float, optional
-        Bounds of every number (inclusive unless ``open_minimum``/``open_maximum``).
+        Bounds of every number, in ``unit``.
+    open_minimum, open_maximum : bool
+        Whether the bound itself is refused (``> minimum`` rather than ``>= minimum``).
     options : tuple of str
         The accepted values of a ``"choice"``.
     optional : bool

@@ -83,7 +83,18 @@ def samples_in(duration: Any, rate: float, *, minimum: int = 2) -> int:
 
 
 def start_time(start: Any) -> np.datetime64 | None:
-    """``start`` as ``datetime64[ns]`` (UTC), ``None`` kept, or a ValueError naming it."""
+    """The time of a simulation's first sample, checked.
+
+    Parameters
+    ----------
+    start : datetime-like or None
+        UTC date-time (``"2026-01-01T00:00"``, ``numpy.datetime64``, ``datetime``);
+        None keeps the package's default start.
+
+    Returns
+    -------
+    numpy.datetime64 (ns) or None
+    """
     if start is None:
         return None
     if isinstance(start, bool | numbers.Number):
