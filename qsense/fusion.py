@@ -16,7 +16,6 @@ Three tools, all on the data model's DataArrays (or numpy arrays plus ``rate`` i
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -24,26 +23,21 @@ import numpy as np
 import scipy.signal
 import xarray as xr
 
-from qsense._validate import choice, positive_float, positive_int
+from qsense._validate import choice, positive_float, positive_int, warn
 from qsense.denoise import StateSpace, fit
-from qsense.signal import as_series, make_series
+from qsense.signal import common_grid, make_series
 
 __all__ = ["complementary", "crossover_frequency", "kalman_fuse", "regress_out"]
 
 
-def _pair(a: Any, b: Any, rate: float | None, names: tuple[str, str]):
-    """Validate two records of one quantity on the same grid."""
-    x, rate_a = as_series(a, rate, name=names[0], min_length=8)
-    y, rate_b = as_series(b, rate, name=names[1], min_length=8)
-    if x.size != y.size:
-        raise ValueError(
-            f"{names[0]} and {names[1]} must have the same length, got {x.size} and {y.size}"
-        )
-    if abs(rate_a - rate_b) > 1e-9 * rate_a:
-        raise ValueError(
-            f"{names[0]} and {names[1]} must share one sample rate, got {rate_a} and {rate_b} Hz"
-        )
-    return x, y, rate_a
+#: Fewest samples of a record any fusion tool accepts.
+_MIN_LENGTH = 8
+
+
+def _bool(name: str, value: Any) -> bool:
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+    return bool(value)
 
 
 def _template(*candidates: Any) -> xr.DataArray | None:
@@ -55,9 +49,12 @@ def _wrap(values: np.ndarray, rate: float, like: xr.DataArray | None, name: str,
     """A DataArray on ``like``'s grid (or a default grid) with ``like``'s units."""
     base = {} if like is None else dict(like.attrs)
     base.update(attrs)
-    units = base.pop("units", "1")
-    quantity = base.pop("quantity", "")
-    long_name = base.pop("long_name", quantity)
+    units = str(base.pop("units", "1"))
+    quantity = str(base.pop("quantity", ""))
+    long_name = str(base.pop("long_name", quantity))
+    standard_name = base.pop("standard_name", None)
+    if standard_name is not None:
+        base["standard_name"] = str(standard_name)
     base.pop("sample_rate", None)
     start = None if like is None or "time" not in like.coords else like["time"].values[0]
     return make_series(
@@ -112,15 +109,30 @@ def crossover_frequency(low: Any, high: Any, rate: float | None = None, *, npers
     ------
     ValueError
         If the spectra do not cross (one sensor is quieter at every resolved frequency),
-        in which case pass ``crossover=`` explicitly.
+        in which case pass ``crossover=`` explicitly; if either record has no power at
+        some resolved frequency (a constant record); or naming ``low``/``high``/``rate``
+        for records that are not on one grid, shorter than 8 samples, or not numeric.
     """
-    x, y, rate = _pair(low, high, rate, ("low", "high"))
+    (x, y), rate = common_grid({"low": low, "high": high}, rate, min_length=_MIN_LENGTH)
+    return _crossover(x, y, rate, nperseg)
+
+
+def _crossover(x: np.ndarray, y: np.ndarray, rate: float, nperseg: Any) -> float:
+    """:func:`crossover_frequency` of validated records."""
     if nperseg is None:
         nperseg = 2 ** int(np.floor(np.log2(min(x.size, 2**16))))
     nperseg = positive_int("nperseg", nperseg, minimum=8)
+    if nperseg > x.size:
+        raise ValueError(f"nperseg must be <= the record length {x.size}, got {nperseg}")
     f, p_low = scipy.signal.welch(_interp_gaps(x), fs=rate, nperseg=nperseg)
     _, p_high = scipy.signal.welch(_interp_gaps(y), fs=rate, nperseg=nperseg)
     f, p_low, p_high = f[1:], p_low[1:], p_high[1:]
+    for name, power in (("low", p_low), ("high", p_high)):
+        if not np.all(power > 0):
+            raise ValueError(
+                f"{name} has no power at some frequencies (a constant or noise-free record): "
+                "the crossing of the spectra is undefined; pass crossover= explicitly"
+            )
     # Smooth the log ratio over ~1/8-decade bins so that periodogram scatter does not
     # create spurious crossings.
     edges = np.geomspace(f[0], f[-1] * (1 + 1e-12), max(int(8 * np.log10(f[-1] / f[0])), 2) + 1)
@@ -196,12 +208,14 @@ def complementary(
     >>> float(abs(out.fused - s).max()) < 0.1
     True
     """
-    x, y, rate = _pair(low, high, rate, ("low", "high"))
+    (x, y), rate = common_grid({"low": low, "high": high}, rate, min_length=_MIN_LENGTH)
     order = positive_int("order", order)
     if order > 4:
         raise ValueError(f"order must be 1 to 4 (the filter runs in b, a form), got {order}")
+    if np.all(np.isnan(y)):
+        raise ValueError("high is entirely NaN: it carries the fused record")
     if crossover is None:
-        crossover = crossover_frequency(x, y, rate)
+        crossover = _crossover(x, y, rate, None)
     crossover = positive_float("crossover", crossover)
     if crossover >= rate / 2:
         raise ValueError(
@@ -293,10 +307,19 @@ def kalman_fuse(
     >>> float(np.sqrt(np.mean((out.bias - bias) ** 2))) < 0.1
     True
     """
-    qv, cv, rate = _pair(quantum, classical, rate, ("quantum", "classical"))
+    (qv, cv), rate = common_grid(
+        {"quantum": quantum, "classical": classical}, rate, min_length=_MIN_LENGTH
+    )
+    smooth = _bool("smooth", smooth)
     if np.isnan(cv).any():
         raise ValueError("classical must have no NaN: it carries the fused record")
     z = cv - qv
+    pairs = int(np.sum(~np.isnan(np.diff(z))))
+    if pairs < 2:
+        raise ValueError(
+            f"quantum must have at least 3 valid samples of which 2 pairs are consecutive to "
+            f"estimate the bias noise; it has {pairs} consecutive valid pairs"
+        )
     tau0 = 1.0 / rate
     given = {"q_bias": q_bias, "q_drift": q_drift, "r": r}
     for key, value in given.items():
@@ -357,10 +380,7 @@ def _fit_bias_model(z: np.ndarray, tau0: float, given: dict, free: Sequence[str]
 
     res = fit(builder, z, p0, bounds=[(v * 1e-12, v * 1e6) for v in p0], transform="log")
     if not res.result.success:
-        warnings.warn(
-            f"maximum-likelihood fit of {list(free)} did not converge: {res.result.message}",
-            stacklevel=3,
-        )
+        warn(f"maximum-likelihood fit of {list(free)} did not converge: {res.result.message}")
     return dict(zip(free, (float(v) for v in res.params), strict=True))
 
 
@@ -411,16 +431,15 @@ def regress_out(
     3.0
     """
     method = choice("method", method, ("regression", "transfer"))
-    y, rate = as_series(data, rate, name="data", min_length=8)
     channels = list(aux) if isinstance(aux, list | tuple) else [aux]
     if not channels:
         raise ValueError("aux must hold at least one auxiliary channel, got an empty sequence")
-    A = np.empty((y.size, len(channels)))
-    for k, ch in enumerate(channels):
-        a, _ = as_series(ch, rate, name=f"aux[{k}]", min_length=8)
-        if a.size != y.size:
-            raise ValueError(f"aux[{k}] must have the length of data ({y.size}), got {a.size}")
-        A[:, k] = a
+    records = {"data": data, **{f"aux[{k}]": ch for k, ch in enumerate(channels)}}
+    if len(channels) == 1:
+        records = {"data": data, "aux": channels[0]}
+    values, rate = common_grid(records, rate, min_length=_MIN_LENGTH)
+    y = values[0]
+    A = np.column_stack(values[1:])
     ok = ~np.isnan(y) & ~np.isnan(A).any(axis=1)
     if ok.sum() < len(channels) + 2:
         raise ValueError("data and aux have too few common valid samples to estimate a coupling")
@@ -475,11 +494,12 @@ def _transfer_coupling(y, a, ok, rate, nperseg):
     af = np.where(ok, a - np.mean(a[ok]), 0.0)
     f, p_aa = scipy.signal.welch(af, fs=rate, nperseg=nperseg)
     _, p_ay = scipy.signal.csd(af, yf, fs=rate, nperseg=nperseg)
-    _, coh = scipy.signal.coherence(af, yf, fs=rate, nperseg=nperseg)
+    with np.errstate(divide="ignore", invalid="ignore"):  # bins without power: NaN
+        _, coh = scipy.signal.coherence(af, yf, fs=rate, nperseg=nperseg)
     H = np.where(p_aa > 0, p_ay / np.where(p_aa > 0, p_aa, 1.0), 0.0)
     fk = np.fft.rfftfreq(n, d=1.0 / rate)
     Hk = np.interp(fk, f, H.real) + 1j * np.interp(fk, f, H.imag)
     coupled = np.fft.irfft(np.fft.rfft(af) * Hk, n=n)
-    good = coh > 0.5
+    good = coh > 0.5  # NaN (no power in a bin) counts as not coherent
     mag = np.abs(H[good]) if good.any() else np.abs(H[1:])
     return coupled, [float(np.mean(mag))], [float(np.std(mag) / np.sqrt(mag.size))]

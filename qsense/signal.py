@@ -540,7 +540,8 @@ def common_grid(
     records : dict {str: xarray.DataArray or array-like}
         The records by parameter name (the names appear in error messages).
     rate : float, optional
-        Sample rate in Hz, required when none of the records is a DataArray.
+        Sample rate in Hz, required when none of the records is a DataArray; by default
+        the rate of the first DataArray (then every record must agree with it).
     min_length : int
         Minimum number of samples of each record.
 
@@ -560,9 +561,18 @@ def common_grid(
     """
     if not isinstance(records, dict) or not records:
         raise TypeError("records must be a non-empty dict {name: record}")
+    inferred = rate
+    if rate is None:
+        # plain arrays take the rate of the first DataArray (DataArrays keep their own,
+        # compared below)
+        for name, data in records.items():
+            if isinstance(data, xr.DataArray):
+                inferred = as_series(data, None, name=name, min_length=min_length, copy=False)[1]
+                break
     out: list[tuple[str, np.ndarray, float, Any]] = []
     for name, data in records.items():
-        values, r = as_series(data, rate, name=name, min_length=min_length)
+        given = rate if rate is not None or isinstance(data, xr.DataArray) else inferred
+        values, r = as_series(data, given, name=name, min_length=min_length)
         start = None
         if isinstance(data, xr.DataArray) and "time" in data.coords:
             t = data["time"].values

@@ -214,3 +214,134 @@ def test_regress_out_skips_gaps():
 def test_bad_input(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+# ------------------------------------------------------------------ bad input (issue 9)
+
+import bad_records as bad  # noqa: E402
+import hypothesis.strategies as st  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+
+from qsense import fusion  # noqa: E402
+
+
+def _two(f, **kw):
+    """Call ``f(bad, good)`` (``first``) or ``f(good, bad)`` with a valid partner record."""
+
+    def call(d, r, first):
+        other = bad.like(d, 64, 3)
+        return f(d, other, r, **kw) if first else f(other, d, r, **kw)
+
+    return call
+
+
+FUSION_CALLS = {
+    "complementary": (_two(fusion.complementary, crossover=0.05), ("low", "high")),
+    "complementary_auto": (_two(fusion.complementary), ("low", "high", "crossover")),
+    "crossover_frequency": (_two(fusion.crossover_frequency), ("low", "high", "crossover")),
+    "kalman_fuse": (
+        _two(fusion.kalman_fuse, q_bias=1e-4, q_drift=1e-10, r=0.1),
+        ("quantum", "classical"),
+    ),
+    "regress_out": (_two(fusion.regress_out), ("data", "aux")),
+    "regress_out_transfer": (_two(fusion.regress_out, method="transfer"), ("data", "aux")),
+}
+
+
+@pytest.mark.parametrize("first", [True, False], ids=["bad_first", "bad_second"])
+@pytest.mark.parametrize("name", sorted(FUSION_CALLS))
+@settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck))
+@given(kind=bad.kinds, n=st.integers(4, 200), seed=st.integers(0, 2**16), rate=bad.rates)
+def test_fusion_bad_records_refused_by_name(name, first, kind, n, seed, rate):
+    call, names = FUSION_CALLS[name]
+    data = bad.record(kind, n, seed)
+    bad.check(
+        f"{name}:{kind}/{rate!r}/{first}",
+        lambda: call(data, rate, first),
+        (*names, "rate", "time", "nperseg"),
+        __file__,
+    )
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(kind=bad.kinds, n=st.integers(8, 120), seed=st.integers(0, 2**16))
+def test_kalman_fuse_fitted_bad_quantum(kind, n, seed):
+    data = bad.record(kind, n, seed)
+    bad.check(
+        f"kalman_fuse_fit:{kind}",
+        lambda: fusion.kalman_fuse(data, bad.like(data, 64, 4), 1.0),
+        ("quantum", "classical", "rate", "time"),
+        __file__,
+    )
+
+
+PARAMS = st.sampled_from(
+    [
+        ("complementary", {"crossover": 0.6}),
+        ("complementary", {"crossover": "0.05"}),
+        ("complementary", {"crossover": -1.0}),
+        ("complementary", {"crossover": np.nan}),
+        ("complementary", {"crossover": 0.05, "order": 5}),
+        ("complementary", {"crossover": 0.05, "order": 0}),
+        ("complementary", {"crossover": 0.05, "order": 2.0}),
+        ("complementary", {"crossover": 0.05, "order": "2"}),
+        ("crossover_frequency", {"nperseg": 4}),
+        ("crossover_frequency", {"nperseg": 10**6}),
+        ("crossover_frequency", {"nperseg": "64"}),
+        ("crossover_frequency", {"nperseg": 64.0}),
+        ("kalman_fuse", {"q_bias": -1.0, "q_drift": 1e-9, "r": 0.1}),
+        ("kalman_fuse", {"q_bias": "1e-4", "q_drift": 1e-9, "r": 0.1}),
+        ("kalman_fuse", {"q_bias": 1e-4, "q_drift": np.inf, "r": 0.1}),
+        ("kalman_fuse", {"q_bias": 1e-4, "q_drift": 1e-9, "r": 0.0}),
+        ("kalman_fuse", {"q_bias": 1e-4, "q_drift": 1e-9, "r": 0.1, "smooth": "no"}),
+        ("kalman_fuse", {"q_bias": 1e-4, "q_drift": 1e-9, "r": 0.1, "smooth": 1}),
+        ("regress_out", {"method": "fft"}),
+        ("regress_out", {"method": None}),
+        ("regress_out", {"method": "transfer", "nperseg": 4}),
+        ("regress_out", {"method": "transfer", "nperseg": 10**6}),
+        ("regress_out", {"method": "transfer", "nperseg": "64"}),
+    ]
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(case=PARAMS)
+def test_fusion_parameters_refused_by_name(case):
+    name, kw = case
+    x = bad.values(512, 1)
+    y = x + bad.values(512, 2)
+    bad.check(
+        f"{name}:{kw!r}",
+        lambda: getattr(fusion, name)(x, y, 1.0, **kw),
+        tuple(kw),
+        __file__,
+    )
+
+
+def test_regress_out_aux_list_and_grid_checks():
+    x = bad.record("da_valid", 64, 1)
+    a = bad.values(64, 2)
+    out = fusion.regress_out(x, a)  # plain aux takes data's rate
+    assert out["corrected"].sizes["time"] == 64
+    shifted = x.assign_coords(time=x["time"].values + np.timedelta64(5, "s"))
+    with pytest.raises(ValueError, match="data and aux must start at the same time"):
+        fusion.regress_out(x, shifted)
+    with pytest.raises(ValueError, match=r"data and aux\[1\] must have the same length"):
+        fusion.regress_out(x.values, [a, a[:-1]], 1.0)
+    with pytest.raises(ValueError, match=r"aux\[0\] must be 1-D"):
+        fusion.regress_out(x.values, [1.0, 2.0], 1.0)
+
+
+def test_fusion_uses_common_grid_and_refuses_constant_spectra():
+    x = bad.record("da_valid", 64, 1)
+    y = x.assign_coords(time=x["time"].values + np.timedelta64(3, "s"))
+    with pytest.raises(ValueError, match="low and high must start at the same time"):
+        fusion.complementary(x, y, crossover=0.1)
+    with pytest.raises(ValueError, match="quantum and classical must start at the same time"):
+        fusion.kalman_fuse(x, y, q_bias=1e-4, q_drift=1e-9, r=0.1)
+    with pytest.raises(ValueError, match="high has no power"):
+        fusion.crossover_frequency(bad.values(256, 1), np.ones(256), 1.0)
+    q = np.full(64, np.nan)
+    q[::2] = 0.0
+    with pytest.raises(ValueError, match="quantum must have at least 3 valid samples"):
+        fusion.kalman_fuse(q, bad.values(64, 1), 1.0, q_bias=1e-4, q_drift=1e-9, r=0.1)

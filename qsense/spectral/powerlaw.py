@@ -309,8 +309,9 @@ def avar_from_psd(
     missing = 3.0 * float(tau.max()) * f[0]
     if missing > 0.05:
         warn(
-            f"tau={tau.max()!r} s reaches below the lowest frequency {f[0]!r} Hz of the "
-            f"spectrum: up to {missing:.0%} of a random-walk-FM Allan variance is missing"
+            f"tau={float(tau.max())!r} s reaches below the lowest frequency "
+            f"{float(f[0])!r} Hz of the spectrum: up to {missing:.0%} of a random-walk-FM "
+            "Allan variance is missing"
         )
     loglog = interpolation == "loglog"
     with np.errstate(all="ignore"):  # checked just below
