@@ -330,3 +330,31 @@ def test_ci_monte_carlo_coverage(levels):
     se = np.sqrt(predicted * (1 - predicted) / CI_SEEDS)
     low, high = predicted - 3 * se - 0.03, predicted + 3 * se + 0.10
     assert np.all((coverage >= low) & (coverage <= high)), (coverage, predicted)
+
+
+def test_pairs_on_different_grids_are_refused_naming_both():
+    """signal.common_grid checks the pairs (issue 9): lengths, rates and start times."""
+    y = _clocks({"A": 1e-12, "B": 2e-12, "C": 3e-12}, seed=12, n=256)
+    pairs = _pairs(y)
+    short = dict(pairs)
+    short[("B", "C")] = pairs[("B", "C")][:200]
+    with pytest.raises(ValueError, match=r"pairs\[\('A', 'B'\)\] and pairs\[\('B', 'C'\)\]"):
+        three_cornered_hat(short, rate=1.0, data_type="freq")
+    t0 = np.datetime64("2024-01-01T00:00:00", "ns")
+    step = np.timedelta64(1, "s")
+    arrays = {
+        key: xr.DataArray(v, dims="time", coords={"time": t0 + np.arange(256) * step})
+        for key, v in pairs.items()
+    }
+    slow = dict(arrays)
+    slow[("A", "C")] = xr.DataArray(
+        pairs[("A", "C")], dims="time", coords={"time": t0 + np.arange(256) * 2 * step}
+    )
+    with pytest.raises(ValueError, match="sample rate"):
+        three_cornered_hat(slow, data_type="freq")
+    late = dict(arrays)
+    late[("A", "C")] = arrays[("A", "C")].assign_coords(time=arrays[("A", "C")].time + step)
+    with pytest.raises(ValueError, match="start at the same time"):
+        three_cornered_hat(late, data_type="freq")
+    ok = three_cornered_hat(arrays, data_type="freq", taus=[1.0])
+    assert ok.attrs["sample_rate"] == 1.0
