@@ -242,8 +242,9 @@ def compute(
     ----------
     statistic : str or Spec
         Registry name (or spec) of the statistic.
-    data : xarray.DataArray or array-like, shape (n,)
-        Phase in s or fractional frequency (``request.data_type``); NaN marks a gap.
+    data : xarray.DataArray or array-like, shape (n,), or Record
+        Phase in s or fractional frequency (``request.data_type``); NaN marks a gap. A
+        :class:`Record` from :func:`prepare` is used as it is (``rate`` ignored).
     rate : float or None
         Sample rate in Hz (None for a DataArray with a time coordinate).
     taus : {"octave", "decade", "all"} or array-like of float
@@ -273,7 +274,7 @@ def compute(
     array([1., 2., 4.])
     """
     spec = statistic if isinstance(statistic, Spec) else spec_of(statistic)
-    record = prepare(data, rate, request.data_type)
+    record = data if isinstance(data, Record) else prepare(data, rate, request.data_type)
     m = factors(spec, taus, record.n_phase, record.rate)
     warn_if_empty(m, spec.name, record.n_phase, taus)
     cols = evaluate(spec, record, m, request, alpha=given_alpha(request.alpha, m.size))

@@ -86,7 +86,8 @@ class Spec:
         ``"module:function"`` of the estimator ``raw(x, m, rate, span) -> (values, n)``
         (x: phase in s, NaN at gaps; m: int64 factors; span: frequency-gap counts or
         None; values: the variance, or the value itself for ``kind="value"``; n: int64
-        number of terms). Empty for statistics with their own runner (TheoH).
+        number of terms); a two-record statistic's is ``raw(x1, x2, m, rate)``. Empty
+        for statistics with their own runner (TheoH).
     records : {1, 2}
         Number of input records (2 for the codeviation).
     kind : {"variance", "value"}

@@ -415,7 +415,7 @@ def theobr(
     request = Request.checked(data_type, ci, bias_correction, bias, alpha)
     record = prepare(data, rate, request.data_type)
     br_ratio_check(record.n_phase)
-    return compute("theobr", record.values, record.rate, taus, request)
+    return compute("theobr", record, None, taus, request)
 
 
 def theoh(
