@@ -494,15 +494,17 @@ def theoh(
     warn_if_empty(np.r_[m_a, m_b], "theoh", record.n_phase, taus)
     per = given_alpha(request.alpha, m_a.size + m_b.size)
     a_a, a_b = (None, None) if per is None else (per[: m_a.size], per[m_a.size :])
-    ds_a = evaluate(SPECS["oadev"], record, m_a, request, alpha=a_a)
+    adev_rows = evaluate(SPECS["oadev"], record, m_a, request, alpha=a_a)
     # Stable32 removes the Theo1 bias with its noise-model ratio (= bias-corrected
     # Theo1); without bias_correction the data-derived TheoBR ratio is used. Stable32's
     # intervals on the Theo rows are those of the white-FM Theo1 EDF (Sr87 tables: EDF
     # 10.29, 3.59, 14.03, 3.76 read back from the printed bounds at m = 512, 1024, 400,
     # 1000 against 10.27, 3.58, 14.01, 3.74 for alpha = 0).
     theo = SPECS["theo1" if request.bias_correction else "theobr"]
-    ds_b = evaluate(theo, record, m_b, request, alpha=a_b, edf_alpha=0)
-    cols = Columns(*(np.concatenate([getattr(ds_a, f), getattr(ds_b, f)]) for f in _FIELDS))
+    theo_rows = evaluate(theo, record, m_b, request, alpha=a_b, edf_alpha=0)
+    cols = Columns(
+        *(np.concatenate([getattr(adev_rows, f), getattr(theo_rows, f)]) for f in _FIELDS)
+    )
     out = build(SPECS["theoh"], cols, attrs(record, request))
     part = np.r_[np.zeros(m_a.size, np.int64), np.ones(m_b.size, np.int64)]
     out["part"] = ("tau", part, {"long_name": "0 = overlapping Allan, 1 = TheoBR"})
