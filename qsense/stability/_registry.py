@@ -90,6 +90,12 @@ class Spec:
         for statistics with their own runner (TheoH).
     records : {1, 2}
         Number of input records (2 for the codeviation).
+    reads : {"phase", "freq"}
+        What the estimator differences: the phase ``x`` (every statistic but one) or
+        the M = N - 1 fractional frequencies ``y`` (HTOT, whose windows and term
+        counts are of frequency samples). The pipeline always hands over the phase
+        record (frequency input integrated once); a ``"freq"`` estimator differentiates
+        it back, exactly, at its own cost.
     kind : {"variance", "value"}
         ``"variance"``: ``dev = sqrt(values / bias)`` with a chi-square interval;
         ``"value"``: ``dev = values`` with no interval (MTIE, TIE rms).
@@ -131,6 +137,7 @@ class Spec:
     module: str = "deviations"
     raw: str = ""
     records: int = 1
+    reads: Literal["phase", "freq"] = "phase"
     kind: Literal["variance", "value"] = "variance"
     tau_rule: TauRule = "stable32"
     tau_scale: float = 1.0
@@ -278,6 +285,7 @@ _SPECS: tuple[Spec, ...] = (
         "htotdev",
         "Hadamard total deviation",
         "HTOTDEV",
+        reads="freq",
         module="total",
         raw=_KT + "htot_raw",
         tau_rule="total",

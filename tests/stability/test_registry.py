@@ -47,6 +47,17 @@ def test_registry_is_the_one_list_of_names():
             assert callable(spec.estimator())
 
 
+def test_input_kind_of_each_estimator():
+    """``reads``: HTOT counts windows of the M = N - 1 frequencies, MTOT of N phases."""
+    assert [k for k, s in SPECS.items() if s.reads == "freq"] == ["htotdev"]
+    x = np.cumsum(np.random.default_rng(8).normal(size=200))
+    for name in ("mtotdev", "htotdev"):
+        spec = SPECS[name]
+        n_points = 200 - (spec.reads == "freq")
+        ds = getattr(S, name)(x, 1.0, taus=[2.0, 8.0], bias_correction=False)
+        assert ds.n.values.tolist() == [n_points - 3 * m + 1 for m in (2, 8)]
+
+
 def test_every_module_reads_the_registry():
     """A made-up spec change shows up in the EDF, bias, noise-ID and plot lookups."""
     from qsense import plot
