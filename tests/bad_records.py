@@ -14,7 +14,9 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+from hypothesis import event
 from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
 
 from qsense.signal import time_grid
 
@@ -185,4 +187,8 @@ def check(
                 assert not np.all(np.isnan(a)), f"{label}: an all-NaN output without a warning"
     key = (label.split(":")[0], outcome)
     TRIED[key] = TRIED.get(key, 0) + 1
+    try:
+        event(outcome)  # shown by pytest --hypothesis-show-statistics
+    except InvalidArgument:
+        pass  # called outside a hypothesis test
     return outcome
