@@ -407,7 +407,10 @@ def noise_id(
     xarray.Dataset
         On ``tau`` (s, coordinate ``m`` = averaging factor): ``alpha`` (int64, S_y(f) ~
         f^alpha, -2 ... 2), ``alpha_acf`` (float64, unrounded lag-1 ACF estimate, NaN
-        where the B1 method is used) and ``method`` ("acf"; "b1", with R(n) for white
+        where the B1 method is used), ``b1`` (float64, the measured B1 ratio s^2 /
+        sigma_y^2 the B1 method compared with Barnes' B1(N, mu), NaN on the other
+        rows or for a constant record; Theo statistics: the record's one B1 test) and
+        ``method`` ("acf"; "b1", with R(n) for white
         vs flicker PM; or "previous": beyond half the statistic's largest factor, the
         alpha of the previous tau, as Stable32; Theo statistics: "b1" on every row, the
         record's single Theo alpha); attrs ``statistic``, ``data_type``,
@@ -449,10 +452,16 @@ def noise_id(
         acf[use] = _acf_exponents(x, m[use], data_type, dmax)[0]
     last = _last_identified(statistic, x.size)
     method = np.where(use, "acf", np.where(m > last, "previous", "b1"))
+    b1 = np.full(m.size, np.nan)
+    if theo:  # the one B1 test of the record, at the OADEV factor limit
+        b1[:] = b1_ratios(x, np.array([max(1, (x.size - 1) // 4)], dtype=np.int64))[0][0]
+    elif (method == "b1").any():
+        b1[method == "b1"] = b1_ratios(x, np.ascontiguousarray(m[method == "b1"]))[0]
     return xr.Dataset(
         {
             "alpha": ("tau", alpha, {"long_name": "noise exponent of S_y(f) ~ f^alpha"}),
             "alpha_acf": ("tau", acf, {"long_name": "unrounded lag-1 ACF exponent"}),
+            "b1": ("tau", b1, {"long_name": "measured B1 ratio (sample / Allan variance)"}),
             "method": ("tau", method, {"long_name": "identification method"}),
         },
         coords={

@@ -476,3 +476,18 @@ def test_noise_id_theo_taus_follow_theo1():
     np.testing.assert_allclose(ids.tau.values, ref.tau.values, rtol=1e-15)
     np.testing.assert_array_equal(ids.alpha.values, ref.alpha.values)
     assert np.unique(ids.alpha.values).size == 1
+
+
+def test_noise_id_reports_the_b1_ratio_of_its_b1_rows():
+    from qsense.stability._kernels_noise import b1_ratio
+
+    y = np.random.default_rng(12).standard_normal(4096)
+    ds = noise_id(y, rate=1.0, data_type="freq", taus=[1.0, 256.0, 512.0, 1024.0])
+    b1_rows = ds.method.values == "b1"
+    assert b1_rows.tolist() == [False, True, True, False]
+    assert np.all(np.isnan(ds.b1.values[~b1_rows]))
+    x = np.concatenate(([0.0], np.cumsum(y - y.mean())))
+    for m, value in zip(ds.m.values[b1_rows], ds.b1.values[b1_rows], strict=True):
+        assert value == pytest.approx(b1_ratio(x, int(m))[0], rel=1e-12)
+    theo = noise_id(y, rate=1.0, data_type="freq", statistic="theo1")
+    assert np.unique(theo.b1.values).size == 1 and np.isfinite(theo.b1.values[0])
