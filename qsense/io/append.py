@@ -151,6 +151,7 @@ class Appender:
     Examples
     --------
     >>> import tempfile, pathlib, numpy as np
+    >>> from qsense.io import load
     >>> from qsense.signal import make_series
     >>> x = make_series(np.arange(6.0), rate=2.0, name="x")
     >>> with tempfile.TemporaryDirectory() as folder:

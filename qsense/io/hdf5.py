@@ -405,7 +405,7 @@ def load(path: str | os.PathLike) -> xr.Dataset | xr.DataArray:
     goes unnoticed, as it changes nothing read. One case is out of qsense's reach: a
     byte flipped in the global heap that holds a string attribute was seen to make
     libhdf5 2.0.0 loop forever inside its attribute read, a C call Python cannot
-    interrupt (1 in about 400 random corruptions of a small file in our tests). Load
+    interrupt (seen once in some 600 random corruptions of a small file). Load
     untrusted files in a subprocess with a timeout if that matters.
 
     Examples

@@ -15,14 +15,8 @@ Every function takes the data model (a DataArray on ``time``, or an array plus
 from __future__ import annotations
 
 from qsense.noise import h_from_adev
-from qsense.spectral.density import (
-    asd,
-    coherence,
-    default_nperseg,
-    equivalent_dof,
-    psd,
-    transfer_function,
-)
+from qsense.spectral.cross import coherence, transfer_function
+from qsense.spectral.density import asd, default_nperseg, equivalent_dof, psd
 from qsense.spectral.floor import noise_floor, sensitivity, snr_band, snr_tone
 from qsense.spectral.phasenoise import phase_noise_to_psd, psd_to_phase_noise
 from qsense.spectral.powerlaw import avar_from_psd, fit_power_law
