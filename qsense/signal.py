@@ -18,6 +18,7 @@ import numpy as np
 import xarray as xr
 
 from qsense._numba import any_nonfinite
+from qsense._timecoord import NS_MAX, check_span, start_time, time_seconds
 from qsense._validate import choice, positive_float
 from qsense.quantities import quantity_attrs
 
@@ -77,81 +78,15 @@ def time_grid(n: int, rate: float, start: Any = None) -> np.ndarray:
         raise ValueError(f"n must be a non-negative integer, got {type(n).__name__} {n!r}")
     if n < 0:
         raise ValueError(f"n must be a non-negative integer, got {n!r}")
-    t0 = _start_time(start)
+    t0 = start_time(start, DEFAULT_START)
     span_ns = (int(n) - 1) * (1e9 / rate) if n > 0 else 0.0
-    if float(t0.astype(np.int64)) + span_ns >= _NS_MAX:
+    if float(t0.astype(np.int64)) + span_ns >= NS_MAX:
         raise ValueError(
             f"a grid of n={n} samples at rate={rate!r} Hz from {t0} spans {span_ns * 1e-9:.6g} s "
             "and ends after 2262-04-11, the end of datetime64[ns]; raise rate or shorten n"
         )
     offsets = np.rint(np.arange(n, dtype=np.float64) * (1e9 / rate)).astype(np.int64)
     return t0 + offsets.astype("timedelta64[ns]")
-
-
-#: Last nanosecond datetime64[ns] can hold (2262-04-11), as a float count of ns.
-_NS_MAX = float(np.iinfo(np.int64).max)
-
-
-def _start_time(start: Any) -> np.datetime64:
-    """``start`` as a valid datetime64[ns] (default :data:`DEFAULT_START`), or raise."""
-    if start is None:
-        return DEFAULT_START
-    if isinstance(start, bool | numbers.Number):
-        raise TypeError(
-            f"start must be a datetime-like (numpy.datetime64, datetime or ISO string), got "
-            f"{type(start).__name__} {start!r}"
-        )
-    try:
-        t0 = np.datetime64(start)  # its own unit first: a cast to [ns] wraps silently
-    except (TypeError, ValueError, OverflowError):
-        raise ValueError(
-            f"start must be a datetime-like (numpy.datetime64, datetime or ISO string such "
-            f"as '2024-01-01T00:00'), got {start!r}"
-        ) from None
-    if np.isnat(t0):
-        raise ValueError(f"start must be a valid time, got {start!r}")
-    if not _NS_FIRST <= t0.astype("datetime64[s]") <= _NS_LAST:  # in s: no wrap
-        raise ValueError(
-            f"start must lie within {_NS_FIRST} .. {_NS_LAST} (the range of datetime64[ns]), "
-            f"got {start!r}"
-        )
-    return t0.astype("datetime64[ns]")
-
-
-#: The range of datetime64[ns] to the second (inside it by one second).
-_NS_FIRST = np.datetime64("1677-09-21T00:12:45", "s")
-_NS_LAST = np.datetime64("2262-04-11T23:47:15", "s")
-
-
-def _time_seconds(coord: np.ndarray, label: str = "time") -> np.ndarray:
-    """Time coordinate as float seconds from its first element (``label`` names it)."""
-    if coord.ndim != 1:
-        raise ValueError(f"{label} must be 1-D, got shape {coord.shape}")
-    if coord.size == 0:
-        return np.zeros(0)
-    if np.issubdtype(coord.dtype, np.datetime64):
-        if np.any(np.isnat(coord)):
-            raise ValueError(f"{label} contains NaT; mark a gap with NaN data instead")
-        unit, count = np.datetime_data(coord.dtype)
-        if unit in ("Y", "M"):  # calendar units: not a fixed number of seconds
-            coord = coord.astype("datetime64[s]")
-            unit, count = "s", 1
-        if unit == "generic":
-            raise TypeError(
-                f"{label} must be datetime64 with a unit (e.g. [ns]), got {coord.dtype}"
-            )
-        # Differences in the coordinate's own unit: exact, and no int64-ns overflow for a
-        # coarse coordinate spanning centuries.
-        steps = (coord - coord[0]).astype(np.int64).astype(np.float64)
-        return steps * (count * (np.timedelta64(1, unit) / np.timedelta64(1, "ns")) * 1e-9)
-    if coord.dtype != bool and (
-        np.issubdtype(coord.dtype, np.integer) or np.issubdtype(coord.dtype, np.floating)
-    ):
-        t = np.asarray(coord, dtype=np.float64)
-        if not np.all(np.isfinite(t)):
-            raise ValueError(f"{label} must be finite")
-        return t - t[0]
-    raise TypeError(f"{label} must be datetime64 or numeric seconds, got dtype {coord.dtype}")
 
 
 def rate_from_time(time: Any) -> float:
@@ -195,7 +130,7 @@ def _rate_from_time(time: Any, label: str) -> float:
             f"{label} must be datetime64 or numeric seconds, got an object array; convert it "
             "(e.g. numpy.asarray(time, dtype='datetime64[ns]'))"
         )
-    t = _time_seconds(arr, label)
+    t = time_seconds(arr, label)
     if t.size < 2:
         raise ValueError(
             f"{label} must have at least 2 samples to define a sample rate, got {t.size}"
@@ -326,7 +261,7 @@ def as_series(
 
     if coord_rate is None:
         if rate is not None:
-            _check_span(out.size, positive_float("rate", rate), name)
+            check_span(out.size, positive_float("rate", rate), name)
         if rate is None:
             what = (
                 "a plain array"
@@ -347,22 +282,6 @@ def as_series(
                 f"rate={r!r} Hz disagrees with the time coordinate of {name} ({coord_rate!r} Hz)"
             )
     return out, coord_rate
-
-
-#: Longest record the data model can put on its time grid: datetime64[ns] spans
-#: 2**64 ns (584 years, 1677-2262).
-_MAX_SPAN_S = 2.0**64 * 1e-9
-
-
-def _check_span(n: int, rate: float, name: str) -> None:
-    """Refuse a ``rate`` so low that ``n`` samples outlast datetime64[ns] (584 years)."""
-    span = (n - 1) / rate if n > 1 else 0.0
-    if span > _MAX_SPAN_S:
-        raise ValueError(
-            f"rate={rate!r} Hz makes the {n} samples of {name} span {span:.3g} s, more than "
-            f"the {_MAX_SPAN_S:.3g} s (584 years) a datetime64[ns] time grid can hold; rate "
-            "is a sample rate in Hz (1 / sampling interval)"
-        )
 
 
 def make_series(
@@ -463,7 +382,7 @@ def phase_to_freq(data: Any, rate: float | None = None) -> Any:
         Dimensionless fractional frequency; a DataArray (units ``"1"``) if ``data``
         was one, each sample stamped at the middle of its interval (half a sample
         after the phase sample it starts on). A frequency sample is NaN if either
-        phase sample bounding it is.
+        phase sample bounding it is (a ValueError if that makes every sample NaN).
 
     Notes
     -----
@@ -476,7 +395,13 @@ def phase_to_freq(data: Any, rate: float | None = None) -> Any:
     array([1.e-09, 2.e-09])
     """
     x, rate = as_series(data, rate, min_length=2)
-    return _wrap_like(data, np.diff(x) * rate, rate, "freq", 0.5 / rate)
+    y = np.diff(x) * rate
+    if np.all(np.isnan(y)):
+        raise ValueError(
+            "data must hold two consecutive valid (non-NaN) phase samples: every frequency "
+            "sample would be NaN"
+        )
+    return _wrap_like(data, y, rate, "freq", 0.5 / rate)
 
 
 def freq_to_phase(data: Any, rate: float | None = None) -> Any:
@@ -512,6 +437,7 @@ def freq_to_phase(data: Any, rate: float | None = None) -> Any:
     array([ 0., -1.,  0.])
     """
     y, rate = as_series(data, rate)
+    check_span(y.size + 1, rate, "data")  # the phase has one sample more
     gap = np.isnan(y)
     dev = np.where(gap, 0.0, y - np.nanmean(y))
     x = np.empty(y.size + 1)

@@ -250,7 +250,7 @@ FUSION_CALLS = {
 
 @pytest.mark.parametrize("first", [True, False], ids=["bad_first", "bad_second"])
 @pytest.mark.parametrize("name", sorted(FUSION_CALLS))
-@settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
 @given(kind=bad.kinds, n=st.integers(4, 200), seed=st.integers(0, 2**16), rate=bad.rates)
 def test_fusion_bad_records_refused_by_name(name, first, kind, n, seed, rate):
     call, names = FUSION_CALLS[name]

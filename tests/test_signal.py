@@ -218,7 +218,7 @@ SIGNAL_CALLS = {
 
 
 @pytest.mark.parametrize("name", sorted(SIGNAL_CALLS))
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(kind=bad.kinds, n=st.integers(4, 64), seed=st.integers(0, 2**16), rate=bad.rates)
 def test_signal_bad_input_refused_by_name(name, kind, n, seed, rate):
     call, names = SIGNAL_CALLS[name]

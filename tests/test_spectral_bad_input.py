@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from qsense import spectral
 from qsense.spectral.density import window_taps
 
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 
 
 def _pair(f):

@@ -1,0 +1,104 @@
+"""Time-coordinate checks behind :mod:`qsense.signal` (private).
+
+datetime64[ns] holds 1677-09-21 .. 2262-04-11; numpy wraps silently outside that range
+(``np.datetime64("3000-01-01", "ns")`` is a date in 1830), so every conversion to
+nanoseconds here checks the range first, in seconds.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "MAX_SPAN_S",
+    "NS_FIRST",
+    "NS_LAST",
+    "NS_MAX",
+    "check_span",
+    "start_time",
+    "time_seconds",
+]
+
+#: Last nanosecond datetime64[ns] can hold (2262-04-11), as a float count of ns.
+NS_MAX = float(np.iinfo(np.int64).max)
+
+
+def start_time(start: Any, default: np.datetime64) -> np.datetime64:
+    """``start`` as a valid datetime64[ns] (``default`` when None), or raise naming it."""
+    if start is None:
+        return default
+    if isinstance(start, bool | numbers.Number):
+        raise TypeError(
+            f"start must be a datetime-like (numpy.datetime64, datetime or ISO string), got "
+            f"{type(start).__name__} {start!r}"
+        )
+    try:
+        t0 = np.datetime64(start)  # its own unit first: a cast to [ns] wraps silently
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(
+            f"start must be a datetime-like (numpy.datetime64, datetime or ISO string such "
+            f"as '2024-01-01T00:00'), got {start!r}"
+        ) from None
+    if np.isnat(t0):
+        raise ValueError(f"start must be a valid time, got {start!r}")
+    if not NS_FIRST <= t0.astype("datetime64[s]") <= NS_LAST:  # in s: no wrap
+        raise ValueError(
+            f"start must lie within {NS_FIRST} .. {NS_LAST} (the range of datetime64[ns]), "
+            f"got {start!r}"
+        )
+    return t0.astype("datetime64[ns]")
+
+
+#: The range of datetime64[ns] to the second (inside it by one second).
+NS_FIRST = np.datetime64("1677-09-21T00:12:45", "s")
+NS_LAST = np.datetime64("2262-04-11T23:47:15", "s")
+
+
+def time_seconds(coord: np.ndarray, label: str = "time") -> np.ndarray:
+    """Time coordinate as float seconds from its first element (``label`` names it)."""
+    if coord.ndim != 1:
+        raise ValueError(f"{label} must be 1-D, got shape {coord.shape}")
+    if coord.size == 0:
+        return np.zeros(0)
+    if np.issubdtype(coord.dtype, np.datetime64):
+        if np.any(np.isnat(coord)):
+            raise ValueError(f"{label} contains NaT; mark a gap with NaN data instead")
+        unit, count = np.datetime_data(coord.dtype)
+        if unit in ("Y", "M"):  # calendar units: not a fixed number of seconds
+            coord = coord.astype("datetime64[s]")
+            unit, count = "s", 1
+        if unit == "generic":
+            raise TypeError(
+                f"{label} must be datetime64 with a unit (e.g. [ns]), got {coord.dtype}"
+            )
+        # Differences in the coordinate's own unit: exact, and no int64-ns overflow for a
+        # coarse coordinate spanning centuries.
+        steps = (coord - coord[0]).astype(np.int64).astype(np.float64)
+        return steps * (count * (np.timedelta64(1, unit) / np.timedelta64(1, "ns")) * 1e-9)
+    if coord.dtype != bool and (
+        np.issubdtype(coord.dtype, np.integer) or np.issubdtype(coord.dtype, np.floating)
+    ):
+        t = np.asarray(coord, dtype=np.float64)
+        if not np.all(np.isfinite(t)):
+            raise ValueError(f"{label} must be finite")
+        return t - t[0]
+    raise TypeError(f"{label} must be datetime64 or numeric seconds, got dtype {coord.dtype}")
+
+
+#: Longest record the data model can put on its time grid: datetime64[ns] spans
+#: 2**64 ns (584 years, 1677-2262).
+MAX_SPAN_S = 2.0**64 * 1e-9
+
+
+def check_span(n: int, rate: float, name: str) -> None:
+    """Refuse a ``rate`` so low that ``n`` samples outlast datetime64[ns] (584 years)."""
+    span = (n - 1) / rate if n > 1 else 0.0
+    if span > MAX_SPAN_S:
+        raise ValueError(
+            f"rate={rate!r} Hz makes the {n} samples of {name} span {span:.3g} s, more than "
+            f"the {MAX_SPAN_S:.3g} s (584 years) a datetime64[ns] time grid can hold; rate "
+            "is a sample rate in Hz (1 / sampling interval)"
+        )
