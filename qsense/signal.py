@@ -79,12 +79,14 @@ def time_grid(n: int, rate: float, start: Any = None) -> np.ndarray:
     if n < 0:
         raise ValueError(f"n must be a non-negative integer, got {n!r}")
     t0 = start_time(start, DEFAULT_START)
-    span_ns = (int(n) - 1) * (1e9 / rate) if n > 0 else 0.0
+    span_ns = (int(n) - 1) * (1e9 / rate) if n > 1 else 0.0
     if float(t0.astype(np.int64)) + span_ns >= NS_MAX:
         raise ValueError(
             f"a grid of n={n} samples at rate={rate!r} Hz from {t0} spans {span_ns * 1e-9:.6g} s "
             "and ends after 2262-04-11, the end of datetime64[ns]; raise rate or shorten n"
         )
+    if n <= 1:  # 1e9 / rate may overflow, and one sample needs no step
+        return t0 + np.zeros(n, dtype="timedelta64[ns]")
     offsets = np.rint(np.arange(n, dtype=np.float64) * (1e9 / rate)).astype(np.int64)
     return t0 + offsets.astype("timedelta64[ns]")
 
