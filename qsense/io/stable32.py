@@ -289,14 +289,20 @@ def _epoch(epoch: Any) -> np.datetime64 | None:
             f"{type(epoch).__name__} {epoch!r}"
         )
     try:
-        out = np.datetime64(epoch, "ns")
+        out = np.datetime64(epoch)  # its own unit first: a cast to [ns] wraps silently
     except (TypeError, ValueError, OverflowError):
         raise ValueError(
             f"epoch must be a datetime-like such as '1970-01-01', got {epoch!r}"
         ) from None
     if np.isnat(out):
         raise ValueError(f"epoch must be a valid time, got {epoch!r}")
-    return out
+    if (
+        not np.datetime64("1678-01-01", "s")
+        <= out.astype("datetime64[s]")
+        <= np.datetime64("2262-01-01", "s")
+    ):
+        raise ValueError(f"epoch must lie within the years 1678-2262, got {epoch!r}")
+    return out.astype("datetime64[ns]")
 
 
 def _start(p: Path, seconds_since_1970: float) -> np.datetime64:

@@ -132,7 +132,13 @@ def test_too_long_record_for_the_rate(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("epoch", "error"),
-    [("yesterday", ValueError), ("NaT", ValueError), (0, TypeError), (1.5, TypeError)],
+    [
+        ("yesterday", ValueError),
+        ("NaT", ValueError),
+        ("3000-01-01", ValueError),  # np.datetime64(..., "ns") would wrap it to 1830
+        (0, TypeError),
+        (1.5, TypeError),
+    ],
 )
 def test_bad_epoch_named(tmp_path: Path, epoch: object, error: type) -> None:
     with pytest.raises(error, match="epoch"):
