@@ -452,8 +452,21 @@ def freq_to_phase(data: Any, rate: float | None = None) -> Any:
 def attrs_for(data_type: DataType) -> dict[str, str]:
     """Attributes (``units``, ``quantity``, ``long_name``, ...) of clock data of a ``data_type``.
 
-    ``"phase"`` is the time error in s, ``"freq"`` the fractional frequency (units
-    ``"1"``); the attributes come from :func:`qsense.quantities.quantity_attrs`.
+    Parameters
+    ----------
+    data_type : {"phase", "freq"}
+        ``"phase"`` is the time error in s, ``"freq"`` the fractional frequency (units
+        ``"1"``).
+
+    Returns
+    -------
+    dict of str
+        From :func:`qsense.quantities.quantity_attrs` of the data type's quantity.
+
+    Examples
+    --------
+    >>> attrs_for("phase")["units"]
+    's'
     """
     return quantity_attrs(_TYPE_QUANTITY[choice("data_type", data_type, _TYPE_QUANTITY)])
 

@@ -52,7 +52,7 @@ def coherence(
         The two channels on the same time grid; a sample that is NaN in either is a gap.
     rate : float, optional
         Sample rate in Hz (required for plain arrays).
-    window, nperseg, overlap, detrend
+    window, nperseg, overlap, detrend : as in :func:`qsense.spectral.psd`
         As in :func:`psd`.
 
     Returns
@@ -103,7 +103,7 @@ def transfer_function(
         Input and output on the same time grid; NaN in either is a gap.
     rate : float, optional
         Sample rate in Hz (required for plain arrays).
-    window, nperseg, overlap, detrend
+    window, nperseg, overlap, detrend : as in :func:`qsense.spectral.psd`
         As in :func:`psd`.
     units : (str, str), optional
         Units of ``x`` and ``y``; default their ``units`` attributes or ``"1"``.

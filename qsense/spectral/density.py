@@ -68,6 +68,16 @@ def default_nperseg(n: int) -> int:
     The largest power of two ``L <= n / 4.5``, which gives 8 to 16 segments at 50 %
     overlap (``K = 2 n / L - 1``); ``n`` itself (one periodogram) when that is below 16.
 
+    Parameters
+    ----------
+    n : int
+        Number of usable (gap-free) samples, >= 1.
+
+    Returns
+    -------
+    int
+        Segment length in samples, ``1 <= L <= n``.
+
     Examples
     --------
     >>> default_nperseg(10_000)
@@ -455,7 +465,10 @@ def asd(
 ) -> xr.Dataset:
     """One-sided amplitude spectral density, the square root of :func:`psd`.
 
-    Parameters are those of :func:`psd`.
+    Parameters
+    ----------
+    data, rate, window, nperseg, overlap, detrend, ci, units : as in :func:`psd`
+        The PSD is made by :func:`psd` with these and its square root taken.
 
     Returns
     -------

@@ -223,7 +223,7 @@ def sensitivity(
 
     Parameters
     ----------
-    data, band, rate, estimator, ci, **welch
+    data, band, rate, estimator, ci, **welch : as in :func:`noise_floor`
         As :func:`noise_floor`.
     scale : float
         Scale factor of the sensor, physical units per unit of ``data`` (e.g. m s-2
@@ -306,7 +306,7 @@ def snr_tone(
 
     Parameters
     ----------
-    data, rate, ci, **welch
+    data, rate, ci, **welch : as in :func:`noise_floor`
         As :func:`noise_floor`.
     f0 : float
         Expected tone frequency in Hz, ``0 < f0 < rate / 2``; the peak is searched
@@ -417,7 +417,7 @@ def snr_band(
 
     Parameters
     ----------
-    data, band, rate, ci, **welch
+    data, band, rate, ci, **welch : as in :func:`noise_floor`
         As :func:`noise_floor`; ``band`` holds the signal.
     floor_band : (float, float)
         Band in Hz (free of signal) whose bias-corrected median PSD is the floor.
