@@ -18,6 +18,7 @@ __all__ = [
     "NS_LAST",
     "NS_MAX",
     "check_span",
+    "datetime_ns",
     "start_time",
     "time_seconds",
 ]
@@ -26,30 +27,33 @@ __all__ = [
 NS_MAX = float(np.iinfo(np.int64).max)
 
 
-def start_time(start: Any, default: np.datetime64) -> np.datetime64:
-    """``start`` as a valid datetime64[ns] (``default`` when None), or raise naming it."""
-    if start is None:
-        return default
-    if isinstance(start, bool | numbers.Number):
+def datetime_ns(name: str, value: Any) -> np.datetime64:
+    """``value`` as a valid datetime64[ns] inside its range, or raise naming ``name``."""
+    if isinstance(value, bool | numbers.Number) or value is None:
         raise TypeError(
-            f"start must be a datetime-like (numpy.datetime64, datetime or ISO string), got "
-            f"{type(start).__name__} {start!r}"
+            f"{name} must be a datetime-like (numpy.datetime64, datetime or ISO string), got "
+            f"{type(value).__name__} {value!r}"
         )
     try:
-        t0 = np.datetime64(start)  # its own unit first: a cast to [ns] wraps silently
+        t0 = np.datetime64(value)  # its own unit first: a cast to [ns] wraps silently
     except (TypeError, ValueError, OverflowError):
         raise ValueError(
-            f"start must be a datetime-like (numpy.datetime64, datetime or ISO string such "
-            f"as '2024-01-01T00:00'), got {start!r}"
+            f"{name} must be a datetime-like (numpy.datetime64, datetime or ISO string such "
+            f"as '2024-01-01T00:00'), got {value!r}"
         ) from None
     if np.isnat(t0):
-        raise ValueError(f"start must be a valid time, got {start!r}")
+        raise ValueError(f"{name} must be a valid time, got {value!r}")
     if not NS_FIRST <= t0.astype("datetime64[s]") <= NS_LAST:  # in s: no wrap
         raise ValueError(
-            f"start must lie within {NS_FIRST} .. {NS_LAST} (the range of datetime64[ns]), "
-            f"got {start!r}"
+            f"{name} must lie within {NS_FIRST} .. {NS_LAST} (the range of datetime64[ns]), "
+            f"got {value!r}"
         )
     return t0.astype("datetime64[ns]")
+
+
+def start_time(start: Any, default: np.datetime64) -> np.datetime64:
+    """``start`` as a valid datetime64[ns] (``default`` when None), or raise naming it."""
+    return default if start is None else datetime_ns("start", start)
 
 
 #: The range of datetime64[ns] to the second (inside it by one second).

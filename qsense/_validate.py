@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["choice", "confidence", "positive_float", "positive_int", "warn"]
+__all__ = ["choice", "confidence", "positive_float", "positive_int", "real_array", "warn"]
 
 
 def positive_float(name: str, value: Any, *, allow_zero: bool = False) -> float:
@@ -45,6 +45,42 @@ def choice(name: str, value: Any, options: Iterable[str]) -> str:
     if not isinstance(value, str) or value not in options:
         raise ValueError(f"{name} must be one of {options}, got {value!r}")
     return value
+
+
+def real_array(name: str, value: Any) -> np.ndarray:
+    """``value`` as a float64 array of real numbers (any shape), or raise naming ``name``.
+
+    The one check of "numbers" for the package. Refused with a TypeError: strings and
+    bytes (numeric strings too), None, bool and complex arrays, and object arrays holding
+    anything but real numbers (a numeric string, None or a bool element); refused with a
+    ValueError: ragged nested sequences. Integers and object arrays of real numbers are
+    converted; a float64 array is returned without a copy.
+    """
+    if isinstance(value, str | bytes) or value is None:
+        raise TypeError(
+            f"{name} must be numeric (real numbers), got {type(value).__name__} {value!r}"
+        )
+    try:
+        arr = np.asarray(value)
+    except ValueError:  # ragged nested sequences
+        raise ValueError(f"{name} must be a rectangular array of numbers (not ragged)") from None
+    if arr.dtype == object:
+        for v in arr.flat:
+            if isinstance(v, bool | np.bool_) or not isinstance(v, numbers.Real):
+                raise TypeError(
+                    f"{name} must be numeric (real numbers), got an element {v!r} of type "
+                    f"{type(v).__name__} (numeric strings, None and bool are refused; "
+                    "use NaN for a gap)"
+                )
+        try:
+            return arr.astype(np.float64)
+        except OverflowError:
+            raise ValueError(f"{name} holds an integer too large for a float") from None
+    if arr.dtype == bool or not (
+        np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
+    ):
+        raise TypeError(f"{name} must be numeric (real numbers), got dtype {arr.dtype}")
+    return arr.astype(np.float64, copy=False)
 
 
 def confidence(name: str, value: Any) -> float:

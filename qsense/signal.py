@@ -19,7 +19,7 @@ import xarray as xr
 
 from qsense._numba import any_nonfinite
 from qsense._timecoord import NS_MAX, check_span, start_time, time_seconds
-from qsense._validate import choice, positive_float
+from qsense._validate import choice, positive_float, real_array
 from qsense.quantities import quantity_attrs
 
 __all__ = [
@@ -226,25 +226,7 @@ def as_series(
         raise TypeError(f"{name} must be a DataArray or an array, got a Dataset; select a variable")
     else:
         values = data
-    if isinstance(values, str | bytes):
-        raise TypeError(f"{name} must be numeric, got {type(values).__name__}")
-    arr = np.asarray(values)
-    if arr.dtype == object:
-        for v in arr.flat:
-            if isinstance(v, bool | np.bool_) or not isinstance(v, numbers.Real):
-                raise TypeError(
-                    f"{name} must hold real numbers, got an element {v!r} of type "
-                    f"{type(v).__name__} (numeric strings, None and bool are refused; "
-                    "use NaN for a gap)"
-                )
-        try:
-            arr = arr.astype(np.float64)
-        except (TypeError, ValueError, OverflowError):
-            raise TypeError(f"{name} must be numeric, got non-numeric elements") from None
-    if arr.dtype == bool or not (
-        np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
-    ):
-        raise TypeError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
+    arr = real_array(name, values)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
     if arr.size < min_length:

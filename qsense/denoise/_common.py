@@ -7,75 +7,31 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from qsense._validate import positive_float
+from qsense._validate import positive_float, real_array
 from qsense.signal import GRID_RTOL, as_series, rate_from_time, time_grid
 
-__all__ = ["numeric_array", "read_measurements", "read_series", "time_coord", "uniform_time"]
+__all__ = ["read_measurements", "read_series", "time_coord"]
 
 
 def read_series(data: Any, rate: float | None, **kwargs: Any) -> tuple[np.ndarray, float, dict]:
     """:func:`qsense.signal.as_series` plus the input's attributes (empty for an array).
 
-    A plain (non-xarray) input is first checked by :func:`numeric_array`, which names
+    A plain (non-xarray) input is first checked by :func:`qsense._validate.real_array`, which names
     ``data`` for ragged sequences too.
     """
     if not isinstance(data, xr.DataArray | xr.Dataset):
-        data = numeric_array("data", data)
+        data = real_array("data", data)
     values, rate = as_series(data, rate, **kwargs)
     attrs = dict(data.attrs) if isinstance(data, xr.DataArray) else {}
     attrs["sample_rate"] = rate
     return values, rate, attrs
 
 
-def uniform_time(n: int, rate: float, start: Any = None) -> np.ndarray:
-    """:func:`qsense.signal.time_grid`, refusing a grid beyond the datetime64[ns] range.
-
-    A very low ``rate`` (e.g. 1e-154 Hz) would overflow the nanosecond offsets; this
-    raises a ValueError naming ``rate`` instead of returning wrapped-around times.
-    """
-    rate = positive_float("rate", rate)
-    span_ns = max(n - 1, 0) * (1e9 / rate)
-    if not span_ns < 2.0**62:  # ~146 years: far inside datetime64[ns] from any start
-        raise ValueError(
-            f"rate={rate!r} Hz puts {n} samples over {span_ns * 1e-9:.3g} s, beyond the "
-            "datetime64[ns] time range; give the rate in Hz (samples per second)"
-        )
-    try:
-        return time_grid(n, rate, start)
-    except ValueError as err:
-        if "start" in str(err):
-            raise
-        # numpy's datetime parser does not name the parameter
-        raise ValueError(
-            f"start must be a UTC time such as '2026-01-01T00:00', got {start!r}"
-        ) from None
-
-
 def time_coord(data: Any, n: int, rate: float) -> np.ndarray:
     """The time coordinate of ``data`` if it is a DataArray with one, else a UTC grid."""
     if isinstance(data, xr.DataArray) and "time" in data.coords:
         return data["time"].values
-    return uniform_time(n, rate)
-
-
-def numeric_array(name: str, values: Any) -> np.ndarray:
-    """``values`` as a real numeric array (object arrays of numbers converted), else raise."""
-    if isinstance(values, str | bytes):
-        raise TypeError(f"{name} must be a numeric array, got {type(values).__name__}")
-    try:
-        arr = np.asarray(values)
-    except ValueError:  # ragged nested sequences
-        raise ValueError(f"{name} must be a rectangular numeric array (not ragged)") from None
-    if arr.dtype == object:
-        try:
-            arr = arr.astype(np.float64)
-        except (TypeError, ValueError):
-            raise TypeError(f"{name} must be numeric, got non-numeric elements") from None
-    if arr.dtype == bool or not (
-        np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
-    ):
-        raise TypeError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
-    return arr
+    return time_grid(n, rate)
 
 
 def read_measurements(
@@ -127,7 +83,7 @@ def read_measurements(
         raise TypeError(f"{name} must be a DataArray or an array, got a Dataset; select a variable")
     else:
         values = y
-    arr = numeric_array(name, values)
+    arr = real_array(name, values)
     if arr.ndim not in (1, 2) or arr.shape[0] < 1 or arr.size == 0:
         raise ValueError(
             f"{name} must have shape (T,) or (T, {n_obs}) with T >= 1 samples, "
@@ -146,5 +102,5 @@ def read_measurements(
     if rate is not None:
         rate = positive_float("rate", rate)
     if rate is not None and "time" not in coords:
-        coords["time"] = uniform_time(arr.shape[0], rate)
+        coords["time"] = time_grid(arr.shape[0], rate)
     return arr, coords

@@ -23,10 +23,11 @@ import scipy.optimize
 import xarray as xr
 
 from qsense import __version__
-from qsense._validate import positive_int, warn
+from qsense._validate import positive_int, real_array, warn
 from qsense.denoise import _kernels, _kernels_small, _kernels_small_rts
-from qsense.denoise._common import numeric_array, read_measurements, uniform_time
+from qsense.denoise._common import read_measurements
 from qsense.seeding import Seed, generator, seed_attrs, seed_sequence, spawn
+from qsense.signal import time_grid
 
 __all__ = ["FitResult", "StateSpace", "fit"]
 
@@ -36,7 +37,7 @@ _DIFFUSE = 1e6
 
 def _matrix_stack(name: str, value: Any, ndim_one: int) -> np.ndarray:
     """``value`` as float64 with a leading time axis (length 1 if time-invariant)."""
-    arr = np.ascontiguousarray(numeric_array(name, value), dtype=np.float64)
+    arr = np.ascontiguousarray(real_array(name, value), dtype=np.float64)
     if arr.ndim == ndim_one:
         arr = arr[np.newaxis]
     if arr.ndim != ndim_one + 1:
@@ -138,7 +139,7 @@ class StateSpace:
         n = self.F.shape[-1]
         if self.F.shape[-2] != n or n < 1:
             raise ValueError(f"F must be square (n, n) with n >= 1, got shape {self.F.shape}")
-        H_arr = numeric_array("H", H)
+        H_arr = real_array("H", H)
         if H_arr.ndim == 1:
             H_arr = H_arr[np.newaxis]
         self.H = _matrix_stack("H", H_arr, 2)
@@ -150,7 +151,7 @@ class StateSpace:
         self.Q = _matrix_stack("Q", Q, 2)
         if self.Q.shape[-2:] != (n, n):
             raise ValueError(f"Q must be ({n}, {n}) or (T, {n}, {n}), got shape {self.Q.shape}")
-        R_arr = numeric_array("R", R)
+        R_arr = real_array("R", R)
         if R_arr.ndim == 0:
             R_arr = R_arr.reshape(1, 1)
         self.R = _matrix_stack("R", R_arr, 2)
@@ -164,7 +165,7 @@ class StateSpace:
         if x0 is None:
             self.x0 = np.zeros(n)
         else:
-            self.x0 = np.ascontiguousarray(numeric_array("x0", x0), dtype=np.float64).reshape(-1)
+            self.x0 = np.ascontiguousarray(real_array("x0", x0), dtype=np.float64).reshape(-1)
             if self.x0.shape != (n,) or not np.all(np.isfinite(self.x0)):
                 raise ValueError(f"x0 must be {n} finite values, got {x0!r}")
         if P0 is None:
@@ -301,7 +302,7 @@ class StateSpace:
                 )
         if start is not None and rate is None:
             raise ValueError("start needs rate (the sample rate in Hz) to build the time grid")
-        coords = {} if rate is None else {"time": uniform_time(n, rate, start)}
+        coords = {} if rate is None else {"time": time_grid(n, rate, start)}
         ss = seed_sequence(seed)
         rng_w, rng_v = (generator(child) for child in spawn(ss, 2))
 
@@ -480,7 +481,7 @@ def fit(
     """
     if not callable(builder):
         raise TypeError(f"builder must be a callable params -> StateSpace, got {builder!r}")
-    p0 = numeric_array("x0_params", x0_params).astype(np.float64).reshape(-1)
+    p0 = real_array("x0_params", x0_params).astype(np.float64).reshape(-1)
     if p0.size == 0 or not np.all(np.isfinite(p0)):
         raise ValueError(f"x0_params must be finite numbers, got {x0_params!r}")
     if transform not in ("none", "log"):

@@ -30,6 +30,7 @@ from typing import Any, Literal
 import numpy as np
 import xarray as xr
 
+from qsense._timecoord import datetime_ns
 from qsense._validate import choice, positive_float, warn
 from qsense.io.hdf5 import FileFormatError
 from qsense.signal import attrs_for, make_series
@@ -281,28 +282,7 @@ def read_stable32(
 
 def _epoch(epoch: Any) -> np.datetime64 | None:
     """``epoch`` as datetime64[ns], or raise naming the parameter."""
-    if epoch is None:
-        return None
-    if isinstance(epoch, bool | int | float | np.number):
-        raise TypeError(
-            f"epoch must be a datetime-like (e.g. '1970-01-01' or numpy.datetime64), got "
-            f"{type(epoch).__name__} {epoch!r}"
-        )
-    try:
-        out = np.datetime64(epoch)  # its own unit first: a cast to [ns] wraps silently
-    except (TypeError, ValueError, OverflowError):
-        raise ValueError(
-            f"epoch must be a datetime-like such as '1970-01-01', got {epoch!r}"
-        ) from None
-    if np.isnat(out):
-        raise ValueError(f"epoch must be a valid time, got {epoch!r}")
-    if (
-        not np.datetime64("1678-01-01", "s")
-        <= out.astype("datetime64[s]")
-        <= np.datetime64("2262-01-01", "s")
-    ):
-        raise ValueError(f"epoch must lie within the years 1678-2262, got {epoch!r}")
-    return out.astype("datetime64[ns]")
+    return None if epoch is None else datetime_ns("epoch", epoch)
 
 
 def _start(p: Path, seconds_since_1970: float) -> np.datetime64:

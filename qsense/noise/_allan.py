@@ -13,7 +13,7 @@ from typing import Any, Literal
 import numpy as np
 import scipy.special
 
-from qsense._validate import choice, positive_float
+from qsense._validate import choice, positive_float, real_array
 from qsense.noise._common import ALPHAS, coefficients
 from qsense.signal import DataType
 
@@ -28,18 +28,9 @@ Model = Literal["table", "sampled"]
 # ---------------------------------------------------------------- input checks
 def _positive_array(name: str, value: Any) -> np.ndarray:
     """Scalar or 1-D array-like of finite numbers > 0 as float64 (0-d kept 0-d)."""
-    if isinstance(value, str | bytes) or isinstance(value, bool):
+    if isinstance(value, bool):
         raise TypeError(f"{name} must be a positive number or 1-D array, got {value!r}")
-    arr = np.asarray(value)
-    if arr.dtype == object:
-        try:
-            arr = arr.astype(np.float64)
-        except (TypeError, ValueError):
-            raise TypeError(f"{name} must be numeric, got {value!r}") from None
-    if arr.dtype == bool or not (
-        np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
-    ):
-        raise TypeError(f"{name} must be a real numeric scalar or 1-D array, got dtype {arr.dtype}")
+    arr = real_array(name, value)
     if arr.ndim > 1:
         raise ValueError(f"{name} must be a scalar or 1-D, got shape {arr.shape}")
     if arr.size == 0:

@@ -8,7 +8,6 @@ variables and attributes.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +15,7 @@ import numpy as np
 import xarray as xr
 
 from qsense import __version__
+from qsense._timecoord import datetime_ns
 from qsense._validate import positive_float
 from qsense.quantities import QUANTITIES, quantity_attrs
 from qsense.seeding import seed_attrs
@@ -95,19 +95,7 @@ def start_time(start: Any) -> np.datetime64 | None:
     -------
     numpy.datetime64 (ns) or None
     """
-    if start is None:
-        return None
-    if isinstance(start, bool | numbers.Number):
-        raise TypeError(f"start must be a UTC date-time (e.g. '2026-01-01T00:00'), got {start!r}")
-    try:
-        t = np.datetime64(start, "ns")
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"start must be a UTC date-time (e.g. '2026-01-01T00:00'), got {start!r}"
-        ) from None
-    if np.isnat(t):
-        raise ValueError(f"start must be a valid time, got {start!r}")
-    return t
+    return None if start is None else datetime_ns("start", start)
 
 
 def environment_driver(

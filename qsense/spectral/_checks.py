@@ -15,25 +15,6 @@ import numpy as np
 from qsense.spectral.density import default_nperseg
 
 
-def real_array(name: str, value: Any) -> np.ndarray:
-    """``value`` as a float64 array (any shape), refusing strings, bools and objects."""
-    if isinstance(value, str | bytes) or value is None:
-        raise TypeError(f"{name} must be real numbers, got {type(value).__name__} {value!r}")
-    arr = np.asarray(value)
-    if arr.dtype == object:
-        for v in arr.flat:
-            if isinstance(v, bool | np.bool_) or not isinstance(v, numbers.Real):
-                raise TypeError(
-                    f"{name} must be real numbers, got an element {v!r} of type "
-                    f"{type(v).__name__} (numeric strings are refused)"
-                )
-    elif arr.dtype == bool or not (
-        np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
-    ):
-        raise TypeError(f"{name} must be real numbers, got dtype {arr.dtype}")
-    return arr.astype(np.float64)
-
-
 def real_pair(name: str, value: Any, what: str = "(f1, f2) of frequencies in Hz") -> tuple:
     """``value`` as a pair of floats, refusing strings and bools, or raise naming ``name``."""
     if isinstance(value, str | bytes) or not hasattr(value, "__len__") or len(value) != 2:

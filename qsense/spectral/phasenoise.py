@@ -17,8 +17,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from qsense._validate import positive_float
-from qsense.spectral._checks import real_array
+from qsense._validate import positive_float, real_array
 
 __all__ = ["phase_noise_to_psd", "psd_to_phase_noise"]
 

@@ -16,9 +16,8 @@ import numpy as np
 import scipy.optimize
 import xarray as xr
 
-from qsense._validate import choice, warn
+from qsense._validate import choice, real_array, warn
 from qsense.spectral import _units
-from qsense.spectral._checks import real_array
 from qsense.spectral.density import equivalent_dof, window_taps
 from qsense.spectral.floor import _band_index, _spectrum
 
