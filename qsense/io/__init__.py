@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from qsense.io.append import Appender
 from qsense.io.hdf5 import FileFormatError, load, save
+from qsense.io.rinex import read_rinex_clock
 from qsense.io.stable32 import read_stable32
 
 __all__ = [
     "Appender",
     "FileFormatError",
     "load",
+    "read_rinex_clock",
     "read_stable32",
     "save",
 ]

@@ -1,0 +1,130 @@
+"""Opening plain-text instrument files, gzip or not, for the clock-data readers (private).
+
+One place checks the path (type, existence, a directory, an empty file), gunzips by the
+magic bytes (not the name) and builds the :class:`~qsense.io.hdf5.FileFormatError` that
+names the file and, for a bad line, the line number (``path:lineno: message``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qsense.io.hdf5 import FileFormatError
+
+__all__ = ["bad", "bool_arg", "check_path", "float_arg", "read_text", "to_float"]
+
+
+def bad(path: Path, message: str, lineno: int | None = None) -> FileFormatError:
+    """The error for a malformed file: ``'<path>[:<lineno>]: <message>'``."""
+    where = f"{path}" if lineno is None else f"{path}:{lineno}"
+    return FileFormatError(f"{where}: {message}", str(path))
+
+
+def check_path(path: Any) -> Path:
+    """``path`` as a :class:`Path` to an existing regular file, or raise.
+
+    TypeError for a ``path`` that is not ``str``/``os.PathLike`` (bytes included);
+    :class:`FileFormatError` (a ValueError and OSError) naming it when it does not exist
+    or is a directory.
+    """
+    if isinstance(path, bytes) or not isinstance(path, str | os.PathLike):
+        raise TypeError(
+            f"path must be a str or os.PathLike file path, got {type(path).__name__} {path!r}"
+        )
+    raw = os.fspath(path)
+    if not isinstance(raw, str):
+        raise TypeError(f"path must be a text path (str), got {type(raw).__name__} {raw!r}")
+    if not raw:
+        raise ValueError("path must be a non-empty file path, got ''")
+    p = Path(raw)
+    if p.is_dir():
+        raise bad(p, "is a directory, not a file")
+    if not p.is_file():
+        raise bad(p, "no such file")
+    return p
+
+
+def read_text(p: Path) -> str:
+    """Whole file as text (gunzipped when it starts with the gzip magic bytes).
+
+    Raises :class:`FileFormatError` naming the file for an empty file, a corrupt or
+    truncated gzip stream, or bytes that are not text (NUL bytes, invalid ASCII/UTF-8).
+    """
+    try:
+        with open(p, "rb") as fh:
+            raw = fh.read()
+    except OSError as err:  # permission denied, I/O error: say which file
+        raise bad(p, f"cannot be read ({type(err).__name__}: {err.strerror or err})") from None
+    if not raw:
+        raise bad(p, "is empty")
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as err:  # BadGzipFile is an OSError
+            raise bad(
+                p, f"is gzip-compressed but corrupt or truncated ({type(err).__name__}: {err})"
+            ) from None
+        if not raw:
+            raise bad(p, "is empty (an empty gzip stream)")
+    if b"\x00" in raw:
+        lineno = raw[: raw.index(b"\x00")].count(b"\n") + 1
+        raise bad(p, "holds a NUL byte: a binary file, not a text clock file", lineno)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        lineno = raw[: err.start].count(b"\n") + 1
+        raise bad(p, f"holds a byte that is not text ({raw[err.start]:#04x})", lineno) from None
+
+
+def to_float(
+    p: Path,
+    tokens: list[str],
+    linenos: list[int] | np.ndarray,
+    what: str,
+    given: np.ndarray | None = None,
+) -> np.ndarray:
+    """``tokens`` as float64 in one pass; on failure, raise naming the first bad token's line.
+
+    Fortran ``D`` exponents (``0.1D-03``) are accepted. NaN and inf tokens are refused
+    (a clock file marks a missing value by leaving the record out), except where the
+    boolean mask ``given`` is False (padding the reader put there itself).
+    """
+    try:
+        out = np.array(tokens, dtype=np.float64)
+    except ValueError:
+        out = np.empty(len(tokens))
+        for k, t in enumerate(tokens):
+            try:
+                out[k] = float(t.replace("D", "E").replace("d", "e"))
+            except ValueError:
+                raise bad(p, f"cannot read {t!r} as a number ({what})", int(linenos[k])) from None
+    bad_value = ~np.isfinite(out) if given is None else ~np.isfinite(out) & given
+    if np.any(bad_value):
+        k = int(np.argmax(bad_value))
+        raise bad(p, f"{what} is {tokens[k]!r}, not a finite number", int(linenos[k]))
+    return out
+
+
+def bool_arg(name: str, value: Any) -> bool:
+    """``value`` as a bool, or TypeError naming ``name``."""
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
+def float_arg(name: str, value: Any, *, minimum: float = 0.0, strict: bool = True) -> float:
+    """``value`` as a finite float above ``minimum`` (or at least it when not ``strict``)."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.number):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    out = float(value)
+    ok = np.isfinite(out) and (out > minimum if strict else out >= minimum)
+    if not ok:
+        rel = ">" if strict else ">="
+        raise ValueError(f"{name} must be a finite number {rel} {minimum}, got {value!r}")
+    return out
