@@ -99,12 +99,12 @@ def _stats(arg: list[str] | None) -> list[str]:
 
 
 def _compute(args: argparse.Namespace) -> int:
-    from qsense.io.stable32 import _read
+    from qsense.io import read_stable32
     from qsense.stability._registry import statistic_function
 
     stats = _stats(args.stat)
     funcs = [statistic_function(s) for s in stats]
-    data = _read(args.file, args.data_type, args.rate, "auto", None, default_rate=1.0)
+    data = read_stable32(args.file, args.data_type, args.rate, default_rate=1.0)
     rate = float(data.attrs["sample_rate"])
     n_nan = int(np.count_nonzero(np.isnan(data.values)))
     print(

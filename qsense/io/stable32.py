@@ -201,6 +201,7 @@ def read_stable32(
     *,
     timetags: Literal["auto", "mjd", "s"] = "auto",
     epoch: Any = None,
+    default_rate: float | None = None,
 ) -> xr.DataArray:
     """Read a Stable32 / TimeLab plain-text phase or frequency file.
 
@@ -227,6 +228,9 @@ def read_stable32(
     epoch : datetime-like, optional
         UTC time of timetag 0 for timetags in seconds (e.g. ``"1970-01-01"`` for Unix
         time, ``"1900-01-01"`` for NTP time). MJD timetags carry their own epoch.
+    default_rate : float, optional
+        Sample rate in Hz used when neither ``rate``, a ``Tau`` header nor timetags give
+        one (as Stable32 assumes Tau = 1 s); None (default) makes that an error.
 
     Returns
     -------
@@ -277,7 +281,9 @@ def read_stable32(
     (3, 's')
     >>> os.remove(f.name)
     """
-    return _read(path, data_type, rate, timetags, epoch, default_rate=None)
+    if default_rate is not None:
+        default_rate = positive_float("default_rate", default_rate)
+    return _read(path, data_type, rate, timetags, epoch, default_rate=default_rate)
 
 
 def _epoch(epoch: Any) -> np.datetime64 | None:
