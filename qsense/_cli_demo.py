@@ -1,9 +1,11 @@
 """``qsense demo``: simulate a clock, store it, analyse it, compare with theory.
 
-The end-to-end path of the package on its own data: power-law noise of a named clock
-(Kasdin-Walter) -> HDF5 file (atomic write) -> read back -> overlapping Allan deviation
-with confidence intervals and noise identification -> the analytic Allan deviation of
-the same h_alpha coefficients, side by side, and a plot.
+The end-to-end path of the package on its own data: a named clock, one of the cited
+presets of qsense.sensors.classical.Oscillator (its power-law noise streamed, drift
+set to zero so that the Allan deviation is the h_alpha's alone) -> HDF5 file (atomic
+write) -> read back -> overlapping Allan deviation with confidence intervals and noise
+identification -> the analytic Allan deviation of the same h_alpha coefficients
+(the sampled model), side by side, and a plot.
 """
 
 from __future__ import annotations
@@ -12,15 +14,9 @@ import argparse
 import tempfile
 from pathlib import Path
 
-#: Typical one-sided S_y(f) coefficients h_alpha (1/Hz**(alpha+1)) of three clocks.
-CLOCKS: dict[str, dict[int, float]] = {
-    # HP 5071A high-performance Cs: 5e-12/sqrt(tau) white FM, ~1e-14 flicker floor.
-    "cesium": {0: 5.0e-23, -1: 7.2e-29},
-    # Active hydrogen maser: white PM at short tau, white FM 1e-13/sqrt(tau), floor 1e-15.
-    "maser": {2: 1.0e-26, 0: 2.0e-26, -1: 7.2e-31},
-    # 10 MHz OCXO: 1e-12 flicker floor, random-walk FM beyond ~1000 s.
-    "ocxo": {0: 2.0e-25, -1: 7.2e-25, -2: 1.5e-28},
-}
+#: The demo's clocks: name -> preset of :class:`qsense.sensors.classical.Oscillator`
+#: (each preset cites the datasheet or table its h_alpha come from).
+CLOCKS: dict[str, str] = {"cesium": "cs-5071a", "maser": "h-maser", "ocxo": "ocxo"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,12 +40,16 @@ def run(args: argparse.Namespace) -> int:
     import xarray as xr
 
     from qsense.io import load, save
-    from qsense.noise import adev_from_h, power_law
+    from qsense.noise import adev_from_h
+    from qsense.sensors.classical import Oscillator
     from qsense.stability import oadev
 
-    h = CLOCKS[args.clock]
-    rate = 1.0
-    y = power_law(args.n, rate=rate, h=h, data_type="freq", seed=args.seed)
+    oscillator = Oscillator.preset(CLOCKS[args.clock], drift=0.0)
+    h, rate = oscillator.h, oscillator.rate
+    sim = oscillator.simulate(args.n / rate, seed=args.seed)
+    y = sim["freq"].assign_attrs(
+        {k: v for k, v in sim.attrs.items() if k in ("model", "model_params", "seed")}
+    )
     y.name = "y"
     with tempfile.TemporaryDirectory() as tmp:
         path = args.output if args.output is not None else Path(tmp) / "demo.h5"
@@ -65,7 +65,10 @@ def run(args: argparse.Namespace) -> int:
             save(both, path, overwrite=True)
 
     terms = ", ".join(f"h[{a}]={v:.2g}" for a, v in sorted(h.items()))
-    print(f"qsense demo: {args.clock} clock, {args.n} samples at {rate:g} Hz, seed {args.seed}")
+    print(
+        f"qsense demo: {args.clock} clock (Oscillator preset {CLOCKS[args.clock]!r}), "
+        f"{args.n} samples at {rate:g} Hz, seed {args.seed}"
+    )
     print(f"S_y(f) coefficients: {terms} (f_h = {rate / 2:g} Hz)")
     print(
         f"{'tau (s)':>10} {'n':>8} {'alpha':>5} {'OADEV lo':>11} {'OADEV':>11} "

@@ -47,8 +47,12 @@ def test_demo_end_to_end(tmp_path, capsys):
     ds = load(out)
     assert ds["y"].sizes["time"] == 65536 and ds["y"].attrs["units"] == "1"
     from qsense._cli_demo import CLOCKS
+    from qsense.sensors.classical import Oscillator
 
-    theory = adev_from_h(CLOCKS["cesium"], ds.tau.values, 1.0, model="sampled")
+    cesium = Oscillator.preset(CLOCKS["cesium"])
+    assert "5071A" in Oscillator.presets()[CLOCKS["cesium"]]
+    assert ds["y"].attrs["model"] == "qsense.sensors.classical.Oscillator"
+    theory = adev_from_h(cesium.h, ds.tau.values, 1.0, model="sampled")
     np.testing.assert_allclose(ds["oadev_theory"].values, theory, rtol=1e-12)
     # Statistical agreement: theory inside the 68 % interval at most taus (a binomial
     # 0.683 * 14 ~ 10 expected) and nowhere more than 25 % off.

@@ -1,4 +1,8 @@
-"""Ready-made state-space models: local level, local linear trend, atomic clock."""
+"""Ready-made state-space models: local level, local linear trend, atomic clock.
+
+The clock's process noise (the h_alpha relations ``q1 = h_0 / 2``, ``q2 = 2 pi^2 h_-2``)
+is :func:`qsense.sensors.classical.clock_process_noise`; ``clock_q`` is that function.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,11 @@ import numpy as np
 
 from qsense._validate import positive_float
 from qsense.denoise.kalman import StateSpace
+from qsense.sensors.classical import clock_process_noise
+
+#: The clock model's process noise, kept under its old name (it lives in
+#: :mod:`qsense.sensors.classical`, the clock room, since issue 10).
+clock_q = clock_process_noise
 
 __all__ = ["clock_model", "clock_q", "local_level", "local_linear_trend"]
 
@@ -85,71 +94,6 @@ def local_linear_trend(
     )
 
 
-def clock_q(
-    h0: float, hm2: float, tau: float, *, q3: float = 0.0, drift: bool = False
-) -> np.ndarray:
-    """Process-noise covariance of the clock model over one step ``tau``.
-
-    Parameters
-    ----------
-    h0 : float
-        White-FM level h_0 of ``S_y(f) = h_0`` (s, i.e. 1/Hz), >= 0.
-    hm2 : float
-        Random-walk-FM level h_-2 of ``S_y(f) = h_-2 f^-2`` (1/s), >= 0.
-    tau : float
-        Step in s (> 0).
-    q3 : float
-        Random-run diffusion coefficient of the drift state (s^-3), >= 0.
-    drift : bool
-        Return the 3-state (phase, frequency, drift) matrix; otherwise 2-state.
-
-    Returns
-    -------
-    numpy.ndarray, shape (2, 2) or (3, 3)
-        In units of (s, 1, 1/s) squared.
-
-    Notes
-    -----
-    Zucca & Tavella (2005), IEEE Trans. UFFC 52(2), 289-296: the clock is the solution
-    of ``dX1 = (X2 + mu1) dt + sigma1 dW1``, ``dX2 = (X3 + mu2) dt + sigma2 dW2``,
-    ``dX3 = sigma3 dW3`` with independent Wiener processes, so that the Allan variance
-    is ``sigma1^2 / tau + sigma2^2 tau / 3 + sigma3^2 tau^3 / 20``. Matching this
-    with the power-law Allan variances ``h_0 / (2 tau)`` (white FM) and
-    ``(2 pi^2 / 3) h_-2 tau`` (random-walk FM) of NIST SP 1065 (Table 5) gives
-    ``q1 = sigma1^2 = h_0 / 2`` and ``q2 = sigma2^2 = 2 pi^2 h_-2``. The exact discrete
-    covariance over ``tau`` is
-
-        Q = [[q1 tau + q2 tau^3/3 + q3 tau^5/20, q2 tau^2/2 + q3 tau^4/8, q3 tau^3/6],
-             [.,                                 q2 tau + q3 tau^3/3,     q3 tau^2/2],
-             [.,                                 .,                       q3 tau     ]]
-
-    (the 2-state matrix is its upper-left block with ``q3 = 0``).
-
-    Examples
-    --------
-    >>> clock_q(2.0, 0.0, 1.0)
-    array([[1., 0.],
-           [0., 0.]])
-    """
-    h0 = positive_float("h0", h0, allow_zero=True)
-    hm2 = positive_float("hm2", hm2, allow_zero=True)
-    tau = positive_float("tau", tau)
-    q3 = positive_float("q3", q3, allow_zero=True)
-    if q3 > 0 and not drift:
-        raise ValueError(f"q3 must be 0 for the 2-state clock (drift=False), got {q3!r}")
-    q1 = h0 / 2.0
-    q2 = 2.0 * np.pi**2 * hm2
-    Q = np.array(
-        [
-            [q1 * tau + q2 * tau**3 / 3 + q3 * tau**5 / 20, q2 * tau**2 / 2 + q3 * tau**4 / 8,
-             q3 * tau**3 / 6],
-            [q2 * tau**2 / 2 + q3 * tau**4 / 8, q2 * tau + q3 * tau**3 / 3, q3 * tau**2 / 2],
-            [q3 * tau**3 / 6, q3 * tau**2 / 2, q3 * tau],
-        ]
-    )  # fmt: skip
-    return Q if drift else Q[:2, :2].copy()
-
-
 def clock_model(
     h0: float,
     hm2: float,
@@ -190,12 +134,13 @@ def clock_model(
     StateSpace
         States ``phase`` (s), ``freq`` (fractional) [, ``drift`` (1/s)], transition
         ``F = [[1, tau0, tau0^2/2], [0, 1, tau0], [0, 0, 1]]`` and ``Q`` of
-        :func:`clock_q`; measurement ``H = [1, 0(, 0)]``.
+        :func:`qsense.sensors.classical.clock_process_noise`; measurement ``H = [1, 0(, 0)]``.
 
     Notes
     -----
     Zucca & Tavella (2005), IEEE Trans. UFFC 52(2), eqs. for the 3-state clock; see
-    :func:`clock_q` for the h_alpha relations ``q1 = h_0 / 2``, ``q2 = 2 pi^2 h_-2``.
+    :func:`qsense.sensors.classical.clock_process_noise` for the h_alpha relations
+    ``q1 = h_0 / 2``, ``q2 = 2 pi^2 h_-2``.
     A flicker-FM component (h_-1) has no finite-dimensional exact model and is not
     represented.
 
@@ -206,7 +151,7 @@ def clock_model(
     ['phase', 'freq']
     """
     tau0 = positive_float("tau0", tau0)
-    Q = clock_q(h0, hm2, tau0, q3=q3, drift=drift)
+    Q = clock_process_noise(h0, hm2, tau0, q3=q3, drift=drift)
     if r is None:
         r = 1e-3 * Q[0, 0]
     r = positive_float("r", r)

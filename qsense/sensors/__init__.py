@@ -20,11 +20,14 @@ from qsense.sensors._build import (
     simulation_dataset,
     start_time,
 )
+from qsense.sensors.classical import Oscillator, clock_process_noise
 
 __all__ = [
+    "Oscillator",
     "Preset",
     "SensorModel",
     "budget_dataset",
+    "clock_process_noise",
     "environment_driver",
     "parameter",
     "samples_in",

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from qsense.denoise import StateSpace, clock_model, clock_q, fit, local_level, local_linear_trend
+from qsense.denoise import StateSpace, clock_model, fit, local_level, local_linear_trend
+from qsense.sensors.classical import clock_process_noise
 from qsense.signal import make_series
 
 filterpy_kalman = pytest.importorskip("filterpy.kalman")
@@ -226,7 +227,7 @@ def test_dataarray_time_coordinate_kept():
 
 
 def test_clock_q_relations():
-    q = clock_q(3.0, 0.5, 2.0, q3=0.7, drift=True)
+    q = clock_process_noise(3.0, 0.5, 2.0, q3=0.7, drift=True)
     q1, q2, q3, tau = 1.5, 2 * np.pi**2 * 0.5, 0.7, 2.0
     assert q[0, 0] == pytest.approx(q1 * tau + q2 * tau**3 / 3 + q3 * tau**5 / 20)
     assert q[0, 1] == pytest.approx(q2 * tau**2 / 2 + q3 * tau**4 / 8)
@@ -235,7 +236,7 @@ def test_clock_q_relations():
     assert q[2, 2] == pytest.approx(q3 * tau)
     np.testing.assert_array_equal(q, q.T)
     with pytest.raises(ValueError, match="q3"):
-        clock_q(1.0, 1.0, 1.0, q3=1.0)
+        clock_process_noise(1.0, 1.0, 1.0, q3=1.0)
 
 
 def test_clock_q_gives_the_power_law_allan_variance():
@@ -243,7 +244,7 @@ def test_clock_q_gives_the_power_law_allan_variance():
     allantools = pytest.importorskip("allantools")
     h0, hm2, T = 1e-22, 1e-26, 40_000
     rng = np.random.default_rng(7)
-    L = np.linalg.cholesky(clock_q(h0, hm2, 1.0))
+    L = np.linalg.cholesky(clock_process_noise(h0, hm2, 1.0))
     z = rng.standard_normal((T, 2)) @ L.T
     freq = np.cumsum(z[:, 1])
     phase = np.cumsum(z[:, 0] + np.concatenate([[0.0], freq[:-1]]))
