@@ -217,7 +217,10 @@ def as_series(
             coord_rate = _rate_from_time(data["time"].values, f"the time coordinate of {name}")
             # The stated rate wins over the nanosecond-rounded grid when they agree.
             stated = data.attrs.get("sample_rate")
-            if isinstance(stated, numbers.Real) and abs(stated - coord_rate) <= 1e-6 * coord_rate:
+            if (
+                isinstance(stated, numbers.Real)
+                and abs(stated - coord_rate) <= GRID_RTOL * coord_rate
+            ):
                 coord_rate = float(stated)
         elif "sample_rate" in data.attrs:
             coord_rate = positive_float(f"{name}.attrs['sample_rate']", data.attrs["sample_rate"])

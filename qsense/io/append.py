@@ -20,7 +20,7 @@ import numpy as np
 import xarray as xr
 
 from qsense._validate import positive_float
-from qsense.signal import rate_from_time
+from qsense.signal import GRID_RTOL, rate_from_time
 
 __all__ = ["Appender"]
 
@@ -272,7 +272,7 @@ class Appender:
                 )
             return times, self._rate
         rate = rate_from_time(times)
-        if self._rate is not None and abs(rate - self._rate) > 1e-6 * self._rate:
+        if self._rate is not None and abs(rate - self._rate) > GRID_RTOL * self._rate:
             raise ValueError(f"chunk has sample rate {rate!r} Hz, the file has {self._rate!r} Hz")
         return times, rate if self._rate is None else self._rate
 

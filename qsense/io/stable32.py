@@ -33,7 +33,7 @@ import xarray as xr
 from qsense._timecoord import datetime_ns
 from qsense._validate import choice, positive_float, warn
 from qsense.io.hdf5 import FileFormatError
-from qsense.signal import attrs_for, make_series
+from qsense.signal import DataType, attrs_for, make_series
 
 __all__ = ["read_stable32"]
 
@@ -196,7 +196,7 @@ def _on_grid(t: np.ndarray, dt: float) -> np.ndarray | None:
 
 def read_stable32(
     path: str | os.PathLike,
-    data_type: Literal["phase", "freq"] = "phase",
+    data_type: DataType = "phase",
     rate: float | None = None,
     *,
     timetags: Literal["auto", "mjd", "s"] = "auto",
