@@ -9,6 +9,7 @@ from qsense.io.append import Appender
 from qsense.io.hdf5 import FileFormatError, load, save
 from qsense.io.rinex import read_rinex_clock
 from qsense.io.stable32 import read_stable32
+from qsense.io.tempo import read_tempo_clk, to_uniform_grid
 
 __all__ = [
     "Appender",
@@ -16,5 +17,7 @@ __all__ = [
     "load",
     "read_rinex_clock",
     "read_stable32",
+    "read_tempo_clk",
     "save",
+    "to_uniform_grid",
 ]
