@@ -221,6 +221,12 @@ RECIPES: dict[str, Recipe] = {
     "qsense.fusion.crossover_frequency": _two(fusion.crossover_frequency, "low", "high"),
     "qsense.fusion.kalman_fuse": _two(fusion.kalman_fuse, "quantum", "classical"),
     "qsense.fusion.regress_out": _two(fusion.regress_out, "data", "aux"),
+    "qsense.fusion.ensemble_time_scale": Recipe(
+        lambda d, r: fusion.ensemble_time_scale(
+            {"a": d, "b": _values(max(np.size(d), 1), 1)}, r, time_constant=10.0
+        ),
+        ("data",),
+    ),
 }
 
 #: Public names that take no record, each with where its bad input is tested instead.

@@ -1,4 +1,4 @@
-"""Quantum + classical fusion and auxiliary-channel correction.
+"""Quantum + classical fusion and auxiliary-channel correction (private; see qsense.fusion).
 
 Three tools, all on the data model's DataArrays (or numpy arrays plus ``rate`` in Hz):
 

@@ -1,0 +1,376 @@
+"""Tests of the AT1 clock-ensemble time scale (qsense.fusion.ensemble_time_scale)."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from qsense.fusion import ensemble_time_scale
+from qsense.fusion._kernels import at1, new_state
+from qsense.noise import power_law
+from qsense.seeding import seed_sequence, spawn
+from qsense.signal import time_grid
+from qsense.stability import oadev
+
+
+# ------------------------------------------------------------------ slow reference
+def at1_reference(u, rate, tau_f, tau_e, max_weight, threshold, warmup):
+    """The AT1 equations of ensemble_time_scale's Notes, one epoch and clock at a time.
+
+    Plain Python on lists, no shared code with the kernel. Returns (dev, weight, freq,
+    sigma, outlier, ens_sigma) as numpy arrays.
+    """
+    n, nc = len(u), len(u[0])
+    x = [None] * nc  # x_ie at the last valid epoch
+    last = [None] * nc  # that epoch's index
+    y = [0.0] * nc
+    var = [0.0] * nc
+    updates = [0] * nc
+    seen = [0] * nc
+    out = {k: [[math.nan] * nc for _ in range(n)] for k in ("dev", "freq", "sigma")}
+    out["weight"] = [[0.0] * nc for _ in range(n)]
+    out["outlier"] = [[False] * nc for _ in range(n)]
+    ens = [math.nan] * n
+
+    def capped(raw):
+        """raw / sum(raw) with none above max_weight (water-filling)."""
+        keys = list(raw)
+        if max_weight * len(keys) <= 1.0:
+            return {k: 1.0 / len(keys) for k in keys}
+        fixed = set()
+        while True:
+            free = sum(raw[k] for k in keys if k not in fixed)
+            rest = 1.0 - max_weight * len(fixed)
+            w = {k: max_weight if k in fixed else rest * raw[k] / free for k in keys}
+            over = {k for k in keys if k not in fixed and w[k] > max_weight}
+            if not over:
+                return w
+            fixed |= over
+
+    for k in range(n):
+        present = [i for i in range(nc) if not math.isnan(u[k][i])]
+        prior = [i for i in present if last[i] is not None]
+        dt = {i: (k - last[i]) / rate for i in prior}
+        pred = {i: x[i] + y[i] * dt[i] for i in prior}
+        est = [i for i in prior if updates[i] >= warmup]
+        flags = set()
+        if est:
+            w = capped({i: 1.0 / max(var[i], 1e-300) for i in est})
+            c = sum(w[i] * (pred[i] - u[k][i]) for i in est)
+            if threshold < math.inf:
+                flags = {i for i in est if (u[k][i] + c - pred[i]) ** 2 > threshold**2 * var[i]}
+                if flags and len(flags) < len(est):
+                    w = capped({i: 1.0 / max(var[i], 1e-300) for i in est if i not in flags})
+                    c = sum(w[i] * (pred[i] - u[k][i]) for i in w)
+                else:
+                    flags = set()
+        elif prior:
+            w = {i: 1.0 / len(prior) for i in prior}
+            c = sum(w[i] * (pred[i] - u[k][i]) for i in prior)
+        elif present:
+            w = {i: 1.0 / len(present) for i in present}
+            c = -sum(u[k][i] for i in present) / len(present)
+        else:
+            w, c = {}, 0.0
+        for i in present:
+            xe = u[k][i] + c
+            wi = w.get(i, 0.0)
+            if i in prior:
+                if seen[i] >= 2:
+                    e = xe - pred[i]
+                    if 1.0 - wi > 1e-12:
+                        e2 = e * e / (1.0 - wi)
+                        if i in flags:
+                            e2 = min(e2, threshold**2 * var[i])
+                        ne = min(updates[i], tau_e[i] / dt[i])
+                        var[i] = (e2 + ne * var[i]) / (ne + 1.0)
+                        updates[i] += 1
+                m = min(seen[i] - 1, tau_f[i] / dt[i])
+                y[i] = ((xe - x[i]) / dt[i] + m * y[i]) / (1.0 + m)
+            x[i], last[i] = xe, k
+            seen[i] += 1
+            out["dev"][k][i] = xe
+            out["weight"][k][i] = wi
+            out["outlier"][k][i] = i in flags
+            out["freq"][k][i] = y[i] if seen[i] >= 2 else math.nan
+            out["sigma"][k][i] = math.sqrt(var[i]) if updates[i] > 0 else math.nan
+        if est:
+            ens[k] = math.sqrt(sum(w[i] ** 2 * var[i] for i in w))
+    keys = ("dev", "weight", "freq", "sigma", "outlier")
+    return (*(np.array(out[key]) for key in keys), np.array(ens))
+
+
+def run_kernel(u, rate, tau_f, tau_e, max_weight, threshold, warmup, chunks=(None,)):
+    """The kernel over ``u``, in the given chunks (split indices), state carried."""
+    n, nc = u.shape
+    outs = [np.empty((n, nc)) for _ in range(4)] + [np.empty((n, nc), np.int8), np.empty(n)]
+    state = new_state(nc)
+    edges = [0, *[c for c in chunks if c is not None], n]
+    for a, b in itertools.pairwise(edges):
+        part = [o[a:b] for o in outs]
+        at1(np.ascontiguousarray(u[a:b]), rate, tau_f, tau_e, max_weight, threshold,
+            float(warmup), a, state, *part)  # fmt: skip
+    return outs
+
+
+# ------------------------------------------------------------------ simulated clocks
+RATE = 1.0
+#: White-FM and random-walk-FM levels of 4 clocks, all with the same crossover (~90 s):
+#: sigma_y(1 s) = 1e-12 * (1, 1.2, 1.5, 2).
+SCALES = np.array([1.0, 1.2, 1.5, 2.0])
+H0, HM2 = 2e-24, 2e-29
+
+
+def clock_phases(n: int, seed: int, scales=SCALES) -> np.ndarray:
+    """True phases (s) of independent clocks with white FM + random-walk FM, (n, N)."""
+    children = spawn(seed_sequence(seed), len(scales))
+    cols = [
+        power_law(n, rate=RATE, h={0: H0 * s**2, -2: HM2 * s**2}, data_type="phase", seed=c).values
+        for s, c in zip(scales, children, strict=True)
+    ]
+    return np.column_stack(cols)
+
+
+def tau_c() -> float:
+    """Crossover of white FM and random-walk FM: h0 / (2 tau) = (2 pi^2 / 3) h-2 tau."""
+    return math.sqrt(3 * H0 / (4 * math.pi**2 * HM2))
+
+
+@pytest.fixture(scope="module")
+def truth():
+    return clock_phases(1 << 15, 2026)
+
+
+@pytest.fixture(scope="module")
+def scale(truth):
+    return ensemble_time_scale(truth - truth[:, :1], rate=RATE, time_constant=tau_c())
+
+
+# ------------------------------------------------------------------ kernel = reference
+def _gappy_input(seed: int, n: int = 400) -> np.ndarray:
+    x = clock_phases(n, seed)
+    x[:, 2] += np.where(np.arange(n) > 250, (np.arange(n) - 250) * 2e-11, 0.0)  # freq step
+    x[:40, 3] = np.nan  # joins late
+    x[300:, 0] = np.nan  # drops out
+    x[100:110, 1] = np.nan  # a gap
+    x[[50, 51, 52], :] = np.nan  # everything missing
+    return x - x[:, 1:2] * 0.5  # an outside reference
+
+
+@pytest.mark.parametrize(
+    ("max_weight", "threshold", "warmup"),
+    [(0.625, 4.0, 10), (0.4, 3.0, 2), (0.9, math.inf, 1)],
+)
+def test_kernel_matches_the_slow_reference(max_weight, threshold, warmup):
+    # (Uncapped, warmup=1 lets a clock reach w = 1 - 2e-7 from a one-sample variance;
+    # the own-weight correction e^2 / (1 - w) then amplifies rounding 1e7-fold, so the
+    # cases keep w <= 0.9.)
+    u = _gappy_input(3)
+    tau_f = np.array([20.0, 50.0, 80.0, 30.0])
+    tau_e = 5 * tau_f
+    args = (u, 2.0, tau_f, tau_e, max_weight, threshold, warmup)
+    got = run_kernel(*args)
+    ref = at1_reference(*args)
+    for name, g, r in zip(
+        ("dev", "weight", "freq", "sigma", "outlier", "ens"), got, ref, strict=True
+    ):
+        np.testing.assert_array_equal(np.isnan(g), np.isnan(r), err_msg=name)
+        scale = np.nanmax(np.abs(r)) if np.any(np.isfinite(r)) else 1.0
+        np.testing.assert_allclose(g, r, rtol=1e-12, atol=1e-12 * scale, err_msg=name)
+    # the frequency step is flagged when outliers are detected
+    assert (got[4].sum() > 0) == (threshold < math.inf)
+
+
+def test_kernel_in_chunks_equals_one_call():
+    u = _gappy_input(4)
+    tau_f = np.full(4, 40.0)
+    args = (u, 1.0, tau_f, 10 * tau_f, 0.625, 4.0, 10)
+    whole = run_kernel(*args)
+    parts = run_kernel(*args, chunks=(1, 51, 137, 300))
+    for g, r in zip(parts, whole, strict=True):
+        np.testing.assert_array_equal(g, r)
+
+
+# ------------------------------------------------------------------ physics
+def test_ensemble_beats_the_best_clock(truth, scale):
+    """The ensemble's time error (known to the simulation only) has a lower ADEV than
+    the best clock's, near the optimal ratio: disjoint 68 % CIs from 1 s to 2048 s;
+    at 4096 s (8 terms) the CIs overlap and only the ratio is checked."""
+    ens = truth[:, 0] - scale.deviation.values[:, 0]
+    for j in range(1, 4):  # the same ensemble time through every clock
+        np.testing.assert_allclose(truth[:, j] - scale.deviation.values[:, j], ens, atol=1e-20)
+    taus = 2.0 ** np.arange(13)
+    best = oadev(truth[:, 0], RATE, "phase", taus)
+    got = oadev(ens[100:], RATE, "phase", taus)
+    ratio = got.dev.values / best.dev.values
+    optimal = 1 / math.sqrt(np.sum(1 / SCALES**2))  # 0.65 with inverse-variance weights
+    assert np.all(got.dev_hi.values[:-1] < best.dev_lo.values[:-1]), ratio
+    assert np.all(ratio < 0.8) and np.all(ratio > optimal - 0.15), ratio
+
+
+def test_weights_follow_the_noise_levels(scale):
+    w = scale.weight.isel(time=slice(2000, None)).mean("time").values
+    assert np.all(np.diff(w) < 0), w
+    np.testing.assert_allclose(scale.weight.sum("clock").values, 1.0, rtol=1e-12)
+    assert scale.weight.values.max() <= 0.625 + 1e-12
+    # The weights approach inverse variances (1 / scale^2, normalised) within 20 %.
+    ideal = 1 / SCALES**2 / np.sum(1 / SCALES**2)
+    np.testing.assert_allclose(w, ideal, rtol=0.2)
+
+
+def test_clock_noise_and_ensemble_stability_estimates(truth, scale):
+    """sigma estimates tau0 * ADEV(tau0) of white FM, and the cornered-hat ADEV
+    estimates agree with the true ADEVs of the clocks and of the ensemble."""
+    sigma1 = math.sqrt(H0 / 2)  # ADEV(1 s) of white FM at the base level
+    s = scale.sigma.isel(time=slice(5000, None)).mean("time").values
+    np.testing.assert_allclose(s[1:], sigma1 * SCALES[1:], rtol=0.1)
+    ens = truth[:, 0] - scale.deviation.values[:, 0]
+    tau = scale["tau"].values
+    true_ens = oadev(ens, RATE, "phase", tau).dev.values
+    np.testing.assert_allclose(scale.adev_ensemble.values[:8], true_ens[:8], rtol=0.15)
+    for j in range(4):
+        true_clock = oadev(truth[:, j], RATE, "phase", tau).dev.values
+        np.testing.assert_allclose(scale.adev_clock.values[j, :8], true_clock[:8], rtol=0.15)
+    # the per-epoch estimate matches the ensemble's one-step error
+    predicted = float(np.nanmean(scale.ensemble_sigma.values[5000:]))
+    assert 0.8 < predicted / (true_ens[0] * 1.0) < 1.3
+
+
+def test_result_does_not_depend_on_the_reference(truth, scale):
+    for ref in (1, 3):
+        other = ensemble_time_scale(
+            truth - truth[:, ref : ref + 1], rate=RATE, time_constant=tau_c()
+        )
+        for name in ("deviation", "frequency", "sigma", "weight", "ensemble_sigma"):
+            a, b = scale[name].values, other[name].values
+            np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-9 * np.nanmax(np.abs(a)))
+
+
+def _ensemble_error(true: np.ndarray, measured: np.ndarray) -> tuple[np.ndarray, xr.Dataset]:
+    """AT1 on ``measured`` (NaN gaps), and its time error against ``true`` phases."""
+    out = ensemble_time_scale(
+        measured - measured[:, 1:2], rate=RATE, time_constant=tau_c(), taus=None
+    )
+    return true[:, 1] - out.deviation.values[:, 1], out
+
+
+def test_a_frequency_step_is_flagged_without_a_jump(truth, scale):
+    """Clock 1 (weight ~0.3) steps in frequency by 2e-11 (17 sigma per epoch): it is
+    left out while its prediction fails; ensemble time does not jump, and its frequency
+    takes up only the part of the step absorbed while the clock's filter catches up
+    below the outlier threshold (measured 5.5 %; a weighted mean of the clocks would
+    take up w ~ 30 %, AT1 without the outlier test measured 8 %)."""
+    n, k = truth.shape[0], truth.shape[0] // 2
+    dy = 2e-11
+    stepped = truth.copy()
+    stepped[k:, 1] += dy * np.arange(n - k) / RATE
+    err, out = _ensemble_error(stepped, stepped)
+    base = truth[:, 1] - scale.deviation.values[:, 1]
+    delta = err - base
+    np.testing.assert_allclose(delta[:k], 0.0, atol=1e-18)  # rounding: other reference
+    flagged = out.outlier.values[:, 1]
+    assert flagged[k + 1 : k + 11].all() and not flagged[: k + 1].any()
+    sigma = float(np.nanmean(scale.ensemble_sigma.values[5000:]))
+    assert np.max(np.abs(np.diff(delta))) < 4 * sigma
+    taken_up = (delta[-1] - delta[-5001]) / 5000 / dy
+    assert 0 < taken_up < 0.1
+    # the stepped clock's frequency estimate follows the step (less the part taken up)
+    change = out.frequency.values[-1, 1] - scale.frequency.values[-1, 1]
+    np.testing.assert_allclose(change, dy * (1 - taken_up), rtol=0.05)
+    # its weight falls after the step (its prediction errors grew)
+    assert out.weight.values[k + 50, 1] < 0.8 * scale.weight.values[k - 1, 1]
+
+
+def test_a_clock_leaving_and_one_joining(truth, scale):
+    """Clock 0 (the best) leaves at n/2, clock 3 joins at n/4: ensemble time stays
+    continuous (no step beyond its own noise), weights renormalise, the newcomer is
+    weighted after its warm-up."""
+    n = truth.shape[0]
+    leave, join = n // 2, n // 4
+    measured = truth.copy()
+    measured[leave:, 0] = np.nan
+    measured[:join, 3] = np.nan
+    err, out = _ensemble_error(truth, measured)
+    w = out.weight.values
+    np.testing.assert_allclose(w.sum(axis=1), 1.0, rtol=1e-12)
+    assert np.all(w[leave:, 0] == 0) and np.all(np.isnan(out.deviation.values[leave:, 0]))
+    # seen at join, frequency at join + 1, 10 error updates from join + 2: weighted
+    assert np.all(w[: join + 12, 3] == 0) and w[join + 12, 3] > 0
+    assert np.all(np.isnan(out.deviation.values[:join, 3]))
+    sigma = float(np.nanmean(out.ensemble_sigma.values[join - 1000 : join]))
+    step = np.diff(err)
+    for k in (join, leave):
+        assert abs(step[k - 1]) < 4 * sigma, (k, step[k - 1] / sigma)
+    late = w[leave + 2000 :].mean(axis=0)
+    assert late[1] > late[2] > late[3] > 0
+    # after the best clock leaves, the ensemble is worse than before but still better
+    # than its best remaining clock
+    tail = slice(leave + 2000, None)
+    ens = oadev(err[tail], RATE, "phase", [1.0, 16.0]).dev.values
+    best = oadev(truth[tail, 1], RATE, "phase", [1.0, 16.0]).dev.values
+    assert np.all(ens < 0.9 * best)
+
+
+# ------------------------------------------------------------------ bad input
+BAD = [
+    ({"data": np.zeros((100, 1))}, ValueError, "at least 2 clocks"),
+    ({"data": {"a": np.ones(50)}}, ValueError, "at least 2 clocks"),
+    ({"data": np.zeros(100)}, TypeError, "data must be a 2-D"),
+    ({"data": "clocks"}, TypeError, "data must be"),
+    ({"data": None}, TypeError, "data must be"),
+    ({"data": {"a": np.zeros(50), "b": np.zeros(49)}}, ValueError, "same length"),
+    ({"data": {"a": np.zeros(50), "b": np.full(50, np.nan)}}, ValueError, r"data\['b'\]"),
+    ({"data": {"a": np.zeros(50), "b": np.r_[np.inf, np.zeros(49)]}}, ValueError, "infinite"),
+    ({"data": np.zeros((2, 3))}, ValueError, "at least 3 samples"),
+    ({"time_constant": 0.0}, ValueError, "time_constant"),
+    ({"time_constant": -5.0}, ValueError, "time_constant"),
+    ({"time_constant": np.nan}, ValueError, "time_constant"),
+    ({"time_constant": "10"}, TypeError, "time_constant"),
+    ({"time_constant": [10.0, 10.0]}, ValueError, "time_constant"),
+    ({"time_constant": [10.0, 10.0, -1.0, 10.0]}, ValueError, r"time_constant\[2\]"),
+    ({"error_time_constant": 0.0}, ValueError, "error_time_constant"),
+    ({"max_weight": 0.1}, ValueError, "max_weight"),
+    ({"max_weight": 1.5}, ValueError, "max_weight"),
+    ({"max_weight": True}, TypeError, "max_weight"),
+    ({"outlier_threshold": -1.0}, ValueError, "outlier_threshold"),
+    ({"warmup_samples": 0}, ValueError, "warmup_samples"),
+    ({"warmup_samples": 2.5}, TypeError, "warmup_samples"),
+    ({"rate": -1.0}, ValueError, "rate"),
+    ({"rate": None}, ValueError, "rate"),
+]
+
+
+@pytest.mark.parametrize(("change", "error", "match"), BAD)
+def test_bad_input_is_refused_by_name(change, error, match):
+    x = np.cumsum(np.random.default_rng(5).normal(size=(100, 4)), axis=0) * 1e-12
+    kw = {"data": x, "rate": 1.0, "time_constant": 10.0, "taus": None, **change}
+    with pytest.raises(error, match=match):
+        ensemble_time_scale(kw.pop("data"), **kw)
+
+
+def test_dataarray_and_dataset_inputs_agree_and_grids_are_checked():
+    x = clock_phases(512, 8)
+    t = time_grid(512, 2.0)
+    da = xr.DataArray(x, dims=("time", "clock"), coords={"time": t, "clock": list("ABCD")})
+    a = ensemble_time_scale(da, time_constant=50.0)
+    b = ensemble_time_scale(da.to_dataset("clock"), time_constant=50.0)
+    c = ensemble_time_scale(da.transpose("clock", "time"), time_constant=50.0)
+    d = ensemble_time_scale(x, 2.0, time_constant=50.0)
+    xr.testing.assert_identical(a, b)
+    xr.testing.assert_identical(a, c)
+    np.testing.assert_array_equal(a.deviation.values, d.deviation.values)
+    assert list(a.clock.values) == list("ABCD") and a.attrs["sample_rate"] == 2.0
+    assert (a.time.values == t).all()
+    shifted = da.sel(clock="B").assign_coords(time=t + np.timedelta64(1, "s"))
+    with pytest.raises(ValueError, match="must start at the same time"):
+        ensemble_time_scale({"A": da.sel(clock="A"), "B": shifted}, time_constant=50.0)
+    with pytest.raises(ValueError, match="distinct clock names"):
+        ensemble_time_scale(da.assign_coords(clock=list("AABC")), time_constant=50.0)
+    with pytest.raises(ValueError, match="dimensions"):
+        ensemble_time_scale(da.rename(clock="station"), time_constant=50.0)
+    two = ensemble_time_scale(x[:, :2], 2.0, time_constant=50.0)
+    assert "adev_deviation" in two and "adev_ensemble" not in two  # 2 clocks: singular
