@@ -374,3 +374,87 @@ def test_dataarray_and_dataset_inputs_agree_and_grids_are_checked():
         ensemble_time_scale(da.rename(clock="station"), time_constant=50.0)
     two = ensemble_time_scale(x[:, :2], 2.0, time_constant=50.0)
     assert "adev_deviation" in two and "adev_ensemble" not in two  # 2 clocks: singular
+
+
+# ------------------------------------------------------------------ bad input (hypothesis)
+import bad_records as bad  # noqa: E402
+import hypothesis.strategies as st  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+
+
+def _as_clock_set(record, form: str, seed: int):
+    """The bad record as one clock of an ensemble input of the given form."""
+    partner = bad.like(record, 64, seed)
+    if form == "dict":
+        return {"a": partner, "b": record}
+    if form == "dataset":
+        try:
+            return xr.Dataset({"a": partner, "b": record})
+        except (ValueError, TypeError):  # xarray refuses to build it: pass it alone
+            return record
+    if form == "stacked":  # a 2-D array, or a 2-D DataArray if the record is one
+        try:
+            if isinstance(record, xr.DataArray):
+                return xr.concat([partner, record], dim="clock").transpose("time", "clock")
+            return np.column_stack([np.asarray(partner), np.asarray(record)])
+        except (ValueError, TypeError):
+            return record
+    return record  # alone: not an ensemble
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    kind=bad.kinds,
+    form=st.sampled_from(["dict", "dataset", "stacked", "alone"]),
+    n=st.integers(4, 120),
+    seed=st.integers(0, 2**16),
+    rate=bad.rates,
+)
+def test_bad_records_are_refused_by_name(kind, form, n, seed, rate):
+    data = _as_clock_set(bad.record(kind, n, seed), form, seed)
+    bad.check(
+        f"ensemble_time_scale:{kind}/{form}/{rate!r}",
+        lambda: ensemble_time_scale(data, rate, time_constant=10.0),
+        ("data", "rate", "time"),
+        __file__,
+    )
+
+
+PARAMS = st.sampled_from(
+    [
+        {"time_constant": v}
+        for v in (0.0, -1.0, np.nan, np.inf, "10", None, True, [1.0], [1.0, np.nan], {})
+    ]
+    + [{"error_time_constant": v} for v in (0.0, np.inf, "1", [1.0, 2.0, 3.0])]
+    + [{"max_weight": v} for v in (0.0, 0.4, 1.01, np.nan, "0.5", True)]
+    + [{"outlier_threshold": v} for v in (0.0, -3.0, np.inf, "4", True)]
+    + [{"warmup_samples": v} for v in (0, -1, 1.5, "10", None)]
+    + [{"taus": v} for v in ("weekly", [-1.0], [1e9], "all", [1.0, 2.0])]
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(change=PARAMS)
+def test_bad_parameters_are_refused_by_name(change):
+    x = bad.values(256, 1)[:, None] * [1e-12, 2e-12] + [0.0, 1e-9]
+    kw = {"time_constant": 10.0, **change}
+    bad.check(
+        f"ensemble_time_scale:{change!r}",
+        lambda: ensemble_time_scale(x, 1.0, **kw),
+        (*change, "taus"),
+        __file__,
+    )
+
+
+def test_a_record_shorter_than_the_warmup_warns():
+    x = clock_phases(12, 1)
+    with pytest.warns(UserWarning, match="warm-up"):
+        out = ensemble_time_scale(x, 1.0, time_constant=10.0, taus=None)
+    np.testing.assert_allclose(out.weight.values[1:], 1 / 4)
+    assert np.isnan(out.ensemble_sigma.values).all()
+    # 13 epochs: weighted at the last one (3 epochs to the first error, 10 updates)
+    assert np.isfinite(
+        ensemble_time_scale(
+            clock_phases(13, 1), 1.0, time_constant=10.0, taus=None
+        ).ensemble_sigma.values[-1]
+    )

@@ -173,6 +173,13 @@ def ensemble_time_scale(
         Attributes: ``method`` ("AT1"), the parameters as used, ``sample_rate`` and
         ``reference``.
 
+    Warns
+    -----
+    UserWarning
+        When no clock finishes its warm-up within the record (the weights stay equal
+        and ``ensemble_sigma`` is NaN), and as :func:`qsense.stability.oadev` warns for
+        a record too short for the requested ``taus``.
+
     Raises
     ------
     ValueError
@@ -267,6 +274,12 @@ def ensemble_time_scale(
     state = new_state(n_clocks)
     at1(u, rate, tau_f, tau_e, cap, threshold, float(warmup), 0, state,
         dev, weight, freq, sigma, outlier, ens_sigma)  # fmt: skip
+    if not np.isfinite(ens_sigma).any():
+        warn(
+            f"no clock of data finished its warm-up of warmup_samples={warmup} error "
+            f"updates in {n} epochs (a clock needs warmup_samples + 2 valid epochs): the "
+            "clocks kept equal weights and ensemble_sigma is NaN throughout"
+        )
     if time is None:
         time = time_grid(n, rate)
     coords = {"time": time, "clock": names}
