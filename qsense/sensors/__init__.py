@@ -21,8 +21,11 @@ from qsense.sensors._build import (
     start_time,
 )
 from qsense.sensors.classical import Oscillator, clock_process_noise
+from qsense.sensors.clock import AtomicClock, ClockRun
 
 __all__ = [
+    "AtomicClock",
+    "ClockRun",
     "Oscillator",
     "Preset",
     "SensorModel",

@@ -1,0 +1,394 @@
+"""AtomicClock: projection noise (Itano 1993), Dick effect (Santarelli 1998), the servo,
+chunked runs, environment terms, presets and bad input.
+
+Monte-Carlo tests are seeded and lean (<= 1e6 cycles at 20 LO samples per cycle, well
+under a second each once compiled).
+"""
+
+from __future__ import annotations
+
+import math
+
+import hypothesis.strategies as st
+import numpy as np
+import pytest
+import xarray as xr
+from hypothesis import given, settings
+
+import qsense
+from qsense.noise import PowerLawStream
+from qsense.seeding import generator, seed_from_attrs, spawn
+from qsense.sensors import SensorModel
+from qsense.sensors._clock_kernels import clock_cycles
+from qsense.sensors._clock_sensitivity import bin_weights, dick_weights, primitive
+from qsense.sensors.classical import Oscillator
+from qsense.sensors.clock import AtomicClock, ClockRun
+from qsense.signal import time_grid
+
+FLICKER = {-1: 3e-27}  # flicker-FM floor sigma_y = sqrt(2 ln2 h_-1) = 6.4e-14
+
+
+class StreamLO:
+    """The smallest object AtomicClock accepts as an LO (duck-typed, not a SensorModel)."""
+
+    def __init__(self, h, drift=0.0):
+        self.h = h
+        self.drift = drift
+
+    def stream(self, rate, seed):
+        return PowerLawStream(self.h, rate, seed=seed)
+
+
+def santarelli_rect(h, d, cycle_time, terms=10**6):
+    """(1/tau) sum_m sinc^2(pi m d) S_y(m / T_c) times tau, closed-form weights."""
+    m = np.arange(1, terms + 1, dtype=np.float64)
+    s_y = sum(c * (m / cycle_time) ** a for a, c in h.items())
+    return float(np.sum(np.sinc(m * d) ** 2 * s_y))
+
+
+# ---------------------------------------------------------------- projection noise
+def test_qpn_allan_deviation_with_an_ideal_lo():
+    clock = AtomicClock(nu0=1.0e9, ramsey_time=0.3, cycle_time=0.7, atoms=2000, contrast=0.6)
+    ds = clock.simulate(4e5 * 0.7, seed=11)
+    taus = np.array([10.0, 100.0, 1000.0]) * 0.7
+    itano = (1 / (2 * math.pi * 1e9 * 0.3 * 0.6)) * np.sqrt(0.7 / (2000 * taus))
+    np.testing.assert_allclose(clock.qpn_adev(taus), itano, rtol=1e-14)
+    dev = qsense.stability.oadev(ds.freq, data_type="freq", taus=taus).dev.values
+    np.testing.assert_allclose(dev / itano, 1.0, atol=0.10)
+    # every bit of it is projection noise
+    np.testing.assert_array_equal(ds.freq, ds.qpn)
+    assert not ds.lo.any() and not ds.dick.any() and not ds.truth.any()
+
+
+def test_qpn_budget_and_slower_servo_reach_the_same_limit():
+    clock = AtomicClock(
+        nu0=5e9, ramsey_time=0.2, cycle_time=0.5, atoms=500, contrast=0.8, servo_gain=0.3
+    )
+    ds = clock.simulate(2e5 * 0.5, seed=2)
+    tau = np.array([300.0]) * 0.5  # far beyond the loop's 2.8-cycle time constant
+    budget = clock.noise_budget(tau=tau)
+    np.testing.assert_allclose(budget.adev.sel(term="qpn"), clock.qpn_adev(tau))
+    dev = qsense.stability.oadev(ds.freq, data_type="freq", taus=tau).dev.values
+    np.testing.assert_allclose(dev / clock.qpn_adev(tau), 1.0, atol=0.10)
+
+
+# ---------------------------------------------------------------- Dick effect
+@pytest.mark.parametrize("d", [0.2, 0.5, 0.8])
+def test_dick_effect_matches_santarelli(d):
+    cycle = 2.0
+    lo = Oscillator(h=FLICKER)
+    clock = AtomicClock(
+        nu0=1e10,
+        ramsey_time=d * cycle,
+        cycle_time=cycle,
+        atoms=10**12,  # projection noise < 1e-3 of the Dick level
+        lo=lo,
+        lo_samples_per_cycle=20,  # LO resolved to the 10th harmonic: 99.9 % of the sum
+    )
+    rate = santarelli_rect(FLICKER, d, cycle)
+    budget = clock.noise_budget(tau=[1.0, 100.0])
+    np.testing.assert_allclose(
+        budget.adev.sel(term="dick"), np.sqrt(rate / np.array([1.0, 100.0])), rtol=1e-6
+    )
+    ds = clock.simulate(1e6 * cycle, seed=7)
+    taus = np.array([300.0, 1000.0, 3000.0]) * cycle
+    limit = np.sqrt(rate / taus)
+    dick = qsense.stability.oadev(ds.dick, data_type="freq", taus=taus).dev.values
+    np.testing.assert_allclose(dick / limit, 1.0, atol=0.15)
+    # the clock's own output: the LO's in-loop residual (1/tau) has died away at 3000 cycles
+    total = qsense.stability.oadev(ds.freq, data_type="freq", taus=taus[-1:]).dev.values
+    np.testing.assert_allclose(total / limit[-1], 1.0, atol=0.15)
+
+
+def test_dick_budget_for_finite_pulses_and_power_law_mix():
+    clock = AtomicClock(
+        nu0=1e10,
+        ramsey_time=0.4,
+        cycle_time=1.0,
+        atoms=10,
+        pulse_duration=0.05,
+        lo=StreamLO({-1: 1e-26, 0: 1e-26}),
+    )
+    weights, tail = dick_weights(0.4, 0.05)
+    # reference: Fourier coefficients of g by a dense FFT of its exact bin integrals
+    n = 2**21
+    g_bins = np.diff(primitive(np.linspace(0, 1, n + 1), 0.4, 0.05))
+    c = np.fft.rfft(g_bins)[1:65]
+    np.testing.assert_allclose(weights[:64], np.abs(c) ** 2 / g_bins.sum() ** 2, atol=1e-12)
+    assert tail < 1e-4  # g is continuous: |c_m|^2 falls as 1/m^4
+    m = np.arange(1, 10**6 + 1, dtype=np.float64)
+    w_far = np.concatenate([weights, np.full(m.size - weights.size, np.nan)])
+    w_far[weights.size :] = tail / m[weights.size :] ** 2
+    expected = np.sum(w_far * (1e-26 / m + 1e-26))
+    np.testing.assert_allclose(clock.dick_variance_rate(), expected, rtol=1e-6)
+    assert clock.effective_ramsey_time == pytest.approx(0.4 + 0.2 / math.pi)
+
+
+def test_sensitivity_bins_integrate_g():
+    w = bin_weights(10, 0.5, 0.0)
+    np.testing.assert_allclose(w, [0.2] * 5 + [0.0] * 5)
+    w = bin_weights(1000, 0.3, 0.02)
+    assert w.sum() == pytest.approx(1.0) and w[0] < w[100] and w[-1] == 0.0
+    t_eff = 0.3 + 0.08 / math.pi
+    assert primitive(np.array([1.0]), 0.3, 0.02)[0] == pytest.approx(t_eff, rel=1e-14)
+
+
+# ---------------------------------------------------------------- the kernel and the split
+def naive_cycles(y, w, ref, gen, atoms, contrast, gain, slope, cycle_time, first, state):
+    """The clock loop written out plainly (reference of the numba kernel)."""
+    c = list(state[:4])
+    phase = state[4]
+    rows = []
+    for k in range(ref.size):
+        ybar = float(np.mean(y[k])) if y.shape[1] else 0.0
+        wbar = float(np.sum(w * y[k])) if y.shape[1] else 0.0
+        total_c = sum(c)
+        err = wbar + total_c - ref[k]
+        side = 1.0 if (first + k) % 2 == 0 else -1.0
+        p = 0.5 * (1.0 - side * contrast * math.sin(slope * err))
+        n_e = gen.binomial(atoms, p)
+        e_hat = -side * (2.0 * n_e / atoms - 1.0) / (contrast * slope)
+        rows.append([ybar + total_c, ybar + c[0], c[1], c[3], c[2] - ref[k], phase, e_hat])
+        phase += (ybar + total_c) * cycle_time
+        c[0] -= gain * (ybar + c[0])
+        c[1] -= gain * (wbar - ybar + c[1])
+        c[2] -= gain * (c[2] - ref[k])
+        c[3] -= gain * (e_hat - err + c[3])
+    return np.array(rows).T, np.array([*c, phase])
+
+
+@pytest.mark.parametrize("samples", [0, 7])
+def test_kernel_matches_the_naive_loop(samples):
+    rng = np.random.default_rng(4)
+    n = 300
+    y = np.ascontiguousarray(rng.normal(0, 1e-3, (n, samples)))
+    w = bin_weights(samples, 0.4, 0.05) if samples else np.zeros(0)
+    ref = rng.normal(0, 1e-4, n)
+    state = np.array([1e-4, -2e-4, 0.0, 3e-5, 1.0])
+    args = (500, 0.7, 0.6, 40.0, 0.5, 3)
+    out = np.empty((7, n))
+    fast_state = state.copy()
+    clock_cycles(y, w, ref, np.random.default_rng(9), *args, fast_state, out)
+    ref_out, ref_state = naive_cycles(y, w, ref, np.random.default_rng(9), *args, state)
+    np.testing.assert_allclose(out, ref_out, rtol=1e-11, atol=1e-16)
+    np.testing.assert_allclose(fast_state, ref_state, rtol=1e-11, atol=1e-16)
+
+
+def test_terms_add_up_and_phase_integrates_freq():
+    lo = Oscillator(h={-1: 1e-26, 0: 1e-25}, drift=1e-15)
+    clock = AtomicClock(
+        nu0=6.8e9, ramsey_time=0.01, cycle_time=0.02, atoms=10**6, lo=lo, drift=1e-14
+    )
+    ds = clock.simulate(200.0, seed=3)
+    parts = ds.truth + ds.lo + ds.dick + ds.qpn + ds.servo_lag
+    np.testing.assert_allclose(ds.freq, parts, rtol=0, atol=1e-24)
+    np.testing.assert_allclose(ds.truth, ds.drift, rtol=1e-15)
+    np.testing.assert_allclose(ds.drift, 1e-14 * np.arange(ds.sizes["time"]) * 0.02)
+    phase = np.concatenate([[0.0], np.cumsum(ds.freq.values * 0.02)[:-1]])
+    np.testing.assert_allclose(ds.phase, phase, rtol=1e-12, atol=1e-25)
+    assert ds.phase.attrs["units"] == "s" and ds.freq.attrs["units"] == "1"
+    # the servo removes the LO's drift: what is left is a constant lag of D T_c (G = 1)
+    assert abs(float(ds.lo[-5000:].mean())) < 1e-13
+    np.testing.assert_allclose(ds.servo_lag[2:], -1e-14 * 0.02, rtol=1e-9)
+
+
+# ---------------------------------------------------------------- runs chunk by chunk
+@pytest.mark.parametrize("lo", [None, Oscillator(h={-1: 1e-26, 2: 1e-28}, drift=1e-16)])
+def test_chunked_run_equals_one_call(lo):
+    clock = AtomicClock(
+        nu0=9.19e9,
+        ramsey_time=0.3,
+        cycle_time=1.0,
+        atoms=1000,
+        lo=lo,
+        drift=1e-16,
+        lo_samples_per_cycle=16,
+    )
+    whole = clock.simulate(250.0, seed=8, start="2026-01-01")
+    run = clock.run(seed=8, start="2026-01-01")
+    parts = [run.next(n) for n in (1, 99, 17, 133)]
+    assert run.cycles == 250
+    joined = xr.concat(parts, "time")
+    for name in whole.data_vars:
+        np.testing.assert_array_equal(joined[name], whole[name], err_msg=name)
+    np.testing.assert_array_equal(joined.time, whole.time)
+    assert [p.attrs["first_cycle"] for p in parts] == [0, 1, 100, 117]
+
+
+def test_internal_blocks_do_not_change_the_run(monkeypatch):
+    import qsense.sensors.clock as module
+
+    clock = AtomicClock(
+        nu0=1e9, ramsey_time=0.5, cycle_time=1.0, atoms=100, lo=Oscillator(h={0: 1e-24})
+    )
+    whole = clock.simulate(300.0, seed=1)
+    monkeypatch.setattr(module, "_BLOCK_SAMPLES", 700)  # 7 cycles per block
+    np.testing.assert_array_equal(clock.simulate(300.0, seed=1).freq, whole.freq)
+
+
+def test_seeded_run_is_reproduced_from_its_file(tmp_path):
+    clock = AtomicClock.preset("rb-pop", lo=Oscillator.preset("ocxo"), lo_samples_per_cycle=8)
+    ds = clock.simulate(2.0)
+    qsense.io.save(ds, tmp_path / "clock.h5")
+    back = qsense.io.load(tmp_path / "clock.h5")
+    model = SensorModel.from_attrs(back.attrs)
+    assert model == clock
+    again = model.simulate(back.attrs["duration"], seed=seed_from_attrs(back.attrs))
+    xr.testing.assert_identical(again, back)
+
+
+def test_seeds_are_split_atoms_then_lo():
+    lo = StreamLO({0: 1e-24})
+    clock = AtomicClock(nu0=1e9, ramsey_time=0.5, cycle_time=1.0, atoms=100, lo=lo)
+    ds = clock.simulate(10.0, seed=5)
+    ss = qsense.seeding.seed_sequence(5)
+    _, lo_ss = spawn(ss, 2)
+    y = lo.stream(100.0, lo_ss).next(1000).reshape(10, 100)
+    np.testing.assert_allclose(ds.lo[0], y[0].mean(), rtol=1e-12)
+    assert generator(spawn(ss, 2)[0]).binomial(100, 0.5) >= 0
+    assert "not rebuildable" in ds.attrs["model_params"]
+
+
+# ---------------------------------------------------------------- environment
+def test_temperature_and_zeeman_terms():
+    n = 50
+    time = time_grid(n + 1, 1.0)
+    temp = 300.0 + np.linspace(0, 1, n + 1)
+    field = 1e-6 * np.ones(n + 1)
+    env = xr.Dataset(
+        {
+            "temperature": ("time", temp, {"units": "K"}),
+            "magnetic_field": ("time", field, {"units": "T"}),
+        },
+        coords={"time": time},
+    )
+    clock = AtomicClock(
+        nu0=9_192_631_770.0,
+        ramsey_time=0.4,
+        cycle_time=1.0,
+        atoms=10**6,
+        temperature_coefficient=1e-15,
+        zeeman_coefficient=427.45e8,
+        c_field=1e-7,
+        field_shielding=100.0,
+    )
+    ds = clock.simulate(float(n), seed=0, environment=env)
+    np.testing.assert_allclose(ds.temperature, 1e-15 * (temp[:n] - 298.15), rtol=1e-12)
+    zeeman = 427.45e8 * (1e-7 + 1e-8) ** 2 / 9_192_631_770.0
+    np.testing.assert_allclose(ds.zeeman, zeeman, rtol=1e-12)
+    np.testing.assert_allclose(ds.truth, ds.temperature + ds.zeeman + ds.drift, rtol=1e-14)
+    # the servo follows the reference: the mean output is the truth, to the QPN
+    assert abs(float((ds.freq - ds.truth)[5:].mean())) < 1e-14
+    plain = clock.simulate(float(n), seed=0)
+    assert not plain.temperature.any()
+    np.testing.assert_allclose(
+        plain.qpn, plain.freq - plain.zeeman - plain.servo_lag, rtol=0, atol=1e-27
+    )
+    with pytest.raises(ValueError, match="magnetic_field"):
+        clock.simulate(
+            float(n),
+            seed=0,
+            environment=env.assign(magnetic_field=env.magnetic_field.assign_attrs(units="nT")),
+        )
+
+
+# ---------------------------------------------------------------- presets and budget
+def test_presets_are_cited_and_reach_the_published_stability():
+    published = {"cs-fountain": 4.0e-14, "rb-pop": 1.7e-13, "sr-lattice": 3.5e-17}
+    assert set(AtomicClock.presets()) == set(published)
+    for name, sigma in published.items():
+        clock = AtomicClock.preset(name)
+        assert "(" in AtomicClock.presets()[name]  # a citation with a year
+        assert clock.qpn_adev(1.0) == pytest.approx(sigma, rel=0.01)
+        budget = clock.noise_budget(tau=[1.0, 10.0], frequency=[1e-3])
+        assert list(budget.term.values) == ["qpn", "dick", "drift", "total"]
+    with pytest.raises(ValueError, match="preset"):
+        AtomicClock.preset("hydrogen-maser")
+
+
+def test_noise_budget_asd_is_the_white_fm_level():
+    clock = AtomicClock(
+        nu0=1e9, ramsey_time=0.5, cycle_time=1.0, atoms=100, lo=Oscillator(h=FLICKER)
+    )
+    b = clock.noise_budget(tau=[1.0], frequency=[1e-3, 1e-2])
+    adev1 = b.adev.sel(term="qpn").values[0]
+    np.testing.assert_allclose(b.asd.sel(term="qpn"), math.sqrt(2.0) * adev1)
+    assert b.asd.attrs["units"] == "Hz-1/2"
+
+
+# ---------------------------------------------------------------- bad input
+@pytest.mark.parametrize(
+    ("kwargs", "error", "word"),
+    [
+        ({"atoms": -5}, ValueError, "atoms"),
+        ({"atoms": 0}, ValueError, "atoms"),
+        ({"atoms": 10.5}, TypeError, "atoms"),
+        ({"ramsey_time": 1.0}, ValueError, "ramsey_time"),
+        ({"ramsey_time": 2.0}, ValueError, "ramsey_time"),
+        ({"pulse_duration": 0.25}, ValueError, "pulse_duration"),
+        ({"contrast": 0.0}, ValueError, "contrast"),
+        ({"contrast": 1.2}, ValueError, "contrast"),
+        ({"contrast": float("nan")}, ValueError, "contrast"),
+        ({"servo_gain": 2.0}, ValueError, "servo_gain"),
+        ({"nu0": -1.0}, ValueError, "nu0"),
+        ({"cycle_time": "1"}, TypeError, "cycle_time"),
+        ({"lo": "ocxo"}, TypeError, "lo"),
+        ({"lo": PowerLawStream({0: 1.0}, 1.0)}, TypeError, "lo"),
+        ({"lo_samples_per_cycle": 1}, ValueError, "lo_samples_per_cycle"),
+        ({"field_shielding": 0.5}, ValueError, "field_shielding"),
+    ],
+)
+def test_bad_parameters_name_the_parameter(kwargs, error, word):
+    base = {"nu0": 1e9, "ramsey_time": 0.5, "cycle_time": 1.0, "atoms": 100}
+    with pytest.raises(error, match=word):
+        AtomicClock(**{**base, **kwargs})
+
+
+def test_bad_run_arguments():
+    clock = AtomicClock(nu0=1e9, ramsey_time=0.5, cycle_time=1.0, atoms=100)
+    for bad in (0, -1, 1.5, True, "3"):
+        with pytest.raises(ValueError, match="cycles"):
+            clock.run(seed=0).next(bad)
+    with pytest.raises(ValueError, match="duration"):
+        clock.simulate(1.0, seed=0)  # one cycle
+    with pytest.raises(TypeError, match="clock"):
+        ClockRun("clock")
+    for bad in ([], [0.0], [np.nan], [[1.0]]):
+        with pytest.raises(ValueError, match="tau"):
+            clock.noise_budget(tau=bad)
+
+
+finite = st.floats(allow_nan=True, allow_infinity=True, width=64)
+anything = st.one_of(finite, st.integers(-10, 10**7), st.text(max_size=2), st.none(), st.booleans())
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    nu0=anything,
+    ramsey_time=anything,
+    cycle_time=anything,
+    atoms=anything,
+    contrast=anything,
+    pulse_duration=anything,
+)
+def test_any_parameters_build_a_valid_clock_or_name_the_parameter(
+    nu0, ramsey_time, cycle_time, atoms, contrast, pulse_duration
+):
+    kwargs = {
+        "nu0": nu0,
+        "ramsey_time": ramsey_time,
+        "cycle_time": cycle_time,
+        "atoms": atoms,
+        "contrast": contrast,
+        "pulse_duration": pulse_duration,
+    }
+    try:
+        clock = AtomicClock(**kwargs)
+    except (ValueError, TypeError) as err:
+        named = [k for k in kwargs if k in str(err)]
+        assert named, str(err)
+        return
+    assert 0 < clock.contrast <= 1 and clock.atoms >= 1
+    assert clock.ramsey_time + 2 * clock.pulse_duration < clock.cycle_time
+    budget = clock.noise_budget(tau=[clock.cycle_time * 10])
+    assert np.all(np.isfinite(budget.adev)) and np.all(budget.adev >= 0)
