@@ -17,7 +17,7 @@ import numpy as np
 
 from qsense.io.hdf5 import FileFormatError
 
-__all__ = ["bad", "bool_arg", "check_path", "float_arg", "read_text", "to_float"]
+__all__ = ["bad", "bool_arg", "check_path", "read_text", "to_float"]
 
 
 def bad(path: Path, message: str, lineno: int | None = None) -> FileFormatError:
@@ -116,15 +116,3 @@ def bool_arg(name: str, value: Any) -> bool:
     if not isinstance(value, bool | np.bool_):
         raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
     return bool(value)
-
-
-def float_arg(name: str, value: Any, *, minimum: float = 0.0, strict: bool = True) -> float:
-    """``value`` as a finite float above ``minimum`` (or at least it when not ``strict``)."""
-    if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.number):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    out = float(value)
-    ok = np.isfinite(out) and (out > minimum if strict else out >= minimum)
-    if not ok:
-        rel = ">" if strict else ">="
-        raise ValueError(f"{name} must be a finite number {rel} {minimum}, got {value!r}")
-    return out

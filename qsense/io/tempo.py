@@ -24,8 +24,8 @@ from typing import Any, Literal
 import numpy as np
 import xarray as xr
 
-from qsense._validate import choice
-from qsense.io._textfile import bad, check_path, float_arg, read_text, to_float
+from qsense._validate import choice, positive_float
+from qsense.io._textfile import bad, check_path, read_text, to_float
 from qsense.quantities import quantity_attrs
 
 __all__ = ["read_tempo_clk", "to_uniform_grid"]
@@ -136,7 +136,7 @@ def read_tempo_clk(
     >>> os.remove(f.name)
     """
     bookkeeping = choice("bookkeeping", bookkeeping, ("drop", "flag"))
-    threshold = float_arg("bookkeeping_threshold", bookkeeping_threshold)
+    threshold = positive_float("bookkeeping_threshold", bookkeeping_threshold)
     p = check_path(path)
     lines = read_text(p).splitlines()
     first = next((i for i, s in enumerate(lines) if s.strip()), None)
@@ -294,9 +294,11 @@ def to_uniform_grid(
     t_ns = t.astype("datetime64[ns]").astype(np.int64)
     if np.any(np.isnat(t)) or np.any(np.diff(t_ns) <= 0):
         raise ValueError("data's time coordinate must increase strictly, without NaT")
-    step = float_arg("step_seconds", step_seconds)
+    step = positive_float("step_seconds", step_seconds)
     tol = (
-        step / 2 if tolerance_seconds is None else float_arg("tolerance_seconds", tolerance_seconds)
+        step / 2
+        if tolerance_seconds is None
+        else positive_float("tolerance_seconds", tolerance_seconds)
     )
     if start is None:
         t0 = int(t_ns[0])
