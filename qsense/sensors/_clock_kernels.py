@@ -53,6 +53,12 @@ def clock_cycles(  # pragma: no cover - numba
         Read and written: ``[c_lo, c_dick, c_ref, c_qpn, phase]``.
     out : float64 (7, n)
         Written: ``freq, lo, dick, qpn, servo_lag, phase, error``.
+
+    Returns
+    -------
+    int
+        Cycles whose Ramsey phase error lay outside (-pi/2, pi/2), where the fringe
+        slope changes sign and the servo pushes the wrong way (lock at risk).
     """
     n = ref.size
     s = y.shape[1]
@@ -62,6 +68,7 @@ def clock_cycles(  # pragma: no cover - numba
     c_qpn = state[3]
     phase = state[4]
     inv_s = 1.0 / s if s > 0 else 0.0
+    outside = 0
     for k in range(n):
         ybar = 0.0
         wbar = 0.0
@@ -72,7 +79,10 @@ def clock_cycles(  # pragma: no cover - numba
         c = c_lo + c_dick + c_ref + c_qpn
         linear = wbar + c - ref[k]  # frequency error the atoms see
         side = 1.0 if (first + k) % 2 == 0 else -1.0
-        prob = 0.5 * (1.0 - side * contrast * math.sin(slope * linear))
+        phi = slope * linear
+        if not abs(phi) < 0.5 * math.pi:
+            outside += 1
+        prob = 0.5 * (1.0 - side * contrast * math.sin(phi))
         prob = min(max(prob, 0.0), 1.0)
         excited = gen.binomial(atoms, prob)
         error = -side * (2.0 * excited / atoms - 1.0) / (contrast * slope)
@@ -94,3 +104,4 @@ def clock_cycles(  # pragma: no cover - numba
     state[2] = c_ref
     state[3] = c_qpn
     state[4] = phase
+    return outside

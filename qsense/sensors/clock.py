@@ -33,31 +33,16 @@ import numpy as np
 import xarray as xr
 from scipy.special import zeta
 
+from qsense._validate import real_array
 from qsense.noise import psd_from_h
-from qsense.seeding import Seed, generator, seed_sequence, spawn
+from qsense.seeding import Seed
 from qsense.sensors._base import Preset, SensorModel, parameter
-from qsense.sensors._build import (
-    budget_dataset,
-    environment_driver,
-    samples_in,
-    simulation_dataset,
-    start_time,
-)
-from qsense.sensors._clock_kernels import STATE_SIZE, clock_cycles
+from qsense.sensors._build import budget_dataset, samples_in
 from qsense.sensors._clock_presets import PRESETS
-from qsense.sensors._clock_sensitivity import (
-    HARMONICS,
-    bin_weights,
-    dick_weights,
-    effective_time,
-)
-from qsense.signal import DEFAULT_START
+from qsense.sensors._clock_run import ClockRun
+from qsense.sensors._clock_sensitivity import HARMONICS, dick_weights, effective_time
 
 __all__ = ["AtomicClock", "ClockRun"]
-
-#: LO samples generated and held at once inside a run (8 MB of float64).
-_BLOCK_SAMPLES = 1 << 20
-_TERMS = ("lo", "dick", "qpn", "servo_lag")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -253,11 +238,24 @@ class AtomicClock(SensorModel):
     def qpn_adev(self, tau: Any) -> np.ndarray:
         """Projection-noise Allan deviation ``(1 / (2 pi nu0 T_eff C)) sqrt(T_c / (N tau))``.
 
-        Itano et al., PRA 47, 3554 (1993); Santarelli et al., PRL 82, 4619 (1999), eq. (1)
-        (``T_eff = T_R`` for short pulses). ``tau`` in s; dimensionless result.
+        Itano et al., PRA 47, 3554 (1993); Santarelli et al., PRL 82, 4619 (1999)
+        (``T_eff = T_R`` for short pulses).
+
+        Parameters
+        ----------
+        tau : float or array-like of float
+            Averaging times in s (> 0).
+
+        Returns
+        -------
+        numpy.ndarray of float64
+            Allan deviation (dimensionless), the shape of ``tau``.
         """
+        tau = real_array("tau", tau)
+        if tau.size == 0 or not np.all(np.isfinite(tau) & (tau > 0)):
+            raise ValueError(f"tau must hold finite averaging times > 0 in s, got {tau!r}")
         scale = 1.0 / (2.0 * math.pi * self.nu0 * self.effective_ramsey_time * self.contrast)
-        return scale * np.sqrt(self.cycle_time / (self.atoms * np.asarray(tau, dtype=float)))
+        return scale * np.sqrt(self.cycle_time / (self.atoms * tau))
 
     def dick_variance_rate(self) -> float:
         """``tau * sigma_y**2(tau)`` of the Dick effect (s), Santarelli et al. 1998::
@@ -379,153 +377,4 @@ class AtomicClock(SensorModel):
         )
 
 
-class ClockRun:
-    """A run of an :class:`AtomicClock` continued chunk by chunk.
-
-    The servo's state, the output phase, the atom-count generator and the LO's stream
-    are carried from one :meth:`next` to the next, so the chunks joined along ``time``
-    equal one :meth:`AtomicClock.simulate` call with the same seed, sample for sample.
-
-    Parameters
-    ----------
-    clock : AtomicClock
-        The clock.
-    seed : int >= 0, numpy.random.SeedSequence or None
-        Seed of the run.
-    start : datetime-like, optional
-        UTC time of the first cycle.
-
-    Examples
-    --------
-    >>> clock = AtomicClock(nu0=9.2e9, ramsey_time=0.4, cycle_time=1.0, atoms=10**5)
-    >>> run = clock.run(seed=1)
-    >>> a, b = run.next(50), run.next(50)
-    >>> bool((xr.concat([a, b], "time").freq == clock.simulate(100.0, seed=1).freq).all())
-    True
-    """
-
-    def __init__(self, clock: AtomicClock, *, seed: Seed = None, start: Any = None) -> None:
-        if not isinstance(clock, AtomicClock):
-            raise TypeError(f"clock must be an AtomicClock, got {type(clock).__name__}")
-        self._clock = clock
-        self._ss = seed_sequence(seed)
-        atoms_ss, lo_ss = spawn(self._ss, 2)
-        self._gen = generator(atoms_ss)
-        t0 = start_time(start)
-        self._start = DEFAULT_START if t0 is None else t0
-        self._state = np.zeros(STATE_SIZE)
-        self._cycles = 0
-        self._rate = 1.0 / clock.cycle_time
-        lo = clock.lo
-        self._stream = None
-        samples = clock.lo_samples_per_cycle
-        self._weights = np.zeros(0)
-        if lo is not None:
-            self._stream = lo.stream(self._rate * samples, lo_ss)
-            if getattr(self._stream, "data_type", "freq") != "freq" or not math.isclose(
-                float(self._stream.rate), self._rate * samples, rel_tol=1e-12
-            ):
-                raise ValueError(
-                    "lo.stream(rate, seed) must return fractional-frequency noise at the "
-                    f"requested rate {self._rate * samples!r} Hz, got {self._stream!r}"
-                )
-            self._weights = bin_weights(
-                samples, clock.duty_cycle, clock.pulse_duration / clock.cycle_time
-            )
-
-    @property
-    def cycles(self) -> int:
-        """Cycles simulated so far."""
-        return self._cycles
-
-    def next(self, cycles: int, *, environment: xr.Dataset | None = None) -> xr.Dataset:
-        """The next ``cycles`` cycles, as :meth:`AtomicClock.simulate` returns them.
-
-        Parameters
-        ----------
-        cycles : int
-            Number of cycles (>= 1).
-        environment : xarray.Dataset, optional
-            Drivers covering these cycles (see :meth:`AtomicClock.simulate`).
-
-        Returns
-        -------
-        xarray.Dataset
-            The cycles' samples on their own times (``start + k T_c`` for the run's
-            cycle index ``k``).
-        """
-        if isinstance(cycles, bool) or not isinstance(cycles, int | np.integer) or cycles < 1:
-            raise ValueError(f"cycles must be an integer >= 1, got {cycles!r}")
-        return self._next(int(cycles), environment, int(cycles) * self._clock.cycle_time)
-
-    def _times(self, first: int, n: int) -> np.ndarray:
-        k = np.arange(first, first + n, dtype=np.float64)
-        offsets = np.rint(k * (1e9 / self._rate)).astype(np.int64)
-        return self._start + offsets.astype("timedelta64[ns]")
-
-    def _next(self, n: int, environment: xr.Dataset | None, duration: Any) -> xr.Dataset:
-        clock = self._clock
-        first = self._cycles
-        times = self._times(first, n)
-        seconds = np.arange(first, first + n, dtype=np.float64) * clock.cycle_time
-        terms: dict[str, Any] = {"drift": clock.drift * seconds}
-        temp = environment_driver(environment, "temperature", times, quantity="temperature")
-        terms["temperature"] = (
-            np.zeros(n)
-            if temp is None or clock.temperature_coefficient is None
-            else clock.temperature_coefficient * (temp - clock.reference_temperature)
-        )
-        field = environment_driver(environment, "magnetic_field", times, quantity="magnetic_field")
-        b = clock.c_field + (0.0 if field is None else field / clock.field_shielding)
-        terms["zeeman"] = np.broadcast_to(clock.zeeman_coefficient * b**2 / clock.nu0, (n,)).copy()
-        truth = terms["drift"] + terms["temperature"] + terms["zeeman"]
-
-        out = np.empty((7, n))
-        samples = self._weights.size
-        block = max(1, _BLOCK_SAMPLES // max(samples, 1))
-        slope = 2.0 * math.pi * clock.nu0 * clock.effective_ramsey_time
-        lo_drift = 0.0 if clock.lo is None else float(clock.lo.drift)
-        offsets = (np.arange(samples) + 0.5) / max(samples, 1)
-        for lo_k in range(0, n, block):
-            hi_k = min(n, lo_k + block)
-            if self._stream is None:
-                y = np.zeros((hi_k - lo_k, 0))
-            else:
-                y = self._stream.next((hi_k - lo_k) * samples).reshape(hi_k - lo_k, samples)
-                if lo_drift != 0.0:
-                    k = np.arange(first + lo_k, first + hi_k, dtype=np.float64)
-                    y += lo_drift * clock.cycle_time * (k[:, None] + offsets[None, :])
-            clock_cycles(
-                np.ascontiguousarray(y),
-                self._weights,
-                np.ascontiguousarray(truth[lo_k:hi_k]),
-                self._gen,
-                clock.atoms,
-                clock.contrast,
-                clock.servo_gain,
-                slope,
-                clock.cycle_time,
-                first + lo_k,
-                self._state,
-                out[:, lo_k:hi_k],
-            )
-        self._cycles += n
-        for i, name in enumerate(_TERMS, start=1):
-            terms[name] = out[i]
-        terms["phase"] = (out[5], "phase")
-        ds = simulation_dataset(
-            clock,
-            rate=self._rate,
-            start=self._start,
-            measured=out[0],
-            truth=truth,
-            terms=terms,
-            seed=self._ss,
-            duration=duration,
-            attrs={
-                "first_cycle": first,
-                "effective_ramsey_time": clock.effective_ramsey_time,
-                "duty_cycle": clock.duty_cycle,
-            },
-        )
-        return ds.assign_coords(time=("time", times, ds["time"].attrs))
+ClockRun.__module__ = __name__  # documented (and pickled) as qsense.sensors.clock.ClockRun

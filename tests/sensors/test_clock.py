@@ -216,7 +216,7 @@ def test_chunked_run_equals_one_call(lo):
 
 
 def test_internal_blocks_do_not_change_the_run(monkeypatch):
-    import qsense.sensors.clock as module
+    import qsense.sensors._clock_run as module
 
     clock = AtomicClock(
         nu0=1e9, ramsey_time=0.5, cycle_time=1.0, atoms=100, lo=Oscillator(h={0: 1e-24})
@@ -224,6 +224,65 @@ def test_internal_blocks_do_not_change_the_run(monkeypatch):
     whole = clock.simulate(300.0, seed=1)
     monkeypatch.setattr(module, "_BLOCK_SAMPLES", 700)  # 7 cycles per block
     np.testing.assert_array_equal(clock.simulate(300.0, seed=1).freq, whole.freq)
+
+
+@pytest.mark.parametrize("lo", [None, Oscillator(h={-1: 1e-26, 0: 1e-25})])
+def test_saved_state_continues_the_run(lo):
+    clock = AtomicClock(nu0=1e9, ramsey_time=0.4, cycle_time=1.0, atoms=300, lo=lo)
+    run = clock.run(seed=4, start="2026-02-01")
+    run.next(37)
+    saved = run.state()
+    after = run.next(20)
+    again = ClockRun.from_state(clock, saved).next(20)
+    xr.testing.assert_identical(after, again)
+    other = AtomicClock(nu0=1e9, ramsey_time=0.4, cycle_time=1.0, atoms=301, lo=lo)
+    with pytest.raises(ValueError, match="another clock"):
+        ClockRun.from_state(other, saved)
+    with pytest.raises(ValueError, match="servo"):
+        ClockRun.from_state(clock, {**saved, "servo": np.zeros(4)})
+    with pytest.raises(ValueError, match="cycles"):
+        ClockRun.from_state(clock, {**saved, "cycles": -1})
+    with pytest.raises(ValueError, match="atoms_rng"):
+        ClockRun.from_state(clock, {**saved, "atoms_rng": {"bit_generator": "MT"}})
+    with pytest.raises(ValueError, match="state"):
+        ClockRun.from_state(clock, {"format": "x"})
+    with pytest.raises(TypeError, match="clock"):
+        ClockRun.from_state(Oscillator(h={0: 1.0}), saved)
+
+
+def test_losing_lock_is_reported():
+    # white FM of 1e-11 per cycle: Ramsey phase noise ~0.3 rad per cycle at T_R = 0.5 s
+    lo = Oscillator(h={0: 1e-20})
+    clock = AtomicClock(nu0=1e10, ramsey_time=0.5, cycle_time=1.0, atoms=10**6, lo=lo)
+    with pytest.warns(RuntimeWarning, match="losing lock"):
+        clock.simulate(2000.0, seed=1)
+
+
+def test_finite_pulses_simulated_against_their_dick_budget():
+    cycle = 1.0
+    clock = AtomicClock(
+        nu0=1e10,
+        ramsey_time=0.3,
+        cycle_time=cycle,
+        pulse_duration=0.1,
+        atoms=10**12,
+        lo=Oscillator(h=FLICKER),
+        lo_samples_per_cycle=40,
+    )
+    ds = clock.simulate(5e5 * cycle, seed=3)
+    taus = np.array([300.0, 1000.0])
+    budget = clock.noise_budget(tau=taus).adev.sel(term="dick").values
+    dick = qsense.stability.oadev(ds.dick, data_type="freq", taus=taus).dev.values
+    np.testing.assert_allclose(dick / budget, 1.0, atol=0.15)
+    # smoother g, smaller aliasing than rectangular pulses of the same T_eff
+    rect = AtomicClock(
+        nu0=1e10,
+        ramsey_time=clock.effective_ramsey_time,
+        cycle_time=cycle,
+        atoms=10,
+        lo=Oscillator(h=FLICKER),
+    )
+    assert clock.dick_variance_rate() < rect.dick_variance_rate()
 
 
 def test_seeded_run_is_reproduced_from_its_file(tmp_path):
@@ -356,6 +415,47 @@ def test_bad_run_arguments():
     for bad in ([], [0.0], [np.nan], [[1.0]]):
         with pytest.raises(ValueError, match="tau"):
             clock.noise_budget(tau=bad)
+    for bad in ([], [0.0], [np.nan], -1.0, np.inf):
+        with pytest.raises(ValueError, match="tau"):
+            clock.qpn_adev(bad)
+    for bad in ("1", None, [None], np.array(["a"], dtype=object)):
+        with pytest.raises(TypeError, match="tau"):
+            clock.qpn_adev(bad)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    duration=st.one_of(
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.integers(-5, 10**4),
+        st.text(max_size=3),
+        st.none(),
+        st.lists(st.floats(0, 10), max_size=2),
+    ),
+    tau=st.one_of(
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.lists(st.floats(allow_nan=True, allow_infinity=True), max_size=3),
+        st.text(max_size=2),
+        st.none(),
+    ),
+)
+def test_simulate_and_budget_take_anything_or_name_it(duration, tau):
+    clock = AtomicClock(
+        nu0=1e9, ramsey_time=0.5, cycle_time=2.0, atoms=100, lo=Oscillator(h={-1: 1e-26})
+    )
+    try:
+        ds = clock.simulate(duration, seed=0)
+    except (ValueError, TypeError) as err:
+        assert "duration" in str(err)
+    else:
+        assert ds.sizes["time"] == round(float(duration) / 2.0) >= 2
+        assert np.all(np.isfinite(ds.freq)) and np.all(np.isfinite(ds.phase))
+    try:
+        budget = clock.noise_budget(tau=tau)
+    except (ValueError, TypeError) as err:
+        assert "tau" in str(err)
+    else:
+        assert np.all(np.isfinite(budget.adev)) and np.all(budget.adev >= 0)
 
 
 finite = st.floats(allow_nan=True, allow_infinity=True, width=64)
