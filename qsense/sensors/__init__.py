@@ -22,10 +22,13 @@ from qsense.sensors._build import (
 )
 from qsense.sensors.classical import Oscillator, clock_process_noise
 from qsense.sensors.clock import AtomicClock, ClockRun
+from qsense.sensors.gnss import DisciplinedOscillator, GnssReceiver
 
 __all__ = [
     "AtomicClock",
     "ClockRun",
+    "DisciplinedOscillator",
+    "GnssReceiver",
     "Oscillator",
     "Preset",
     "SensorModel",
