@@ -23,8 +23,11 @@ STATE_COLUMNS = (
     "var",  # smoothed, own-weight-corrected prediction-error variance (s^2)
     "updates",  # number of variance updates so far
     "seen",  # number of valid epochs so far
+    "run",  # consecutive epochs flagged as an outlier
+    "run_slope",  # sum of the phase slopes over those epochs
+    "fcount",  # number of slopes in the frequency estimate's running mean (start-up)
 )
-_X, _EPOCH, _Y, _VAR, _UPD, _SEEN = range(6)
+_X, _EPOCH, _Y, _VAR, _UPD, _SEEN, _RUN, _RUN_SLOPE, _FCOUNT = range(9)
 
 
 def new_state(n_clocks: int) -> np.ndarray:
@@ -86,6 +89,7 @@ def at1(
     max_weight,
     threshold,
     warmup,
+    reset,
     k0,
     state,
     dev,
@@ -98,7 +102,9 @@ def at1(
     """Run AT1 over the epochs of ``u`` (shape (n, n_clocks), s; NaN = clock absent).
 
     ``tau_f`` (n_clocks,) frequency and ``tau_e`` (n_clocks,) error time constants in s;
-    ``k0`` the index of ``u[0]`` in the whole record; ``state`` updated in place.
+    ``reset``: consecutive outlier epochs after which a clock's frequency is reset to
+    their mean slope (inf: never); ``k0`` the index of ``u[0]`` in the whole record;
+    ``state`` updated in place.
     Outputs (n, n_clocks): ``dev`` x_ie (s), ``weight``, ``freq`` y_ie, ``sigma`` (s),
     ``outlier`` (0/1); ``ens_sigma`` (n,) (s).
     """
@@ -148,26 +154,36 @@ def at1(
                 if use[i]:
                     c += w[i] * (pred[i] - u[k, i])
             if established and thr2 < np.inf:
-                n_flag = 0
-                for i in range(nc):
-                    if use[i]:
-                        e = u[k, i] + c - pred[i]
-                        if e * e > thr2 * state[i, _VAR]:
-                            flag[i] = True
-                            n_flag += 1
-                if 0 < n_flag < n_use:
+                # Outliers one at a time, worst first, each clock judged against the
+                # ensemble of the others (leave one out) and its expected error; needs
+                # 3 weighted clocks (with 2, the better one would be blamed).
+                while n_use >= 3:
+                    w2s = 0.0
                     for i in range(nc):
-                        if flag[i]:
-                            use[i] = False
-                            raw[i] = 0.0
+                        if use[i]:
+                            w2s += w[i] * w[i] * state[i, _VAR]
+                    worst = -1
+                    zmax = thr2
+                    for i in range(nc):
+                        rest = 1.0 - w[i]
+                        if use[i] and rest > 1e-12:
+                            e = u[k, i] + (c - w[i] * (pred[i] - u[k, i])) / rest - pred[i]
+                            vi = state[i, _VAR]
+                            ev = vi + (w2s - w[i] * w[i] * vi) / (rest * rest)
+                            if ev > 0.0 and e * e > zmax * ev:
+                                zmax = e * e / ev
+                                worst = i
+                    if worst < 0:
+                        break
+                    flag[worst] = True
+                    use[worst] = False
+                    raw[worst] = 0.0
+                    n_use -= 1
                     _cap(raw, use, max_weight, w)
                     c = 0.0
                     for i in range(nc):
                         if use[i]:
                             c += w[i] * (pred[i] - u[k, i])
-                else:
-                    for i in range(nc):
-                        flag[i] = False
         elif n_present > 0:  # nothing to predict from: (re)initialise on the mean
             for i in range(nc):
                 w[i] = 0.0
@@ -199,9 +215,22 @@ def at1(
                         ne = min(state[i, _UPD], tau_e[i] / dt[i])
                         state[i, _VAR] = (e2 + ne * state[i, _VAR]) / (ne + 1.0)
                         state[i, _UPD] += 1.0
-                m = min(state[i, _SEEN] - 1.0, tau_f[i] / dt[i])
                 slope = (xe[i] - state[i, _X]) / dt[i]
-                state[i, _Y] = (slope + m * state[i, _Y]) / (1.0 + m)
+                if flag[i]:  # an outlier does not move the filter; a run of them resets it
+                    state[i, _RUN] += 1.0
+                    state[i, _RUN_SLOPE] += slope
+                    if state[i, _RUN] >= reset:  # restart: frequency, variance, warm-up
+                        state[i, _Y] = state[i, _RUN_SLOPE] / state[i, _RUN]
+                        state[i, _FCOUNT] = state[i, _RUN]
+                        state[i, _UPD] = 0.0
+                        state[i, _RUN] = 0.0
+                        state[i, _RUN_SLOPE] = 0.0
+                else:
+                    state[i, _RUN] = 0.0
+                    state[i, _RUN_SLOPE] = 0.0
+                    m = min(state[i, _FCOUNT], tau_f[i] / dt[i])
+                    state[i, _Y] = (slope + m * state[i, _Y]) / (1.0 + m)
+                    state[i, _FCOUNT] += 1.0
             state[i, _X] = xe[i]
             state[i, _EPOCH] = kk
             state[i, _SEEN] += 1.0

@@ -87,7 +87,7 @@ def main() -> None:
     x = phases(n, n_clocks)
     u = x - x[:, :1]
     tau_f = np.full(n_clocks, 100.0)
-    args = (1.0, tau_f, 10 * tau_f, 2.5 / n_clocks, 4.0, 10.0, 0)
+    args = (1.0, tau_f, 10 * tau_f, 2.5 / n_clocks, 4.0, 10.0, 3.0, 0)
     ensemble_time_scale(u[:100], 1.0, time_constant=100.0, taus=None)  # compiled
 
     def kernel_only():
