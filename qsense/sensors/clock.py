@@ -124,7 +124,9 @@ class AtomicClock(SensorModel):
     y_i``: the Dick effect), ``qpn`` (its response to the measurement's departure from the
     linear fringe: the projection noise, plus the fringe curvature, negligible in lock)
     and ``servo_lag`` (the servo's lag behind ``truth``), so ``freq = truth + lo + dick +
-    qpn + servo_lag``. The reference shifts are taken at each cycle's start.
+    qpn + servo_lag``. The reference shifts are taken at each cycle's start: ``drift *
+    t_k`` with ``t_k = k T_c`` from the run's first cycle, the temperature term zero
+    without a driver or a coefficient, the Zeeman term ``K_Z B**2 / nu0``.
 
     **Seeds.** The simulation's SeedSequence is spawned into two children: the atom
     counts, then the LO's stream.

@@ -100,6 +100,20 @@ def test_dick_effect_matches_santarelli(d):
     np.testing.assert_allclose(total / limit[-1], 1.0, atol=0.15)
 
 
+def test_budget_reproduces_the_physics_sheet_values():
+    """PHYSICS.md 1.3 and 1.4 (values verified numerically there, to 2 digits)."""
+    cs = AtomicClock(nu0=9.1926e9, ramsey_time=0.5, cycle_time=1.5, atoms=10**6)
+    sr = AtomicClock(nu0=429e12, ramsey_time=0.5, cycle_time=1.0, atoms=1000)
+    assert cs.qpn_adev(1.0) == pytest.approx(4.2e-14, abs=0.05e-14)
+    assert sr.qpn_adev(1.0) == pytest.approx(2.3e-17, abs=0.05e-17)
+    floor = {-1: 1e-26 / (2 * math.log(2))}  # flicker-FM floor 1e-13
+    for cycle, d, sigma in ((1.5, 0.33, 9.3e-14), (1.0, 0.5, 5.5e-14)):
+        clock = AtomicClock(
+            nu0=9.19e9, ramsey_time=d * cycle, cycle_time=cycle, atoms=10, lo=Oscillator(h=floor)
+        )
+        assert math.sqrt(clock.dick_variance_rate()) == pytest.approx(sigma, abs=0.05e-14)
+
+
 def test_dick_budget_for_finite_pulses_and_power_law_mix():
     clock = AtomicClock(
         nu0=1e10,
