@@ -93,7 +93,8 @@ def read_gnss_log(
     FileFormatError
         (a ValueError and OSError) naming the file and, for a bad line, the line: no
         such file, a directory, an empty, binary or corrupt gzip file, a row with other
-        than 2 or 3 fields, a field that is not a finite number, or no data row.
+        than 2 or 3 fields, a field that is not a finite number, a time of week outside
+        0 .. 604800 s or a time error beyond +-604800 s, or no data row.
 
     Examples
     --------
@@ -135,9 +136,20 @@ def read_gnss_log(
     given[2::3] = np.asarray(ncols) == 3
     table = to_float(p, tokens, linenos, "a field", given=given).reshape(-1, 3)
     lines = np.asarray(linenos[::3], dtype=np.int64)
+    scale = 1e-3 if tow_unit == "ms" else 1.0
+    wrong = ~((table[:, 0] * scale >= 0) & (table[:, 0] * scale <= GPS_WEEK_S))
+    wrong |= ~(np.abs(table[:, 1]) <= GPS_WEEK_S)
+    if np.any(wrong):
+        i = int(np.argmax(wrong))
+        raise bad(
+            p,
+            f"a time of week must lie in 0 .. 604800 s (tow_unit={tow_unit!r}) and a time "
+            f"error within +-604800 s, got {table[i, 0]!r} and {table[i, 1]!r}",
+            int(lines[i]),
+        )
     raw = xr.Dataset(
         {
-            "tow": ("row", table[:, 0] * (1e-3 if tow_unit == "ms" else 1.0), {"units": "s"}),
+            "tow": ("row", table[:, 0] * scale, {"units": "s"}),
             "time_error": ("row", table[:, 1], {"units": "s", "long_name": "local - GPS time"}),
             "freq_offset": (
                 "row",
@@ -193,6 +205,12 @@ def _check_raw(raw: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             raise ValueError("raw must hold at least one row, got none")
         if not np.all(np.isfinite(v)):
             raise ValueError(f"raw['{name}'] must be finite, got NaN or inf")
+        low = 0.0 if name == "tow" else -GPS_WEEK_S
+        if np.any(v < low) or np.any(v > GPS_WEEK_S):
+            raise ValueError(
+                f"raw['{name}'] must lie within {low:g} .. {GPS_WEEK_S:g} s (a time of week, "
+                f"a time error), got values from {v.min():.6g} to {v.max():.6g}"
+            )
         out.append(v)
     freq = raw["freq_offset"].values.astype(np.float64) if "freq_offset" in raw else None
     if freq is None or freq.shape != out[0].shape:
@@ -292,7 +310,8 @@ def clean_gnss_log(
     TypeError
         ``raw`` not a Dataset or with non-numeric columns; an option of the wrong type.
     ValueError
-        ``raw`` without ``tow``/``time_error`` on ``row``, empty, or with NaN/inf;
+        ``raw`` without ``tow``/``time_error`` on ``row``, empty, with NaN/inf, with a
+        ``tow`` outside 0 .. 604800 s or a ``time_error`` beyond +-604800 s;
         ``rate``, ``wrap_period``, ``outlier_threshold`` not positive and finite,
         ``unlock_threshold`` negative; ``gps_week`` negative or past datetime64[ns];
         no row left after cleaning; a grid of more than 1e8 samples.
@@ -328,8 +347,9 @@ def clean_gnss_log(
     for i in back:
         tow[i + 1 :] += GPS_WEEK_S
     # 2. grid index of each row; rows not after the previous kept one are dropped
-    rel = (tow - tow[0]) * rate
-    if np.max(np.abs(rel)) > 1e8:
+    with np.errstate(over="ignore"):
+        rel = (tow - tow[0]) * rate
+    if not np.all(np.isfinite(rel)) or np.max(np.abs(rel)) > 1e8:
         raise ValueError(f"the log spans {np.ptp(tow):.6g} s: over 1e8 samples at rate={rate:g} Hz")
     k = np.rint(rel).astype(np.int64)
     in_order = k > np.maximum.accumulate(np.concatenate([[-1], k[:-1]]))

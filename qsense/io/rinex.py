@@ -240,7 +240,10 @@ def read_rinex_clock(
         ``bias`` (s, clock minus the analysis reference) and ``sigma`` (s, NaN where a
         record gives only the bias); ``rate`` (1), ``rate_sigma`` (1),
         ``acceleration`` (s-1) and ``acceleration_sigma`` (s-1) only when some record
-        carries them. NaN where a clock has no record at an epoch. Coordinates:
+        carries them (each with ``units``, ``long_name`` and, on a uniform grid,
+        ``sample_rate``; ``bias`` also ``quantity = "phase"``, so
+        ``ds.bias.sel(clock="G01")`` is a data-model phase series). NaN where a clock
+        has no record at an epoch. Coordinates:
         ``clock`` (the name, e.g. ``"G01"`` or ``"BRUX"``; a name that occurs under two
         record types becomes ``"<type>:<name>"``), ``kind`` on ``clock``
         (``"satellite"``, ``"station"``, ``"calibration"``, ``"discontinuity"``,
@@ -358,6 +361,9 @@ def read_rinex_clock(
             {"units": units, "long_name": long_name},
         )
     data_vars["bias"][2].update(quantity="phase")
+    if step_s is not None:
+        for var in data_vars.values():
+            var[2]["sample_rate"] = 1.0 / step_s
 
     names = [name for (_, name) in rec["keys"]]
     clash = {nm for nm in names if names.count(nm) > 1}

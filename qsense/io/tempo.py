@@ -106,7 +106,8 @@ def read_tempo_clk(
         (a ValueError and OSError) naming the file and, for a bad line, the line: no
         such file, a directory, an empty, binary or corrupt gzip file, a first line
         that is not ``# CLOCK_A CLOCK_B``, a data row with fewer than two fields or a
-        field that is not a finite number, or no data row left.
+        field that is not a finite number, an MJD outside 0 .. 100000 or an offset
+        beyond 1e9 s, or no data row left.
 
     Notes
     -----
@@ -176,6 +177,9 @@ def read_tempo_clk(
     if np.any(np.abs(mjd) > 100_000):  # beyond 2132: datetime64[ns] and sense
         k = int(np.argmax(np.abs(mjd) > 100_000))
         raise bad(p, f"MJD {mjd_tok[k]!r} lies outside 0 .. 100000", linenos[k])
+    if np.any(np.abs(off) > 1e9):  # ~32 years: not a clock offset (and no overflow)
+        k = int(np.argmax(np.abs(off) > 1e9))
+        raise bad(p, f"offset {off_tok[k]!r} s is beyond 1e9 s: not a clock offset", linenos[k])
     n_rows = mjd.size
     n_unsorted = int(np.sum(np.diff(mjd) < 0))
 

@@ -277,3 +277,35 @@ def test_one_row_log(tmp_path: Path) -> None:
     ds = read_gnss_log(_write(tmp_path, "5000 0.01\n"))
     assert ds.sizes["time"] == 1 and float(ds.phase[0]) == 0.01
     assert ds.attrs["trend_frequency"] == 0.0 and ds.attrs["n_gaps"] == 0
+
+
+_GOOD = "".join(f"{604797000 + 1000 * k} {0.0003 - 1e-4 * k:.9f} -0.41\n" for k in range(8))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    edits=st.lists(
+        st.tuples(st.integers(0, len(_GOOD) - 1), st.sampled_from(list(" 0123456789.-+eEx#\n"))),
+        max_size=4,
+    ),
+    cut=st.one_of(st.none(), st.integers(0, len(_GOOD))),
+    compress=st.booleans(),
+)
+def test_damaged_files_read_or_name_the_file(tmp_path_factory, edits, cut, compress) -> None:
+    """Any edit or truncation of a good log: a Dataset, or FileFormatError naming the file
+    (or the ValueError of a log with no locked row left)."""
+    chars = list(_GOOD)
+    for pos, ch in edits:
+        chars[pos] = ch
+    text = "".join(chars)[:cut]
+    p = tmp_path_factory.mktemp("dmg") / "d.log"
+    p.write_bytes(gzip.compress(text.encode()) if compress else text.encode())
+    try:
+        ds = read_gnss_log(p)
+    except FileFormatError as err:
+        assert str(err).startswith(str(p)) and err.path == str(p)
+        return
+    except ValueError as err:
+        assert "no row left" in str(err) or "over 1e8 samples" in str(err)
+        return
+    assert ds.attrs["n_valid"] == int(np.isfinite(ds.phase).sum()) >= 1

@@ -346,3 +346,39 @@ def test_round_trip_synthetic_records(tmp_path_factory, recs) -> None:
         rec = ds.sel(clock=label, time=t)
         assert float(rec.bias) == float(f"{bias:.12E}")
         assert np.isnan(rec.sigma) if sigma is None else float(rec.sigma) == float(f"{sigma:.12E}")
+
+
+# ----------------------------------------------------------------- damaged files
+
+_GOOD = HEADER + (
+    "AS G01  2020  6 25  0  0  0.000000  2   -0.884707516318E-03  0.337986288247E-10\n"
+    "AR BRUX 2020  6 25  0  0  0.000000  4    0.100000000000E-06  0.1E-10\n"
+    "    0.100000000000E-10  0.500000000000E-12 -0.1E-15  0.1E-16\n"
+    "AS G01  2020  6 25  0  0 30.000000  1   -0.884707516319E-03\n"
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    edits=st.lists(
+        st.tuples(st.integers(0, len(_GOOD) - 1), st.sampled_from(list(" 0123456789.-+EDXnai\n#"))),
+        max_size=4,
+    ),
+    cut=st.one_of(st.none(), st.integers(0, len(_GOOD))),
+    compress=st.booleans(),
+)
+def test_damaged_files_read_or_name_the_file(tmp_path_factory, edits, cut, compress) -> None:
+    """Any edit or truncation of a good file: a Dataset, or FileFormatError naming it."""
+    chars = list(_GOOD)
+    for pos, ch in edits:
+        chars[pos] = ch
+    text = "".join(chars)[:cut]
+    data = gzip.compress(text.encode()) if compress else text.encode()
+    p = tmp_path_factory.mktemp("dmg") / "d.clk"
+    p.write_bytes(data)
+    try:
+        ds = read_rinex_clock(p)
+    except FileFormatError as err:
+        assert str(err).startswith(str(p)) and err.path == str(p)
+        return
+    assert ds.attrs["n_records"] == int(np.isfinite(ds.bias).sum()) >= 1

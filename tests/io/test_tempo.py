@@ -250,3 +250,32 @@ def test_shuffled_rows_with_repeats(tmp_path_factory, rows) -> None:
     np.testing.assert_array_equal(da.values, [float(f"{last[k]}e-9") for k in keys])
     assert da.attrs["n_duplicates"] == len(rows) - len(keys)
     assert da.attrs["n_unsorted"] == sum(b[0] < a[0] for a, b in itertools.pairwise(rows))
+
+
+_GOOD = "# UTC(X) UTC(GPS)\n# note\n50000.5 1.0e-7\n50001.5 2.0e-7\n50001.5 2.5e-7\n50002.5 3e-7\n"
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    edits=st.lists(
+        st.tuples(st.integers(0, len(_GOOD) - 1), st.sampled_from(list(" 0123456789.-+eEx#\n"))),
+        max_size=4,
+    ),
+    cut=st.one_of(st.none(), st.integers(0, len(_GOOD))),
+    compress=st.booleans(),
+)
+def test_damaged_files_read_or_name_the_file(tmp_path_factory, edits, cut, compress) -> None:
+    """Any edit or truncation of a good file: a series, or FileFormatError naming it."""
+    chars = list(_GOOD)
+    for pos, ch in edits:
+        chars[pos] = ch
+    text = "".join(chars)[:cut]
+    p = tmp_path_factory.mktemp("dmg") / "d.clk"
+    p.write_bytes(gzip.compress(text.encode()) if compress else text.encode())
+    try:
+        da = read_tempo_clk(p)
+    except FileFormatError as err:
+        assert str(err).startswith(str(p)) and err.path == str(p)
+        return
+    assert da.size >= 1 and np.all(np.diff(da.mjd.values) > 0)
+    assert np.all(np.isfinite(da.values))
