@@ -330,16 +330,12 @@ class DisciplinedOscillator(SensorModel):
         pps = np.empty(n)
         freq = np.empty(n)
         phase = np.empty(n)
-        pps_terms: dict[str, np.ndarray] = {}
         state = None
         for i in range(0, n, chunk):
             m = min(chunk, n - i)
             part = slice(i, i + m)
             free[part] = stream.next(m) + self.drift * (np.arange(i, i + m) * step)
-            terms = pulses.next(m)
-            pps[part] = sum(terms.values())
-            for name, values in terms.items():
-                pps_terms.setdefault(name, np.empty(n))[part] = values
+            pps[part] = sum(pulses.next(m).values())
             if state is None:
                 state = self._initial_state(setup)
             self._run(setup, free[part], pps[part], available[part], step, state, freq, phase, part)
