@@ -15,10 +15,11 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from qsense._numba import any_nonfinite
 from qsense._validate import positive_float, positive_int, warn
 from qsense.fusion._kernels import at1, new_state
 from qsense.quantities import quantity_attrs
-from qsense.signal import common_grid, time_grid
+from qsense.signal import as_series, common_grid, time_grid
 
 __all__ = ["ensemble_time_scale"]
 
@@ -75,6 +76,30 @@ def _clock_records(data: Any) -> tuple[dict[str, Any], list[str], Any]:
         if np.issubdtype(t.dtype, np.datetime64):
             time = t
     return records, names, time
+
+
+def _clock_matrix(data: Any, records: dict[str, Any], rate: Any) -> tuple[np.ndarray, float]:
+    """The validated phases as a C-contiguous (n, n_clocks) float64 array, and the rate.
+
+    A 2-D numeric array or DataArray is checked as a whole (its first clock through
+    :func:`qsense.signal.as_series` for the length, rate and time coordinate) and used
+    without a copy when already float64 and C-contiguous; anything else goes clock by
+    clock through :func:`qsense.signal.common_grid`.
+    """
+    values = data.transpose("time", "clock").values if isinstance(data, xr.DataArray) else data
+    if isinstance(values, np.ndarray) and values.dtype.kind in "fiu":
+        labels = list(records)
+        _, rate = as_series(records[labels[0]], rate, name=labels[0], min_length=_MIN_EPOCHS)
+        u = np.ascontiguousarray(values, dtype=np.float64)
+        if any_nonfinite(u.reshape(-1)):
+            for j, label in enumerate(labels):
+                if np.isinf(u[:, j]).any():
+                    raise ValueError(f"{label} contains infinite values; use NaN for a gap")
+                if np.isnan(u[:, j]).all():
+                    raise ValueError(f"{label} is entirely NaN")
+        return u, rate
+    columns, rate = common_grid(records, rate, min_length=_MIN_EPOCHS)
+    return np.column_stack(columns), rate
 
 
 def _per_clock(name: str, value: Any, n_clocks: int) -> np.ndarray:
@@ -257,7 +282,7 @@ def ensemble_time_scale(
     (True, 1.0)
     """
     records, names, time = _clock_records(data)
-    values, rate = common_grid(records, rate, min_length=_MIN_EPOCHS)
+    u, rate = _clock_matrix(data, records, rate)
     n_clocks = len(names)
     tau_f = _per_clock("time_constant", time_constant, n_clocks)
     if error_time_constant is None:
@@ -278,7 +303,6 @@ def ensemble_time_scale(
     else:
         threshold = positive_float("outlier_threshold", outlier_threshold)
     warmup = positive_int("warmup_samples", warmup_samples)
-    u = np.column_stack(values)
     n = u.shape[0]
     dev = np.empty((n, n_clocks))
     weight = np.empty((n, n_clocks))
