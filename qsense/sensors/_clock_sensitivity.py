@@ -15,7 +15,10 @@ frequency ``Omega = pi / (2 p)``)::
            0                         otherwise            (dead time)
 
 so ``integral g = d + 4 p / pi`` (the effective Ramsey time ``T_R + 4 tau_p / pi``); for
-``p = 0`` it is the rectangle of length ``d``.
+``p = 0`` it is the rectangle of length ``d``. This is the form for a detuning small
+against the Rabi frequency (``tau_p << T_R``): the tests derive g from the Bloch
+equations' response to an LO phase step and find it within 2e-4 of ``sin(Omega t)`` at
+``tau_p / T_R = 0.02``, with the half-fringe point at ``Delta T_eff = pi / 2``.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ under a second each once compiled).
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import hypothesis.strategies as st
@@ -136,6 +137,55 @@ def test_dick_budget_for_finite_pulses_and_power_law_mix():
     expected = np.sum(w_far * (1e-26 / m + 1e-26))
     np.testing.assert_allclose(clock.dick_variance_rate(), expected, rtol=1e-6)
     assert clock.effective_ramsey_time == pytest.approx(0.4 + 0.2 / math.pi)
+
+
+def _ramsey_probability(delta, t_p, t_r, step_at=None, dphi=0.0):
+    """Excitation probability after pi/2 - T_R - pi/2 (two-level Bloch equations, rotating
+    frame), with the LO phase stepped by ``dphi`` at time ``step_at``."""
+    pauli = (
+        np.array([[0, 1], [1, 0]], complex),
+        np.array([[0, -1j], [1j, 0]]),
+        np.diag([1.0, -1.0]).astype(complex),
+    )
+    omega = math.pi / (2 * t_p)
+    psi = np.array([0, 1], complex)  # ground state
+    for start, length, pulse in ((0, t_p, True), (t_p, t_r, False), (t_p + t_r, t_p, True)):
+        cuts = [start, start + length]
+        if step_at is not None and start < step_at < start + length:
+            cuts.insert(1, step_at)
+        for a, b in itertools.pairwise(cuts):
+            phi = dphi if step_at is not None and a >= step_at else 0.0
+            v = np.array([omega * math.cos(phi), omega * math.sin(phi), -delta])
+            v = v if pulse else np.array([0.0, 0.0, -delta])
+            w = float(np.linalg.norm(v))
+            h = sum(c * m for c, m in zip(v / w, pauli, strict=True))
+            psi = (math.cos(w * (b - a) / 2) * np.eye(2) - 1j * math.sin(w * (b - a) / 2) * h) @ psi
+    return abs(psi[0]) ** 2
+
+
+def test_sensitivity_function_from_the_bloch_equations():
+    """g(t) = sin(Omega t) in the pulses and the half-fringe point at Delta T_eff = pi/2,
+    T_eff = T_R + 4 tau_p / pi, from the response of the Bloch equations to an LO phase
+    step (the definition of g in Santarelli et al. 1998)."""
+    from scipy.optimize import brentq
+
+    t_p, t_r = 0.02, 1.0
+    t_eff = t_r + 4 * t_p / math.pi
+    delta = brentq(lambda x: _ramsey_probability(x, t_p, t_r) - 0.5, 0.5 / t_eff, 2.5 / t_eff)
+    assert delta * t_eff == pytest.approx(math.pi / 2, rel=1e-5)
+
+    def g(t, eps=1e-6):
+        up = _ramsey_probability(delta, t_p, t_r, t, eps)
+        return (up - _ramsey_probability(delta, t_p, t_r, t, -eps)) / (2 * eps)
+
+    free = g(t_p + t_r / 2)
+    omega = math.pi / (2 * t_p)
+    for t in np.array([0.1, 0.25, 0.5, 0.9]) * t_p:
+        assert g(t) / free == pytest.approx(math.sin(omega * t), abs=2e-4)
+        assert g(t_r + 2 * t_p - t) / free == pytest.approx(math.sin(omega * t), abs=2e-4)
+    # and the weights the clock uses integrate that g
+    d, p = t_r / 2.0, t_p / 2.0  # a 2 s cycle
+    assert primitive(np.array([1.0]), d, p)[0] * 2.0 == pytest.approx(t_eff, rel=1e-14)
 
 
 def test_sensitivity_bins_integrate_g():
