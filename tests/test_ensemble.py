@@ -314,6 +314,22 @@ def test_a_frequency_step_is_flagged_without_a_jump(truth, scale):
     assert leaked > 10 * abs(taken_up) and leaked > 0.03
 
 
+def test_a_phase_step_is_one_outlier(truth, scale):
+    """Clock 2 jumps by 100 ps (80 sigma): one outlier epoch, its frequency estimate
+    held (not pulled by 1e-10 / (1 + m)), and no step in ensemble time."""
+    k = truth.shape[0] // 2
+    jumped = truth.copy()
+    jumped[k:, 2] += 1e-10
+    err, out = _ensemble_error(jumped, jumped)
+    delta = err - (truth[:, 1] - scale.deviation.values[:, 1])
+    flagged = out.outlier.values[k - 100 : k + 100, 2]
+    assert flagged[100] and flagged.sum() == 1
+    sigma = float(np.nanmean(scale.ensemble_sigma.values[5000:]))
+    assert np.max(np.abs(np.diff(delta))) < 3 * sigma
+    shift = out.frequency.values[k : k + 100, 2] - scale.frequency.values[k : k + 100, 2]
+    assert np.max(np.abs(shift)) < 1e-13  # vs 1e-10 / 88 = 1.1e-12 if the filter took it
+
+
 def test_a_clock_leaving_and_one_joining(truth, scale):
     """Clock 0 (the best) leaves at n/2, clock 3 joins at n/4: ensemble time stays
     continuous (no step beyond its own noise), weights renormalise, the newcomer is
