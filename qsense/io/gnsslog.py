@@ -314,7 +314,7 @@ def clean_gnss_log(
         ``tow`` outside 0 .. 604800 s or a ``time_error`` beyond +-604800 s;
         ``rate``, ``wrap_period``, ``outlier_threshold`` not positive and finite,
         ``unlock_threshold`` negative; ``gps_week`` negative or past datetime64[ns];
-        no row left after cleaning; a grid of more than 1e8 samples.
+        no row left after the unlock or outlier rule; a grid of more than 1e8 samples.
 
     Examples
     --------
@@ -362,7 +362,7 @@ def clean_gnss_log(
     k, rel, x, freq, off = k[locked], rel[locked], x[locked], freq[locked], off[locked]
     if k.size == 0:
         raise ValueError(
-            f"no row left after dropping {int(np.sum(~locked))} unlock rows with "
+            f"no row of raw is left after dropping {int(np.sum(~locked))} unlock rows with "
             f"|time_error| < unlock_threshold={unlock:g} s"
         )
     t = rel / rate  # s from the first row
@@ -381,6 +381,12 @@ def clean_gnss_log(
     keep = np.ones(k.size, dtype=bool)
     if outlier is not None:
         keep = np.abs(resid - _running_median(resid, _HALF_WINDOW)) <= outlier
+        if not np.any(keep):
+            raise ValueError(
+                f"no row of raw is left after the outlier rule: all {keep.size} samples depart "
+                f"from their running median by more than outlier_threshold={outlier:g} s; pass "
+                "a larger outlier_threshold, or None to switch the rule off"
+            )
     k, t, resid, freq, off = k[keep], t[keep], resid[keep], freq[keep], off[keep]
     # 6. alignment and 7. grid
     phase_rows = resid + f0 * t + (f0 * off if align else 0.0)

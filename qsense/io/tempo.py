@@ -27,6 +27,7 @@ import xarray as xr
 from qsense._validate import choice, positive_float
 from qsense.io._textfile import bad, check_path, read_text, to_float
 from qsense.quantities import quantity_attrs
+from qsense.signal import time_grid
 
 __all__ = ["read_tempo_clk", "to_uniform_grid"]
 
@@ -271,12 +272,13 @@ def to_uniform_grid(
     Raises
     ------
     TypeError
-        ``data`` is not a DataArray; ``step_seconds`` or ``tolerance_seconds`` not a
-        real number.
+        ``data`` is not a DataArray or does not hold real numbers; ``step_seconds``,
+        ``tolerance_seconds`` or ``start`` of the wrong type.
     ValueError
-        ``data`` is not 1-D on a sorted, unique, NaT-free datetime64 ``time``, or is
-        empty; ``step_seconds``/``tolerance_seconds`` not positive and finite; a grid
-        of more than 1e8 samples; ``start`` invalid.
+        ``data`` is not 1-D on a sorted, unique, NaT-free datetime64 ``time``, is
+        empty, holds inf or no finite value; ``step_seconds``/``tolerance_seconds`` not
+        positive and finite; a grid of more than 1e8 samples; ``start`` invalid or so
+        placed that no sample lies on the grid.
 
     Examples
     --------
@@ -293,40 +295,58 @@ def to_uniform_grid(
     t = data["time"].values
     if not np.issubdtype(t.dtype, np.datetime64):
         raise ValueError(f"data's time coordinate must be datetime64, got {t.dtype}")
+    vals = data.values
+    if vals.dtype.kind not in "iuf":
+        raise TypeError(f"data must hold real numbers (float or int), got dtype {vals.dtype}")
     if t.size == 0:
         raise ValueError("data must hold at least one sample, got an empty series")
+    vals = vals.astype(np.float64)
+    if np.any(np.isinf(vals)):
+        raise ValueError("data must not hold inf; mark a missing sample with NaN")
+    if not np.any(np.isfinite(vals)):
+        raise ValueError("data must hold at least one finite value, got only NaN")
+    if np.any(np.isnat(t)):
+        raise ValueError("data's time coordinate holds NaT; drop those samples first")
     t_ns = t.astype("datetime64[ns]").astype(np.int64)
-    if np.any(np.isnat(t)) or np.any(np.diff(t_ns) <= 0):
-        raise ValueError("data's time coordinate must increase strictly, without NaT")
+    if np.any(np.diff(t_ns) <= 0):
+        raise ValueError("data's time coordinate must increase strictly (sort, de-duplicate)")
     step = positive_float("step_seconds", step_seconds)
     tol = (
         step / 2
         if tolerance_seconds is None
         else positive_float("tolerance_seconds", tolerance_seconds)
     )
-    if start is None:
-        t0 = int(t_ns[0])
-    else:
-        try:
-            t0 = int(np.datetime64(start, "ns").astype(np.int64))
-        except (TypeError, ValueError, OverflowError):
-            raise ValueError(f"start must be a datetime-like, got {start!r}") from None
+    t0 = int(t_ns[0]) if start is None else int(time_grid(1, 1.0, start)[0].astype(np.int64))
+    if np.max(np.abs(t_ns.astype(np.float64) - t0)) > 9e18:
+        raise ValueError(f"start={start!r} lies centuries away from the data's times")
+    d = t_ns - t0  # exact int64 ns
     step_ns = step * 1e9
-    rel = (t_ns - t0) / step_ns
-    k = np.rint(rel).astype(np.int64)
-    dist = np.abs(t_ns - (t0 + k * step_ns))
-    ok = (k >= 0) & (dist <= tol * 1e9)
-    n_grid = int(k[ok].max()) + 1 if np.any(ok) else 0
-    if n_grid > 10**8:
+    with np.errstate(over="ignore"):
+        rel = d / step_ns
+    if np.max(rel) > 1e8:
         raise ValueError(
-            f"step_seconds={step:g} makes a grid of {n_grid} samples (over 1e8); use a larger step"
+            f"step_seconds={step:g} makes a grid of over 1e8 samples for this data; use a "
+            "larger step"
+        )
+    k = np.rint(np.clip(rel, -1.0, None)).astype(np.int64)
+    dist = np.abs(d - k * step_ns)
+    ok = (k >= 0) & (dist <= tol * 1e9)
+    if not np.any(ok):
+        raise ValueError(
+            f"no sample lies within tolerance_seconds={tol:g} of a grid time from "
+            f"start={start!r} at step_seconds={step:g}"
+        )
+    n_grid = int(k[ok].max()) + 1
+    if not abs(t0 + (n_grid - 1) * step_ns) < 9.2e18:
+        raise ValueError(
+            f"step_seconds={step:g} puts the last grid time past 2262, beyond datetime64[ns]"
         )
     idx = np.flatnonzero(ok)
     by_slot = idx[np.lexsort((dist[idx], k[idx]))]  # per grid time, the nearest first
     first = np.append(True, k[by_slot][1:] != k[by_slot][:-1])
     chosen = by_slot[first]
     values = np.full(n_grid, np.nan)
-    values[k[chosen]] = data.values[chosen]
+    values[k[chosen]] = vals[chosen]
     grid = (t0 + np.rint(np.arange(n_grid) * step_ns).astype(np.int64)).astype("datetime64[ns]")
     attrs = dict(data.attrs)
     attrs.update(

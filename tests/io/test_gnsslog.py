@@ -237,7 +237,7 @@ def test_bad_paths_and_arguments(tmp_path: Path) -> None:
         read_gnss_log(p, tow_unit="us")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="clean"):
         read_gnss_log(p, clean="yes")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="no row left"):
+    with pytest.raises(ValueError, match="no row of raw is left"):
         read_gnss_log(_write(tmp_path, "1000 0.0\n2000 1e-11\n", "zeros.txt"))
     with pytest.raises(ValueError, match="over 1e8 samples"):
         read_gnss_log(_write(tmp_path, "0 0.01\n200000000 0.01\n", "long.txt"), rate=1e3)
@@ -306,6 +306,45 @@ def test_damaged_files_read_or_name_the_file(tmp_path_factory, edits, cut, compr
         assert str(err).startswith(str(p)) and err.path == str(p)
         return
     except ValueError as err:
-        assert "no row left" in str(err) or "over 1e8 samples" in str(err)
+        assert "no row of raw is left" in str(err) or "over 1e8 samples" in str(err)
         return
     assert ds.attrs["n_valid"] == int(np.isfinite(ds.phase).sum()) >= 1
+
+
+# ----------------------------------------------------------------- house bad-input rules
+
+import bad_records  # noqa: E402
+
+
+def _raw_from(data, how: str):
+    """``data`` as the raw log itself, or as its tow or time_error column."""
+    if how == "itself":
+        return data
+    try:
+        col = xr.DataArray(data, dims=("row",)) if not isinstance(data, xr.DataArray) else data
+        other = np.arange(col.shape[-1], dtype=float) + 1.0 if col.ndim else np.ones(1)
+        if how == "tow":
+            return xr.Dataset({"tow": col, "time_error": (col.dims[-1:], other * 1e-3)})
+        return xr.Dataset({"tow": (col.dims[-1:], other), "time_error": col})
+    except (ValueError, TypeError):
+        return data
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    kind=bad_records.kinds,
+    how=st.sampled_from(["itself", "tow", "time_error"]),
+    rate=bad_records.rates,
+    n=st.integers(0, 12),
+    seed=st.integers(0, 3),
+)
+def test_clean_gnss_log_bad_records(kind: str, how: str, rate, n: int, seed: int) -> None:
+    """Every bad record / rate: a correct result or an error naming the parameter."""
+    raw = _raw_from(bad_records.record(kind, n, seed), how)
+    bad_records.check(
+        f"clean_gnss_log:{kind}:{how}",
+        lambda: clean_gnss_log(raw, rate=rate),
+        ("raw", "rate"),
+        __file__,
+        nan_ok=True,  # freq_offset is NaN where the log has no frequency column
+    )

@@ -279,3 +279,21 @@ def test_damaged_files_read_or_name_the_file(tmp_path_factory, edits, cut, compr
         return
     assert da.size >= 1 and np.all(np.diff(da.mjd.values) > 0)
     assert np.all(np.isfinite(da.values))
+
+
+# ----------------------------------------------------------------- house bad-input rules
+
+import bad_records  # noqa: E402
+
+
+@settings(max_examples=200, deadline=None)
+@given(kind=bad_records.kinds, step=bad_records.rates, n=st.integers(0, 12), seed=st.integers(0, 3))
+def test_to_uniform_grid_bad_records(kind: str, step, n: int, seed: int) -> None:
+    """Every bad record / step: a correct result or an error naming the parameter."""
+    data = bad_records.record(kind, n, seed)
+    bad_records.check(
+        f"to_uniform_grid:{kind}",
+        lambda: to_uniform_grid(data, step),
+        ("data", "step_seconds"),
+        __file__,
+    )
