@@ -11,8 +11,9 @@ that is: the record type (``AS`` satellite, ``AR`` receiver/station, ``CR`` cali
 9-character station), the epoch ``yyyy mm dd hh mi ss.ssssss`` in the file's time system,
 the number of values (1 to 6), then the clock bias (s) and its sigma (s); values 3 to 6
 (rate, rate sigma, acceleration, acceleration sigma) continue on the next line. The
-fields are read by whitespace, which covers the column layouts of 3.00 (4-character
-names) and 3.04 (9-character names) alike.
+record fields are read by whitespace, which covers the column layouts of 3.00
+(4-character names) and 3.04 (9-character names) alike; header labels start in column 61
+(2.xx to 3.02) or 66 (3.04), told apart on the first line.
 """
 
 from __future__ import annotations
@@ -51,16 +52,21 @@ _EPOCH_1970 = np.datetime64("1970-01-01", "D")
 def _header(p: Path, lines: list[str]) -> tuple[dict[str, Any], int]:
     """Parse the header; return its attributes and the index of the first record line."""
     first = lines[0]
-    if first[60:].strip() != "RINEX VERSION / TYPE" or first[20:21] != "C":
+    # The header label starts in column 61 up to version 3.02 and in column 66 in 3.04,
+    # where the file type moves from column 21 to 22.
+    for col, type_col in ((60, 20), (65, 21)):
+        if first[col:].strip() == "RINEX VERSION / TYPE" and first[type_col : type_col + 1] == "C":
+            break
+    else:
         raise bad(
             p,
             "not a RINEX clock file: the first line must be 'RINEX VERSION / TYPE' with "
-            f"file type 'C' in column 21, got {first.rstrip()!r}",
+            f"file type 'C' (column 21, or 22 in 3.04), got {first.rstrip()[:80]!r}",
             1,
         )
     try:
-        version = float(first[:9])
-    except ValueError:
+        version = float(first[:col].split()[0])
+    except (ValueError, IndexError):
         raise bad(p, f"cannot read the RINEX version from {first[:9]!r}", 1) from None
     if not 2.0 <= version < 4.0:
         raise bad(p, f"RINEX clock version {version} is not supported (2.xx and 3.xx are)", 1)
@@ -70,8 +76,8 @@ def _header(p: Path, lines: list[str]) -> tuple[dict[str, Any], int]:
     stations: list[str] = []
     for i in range(1, len(lines)):
         line = lines[i]
-        label = line[60:].strip()
-        body = line[:60]
+        label = line[col:].strip()
+        body = line[:col]
         try:
             if label == "END OF HEADER":
                 attrs["comment"] = "\n".join(comments)

@@ -382,3 +382,51 @@ def test_damaged_files_read_or_name_the_file(tmp_path_factory, edits, cut, compr
         assert str(err).startswith(str(p)) and err.path == str(p)
         return
     assert ds.attrs["n_records"] == int(np.isfinite(ds.bias).sum()) >= 1
+
+
+def _h304(body: str, label: str) -> str:
+    """A RINEX 3.04 header line: label from column 66."""
+    return f"{body:<65s}{label}\n"
+
+
+STA = "SOLN STA NAME / NUM"
+
+
+def test_rinex_304_layout(tmp_path: Path) -> None:
+    """3.04 moves the header label to column 66, the type to column 22, names to 9 chars."""
+    text = (
+        _h304("3.04                 C                    M", "RINEX VERSION / TYPE")
+        + _h304("   GPS", "TIME SYSTEM ID")
+        + _h304("    18", "LEAP SECONDS GNSS")
+        + _h304("     2    AR    AS", "# / TYPES OF DATA")
+        + _h304("IGS  IGS COMBINATION", "ANALYSIS CENTER")
+        + _h304("PTBB00DEU 14234M001", "ANALYSIS CLK REF")
+        + _h304("     2    IGS20", "# OF SOLN STA / TRF")
+        + _h304("PTBB00DEU 14234M001            3844059771   709661514  5023129672", STA)
+        + _h304("BRUX00BEL 13101M010            4027881412   306998697  4919498989", STA)
+        + _h304("", "END OF HEADER")
+        + "AR BRUX00BEL 2023 03 11 00 00  0.000000  2   -0.350305626237E-07  0.386248031436E-10\n"
+        + "AR PTBB00DEU 2023 03 11 00 00  0.000000  4    0.100000000000E-08  0.100000000000E-10\n"
+        + "    0.200000000000E-12  0.300000000000E-14\n"
+        + "AS E11       2023 03 11 00 05  0.000000  1    0.868606546478E-04\n"
+    )  # fmt: skip
+    ds = read_rinex_clock(_write(tmp_path, text))
+    a = ds.attrs
+    assert a["rinex_version"] == 3.04 and a["time_system"] == "GPS"
+    assert (a["analysis_center"], a["reference_clock"]) == ("IGS", "PTBB00DEU")
+    assert a["solution_stations"] == "PTBB00DEU BRUX00BEL" and a["n_solution_stations"] == 2
+    assert ds.clock.values.tolist() == ["BRUX00BEL", "PTBB00DEU", "E11"]
+    assert ds.kind.values.tolist() == ["station", "station", "satellite"]
+    assert float(ds.rate.sel(clock="PTBB00DEU")[0]) == 2e-13
+    assert ds.attrs["sample_rate"] == 1 / 300
+    assert float(ds.bias.sel(clock="E11")[1]) == 8.68606546478e-5
+
+
+def test_two_values_announced_but_a_continuation_line_follows(tmp_path: Path) -> None:
+    """A continuation line after a 2-value record is not a record: the line is named."""
+    body = (
+        "AS G16  1994 07 14 20 59  0.000000  2   -0.123456789012E+00 -0.123456789012E+01\n"
+        "    -0.123456789012E-03 -0.123456789012E-04\n"
+    )
+    with pytest.raises(FileFormatError, match=r"x\.clk:8: record type '-0.123456789012E-03'"):
+        read_rinex_clock(_write(tmp_path, HEADER + body))
