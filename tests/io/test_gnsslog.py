@@ -348,3 +348,10 @@ def test_clean_gnss_log_bad_records(kind: str, how: str, rate, n: int, seed: int
         __file__,
         nan_ok=True,  # freq_offset is NaN where the log has no frequency column
     )
+
+
+def test_round_trips_through_hdf5(tcxo: tuple[xr.Dataset, float], tmp_path: Path) -> None:
+    from qsense.io import load, save
+
+    save(tcxo[0], tmp_path / "tcxo.h5")
+    xr.testing.assert_identical(tcxo[0], load(tmp_path / "tcxo.h5"))

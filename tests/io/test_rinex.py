@@ -430,3 +430,11 @@ def test_two_values_announced_but_a_continuation_line_follows(tmp_path: Path) ->
     )
     with pytest.raises(FileFormatError, match=r"x\.clk:8: record type '-0.123456789012E-03'"):
         read_rinex_clock(_write(tmp_path, HEADER + body))
+
+
+def test_grg_round_trips_through_hdf5(grg: tuple[xr.Dataset, float], tmp_path: Path) -> None:
+    from qsense.io import load, save
+
+    save(grg[0], tmp_path / "grg.h5")
+    back = load(tmp_path / "grg.h5")
+    xr.testing.assert_identical(grg[0], back)  # times included (datetime64[ns] trap)

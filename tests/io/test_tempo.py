@@ -297,3 +297,14 @@ def test_to_uniform_grid_bad_records(kind: str, step, n: int, seed: int) -> None
         ("data", "step_seconds"),
         __file__,
     )
+
+
+def test_round_trips_through_hdf5(tmp_path: Path) -> None:
+    from qsense.io import load, save
+
+    da = read_tempo_clk(PULSAR / "gbt2gps.clk", bookkeeping="flag")
+    save(da, tmp_path / "gbt.h5")
+    xr.testing.assert_identical(da, load(tmp_path / "gbt.h5"))
+    grid = to_uniform_grid(read_tempo_clk(PULSAR / "nist2utc.clk"), 5 * 86400.0)
+    save(grid, tmp_path / "nist.h5")
+    xr.testing.assert_identical(grid, load(tmp_path / "nist.h5"))
