@@ -271,6 +271,10 @@ NOT_A_RECORD = {
     "qsense.sensors.samples_in": "a duration: tests/sensors",
     "qsense.sensors.simulation_dataset": "model output: tests/sensors",
     "qsense.sensors.start_time": "a date-time: tests/sensors",
+    "qsense.sensors.Oscillator": "h_alpha, drift, rate; simulate/noise_budget: tests/sensors",
+    "qsense.sensors.clock_process_noise": "h0, hm2, tau: tests/sensors/test_classical.py",
+    "qsense.sensors.GnssReceiver": "pulse parameters; noise_budget: tests/sensors/test_gnss.py",
+    "qsense.sensors.DisciplinedOscillator": "loop parameters: tests/sensors/test_gnss.py",
 }
 
 
