@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import os
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -86,15 +87,17 @@ def to_float(
     p: Path,
     tokens: list[str],
     linenos: list[int] | np.ndarray,
-    what: str,
+    what: str | Callable[[int], str],
     given: np.ndarray | None = None,
 ) -> np.ndarray:
     """``tokens`` as float64 in one pass; on failure, raise naming the first bad token's line.
 
     Fortran ``D`` exponents (``0.1D-03``) are accepted. NaN and inf tokens are refused
     (a clock file marks a missing value by leaving the record out), except where the
-    boolean mask ``given`` is False (padding the reader put there itself).
+    boolean mask ``given`` is False (padding the reader put there itself). ``what`` names
+    the field in the message: a string, or a function of the token's index.
     """
+    name = what if callable(what) else (lambda _k: what)
     try:
         out = np.array(tokens, dtype=np.float64)
     except ValueError:
@@ -103,11 +106,13 @@ def to_float(
             try:
                 out[k] = float(t.replace("D", "E").replace("d", "e"))
             except ValueError:
-                raise bad(p, f"cannot read {t!r} as a number ({what})", int(linenos[k])) from None
+                raise bad(
+                    p, f"cannot read {t!r} as a number ({name(k)})", int(linenos[k])
+                ) from None
     bad_value = ~np.isfinite(out) if given is None else ~np.isfinite(out) & given
     if np.any(bad_value):
         k = int(np.argmax(bad_value))
-        raise bad(p, f"{what} is {tokens[k]!r}, not a finite number", int(linenos[k]))
+        raise bad(p, f"{name(k)} is {tokens[k]!r}, not a finite number", int(linenos[k]))
     return out
 
 

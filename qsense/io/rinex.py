@@ -143,7 +143,7 @@ def _records(p: Path, lines: list[str], start: int, kinds: frozenset[str]) -> di
     rec_epoch: list[int] = []
     rec_line: list[int] = []
     rec_nval: list[int] = []
-    cols: list[list[str]] = [[] for _ in _VALUE_NAMES]
+    flat_values: list[str] = []  # every value token, record after record
     skipped: dict[str, int] = {}
     n = len(lines)
     i = start
@@ -201,15 +201,14 @@ def _records(p: Path, lines: list[str], start: int, kinds: frozenset[str]) -> di
         rec_epoch.append(ens)
         rec_line.append(lineno)
         rec_nval.append(nval)
-        for k in range(6):
-            cols[k].append(vals[k] if k < nval else "nan")
+        flat_values.extend(vals)
     return {
         "keys": keys,
         "clock": rec_clock,
         "epoch": rec_epoch,
         "line": rec_line,
         "nval": rec_nval,
-        "cols": cols,
+        "values": flat_values,
         "skipped": skipped,
     }
 
@@ -331,10 +330,19 @@ def read_rinex_clock(
         raise bad(p, f"no clock record of the types {list(kinds)} after the header")
     linenos = np.asarray(rec["line"], dtype=np.int64)
     nval = np.asarray(rec["nval"], dtype=np.int64)
-    values = [
-        to_float(p, col, linenos, name, given=nval > k)
-        for k, (col, name) in enumerate(zip(rec["cols"], _VALUE_NAMES, strict=True))
-    ]
+    first_value = np.concatenate([[0], np.cumsum(nval)[:-1]])
+    flat = to_float(
+        p,
+        rec["values"],
+        np.repeat(linenos, nval),
+        lambda k: _VALUE_NAMES[k - int(first_value[np.searchsorted(first_value, k, "right") - 1])],
+    )
+    values = []
+    for k in range(len(_VALUE_NAMES)):
+        col = np.full(nval.size, np.nan)
+        has = nval > k
+        col[has] = flat[first_value[has] + k]
+        values.append(col)
     clock_idx = np.asarray(rec["clock"], dtype=np.int64)
     epoch_ns = np.asarray(rec["epoch"], dtype=np.int64)
     grid, step_s = _time_axis(epoch_ns)
