@@ -89,6 +89,16 @@ class DisciplinedOscillator(SensorModel):
     ``holdover_predicted_rms``, ``holdover_predicted_drift`` and
     ``holdover_predicted_total`` (free running from a known frequency). Seeds: children
     (oscillator noise, pulses).
+
+    Examples
+    --------
+    >>> gpsdo = DisciplinedOscillator.preset("ocxo-gpsdo", holdover_start=2e4,
+    ...                                      holdover_length=3600.0)
+    >>> ds = gpsdo.simulate(3e4, seed=1)
+    >>> ds.attrs["time_constant_source"], round(ds.attrs["time_constant"])
+    ('crossover', 4002)
+    >>> abs(ds.attrs["holdover_time_error"]) < 1e-7
+    True
     """
 
     measured: ClassVar[str] = "freq"

@@ -68,6 +68,14 @@ class GnssReceiver(SensorModel):
     real receiver's clock also wanders, which moves the sawtooth's period (and
     produces the "hanging bridges" where the offset is near a whole number of
     periods per second); that wander is not modelled.
+
+    Examples
+    --------
+    >>> rx = GnssReceiver.preset("neo-m8")
+    >>> round(float(rx.noise_budget(tau=1.0).adev.sel(term="total")[0]), 12)
+    1e-08
+    >>> sorted(rx.simulate(60.0, seed=1).data_vars)
+    ['phase', 'sawtooth', 'truth', 'white']
     """
 
     measured: ClassVar[str] = "phase"
@@ -294,6 +302,12 @@ def crossover_tau(h: dict, drift: float, sigma_x: float, rate: float) -> float:
         sec. 1.6), the oscillator's from :func:`qsense.noise.adev_from_h` (table model),
         searched on ``[10 / rate, 1e8 s]``; the end of that range where the two do not
         cross there (a warning says which).
+
+    Examples
+    --------
+    >>> floor = {-1: 1e-24 / (2 * math.log(2))}  # flicker floor sigma_y = 1e-12
+    >>> round(crossover_tau(floor, 0.0, sigma_x=10e-9, rate=1.0))
+    17321
     """
     sigma_x = positive_float("sigma_x", sigma_x)
     rate = positive_float("rate", rate)
