@@ -221,8 +221,10 @@ def test_kernel_in_chunks_equals_one_call():
 # ------------------------------------------------------------------ physics
 def test_ensemble_beats_the_best_clock(truth, scale):
     """The ensemble's time error (known to the simulation only) has a lower ADEV than
-    the best clock's, near the optimal ratio: disjoint 68 % CIs from 1 s to 2048 s;
-    at 4096 s (8 terms) the CIs overlap and only the ratio is checked."""
+    the best clock's: at the inverse-variance optimum (0.65) within 0.05 up to 64 s,
+    with disjoint 68 % CIs up to 512 s, and a ratio below 1 up to 4096 s, where only
+    8 to 60 terms remain and the CIs overlap (over seeds 1-8 the ratio stayed in
+    0.64-0.69 up to 64 s, 0.54-0.73 up to 512 s and 0.40-0.85 beyond)."""
     ens = truth[:, 0] - scale.deviation.values[:, 0]
     for j in range(1, 4):  # the same ensemble time through every clock
         np.testing.assert_allclose(truth[:, j] - scale.deviation.values[:, j], ens, atol=1e-20)
@@ -231,8 +233,9 @@ def test_ensemble_beats_the_best_clock(truth, scale):
     got = oadev(ens[100:], RATE, "phase", taus)
     ratio = got.dev.values / best.dev.values
     optimal = 1 / math.sqrt(np.sum(1 / SCALES**2))  # 0.65 with inverse-variance weights
-    assert np.all(got.dev_hi.values[:-1] < best.dev_lo.values[:-1]), ratio
-    assert np.all(ratio < 0.8) and np.all(ratio > optimal - 0.15), ratio
+    np.testing.assert_allclose(ratio[:7], optimal, atol=0.05)
+    assert np.all(got.dev_hi.values[:10] < best.dev_lo.values[:10]), ratio
+    assert np.all(ratio < 1.0), ratio
 
 
 def test_weights_follow_the_noise_levels(scale):
@@ -240,9 +243,9 @@ def test_weights_follow_the_noise_levels(scale):
     assert np.all(np.diff(w) < 0), w
     np.testing.assert_allclose(scale.weight.sum("clock").values, 1.0, rtol=1e-12)
     assert scale.weight.values.max() <= 0.625 + 1e-12
-    # The weights approach inverse variances (1 / scale^2, normalised) within 20 %.
+    # The weights approach inverse variances (1 / scale^2, normalised): measured 2 %.
     ideal = 1 / SCALES**2 / np.sum(1 / SCALES**2)
-    np.testing.assert_allclose(w, ideal, rtol=0.2)
+    np.testing.assert_allclose(w, ideal, rtol=0.05)
 
 
 def test_clock_noise_and_ensemble_stability_estimates(truth, scale):
@@ -250,7 +253,7 @@ def test_clock_noise_and_ensemble_stability_estimates(truth, scale):
     estimates agree with the true ADEVs of the clocks and of the ensemble."""
     sigma1 = math.sqrt(H0 / 2)  # ADEV(1 s) of white FM at the base level
     s = scale.sigma.isel(time=slice(5000, None)).mean("time").values
-    np.testing.assert_allclose(s[1:], sigma1 * SCALES[1:], rtol=0.1)
+    np.testing.assert_allclose(s, sigma1 * SCALES, rtol=0.05)  # measured within 1 %
     ens = truth[:, 0] - scale.deviation.values[:, 0]
     tau = scale["tau"].values
     true_ens = oadev(ens, RATE, "phase", tau).dev.values
@@ -297,7 +300,8 @@ def test_a_frequency_step_is_flagged_without_a_jump(truth, scale):
     np.testing.assert_allclose(delta[:k], 0.0, atol=1e-18)  # rounding: other reference
     flagged = out.outlier.values[:, 1]
     assert flagged[k + 1 : k + 4].all() and not flagged[k - 100 : k + 1].any()
-    assert not flagged[k + 4 : k + 2000].any()
+    after = flagged[k + 4 : k + 2000]
+    assert not (after[1:] & after[:-1]).any()  # no further run (a lone false alarm may be)
     w = out.weight.values[:, 1]
     assert np.all(w[k + 1 : k + 14] == 0) and w[k + 14] > 0  # out, reset, warm-up, back
     assert w[k + 2000 :].mean() > 0.8 * scale.weight.values[k + 2000 :, 1].mean()
@@ -347,9 +351,12 @@ def test_a_clock_leaving_and_one_joining(truth, scale):
     assert np.all(w[: join + 12, 3] == 0) and w[join + 12, 3] > 0
     assert np.all(np.isnan(out.deviation.values[:join, 3]))
     sigma = float(np.nanmean(out.ensemble_sigma.values[join - 1000 : join]))
-    step = np.diff(err)
+    # what the events add to ensemble time, against the run with every clock present:
+    # at noise level (measured <= 1.3 sigma over 5 seeds; the ensemble's own step
+    # from one epoch to the next is ~1 sigma rms, 5 sigma at the 99.9th percentile)
+    added = np.diff(err - (truth[:, 1] - scale.deviation.values[:, 1]))
     for k in (join, leave):
-        assert abs(step[k - 1]) < 4 * sigma, (k, step[k - 1] / sigma)
+        assert abs(added[k - 1]) < 2 * sigma, (k, added[k - 1] / sigma)
     late = w[leave + 2000 :].mean(axis=0)
     assert late[1] > late[2] > late[3] > 0
     # after the best clock leaves, the ensemble is worse than before but still better
