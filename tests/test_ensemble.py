@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ import xarray as xr
 
 from qsense.fusion import ensemble_time_scale
 from qsense.fusion._kernels import at1, new_state
+from qsense.io import read_rinex_clock
 from qsense.noise import power_law
 from qsense.seeding import seed_sequence, spawn
 from qsense.signal import time_grid
@@ -365,6 +367,45 @@ def test_a_clock_leaving_and_one_joining(truth, scale):
     ens = oadev(err[tail], RATE, "phase", [1.0, 16.0]).dev.values
     best = oadev(truth[tail, 1], RATE, "phase", [1.0, 16.0]).dev.values
     assert np.all(ens < 0.9 * best)
+
+
+# ------------------------------------------------------------------ real clocks
+GRG = (
+    Path(__file__).resolve().parents[1]
+    / "datasets/clocks/igs_rinex_clock/GRG0MGXFIN_20201770000_01D_30S_CLK.CLK.gz"
+)
+#: Satellites by group, with the group's sigma_y(30 s) range from the dataset's
+#: PROVENANCE.md (allantools OADEV of each clock against the reference BRUX).
+GROUPS = {
+    "Galileo": (["E01", "E02", "E03", "E04"], (1.8e-13, 2.4e-13)),
+    "GPS low-noise": (["G01", "G03"], (2.5e-13, 3.8e-13)),
+    "GPS higher-noise": (["G05", "G07"], (2.0e-12, 3.7e-12)),
+    "GPS Cs-like": (["G08"], (3.0e-12, 4.2e-12)),
+    "GLONASS": (["R01", "R02"], (1.4e-12, 4.7e-12)),
+}
+
+
+def test_real_gnss_satellite_clocks():
+    """11 satellite clocks of an IGS final clock product (30 s, one day), each against
+    the analysis centre's station BRUX (an outside reference): the weights go to the
+    Galileo masers and the low-noise GPS Rb clocks, each clock's estimated ADEV(30 s)
+    falls in its group's published range, the ensemble beats the best clock, and the
+    result is the same with one of the satellites as the reference."""
+    names = [c for group, _ in GROUPS.values() for c in group]
+    bias = read_rinex_clock(GRG).bias.sel(clock=names).transpose("time", "clock")
+    out = ensemble_time_scale(bias, time_constant=3000.0, taus=[30.0, 240.0])
+    w = out.weight.isel(time=slice(500, None)).mean("time").to_series()
+    good = w[GROUPS["Galileo"][0] + GROUPS["GPS low-noise"][0]]
+    poor = w.drop(good.index)
+    assert good.min() > 0.1 and poor.max() < 0.01, w.round(3).to_dict()
+    adev30 = out.adev_clock.sel(tau=30.0).to_series()
+    for group, (clocks, (lo, hi)) in GROUPS.items():
+        assert np.all((adev30[clocks] > 0.85 * lo) & (adev30[clocks] < 1.15 * hi)), group
+    assert float(out.adev_ensemble.sel(tau=30.0)) < 0.6 * adev30.min()
+    other = ensemble_time_scale(bias - bias.sel(clock="E03"), time_constant=3000.0, taus=None)
+    np.testing.assert_allclose(
+        other.deviation.values, out.deviation.values, rtol=1e-9, atol=1e-9 * 1e-6
+    )
 
 
 # ------------------------------------------------------------------ bad input
