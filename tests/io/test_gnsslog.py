@@ -63,6 +63,14 @@ def test_tcxo_artefacts_counted(tcxo: tuple[xr.Dataset, float]) -> None:
     assert np.all(np.diff(ds.time.values) == np.timedelta64(1, "s"))
 
 
+def test_tcxo_trend_agrees_with_receiver_frequency_estimate(tcxo) -> None:
+    """The fitted phase slope (-0.415 ppm) and gnss-sdr's own estimate (median -0.411 ppm)."""
+    ds = tcxo[0]
+    estimate = float(np.nanmedian(ds.freq_offset))
+    assert estimate == pytest.approx(ds.attrs["trend_frequency"], rel=0.02)
+    assert ds.freq_offset.attrs["units"] == "1"
+
+
 def test_tcxo_continuous_phase(tcxo: tuple[xr.Dataset, float]) -> None:
     """After cleaning, second-to-second steps are the TCXO's drift plus noise, no jumps."""
     x = tcxo[0].phase.values
