@@ -349,9 +349,9 @@ def read_rinex_clock(
     t_idx = np.searchsorted(grid, epoch_ns)
     n_clock, n_time = len(rec["keys"]), grid.size
 
-    flat = clock_idx * n_time + t_idx
-    order = np.argsort(flat, kind="stable")
-    dup = np.flatnonzero(np.diff(flat[order]) == 0)
+    cell = clock_idx * n_time + t_idx  # flat index of each record in (clock, time)
+    order = np.argsort(cell, kind="stable")
+    dup = np.flatnonzero(np.diff(cell[order]) == 0)
     if dup.size:
         first, second = order[dup[0]], order[dup[0] + 1]
         kind, name = list(rec["keys"])[clock_idx[second]]
@@ -367,7 +367,7 @@ def read_rinex_clock(
         if name not in ("bias", "sigma") and np.all(np.isnan(vals)):
             continue
         arr = np.full(n_clock * n_time, np.nan)
-        arr[flat] = vals
+        arr[cell] = vals
         units, long_name = _VALUE_ATTRS[name]
         data_vars[name] = (
             ("clock", "time"),
