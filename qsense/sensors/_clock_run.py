@@ -248,8 +248,8 @@ class ClockRun:
             warn(
                 f"AtomicClock: in {outside} of {n} cycles the Ramsey phase error left "
                 "(-pi/2, pi/2), where the servo steers the wrong way: the clock is losing "
-                "lock (LO noise or drift too large for T_R; shorten ramsey_time or raise "
-                "servo_gain)",
+                "lock (the LO's noise or drift, or the projection noise of few atoms, is too "
+                "large for this ramsey_time and servo_gain)",
                 RuntimeWarning,
             )
         for i, name in enumerate(_TERMS, start=1):
