@@ -157,8 +157,9 @@ def ensemble_time_scale(
         which sets the weights; default 10 times ``time_constant``; > 0.
     max_weight : float, optional
         Largest weight any clock may carry, in [1/n_clocks, 1]; default
-        ``min(1, 2.5 / n_clocks)``. The clocks over the cap are held at it and the
-        others renormalised.
+        ``min(1, 2.5 / n_clocks)``, the relative cap of the BIPM's weighting for EAL
+        since 2014 (Panfilo et al., Metrologia 51, 285 (2014); check against the
+        paper). The clocks over the cap are held at it and the others renormalised.
     outlier_threshold : float or None
         A weighted clock whose prediction error, against the ensemble of the other
         clocks, exceeds this many times its expected rms is left out of the ensemble
@@ -185,7 +186,8 @@ def ensemble_time_scale(
         - ``deviation`` (s): ``x_i - x_ens``, each clock's time minus ensemble time
           (NaN where the clock is missing);
         - ``weight`` (dimensionless): the weight each clock carried at each epoch (0
-          when missing, warming up or an outlier; the weights of an epoch sum to 1);
+          when missing, warming up or an outlier; the weights of an epoch sum to 1,
+          or to 0 at an epoch where no clock is present);
         - ``frequency`` (dimensionless): the clock's filtered fractional frequency
           against the ensemble, ``y_ie``;
         - ``sigma`` (s): the clock's smoothed rms prediction error over one epoch,
@@ -223,7 +225,9 @@ def ensemble_time_scale(
     Notes
     -----
     AT1 (Allan, Gray & Machlan, NBS Monograph 140 (1974); Tavella & Thomas, Metrologia
-    28, 57 (1991); Levine, Rev. Sci. Instrum. 83, 021101 (2012)). With ``x_ie`` the
+    28, 57 (1991); Levine, Rev. Sci. Instrum. 83, 021101 (2012); the equations below
+    are this implementation's, derived where noted, not checked line by line against
+    these papers). With ``x_ie`` the
     time of clock i minus ensemble time and ``y_ie`` its frequency estimate, at each
     epoch ``t`` whose previous valid epoch for clock i is ``t - dt_i``:
 
