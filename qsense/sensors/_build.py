@@ -16,7 +16,7 @@ import xarray as xr
 
 from qsense import __version__
 from qsense._timecoord import datetime_ns
-from qsense._validate import positive_float
+from qsense._validate import positive_float, real_array
 from qsense.quantities import QUANTITIES, quantity_attrs
 from qsense.seeding import seed_attrs
 from qsense.signal import time_grid
@@ -248,12 +248,9 @@ def simulation_dataset(
 
 
 def _axis(name: str, value: Any) -> np.ndarray:
-    if isinstance(value, str | bytes) or isinstance(value, bool):
+    if isinstance(value, bool | xr.Dataset | Mapping):
         raise TypeError(f"{name} must be a positive number or 1-D array in s or Hz, got {value!r}")
-    try:
-        arr = np.atleast_1d(np.asarray(value, dtype=np.float64))
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be numeric, got {value!r}") from None
+    arr = np.atleast_1d(real_array(name, value))
     if arr.ndim != 1 or arr.size == 0:
         raise ValueError(f"{name} must be a non-empty scalar or 1-D array, got shape {arr.shape}")
     if not np.all(np.isfinite(arr) & (arr > 0)):
@@ -281,7 +278,8 @@ def budget_dataset(
     frequency : array-like of float, shape (m,), optional
         Fourier frequencies in Hz where ``asd`` is given.
     adev : mapping {term: callable or array}, optional
-        Allan deviation of each term at ``tau``, in the measured quantity's units; a
+        Allan deviation of each term at ``tau``, in the measured quantity's units
+        (dimensionless for a clock's phase, the Allan deviation of its frequency); a
         callable is called with the validated ``tau`` array.
     asd : mapping {term: callable or array}, optional
         One-sided amplitude spectral density of each term at ``frequency``, in units
@@ -299,11 +297,14 @@ def budget_dataset(
     if tau is None and frequency is None:
         raise ValueError("give tau (s) and/or frequency (Hz) for the noise budget")
     unit = QUANTITIES[model.quantity]["units"]
+    # The Allan deviation of a clock's phase (time error, s) is that of its fractional
+    # frequency: dimensionless (NIST SP 1065 eq. 6); of any other quantity, in its units.
+    adev_unit = "1" if model.quantity == "phase" else unit
     data_vars: dict[str, xr.Variable] = {}
     coords: dict[str, Any] = {}
     names: list[str] = []
     for var, axis_name, axis, table, units in (
-        ("adev", "tau", tau, adev, unit),
+        ("adev", "tau", tau, adev, adev_unit),
         ("asd", "frequency", frequency, asd, f"{unit} Hz-1/2" if unit != "1" else "Hz-1/2"),
     ):
         if axis is None:

@@ -242,7 +242,7 @@ class GnssReceiver(SensorModel):
         sigmas = (("white", self.rms), (second, sigma2))
         adev = {k: (lambda t, s=s: _ROOT3 * s / t) for k, s in sigmas}
         asd = {k: s * math.sqrt(2.0 / self.rate) for k, s in sigmas}
-        out = budget_dataset(
+        return budget_dataset(
             self,
             tau=tau,
             frequency=frequency,
@@ -250,9 +250,6 @@ class GnssReceiver(SensorModel):
             asd=asd if frequency is not None else None,
             references=refs,
         )
-        if "adev" in out:
-            out["adev"].attrs["units"] = "1"
-        return out
 
 
 class _PpsSource:
