@@ -369,6 +369,42 @@ def test_a_clock_leaving_and_one_joining(truth, scale):
     assert np.all(ens < 0.9 * best)
 
 
+def test_calls_chained_through_state_equal_one_call(truth, scale):
+    """Three calls passing ``state`` on give exactly the one-call result; a DataArray
+    chunk that starts 5 epochs after ``next_time`` equals one call with 5 NaN epochs."""
+    u = truth - truth[:, :1]
+    parts, prev = [], None
+    for a, b in ((0, 10_000), (10_000, 10_001), (10_001, u.shape[0])):
+        prev = ensemble_time_scale(u[a:b], RATE, time_constant=tau_c(), taus=None, state=prev)
+        parts.append(prev)
+    for name in ("deviation", "weight", "frequency", "sigma", "outlier", "ensemble_sigma"):
+        joined = np.concatenate([p[name].values for p in parts])
+        np.testing.assert_array_equal(joined, scale[name].values, err_msg=name)
+    np.testing.assert_array_equal(np.concatenate([p.time.values for p in parts]), scale.time)
+    np.testing.assert_array_equal(prev.state.values, scale.state.values)
+    # a DataArray with a skipped stretch between the chunks
+    da = xr.DataArray(u[:3000], dims=("time", "clock"), coords={"time": time_grid(3000, RATE)})
+    gapped = da.copy()
+    gapped[1000:1005] = np.nan
+    one = ensemble_time_scale(gapped, time_constant=tau_c(), taus=None)
+    first = ensemble_time_scale(da[:1000], time_constant=tau_c(), taus=None)
+    second = ensemble_time_scale(da[1005:], time_constant=tau_c(), taus=None, state=first)
+    np.testing.assert_array_equal(second.deviation.values, one.deviation.values[1005:])
+    # epoch by epoch, as a real-time time scale runs (rate from state)
+    step = ensemble_time_scale(da[1005:1006], time_constant=tau_c(), taus=None, state=first)
+    np.testing.assert_array_equal(step.deviation.values, one.deviation.values[1005:1006])
+    assert step.time.values[0] == da.time.values[1005]
+    with pytest.raises(ValueError, match="next_time"):
+        ensemble_time_scale(da[990:], time_constant=tau_c(), state=first)
+    with pytest.raises(ValueError, match="state holds clocks"):
+        ensemble_time_scale(da[1000:, :3], time_constant=tau_c(), state=first)
+    with pytest.raises(ValueError, match=r"state was made at 1\.0 Hz"):
+        ensemble_time_scale(u[:100], 2.0, time_constant=tau_c(), state=first)
+    for wrong in ("state", first["state"], first.drop_vars("state")):
+        with pytest.raises(TypeError, match="state must be the Dataset"):
+            ensemble_time_scale(u[:100], RATE, time_constant=tau_c(), state=wrong)
+
+
 # ------------------------------------------------------------------ real clocks
 GRG = (
     Path(__file__).resolve().parents[1]
@@ -523,6 +559,7 @@ PARAMS = st.sampled_from(
     + [{"outlier_threshold": v} for v in (0.0, -3.0, np.inf, "4", True)]
     + [{"warmup_samples": v} for v in (0, -1, 1.5, "10", None)]
     + [{"taus": v} for v in ("weekly", [-1.0], [1e9], "all", [1.0, 2.0])]
+    + [{"state": v} for v in ("x", 1.0, xr.Dataset(), xr.Dataset({"state": 1.0}))]
 )
 
 

@@ -13,12 +13,12 @@ import numpy as np
 
 from qsense._numba import kernel
 
-__all__ = ["STATE_COLUMNS", "at1", "new_state"]
+__all__ = ["EPOCH", "STATE_COLUMNS", "at1", "new_state"]
 
 #: Columns of the per-clock state array, shape (n_clocks, len(STATE_COLUMNS)).
 STATE_COLUMNS = (
     "x",  # x_ie at the clock's last valid epoch (s)
-    "epoch",  # index of that epoch (-1: never seen)
+    "epoch",  # index of that epoch (any origin: only differences are used)
     "y",  # frequency estimate y_ie (fractional)
     "var",  # smoothed, own-weight-corrected prediction-error variance (s^2)
     "updates",  # number of variance updates so far
@@ -28,13 +28,13 @@ STATE_COLUMNS = (
     "fcount",  # number of slopes in the frequency estimate's running mean (start-up)
 )
 _X, _EPOCH, _Y, _VAR, _UPD, _SEEN, _RUN, _RUN_SLOPE, _FCOUNT = range(9)
+#: Column of the last valid epoch's index, which a caller shifts between chunks.
+EPOCH = _EPOCH
 
 
 def new_state(n_clocks: int) -> np.ndarray:
     """A fresh AT1 state: no clock seen yet."""
-    state = np.zeros((n_clocks, len(STATE_COLUMNS)))
-    state[:, _EPOCH] = -1.0
-    return state
+    return np.zeros((n_clocks, len(STATE_COLUMNS)))
 
 
 @kernel
@@ -127,7 +127,7 @@ def at1(
         for i in range(nc):
             ui = u[k, i]
             present[i] = ui == ui
-            prior[i] = present[i] and state[i, _EPOCH] >= 0.0
+            prior[i] = present[i] and state[i, _SEEN] > 0.0
             flag[i] = False
             use[i] = False
             raw[i] = 0.0

@@ -17,9 +17,9 @@ import xarray as xr
 
 from qsense._numba import any_nonfinite
 from qsense._validate import positive_float, positive_int, warn
-from qsense.fusion._kernels import at1, new_state
+from qsense.fusion._kernels import EPOCH, STATE_COLUMNS, at1, new_state
 from qsense.quantities import quantity_attrs
-from qsense.signal import as_series, common_grid, time_grid
+from qsense.signal import GRID_RTOL, as_series, common_grid, time_grid
 
 __all__ = ["ensemble_time_scale"]
 
@@ -78,7 +78,9 @@ def _clock_records(data: Any) -> tuple[dict[str, Any], list[str], Any]:
     return records, names, time
 
 
-def _clock_matrix(data: Any, records: dict[str, Any], rate: Any) -> tuple[np.ndarray, float]:
+def _clock_matrix(
+    data: Any, records: dict[str, Any], rate: Any, min_length: int
+) -> tuple[np.ndarray, float]:
     """The validated phases as a C-contiguous (n, n_clocks) float64 array, and the rate.
 
     A 2-D numeric array or DataArray is checked as a whole (its first clock through
@@ -89,7 +91,7 @@ def _clock_matrix(data: Any, records: dict[str, Any], rate: Any) -> tuple[np.nda
     values = data.transpose("time", "clock").values if isinstance(data, xr.DataArray) else data
     if isinstance(values, np.ndarray) and values.dtype.kind in "fiu":
         labels = list(records)
-        _, rate = as_series(records[labels[0]], rate, name=labels[0], min_length=_MIN_EPOCHS)
+        _, rate = as_series(records[labels[0]], rate, name=labels[0], min_length=min_length)
         u = np.ascontiguousarray(values, dtype=np.float64)
         if any_nonfinite(u.reshape(-1)):
             for j, label in enumerate(labels):
@@ -98,8 +100,53 @@ def _clock_matrix(data: Any, records: dict[str, Any], rate: Any) -> tuple[np.nda
                 if np.isnan(u[:, j]).all():
                     raise ValueError(f"{label} is entirely NaN")
         return u, rate
-    columns, rate = common_grid(records, rate, min_length=_MIN_EPOCHS)
+    columns, rate = common_grid(records, rate, min_length=min_length)
     return np.column_stack(columns), rate
+
+
+def _resume(
+    state: Any, names: list[str], rate: float, time: Any, n_clocks: int
+) -> tuple[np.ndarray, Any]:
+    """Kernel state with epochs counted from the first epoch of ``data``, and the start
+    time of ``data`` (``next_time`` of the previous result, for plain arrays)."""
+    if state is None:
+        return new_state(n_clocks), None
+    if not isinstance(state, xr.Dataset) or "state" not in state:
+        raise TypeError(
+            "state must be the Dataset returned by a previous ensemble_time_scale call "
+            f"(with its 'state' variable) or None, got {type(state).__name__}"
+        )
+    held = state["state"]
+    if held.dims != ("clock", "field") or list(held["field"].values) != list(STATE_COLUMNS):
+        raise ValueError(
+            f"state['state'] must be on (clock, field) with fields {list(STATE_COLUMNS)}"
+        )
+    held_names = [str(v) for v in held["clock"].values]
+    if held_names != names:
+        raise ValueError(
+            f"state holds clocks {held_names} but data has {names}: pass the same clocks "
+            "in the same order (a clock joining later: NaN in the earlier records)"
+        )
+    values = np.array(held.values, dtype=np.float64)
+    prev_rate, next_time = state.attrs.get("sample_rate"), state.attrs.get("next_time")
+    if not np.all(np.isfinite(values)) or not isinstance(prev_rate, numbers.Real):
+        raise ValueError("state must hold a finite state and its sample_rate attribute")
+    if abs(prev_rate - rate) > GRID_RTOL * rate:
+        raise ValueError(f"state was made at {prev_rate} Hz but data is at {rate} Hz")
+    try:
+        start = np.datetime64(next_time, "ns")
+    except (TypeError, ValueError):
+        raise ValueError(f"state has no valid next_time attribute, got {next_time!r}") from None
+    offset = 0.0
+    if time is not None:
+        offset = float((time[0] - start) / np.timedelta64(1, "ns")) * 1e-9 * rate
+        if offset < -GRID_RTOL or abs(offset - round(offset)) > GRID_RTOL:
+            raise ValueError(
+                f"data must start at state's next_time {next_time} or a whole number of "
+                f"epochs after it, got {time[0]}"
+            )
+    values[:, EPOCH] -= round(offset)
+    return values, start
 
 
 def _per_clock(name: str, value: Any, n_clocks: int) -> np.ndarray:
@@ -129,6 +176,7 @@ def ensemble_time_scale(
     warmup_samples: int = 10,
     reset_samples: int | None = 3,
     taus: Any = "octave",
+    state: xr.Dataset | None = None,
 ) -> xr.Dataset:
     """AT1 clock-ensemble time scale from the clocks' phase differences.
 
@@ -143,10 +191,11 @@ def ensemble_time_scale(
         ``clock`` (names from the ``clock`` coordinate), a Dataset or dict of one 1-D
         record per clock on one time grid, or a numeric array of shape (n_epochs,
         n_clocks). NaN marks a clock missing at an epoch (dropped out, not yet joined).
-        At least 2 clocks and 3 epochs; no clock entirely NaN; no infinities.
+        At least 2 clocks and 3 epochs (1 when continuing from ``state``); no clock
+        entirely NaN; no infinities.
     rate : float, optional
         Measurement rate in Hz (epochs every ``tau0 = 1 / rate`` s); required for plain
-        arrays, otherwise from the time coordinate.
+        arrays, otherwise from the time coordinate (or from ``state``).
     time_constant : float or sequence of float
         Time constant (s) of each clock's exponential frequency filter, ``m_i =
         time_constant_i / tau0``: one for all clocks or one per clock. Set it near the
@@ -177,6 +226,15 @@ def ensemble_time_scale(
     taus : {"octave", "decade", "all"}, array_like of float or None
         Averaging times (s) of the Allan-deviation estimates (see Returns), as in
         :func:`qsense.stability.oadev`; None skips them.
+    state : xarray.Dataset, optional
+        The result of a previous call on the epochs just before ``data`` (same clocks
+        in the same order, same rate): the time scale continues from its ``state``
+        variable exactly as if the two records had been processed in one call (a
+        real-time time scale run epoch by epoch or day by day, or a long record in
+        chunks). ``data`` must start at or after the previous result's ``next_time``
+        on its grid (skipped epochs count as missing); plain arrays are taken to start
+        at ``next_time``. The parameters of this call apply from its first epoch; the
+        Allan estimates cover this call's epochs only.
 
     Returns
     -------
@@ -204,8 +262,10 @@ def ensemble_time_scale(
         more clocks, the *estimates* ``adev_clock`` (tau, clock) of each clock's own
         Allan deviation and ``adev_ensemble`` (tau) of the ensemble's, from the
         weighted cornered hat of Notes (NaN where the estimate is negative).
-        Attributes: ``method`` ("AT1"), the parameters as used, ``sample_rate`` and
-        ``reference``.
+        ``state`` (clock, field): the algorithm's state after the last epoch, to pass
+        as ``state=`` to the next call. Attributes: ``method`` ("AT1"), the parameters
+        as used, ``sample_rate``, ``next_time`` (ISO 8601, the epoch after the last)
+        and ``reference``.
 
     Warns
     -----
@@ -286,7 +346,9 @@ def ensemble_time_scale(
     (True, 1.0)
     """
     records, names, time = _clock_records(data)
-    u, rate = _clock_matrix(data, records, rate)
+    if rate is None and isinstance(state, xr.Dataset):  # e.g. one epoch, no grid to read
+        rate = state.attrs.get("sample_rate")
+    u, rate = _clock_matrix(data, records, rate, _MIN_EPOCHS if state is None else 1)
     n_clocks = len(names)
     tau_f = _per_clock("time_constant", time_constant, n_clocks)
     if error_time_constant is None:
@@ -314,7 +376,7 @@ def ensemble_time_scale(
     sigma = np.empty((n, n_clocks))
     outlier = np.empty((n, n_clocks), dtype=np.int8)
     ens_sigma = np.empty(n)
-    state = new_state(n_clocks)
+    state, start = _resume(state, names, rate, time, n_clocks)
     reset = np.inf if reset_samples is None else float(positive_int("reset_samples", reset_samples))
     at1(u, rate, tau_f, tau_e, cap, threshold, float(warmup), reset, 0, state,
         dev, weight, freq, sigma, outlier, ens_sigma)  # fmt: skip
@@ -325,7 +387,9 @@ def ensemble_time_scale(
             "clocks kept equal weights and ensemble_sigma is NaN throughout"
         )
     if time is None:
-        time = time_grid(n, rate)
+        time = time_grid(n, rate, start)
+    state[:, EPOCH] -= n  # the next call's first epoch is 0
+    next_time = time[-1] + np.timedelta64(round(1e9 / rate), "ns")
     coords = {"time": time, "clock": names}
     dims = ("time", "clock")
     phase = quantity_attrs("phase")
@@ -345,8 +409,9 @@ def ensemble_time_scale(
                 ens_sigma,
                 {**phase, "long_name": "ensemble rms prediction error per epoch (estimate)"},
             ),
+            "state": (("clock", "field"), state, {"long_name": "AT1 state after the last epoch"}),
         },
-        coords=coords,
+        coords={**coords, "field": list(STATE_COLUMNS)},
         attrs={
             "method": "AT1",
             "sample_rate": rate,
@@ -356,6 +421,7 @@ def ensemble_time_scale(
             "outlier_threshold": "none" if outlier_threshold is None else threshold,
             "warmup_samples": warmup,
             "reset_samples": "none" if reset_samples is None else int(reset),
+            "next_time": str(np.datetime_as_string(next_time, unit="ns")),
             "reference": "Allan, Gray & Machlan, NBS Monograph 140 (1974)",
         },
     )
