@@ -12,7 +12,7 @@ import xarray as xr
 
 from qsense.fusion import ensemble_time_scale
 from qsense.fusion._kernels import at1, new_state
-from qsense.io import read_rinex_clock
+from qsense.io import load, read_rinex_clock, save
 from qsense.noise import power_law
 from qsense.seeding import seed_sequence, spawn
 from qsense.signal import time_grid
@@ -403,6 +403,17 @@ def test_calls_chained_through_state_equal_one_call(truth, scale):
     for wrong in ("state", first["state"], first.drop_vars("state")):
         with pytest.raises(TypeError, match="state must be the Dataset"):
             ensemble_time_scale(u[:100], RATE, time_constant=tau_c(), state=wrong)
+
+
+def test_a_saved_result_continues_after_loading(tmp_path):
+    """Day one's result written to HDF5 and read back carries the state for day two."""
+    x = clock_phases(3000, 11)
+    whole = ensemble_time_scale(x, RATE, time_constant=50.0)
+    save(ensemble_time_scale(x[:1000], RATE, time_constant=50.0), tmp_path / "day1.h5")
+    day2 = ensemble_time_scale(
+        x[1000:], RATE, time_constant=50.0, taus=None, state=load(tmp_path / "day1.h5")
+    )
+    np.testing.assert_array_equal(day2.deviation.values, whole.deviation.values[1000:])
 
 
 # ------------------------------------------------------------------ real clocks
