@@ -472,6 +472,8 @@ BAD = [
     ({"time_constant": "10"}, TypeError, "time_constant"),
     ({"time_constant": [10.0, 10.0]}, ValueError, "time_constant"),
     ({"time_constant": [10.0, 10.0, -1.0, 10.0]}, ValueError, r"time_constant\[2\]"),
+    ({"time_constant": {"0": 1.0, "1": 1.0}}, ValueError, "one value per clock"),
+    ({"time_constant": dict.fromkeys("0123", 1.0) | {"3": 0.0}}, ValueError, r"\['3'\]"),
     ({"error_time_constant": 0.0}, ValueError, "error_time_constant"),
     ({"max_weight": 0.1}, ValueError, "max_weight"),
     ({"max_weight": 1.5}, ValueError, "max_weight"),
@@ -504,6 +506,9 @@ def test_dataarray_and_dataset_inputs_agree_and_grids_are_checked():
     xr.testing.assert_identical(a, c)
     np.testing.assert_array_equal(a.deviation.values, d.deviation.values)
     assert list(a.clock.values) == list("ABCD") and a.attrs["sample_rate"] == 2.0
+    by_name = ensemble_time_scale(da, time_constant={"D": 80.0, "A": 20.0, "B": 50, "C": 50})
+    in_order = ensemble_time_scale(da, time_constant=[20.0, 50.0, 50.0, 80.0])
+    xr.testing.assert_identical(by_name, in_order)
     assert (a.time.values == t).all()
     shifted = da.sel(clock="B").assign_coords(time=t + np.timedelta64(1, "s"))
     with pytest.raises(ValueError, match="must start at the same time"):

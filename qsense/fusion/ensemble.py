@@ -149,13 +149,20 @@ def _resume(
     return values, start
 
 
-def _per_clock(name: str, value: Any, n_clocks: int) -> np.ndarray:
-    """A positive float per clock from a scalar or a sequence of ``n_clocks``."""
+def _per_clock(name: str, value: Any, names: list[str]) -> np.ndarray:
+    """A positive float per clock from a scalar, a sequence in clock order, or a dict
+    by clock name."""
+    n_clocks = len(names)
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         return np.full(n_clocks, positive_float(name, value))
+    if isinstance(value, Mapping):
+        keys = {str(k): v for k, v in value.items()}
+        if sorted(keys) != sorted(names):
+            raise ValueError(f"{name} must give one value per clock {names}, got {list(keys)}")
+        return np.array([positive_float(f"{name}[{k!r}]", keys[k]) for k in names])
     if isinstance(value, str | bytes) or not isinstance(value, Sequence | np.ndarray):
         raise TypeError(
-            f"{name} must be a time constant in s or one per clock, "
+            f"{name} must be a time constant in s, one per clock or a dict by clock name, "
             f"got {type(value).__name__} {value!r}"
         )
     if len(value) != n_clocks:
@@ -169,8 +176,8 @@ def ensemble_time_scale(
     data: Any,
     rate: float | None = None,
     *,
-    time_constant: float | Sequence[float],
-    error_time_constant: float | Sequence[float] | None = None,
+    time_constant: float | Sequence[float] | Mapping[str, float],
+    error_time_constant: float | Sequence[float] | Mapping[str, float] | None = None,
     max_weight: float | None = None,
     outlier_threshold: float | None = 4.0,
     warmup_samples: int = 10,
@@ -196,12 +203,13 @@ def ensemble_time_scale(
     rate : float, optional
         Measurement rate in Hz (epochs every ``tau0 = 1 / rate`` s); required for plain
         arrays, otherwise from the time coordinate (or from ``state``).
-    time_constant : float or sequence of float
+    time_constant : float, sequence of float or dict {clock: float}
         Time constant (s) of each clock's exponential frequency filter, ``m_i =
-        time_constant_i / tau0``: one for all clocks or one per clock. Set it near the
+        time_constant_i / tau0``: one for all clocks, one per clock in order, or a
+        dict by clock name (e.g. a maser's shorter than a caesium's). Set it near the
         averaging time where the clock's white FM gives way to random-walk FM (or
         flicker FM) noise; > 0.
-    error_time_constant : float or sequence of float, optional
+    error_time_constant : float, sequence of float or dict {clock: float}, optional
         Time constant (s) of the smoothing of each clock's squared prediction error,
         which sets the weights; default 10 times ``time_constant``; > 0.
     max_weight : float, optional
@@ -350,11 +358,11 @@ def ensemble_time_scale(
         rate = state.attrs.get("sample_rate")
     u, rate = _clock_matrix(data, records, rate, _MIN_EPOCHS if state is None else 1)
     n_clocks = len(names)
-    tau_f = _per_clock("time_constant", time_constant, n_clocks)
+    tau_f = _per_clock("time_constant", time_constant, names)
     if error_time_constant is None:
         tau_e = 10.0 * tau_f
     else:
-        tau_e = _per_clock("error_time_constant", error_time_constant, n_clocks)
+        tau_e = _per_clock("error_time_constant", error_time_constant, names)
     if max_weight is None:
         cap = min(1.0, _CAP_SHARES / n_clocks)
     else:
