@@ -51,28 +51,33 @@ def check_path(path: Any) -> Path:
     return p
 
 
-def read_text(p: Path) -> str:
+def read_text(p: Path, *, strict: bool = True) -> str:
     """Whole file as text (gunzipped when it starts with the gzip magic bytes).
 
-    Raises :class:`FileFormatError` naming the file for an empty file, a corrupt or
-    truncated gzip stream, or bytes that are not text (NUL bytes, invalid ASCII/UTF-8).
+    Raises :class:`FileFormatError` naming the file for a corrupt or truncated gzip
+    stream and, when ``strict``, for an empty file or bytes that are not text (NUL
+    bytes, invalid ASCII/UTF-8). Not ``strict``: undecodable bytes become U+FFFD and an
+    empty file gives ``""``, for formats whose headers are free text (Stable32).
     """
     try:
         with open(p, "rb") as fh:
             raw = fh.read()
     except OSError as err:  # permission denied, I/O error: say which file
         raise bad(p, f"cannot be read ({type(err).__name__}: {err.strerror or err})") from None
-    if not raw:
+    if not raw and strict:
         raise bad(p, "is empty")
     if raw[:2] == b"\x1f\x8b":
         try:
             raw = gzip.decompress(raw)
         except (OSError, EOFError, zlib.error) as err:  # BadGzipFile is an OSError
-            raise bad(
-                p, f"is gzip-compressed but corrupt or truncated ({type(err).__name__}: {err})"
-            ) from None
-        if not raw:
+            kind = type(err).__name__
+            if type(err).__module__ != "builtins":
+                kind = f"{type(err).__module__}.{kind}"  # zlib.error, gzip.BadGzipFile
+            raise bad(p, f"is gzip-compressed but corrupt or truncated ({kind}: {err})") from None
+        if not raw and strict:
             raise bad(p, "is empty (an empty gzip stream)")
+    if not strict:
+        return raw.decode("utf-8", errors="replace")
     if b"\x00" in raw:
         lineno = raw[: raw.index(b"\x00")].count(b"\n") + 1
         raise bad(p, "holds a NUL byte: a binary file, not a text clock file", lineno)

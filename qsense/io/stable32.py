@@ -19,11 +19,9 @@ its plain-text ASCII exports have the layout above and are.
 
 from __future__ import annotations
 
-import gzip
 import math
 import os
 import re
-import zlib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,7 +30,7 @@ import xarray as xr
 
 from qsense._timecoord import datetime_ns
 from qsense._validate import choice, positive_float, warn
-from qsense.io.hdf5 import FileFormatError
+from qsense.io._textfile import bad, read_text
 from qsense.signal import DataType, attrs_for, make_series
 
 __all__ = ["read_stable32"]
@@ -45,31 +43,6 @@ _MJD_EPOCH = np.datetime64("1858-11-17T00:00:00", "ns")
 _GRID_TOL = 1e-3
 #: Times datetime64[ns] can hold, in s from 1970 (1678-2262; with a margin).
 _NS_RANGE_S = 9.2e9
-
-
-def _bad(path: Path, message: str, lineno: int | None = None) -> FileFormatError:
-    """The error for a malformed file: names the file (and the line)."""
-    where = f"{path}" if lineno is None else f"{path}:{lineno}"
-    return FileFormatError(f"{where}: {message}", str(path))
-
-
-def _read_text(path: Path) -> str:
-    """Whole file as text, gunzipped when it starts with the gzip magic bytes."""
-    with open(path, "rb") as fh:
-        raw = fh.read()
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as err:  # BadGzipFile is an OSError
-            kind = (
-                type(err).__name__
-                if type(err).__module__ == "builtins"
-                else (f"{type(err).__module__}.{type(err).__name__}")
-            )
-            raise _bad(
-                path, f"is gzip-compressed but corrupt or truncated ({kind}: {err})"
-            ) from None
-    return raw.decode("utf-8", errors="replace")
 
 
 def _tokens(line: str) -> list[str]:
@@ -121,19 +94,19 @@ def _parse(path: Path, text: str) -> tuple[np.ndarray, np.ndarray | None, list[s
         if not rows:
             ncol = n
             if ncol not in (1, 2):
-                raise _bad(
+                raise bad(
                     path,
                     f"expected one value or two columns 'timetag value', got {ncol} columns: {s!r}",
                     lineno,
                 )
         elif n != ncol:
-            raise _bad(
+            raise bad(
                 path, f"expected {ncol} column(s) like the first data line, got {n}: {s!r}", lineno
             )
         rows.append(s)
         linenos.append(lineno)
     if not rows:
-        raise _bad(path, "no data lines found")
+        raise bad(path, "no data lines found")
     flat = [t for s in rows for t in _tokens(s)]
     try:
         table = np.array(flat, dtype=np.float64).reshape(len(rows), ncol)
@@ -143,26 +116,26 @@ def _parse(path: Path, text: str) -> tuple[np.ndarray, np.ndarray | None, list[s
                 try:
                     float(t)
                 except ValueError:
-                    raise _bad(
+                    raise bad(
                         path,
                         f"cannot read {t!r} as a number in line {s!r} (a gap is written nan)",
                         lineno,
                     ) from None
         raise  # pragma: no cover - every token parsed one by one but not together
-    bad = ~np.isfinite(table) & ~np.isnan(table)
-    if np.any(bad):
-        i = int(np.argmax(bad.any(axis=1)))
-        raise _bad(path, f"infinite value in line {rows[i]!r}", linenos[i])
+    infinite = ~np.isfinite(table) & ~np.isnan(table)
+    if np.any(infinite):
+        i = int(np.argmax(infinite.any(axis=1)))
+        raise bad(path, f"infinite value in line {rows[i]!r}", linenos[i])
     if ncol == 1:
         return table[:, 0], None, header, tau
     tags = table[:, 0]
     if np.any(np.isnan(tags)):
         i = int(np.argmax(np.isnan(tags)))
-        raise _bad(path, f"the timetag is NaN in line {rows[i]!r}", linenos[i])
+        raise bad(path, f"the timetag is NaN in line {rows[i]!r}", linenos[i])
     steps = np.diff(tags)
     if np.any(steps <= 0):
         i = int(np.argmax(steps <= 0)) + 1
-        raise _bad(
+        raise bad(
             path,
             f"timetags must increase strictly, but {tags[i]!r} follows {tags[i - 1]!r}",
             linenos[i],
@@ -294,7 +267,7 @@ def _epoch(epoch: Any) -> np.datetime64 | None:
 def _start(p: Path, seconds_since_1970: float) -> np.datetime64:
     """The first timetag as datetime64[ns], or raise naming the file when out of range."""
     if not abs(seconds_since_1970) < _NS_RANGE_S:
-        raise _bad(
+        raise bad(
             p,
             f"the first timetag is {seconds_since_1970:.6g} s from 1970, outside the years "
             "1678-2262 that datetime64[ns] can hold; check timetags= and epoch=",
@@ -318,17 +291,17 @@ def _read(
     p = Path(path)
     if not p.is_file():
         raise ValueError(f"path must be an existing file, got {str(p)!r}")
-    values, tags, header, tau = _parse(p, _read_text(p))
+    values, tags, header, tau = _parse(p, read_text(p, strict=False))
     if rate is None and tau is not None:
         if not (math.isfinite(tau) and tau > 0):
-            raise _bad(p, f"the header gives Tau = {tau!r}; pass rate= in Hz instead")
+            raise bad(p, f"the header gives Tau = {tau!r}; pass rate= in Hz instead")
         rate = 1.0 / tau
 
     start = None
     if tags is not None:
         t, is_mjd = _tags_in_seconds(tags, timetags)
         if not np.all(np.isfinite(t)):
-            raise _bad(p, "the timetags are too large to convert to seconds")
+            raise bad(p, "the timetags are too large to convert to seconds")
         if is_mjd:
             start = _start(p, (tags[0] - 40587.0) * 86400.0)  # MJD 40587 = 1970-01-01
         elif epoch is not None:
@@ -336,12 +309,12 @@ def _read(
             start = _start(p, epoch_s * 1e-9 + tags[0])
         if rate is None:
             if t.size < 2:
-                raise _bad(p, "one timetag cannot define a sample rate; pass rate=")
+                raise bad(p, "one timetag cannot define a sample rate; pass rate=")
             dt = float(np.min(np.diff(t)))
             idx = _on_grid(t, dt) if dt > 0 else None
             if idx is None:
                 steps = np.diff(t)
-                raise _bad(
+                raise bad(
                     p,
                     f"the timetags are not on a uniform grid (steps from {steps.min():.6g} s to "
                     f"{steps.max():.6g} s); pass rate= in Hz to treat the samples as uniformly "
@@ -361,7 +334,7 @@ def _read(
                 idx = np.arange(values.size)
         n_full = int(idx[-1]) + 1
         if n_full > max(100 * values.size, 10**7):
-            raise _bad(
+            raise bad(
                 p,
                 f"the timetags span {n_full} samples at {rate:.6g} Hz for only {values.size} "
                 "values (huge gaps); check timetags=, or pass rate= to ignore the timetags",
@@ -378,11 +351,11 @@ def _read(
             "in Hz, e.g. rate=1.0 for Stable32's default tau0 = 1 s)"
         )
     if np.all(np.isnan(values)):
-        raise _bad(p, "every value is NaN")
+        raise bad(p, "every value is NaN")
     span = (values.size - 1) / rate
     first = 946684800.0 if start is None else float(start.astype(np.int64)) * 1e-9  # 2000-01-01
     if not abs(first + span) < _NS_RANGE_S:
-        raise _bad(
+        raise bad(
             p,
             f"{values.size} samples at {rate:.6g} Hz span {span:.6g} s, past the year 2262 "
             "that datetime64[ns] can hold; check rate= and the Tau header",
