@@ -145,7 +145,7 @@ _PRESETS = (
             "drift": 1e-6 / (365.25 * _DAY),
         },
         citation=(
-            "/work/shared/PHYSICS.md sec. 1.7 (TCXO ~1e-9 at 1 s, minimum near 200 s: the real "
+            "PHYSICS.md sec. 1.7 (TCXO ~1e-9 at 1 s, minimum near 200 s: the real "
             "MAX2771 TCXO vs GPS record, shared datasets/clocks/gnss_sdr_tcxo_vs_gps, "
             "jmfriedt/max2771_fx2lp); ageing 1 ppm/year, a typical TCXO datasheet value"
         ),
@@ -167,7 +167,7 @@ _PRESETS = (
             "drift": 2e-11 / _DAY,
         },
         citation=(
-            "/work/shared/PHYSICS.md sec. 1.7 (SC-cut OCXO: 1e-12...1e-13 at 1 s, floor "
+            "PHYSICS.md sec. 1.7 (SC-cut OCXO: 1e-12...1e-13 at 1 s, floor "
             "1e-12...1e-13, ageing 1e-10...1e-11/day; typical datasheet values of double-oven "
             "10 MHz SC-cut OCXOs, not verified against one datasheet); the `qsense demo` "
             "'ocxo' clock"
@@ -186,7 +186,7 @@ _PRESETS = (
             "drift": 5e-11 / _MONTH,
         },
         citation=(
-            "/work/shared/PHYSICS.md sec. 1.7 (Rb standard: 1e-11...2e-11 at 1 s, floor "
+            "PHYSICS.md sec. 1.7 (Rb standard: 1e-11...2e-11 at 1 s, floor "
             "1e-12...1e-13, ~5e-11/month); typical datasheet values of a compact Rb "
             "standard (SRS PRS10 class: 2e-11 at 1 s, 2e-12 at 100 s; check the datasheet)"
         ),
@@ -200,7 +200,7 @@ _PRESETS = (
         "cs-5071a",
         {"h": {0: _h(5e-12, 1.0, 0), -1: _h(1e-14, 1.0, -1)}, "drift": 0.0},
         citation=(
-            "/work/shared/PHYSICS.md sec. 1.7 (Cs 5071A high-performance tube: ~5e-12 at 1 s "
+            "PHYSICS.md sec. 1.7 (Cs 5071A high-performance tube: ~5e-12 at 1 s "
             "typical, specification 8.5e-12 tau^-1/2, flicker floor <= 1e-14; Microchip "
             "5071A datasheet); the `qsense demo` 'cesium' clock"
         ),
@@ -222,7 +222,7 @@ _PRESETS = (
             "drift": 1e-16 / _DAY,
         },
         citation=(
-            "/work/shared/PHYSICS.md sec. 1.7 (active H-maser: ~1e-13 at 1 s, 2e-15 at 1000 s, "
+            "PHYSICS.md sec. 1.7 (active H-maser: ~1e-13 at 1 s, 2e-15 at 1000 s, "
             "~1e-16/day drift; typical datasheet values of active masers, e.g. Microchip "
             "MHM 2010, T4Science iMaser; check the datasheet); the `qsense demo` 'maser' clock"
         ),
@@ -237,7 +237,7 @@ _PRESETS = (
         "csac",
         {"h": {0: _h(3e-10, 1.0, 0), -1: _h(1e-12, 1.0, -1)}, "drift": 9e-10 / _MONTH},
         citation=(
-            "/work/shared/PHYSICS.md sec. 1.7 (Microchip SA.45s chip-scale atomic clock: "
+            "PHYSICS.md sec. 1.7 (Microchip SA.45s chip-scale atomic clock: "
             "~3e-10 at 1 s, ~1e-11 at 1000 s, ageing 0.6-0.9 ppb/month; SA.45s datasheet "
             "values, marked 'check' there)"
         ),

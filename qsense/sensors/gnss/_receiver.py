@@ -22,7 +22,7 @@ _ROOT3 = math.sqrt(3.0)
 
 # ---------------------------------------------------------------- the receiver
 _RECEIVER_CITATION = (
-    "/work/shared/PHYSICS.md sec. 1.6: PPS Allan deviation at 1 s measured by N8UR "
+    "PHYSICS.md sec. 1.6: PPS Allan deviation at 1 s measured by N8UR "
     "(quoted in jmfriedt/max2771_fx2lp, 240729_stability/README.md)"
 )
 
@@ -108,7 +108,7 @@ class GnssReceiver(SensorModel):
                 "correction_residual": 2e-9,
             },
             citation=(
-                "/work/shared/PHYSICS.md sec. 1.6 (1PPS ~10-20 ns rms uncorrected, ~1-3 ns "
+                "PHYSICS.md sec. 1.6 (1PPS ~10-20 ns rms uncorrected, ~1-3 ns "
                 "with the sawtooth correction; check against the receiver documentation); "
                 "u-blox timing receiver integration manual (TIM-TP qErr)"
             ),
