@@ -80,10 +80,11 @@ def clock_cycles(  # pragma: no cover - numba
         linear = wbar + c - ref[k]  # frequency error the atoms see
         side = 1.0 if (first + k) % 2 == 0 else -1.0
         phi = slope * linear
-        if not abs(phi) < 0.5 * math.pi:
+        if not abs(phi) < 0.5 * math.pi:  # NaN too: counted, never passed on as p
             outside += 1
         prob = 0.5 * (1.0 - side * contrast * math.sin(phi))
-        prob = min(max(prob, 0.0), 1.0)
+        if not 0.0 <= prob <= 1.0:
+            prob = 0.5 if prob != prob else min(max(prob, 0.0), 1.0)
         excited = gen.binomial(atoms, prob)
         error = -side * (2.0 * excited / atoms - 1.0) / (contrast * slope)
         freq = ybar + c

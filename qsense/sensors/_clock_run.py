@@ -192,6 +192,13 @@ class ClockRun:
         return self._next(int(cycles), environment, int(cycles) * self._clock.cycle_time)
 
     def _times(self, first: int, n: int) -> np.ndarray:
+        end = float(self._start.astype(np.int64)) + (first + n - 1) * (1e9 / self._rate)
+        if not end < float(np.iinfo(np.int64).max):
+            raise ValueError(
+                f"cycles {first} to {first + n - 1} at cycle_time={1.0 / self._rate!r} s from "
+                f"{self._start} end after 2262-04-11, the end of datetime64[ns]; simulate a "
+                "shorter duration (fewer cycles) or start earlier"
+            )
         k = np.arange(first, first + n, dtype=np.float64)
         offsets = np.rint(k * (1e9 / self._rate)).astype(np.int64)
         return self._start + offsets.astype("timedelta64[ns]")

@@ -189,6 +189,13 @@ class AtomicClock(SensorModel):
                 f"{self.ramsey_time!r} s, pulse_duration={self.pulse_duration!r} s, "
                 f"cycle_time={self.cycle_time!r} s"
             )
+        slope = 2.0 * math.pi * self.nu0 * self.effective_ramsey_time * self.contrast
+        if not 1e-150 < slope < 1e150:  # keeps every variance in the model finite
+            raise ValueError(
+                "AtomicClock: nu0 * (ramsey_time + 4 pulse_duration / pi) * contrast must give "
+                "a Ramsey phase per unit fractional frequency 2 pi nu0 T_eff C between 1e-150 "
+                f"and 1e150 rad, got {slope!r} rad from nu0={self.nu0!r} Hz"
+            )
         lo = self.lo
         if lo is None:
             return
