@@ -32,7 +32,9 @@ PRESETS = (
             "nu0: SI definition of the second; T_R = 0.5 s (typical fountain, check); "
             "T_c = 0.8 s derived so that the Itano formula with C = 1 gives the measured "
             "4.0e-14 tau^-1/2 (the paper's T_c not verified); K_Z = 427.45 Hz/G^2 = "
-            "4.2745e10 Hz/T^2 (Vanier & Audoin, 1989; check)"
+            "4.2745e10 Hz/T^2 (J. Vanier and C. Audoin, The Quantum Physics of Atomic "
+            "Frequency Standards, 1989), equal to the Breit-Rabi (g_J + g_I)^2 (mu_B/h)^2 / "
+            "(2 nu0) with g_J = 2.002540, g_I = 0.4013e-3 (checked in the tests)"
         ),
         description=(
             "Laser-cooled caesium fountain primary standard (LNE-SYRTE FO1 class), "
@@ -42,7 +44,7 @@ PRESETS = (
     Preset(
         "rb-pop",
         {
-            "nu0": 6_834_682_610.904,
+            "nu0": 6_834_682_610.904324,
             "ramsey_time": 3.0e-3,
             "cycle_time": 4.0e-3,
             "pulse_duration": 0.15e-3,
@@ -56,9 +58,11 @@ PRESETS = (
             "1.7e-13 tau^-1/2, drift below 1e-14/day, used here as the drift); T_R = 3 ms, "
             "tau_p = 0.15 ms, T_c = 4 ms, C = 0.35 (check); atoms is an effective number "
             "(a vapour cell is detection-noise limited) derived so that the Itano formula "
-            "gives the measured 1.7e-13 tau^-1/2; nu0: 87Rb hyperfine frequency, CIPM "
-            "secondary representation (check); K_Z = 575.15 Hz/G^2 (D. A. Steck, "
-            "'Rubidium 87 D Line Data'; check)"
+            "gives the measured 1.7e-13 tau^-1/2; nu0: 87Rb hyperfine frequency "
+            "6 834 682 610.904 324 Hz, CCTF 2004 Recommendation 1 (secondary representation); "
+            "K_Z = 575.15 Hz/G^2 (D. A. Steck, 'Rubidium 87 D Line Data'), equal to the "
+            "Breit-Rabi (g_J + |g_I|)^2 (mu_B/h)^2 / (2 nu0) with Steck's g_J = 2.00233113, "
+            "|g_I| = 0.000995141 (g-factors recalled, check)"
         ),
         description=(
             "Vapour-cell rubidium clock, pulsed optical pumping (POP), Ramsey interrogation "
@@ -68,7 +72,7 @@ PRESETS = (
     Preset(
         "sr-lattice",
         {
-            "nu0": 429_228_004_229_873.0,
+            "nu0": 429_228_004_229_873.19,
             "ramsey_time": 0.5,
             "cycle_time": 1.0,
             "atoms": 450,
@@ -80,8 +84,12 @@ PRESETS = (
             "clock, 3.5e-17 tau^-1/2 dominated by projection noise in synchronous "
             "comparison, cryogenic silicon-cavity LO); T_R = 0.5 s, T_c = 1 s (check); "
             "atoms derived so that the Itano formula gives 3.5e-17 tau^-1/2; nu0: 87Sr "
-            "clock transition, CIPM recommended value (check); K_Z = -23.38 MHz/T^2 = "
-            "-0.2338 Hz/G^2 (B. Lu et al., Chin. Phys. B 31, 043101 (2022), abstract; "
+            "clock transition measured at NIST/JILA, 429 228 004 229 873.19(15) Hz (H. "
+            "Leopardi et al., 'Measurement of the 27Al+ and 87Sr absolute optical frequencies' "
+            "(2021), abstract; CIPM 2009 Rec. 2: ...873.7 Hz at 1e-15); "
+            "K_Z = -23.38 MHz/T^2 = "
+            "-0.2338 Hz/G^2 (B. Lu et al., Chin. Phys. B 31, 043101 (2022), abstract: 88Sr "
+            "and the 87Sr mF = +-9/2 clock states; "
             "consistent with Boyd et al., PRA 76, 022510 (2007), check)"
         ),
         description=(

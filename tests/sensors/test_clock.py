@@ -430,6 +430,18 @@ def test_presets_are_cited_and_reach_the_published_stability():
         AtomicClock.preset("hydrogen-maser")
 
 
+def test_zeeman_coefficients_follow_the_breit_rabi_formula():
+    """m_F = 0 clock transition: delta nu = (g_J + g_I)^2 (mu_B B / h)^2 / (2 nu0)."""
+    mu_b_over_h = 1.3996244936e10  # Hz/T, CODATA 2018
+    for name, g_j, g_i in (
+        ("cs-fountain", 2.002540, 0.4013e-3),
+        ("rb-pop", 2.00233113, 0.000995141),
+    ):
+        clock = AtomicClock.preset(name)
+        breit_rabi = (g_j + g_i) ** 2 * mu_b_over_h**2 / (2 * clock.nu0)
+        assert clock.zeeman_coefficient == pytest.approx(breit_rabi, rel=1e-4)
+
+
 def test_noise_budget_asd_is_the_white_fm_level():
     clock = AtomicClock(
         nu0=1e9, ramsey_time=0.5, cycle_time=1.0, atoms=100, lo=Oscillator(h=FLICKER)
