@@ -275,7 +275,9 @@ class AtomicClock(SensorModel):
         sensitivity function computed by quadrature for m <= 1024 (``sinc**2(pi m d)``
         for short pulses, to 1e-15). Beyond, the weights are replaced by their mean
         asymptote ``A / m**2`` and summed in closed form (Hurwitz zeta): for flicker FM and
-        d = 0.5 this tail is 2e-7 of the sum. White FM (alpha = 0) converges as 1/m;
+        d = 0.5 this tail is 2e-7 of the sum. White FM (alpha = 0) converges as 1/m
+        (the tail is then ~1e-4 of the sum; with it the sum is within 1e-6 of a 2e7-term
+        brute-force sum for d = 0.2 to 0.5);
         PM terms (alpha > 0) diverge for short pulses and are summed up to the simulated
         LO bandwidth, m <= lo_samples_per_cycle / 2. 0 for an ideal LO.
         """

@@ -116,6 +116,17 @@ def test_budget_reproduces_the_physics_sheet_values():
         assert math.sqrt(clock.dick_variance_rate()) == pytest.approx(sigma, abs=0.05e-14)
 
 
+@pytest.mark.parametrize("d", [0.2, 0.3719, 0.5])
+def test_dick_budget_converges_for_white_fm(d):
+    """White FM aliases as 1/m^2 * m^0: the slowest sum; direct 2e6 terms + its tail."""
+    clock = AtomicClock(
+        nu0=1e9, ramsey_time=2 * d, cycle_time=2.0, atoms=10, lo=Oscillator(h={0: 1e-24})
+    )
+    m = np.arange(1, 2 * 10**6 + 1, dtype=np.float64)
+    brute = np.sum(np.sinc(m * d) ** 2) * 1e-24 + 1e-24 / (2 * math.pi**2 * d**2 * m[-1])
+    assert clock.dick_variance_rate() == pytest.approx(brute, rel=5e-6)
+
+
 def test_dick_budget_for_finite_pulses_and_power_law_mix():
     clock = AtomicClock(
         nu0=1e10,
