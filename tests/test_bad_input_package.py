@@ -43,6 +43,7 @@ MODULES = (
     "qsense.io",
     "qsense.plot",
     "qsense.sensors",
+    "qsense.environment",
 )
 
 
@@ -280,6 +281,9 @@ NOT_A_RECORD = {
     "qsense.sensors.clock_process_noise": "h0, hm2, tau: tests/sensors/test_classical.py",
     "qsense.sensors.GnssReceiver": "pulse parameters; noise_budget: tests/sensors/test_gnss.py",
     "qsense.sensors.DisciplinedOscillator": "loop parameters: tests/sensors/test_gnss.py",
+    "qsense.environment.gravity_tide": (
+        "times and a site: tests/environment/test_environment_bad_input.py"
+    ),
 }
 
 

@@ -25,6 +25,7 @@ PUBLIC = (
     "qsense.io",
     "qsense.plot",
     "qsense.sensors",
+    "qsense.environment",
 )
 
 
