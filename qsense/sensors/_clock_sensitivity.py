@@ -28,7 +28,14 @@ import math
 
 import numpy as np
 
-__all__ = ["bin_weights", "dick_weights", "effective_time", "primitive"]
+__all__ = [
+    "bin_weights",
+    "dick_weights",
+    "effective_time",
+    "loop_residual_avar",
+    "loop_residual_psd",
+    "primitive",
+]
 
 #: Harmonics whose Fourier coefficients are computed by quadrature; the sum beyond is
 #: the asymptotic tail (:func:`dick_weights`).
@@ -133,3 +140,56 @@ def dick_weights(d: float, p: float, harmonics: int = HARMONICS) -> tuple[np.nda
     upper = m > harmonics // 2
     tail = float(np.mean(m[upper] ** 2 * w[upper]))
     return w, tail
+
+
+def _panels(a: float, b: float, count: int, *, log: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights of composite Gauss-Legendre (8 points) on [a, b]."""
+    x, wq = np.polynomial.legendre.leggauss(8)
+    edges = np.geomspace(a, b, count + 1) if log else np.linspace(a, b, count + 1)
+    half = 0.5 * np.diff(edges)
+    mid = 0.5 * (edges[1:] + edges[:-1])
+    return (mid[:, None] + half[:, None] * x).ravel(), (half[:, None] * wq).ravel()
+
+
+def loop_residual_avar(psd, cycle_time: float, gain: float, m: float, folds: int) -> float:
+    """Allan variance at ``tau = m T_c`` of the LO's cycle means left by the servo.
+
+    The output's ``lo`` term is ``ybar_k`` (the LO's mean over cycle ``k``) through the
+    servo's error response ``E(z) = (1 - z**-1) / (1 - (1 - G) z**-1)``. With ``u = f T_c``,
+    the one-sided PSD of the sequence ``ybar_k`` is ``S_d(u) = sum_n S_y(|u + n| / T_c)
+    sinc**2(pi (u + n))`` (``|n| <= folds``: the simulated LO's bandwidth), and the Allan
+    variance of m-sample means is (Barnes et al. 1971; NIST SP 1065 eq. for the transfer
+    function ``2 sin**4(pi m u) / (m sin(pi u))**2``)::
+
+        sigma**2 = (1/T_c) int_0^1/2 S_d(u) |E(u)|**2 2 sin**4(pi m u) / (m sin(pi u))**2 du
+                 = (1/T_c) int_0^1/2 S_d(u) 8 sin**4(pi m u) / (m**2 (1 + a**2 - 2a cos 2pi u)) du
+
+    with ``a = 1 - G``. Quadrature: 8-point Gauss-Legendre panels of 1/(8 m) up to
+    ``u = 64 / m``, beyond which ``sin**4`` is replaced by its mean 3/8 (the rest of the
+    integrand varies slowly there: error ~ 1 / (2 pi 64) of the tail).
+    """
+    a = 1.0 - gain
+    edge = min(0.5, 64.0 / m)
+    u, w = _panels(0.0, edge, max(64, math.ceil(8 * m * edge)))
+    q = np.pi * u * np.sinc(m * u) * np.sin(np.pi * m * u)  # sin**2(pi m u) / m, stable
+    kern = 8.0 * q * q
+    if edge < 0.5:
+        u2, w2 = _panels(edge, 0.5, 128, log=True)
+        u, w = np.concatenate([u, u2]), np.concatenate([w, w2])
+        kern = np.concatenate([kern, np.full(u2.size, (3.0 / m) / m)])
+    n = np.arange(-folds, folds + 1, dtype=np.float64)
+    v = np.abs(u[:, None] + n[None, :])
+    s_d = np.sum(psd((v / cycle_time).ravel()).reshape(v.shape) * np.sinc(v) ** 2, axis=1)
+    den = 1.0 + a * a - 2.0 * a * np.cos(2.0 * np.pi * u)
+    return float(np.sum(w * s_d * kern / den)) / cycle_time
+
+
+def loop_residual_psd(psd, cycle_time: float, gain: float, f: np.ndarray, folds: int) -> np.ndarray:
+    """One-sided PSD of the ``lo`` term at ``f <= 1 / (2 T_c)`` (see :func:`loop_residual_avar`)."""
+    a = 1.0 - gain
+    u = np.asarray(f, dtype=np.float64) * cycle_time
+    n = np.arange(-folds, folds + 1, dtype=np.float64)
+    v = np.abs(u[:, None] + n[None, :])
+    s_d = np.sum(psd((v / cycle_time).ravel()).reshape(v.shape) * np.sinc(v) ** 2, axis=1)
+    e2 = 4.0 * np.sin(np.pi * u) ** 2 / (1.0 + a * a - 2.0 * a * np.cos(2.0 * np.pi * u))
+    return s_d * e2

@@ -40,7 +40,13 @@ from qsense.sensors._base import Preset, SensorModel, parameter
 from qsense.sensors._build import budget_dataset, samples_in
 from qsense.sensors._clock_presets import PRESETS
 from qsense.sensors._clock_run import ClockRun
-from qsense.sensors._clock_sensitivity import HARMONICS, dick_weights, effective_time
+from qsense.sensors._clock_sensitivity import (
+    HARMONICS,
+    dick_weights,
+    effective_time,
+    loop_residual_avar,
+    loop_residual_psd,
+)
 
 __all__ = ["AtomicClock", "ClockRun"]
 
@@ -343,24 +349,63 @@ class AtomicClock(SensorModel):
         n = samples_in(duration, 1.0 / self.cycle_time)
         return self.run(seed=seed, start=start)._next(n, environment, duration)
 
+    def _lo_psd(self, f: np.ndarray) -> np.ndarray:
+        return psd_from_h(self.lo.h, f) if self.lo is not None else np.zeros(np.shape(f))
+
+    def _lo_adev(self, tau: np.ndarray) -> np.ndarray:
+        m = tau / self.cycle_time
+        if np.any((m < 1.0) | (m > 1e15)):
+            raise ValueError(
+                f"tau must lie between cycle_time = {self.cycle_time!r} s (the clock gives one "
+                f"sample per cycle) and 1e15 cycles, got {tau!r}"
+            )
+        if self.lo is None:
+            return np.zeros(tau.shape)
+        folds = max(1, self.lo_samples_per_cycle // 2)
+        return np.sqrt(
+            [
+                loop_residual_avar(self._lo_psd, self.cycle_time, self.servo_gain, k, folds)
+                for k in m
+            ]
+        )
+
+    def _lo_asd(self, f: np.ndarray) -> np.ndarray:
+        nyquist = 0.5 / self.cycle_time
+        if np.any(f > nyquist):
+            raise ValueError(
+                f"frequency must be <= 1 / (2 cycle_time) = {nyquist:g} Hz (the clock's output "
+                f"has one sample per cycle), got {f!r}"
+            )
+        if self.lo is None:
+            return np.zeros(f.shape)
+        folds = max(1, self.lo_samples_per_cycle // 2)
+        psd = loop_residual_psd(self._lo_psd, self.cycle_time, self.servo_gain, f, folds)
+        return np.sqrt(psd)
+
     def noise_budget(self, tau: Any = None, frequency: Any = None) -> xr.Dataset:
-        """Allan deviation (and low-frequency ASD) of the projection noise, the Dick
-        effect and the drift.
+        """Allan deviation and ASD of the projection noise, the Dick effect, the LO's
+        residual inside the loop and the drift.
 
         Parameters
         ----------
         tau : array-like of float, optional
-            Averaging times in s (valid for tau well beyond the servo time constant).
+            Averaging times in s, from ``cycle_time`` to 1e15 cycles (multiples of
+            ``cycle_time``; interpolated between).
         frequency : array-like of float, optional
-            Fourier frequencies in Hz (white-FM levels, valid for f << 1 / T_c).
+            Fourier frequencies in Hz, <= 1 / (2 cycle_time) (the output's Nyquist
+            frequency). ``qpn`` and ``dick`` are their white-FM levels (for f << 1 / T_c).
 
         Returns
         -------
         xarray.Dataset
-            Terms ``qpn`` (:meth:`qpn_adev`), ``dick`` (:meth:`dick_variance_rate`),
-            ``drift`` (``|D| tau / sqrt(2)``; ASD 0: a ramp has no stationary
-            spectrum) and ``total``. The LO's in-loop residual (``lo`` in
-            :meth:`simulate`, falling as 1/tau) has no closed form here.
+            Terms ``qpn`` (:meth:`qpn_adev`), ``dick`` (:meth:`dick_variance_rate`; the
+            limit for tau beyond the servo's time constant), ``lo`` (the LO's cycle means
+            through the servo's error response, the ``lo`` term of :meth:`simulate`,
+            numerically, see ``qsense.sensors._clock_sensitivity.loop_residual_avar``),
+            ``drift`` (``|D| tau / sqrt(2)``; ASD 0: a ramp has no stationary spectrum)
+            and ``total`` (quadrature sum: ``lo`` and ``dick`` come from the same LO and
+            are not quite independent, so at short tau the simulated total can differ
+            by a few per cent).
         """
         qpn_rate = float(self.qpn_adev(1.0)) ** 2  # tau * sigma**2, s
         dick_rate = self.dick_variance_rate()
@@ -371,11 +416,13 @@ class AtomicClock(SensorModel):
             adev={
                 "qpn": lambda t: np.sqrt(qpn_rate / t),
                 "dick": lambda t: np.sqrt(dick_rate / t),
+                "lo": self._lo_adev,
                 "drift": lambda t: abs(self.drift) * t / math.sqrt(2.0),
             },
             asd={
                 "qpn": math.sqrt(2.0 * qpn_rate),
                 "dick": math.sqrt(2.0 * dick_rate),
+                "lo": self._lo_asd,
                 "drift": 0.0,
             },
             references={
@@ -383,6 +430,9 @@ class AtomicClock(SensorModel):
                 "(1999): (1 / (2 pi nu0 T_eff C)) sqrt(T_c / (N tau))",
                 "dick": "Santarelli et al., IEEE TUFFC 45, 887 (1998): (1/tau) sum_m "
                 "(|g_m|^2 / g0^2) S_y^LO(m / T_c)",
+                "lo": "S_y^LO of the cycle means through the servo's error response "
+                "(1 - z^-1) / (1 - (1 - G) z^-1), Allan transfer function of NIST SP 1065 "
+                "(numerical)",
                 "drift": "NIST SP 1065 sec. 5.2.4: |D| tau / sqrt(2)",
             },
         )

@@ -88,9 +88,9 @@ def test_dick_effect_matches_santarelli(d):
         lo_samples_per_cycle=20,  # LO resolved to the 10th harmonic: 99.9 % of the sum
     )
     rate = santarelli_rect(FLICKER, d, cycle)
-    budget = clock.noise_budget(tau=[1.0, 100.0])
+    budget = clock.noise_budget(tau=[2.0, 200.0])
     np.testing.assert_allclose(
-        budget.adev.sel(term="dick"), np.sqrt(rate / np.array([1.0, 100.0])), rtol=1e-6
+        budget.adev.sel(term="dick"), np.sqrt(rate / np.array([2.0, 200.0])), rtol=1e-6
     )
     ds = clock.simulate(1e6 * cycle, seed=7)
     taus = np.array([300.0, 1000.0, 3000.0]) * cycle
@@ -125,6 +125,29 @@ def test_dick_budget_converges_for_white_fm(d):
     m = np.arange(1, 2 * 10**6 + 1, dtype=np.float64)
     brute = np.sum(np.sinc(m * d) ** 2) * 1e-24 + 1e-24 / (2 * math.pi**2 * d**2 * m[-1])
     assert clock.dick_variance_rate() == pytest.approx(brute, rel=5e-6)
+
+
+@pytest.mark.parametrize("gain", [1.0, 0.4])
+def test_lo_residual_budget_matches_the_simulated_lo_term(gain):
+    lo = Oscillator(h={-1: 3e-27, 0: 1e-26})
+    clock = AtomicClock(
+        nu0=1e10,
+        ramsey_time=1.0,
+        cycle_time=2.0,
+        atoms=10**12,
+        lo=lo,
+        lo_samples_per_cycle=20,
+        servo_gain=gain,
+    )
+    taus = np.array([1.0, 10.0, 100.0]) * 2.0
+    budget = clock.noise_budget(tau=taus, frequency=[1e-3, 0.25]).adev.sel(term="lo").values
+    ds = clock.simulate(4e5, seed=2)
+    sim = qsense.stability.oadev(ds.lo, data_type="freq", taus=taus).dev.values
+    np.testing.assert_allclose(sim / budget, 1.0, atol=0.10)
+    with pytest.raises(ValueError, match="frequency"):
+        clock.noise_budget(frequency=[0.3])  # above the output's Nyquist, 0.25 Hz
+    with pytest.raises(ValueError, match="tau"):
+        clock.noise_budget(tau=[1.0])  # shorter than a cycle
 
 
 def test_dick_budget_for_finite_pulses_and_power_law_mix():
@@ -436,7 +459,7 @@ def test_presets_are_cited_and_reach_the_published_stability():
         assert "(" in AtomicClock.presets()[name]  # a citation with a year
         assert clock.qpn_adev(1.0) == pytest.approx(sigma, rel=0.01)
         budget = clock.noise_budget(tau=[1.0, 10.0], frequency=[1e-3])
-        assert list(budget.term.values) == ["qpn", "dick", "drift", "total"]
+        assert list(budget.term.values) == ["qpn", "dick", "lo", "drift", "total"]
     with pytest.raises(ValueError, match="preset"):
         AtomicClock.preset("hydrogen-maser")
 
