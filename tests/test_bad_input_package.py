@@ -284,6 +284,8 @@ NOT_A_RECORD = {
     "qsense.environment.gravity_tide": (
         "times and a site: tests/environment/test_environment_bad_input.py"
     ),
+    "qsense.environment.peterson_psd": "frequencies: tests/environment/test_seismic.py",
+    "qsense.environment.seismic_acceleration": "n, rate, psd: tests/environment/test_seismic.py",
 }
 
 
