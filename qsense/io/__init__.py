@@ -7,8 +7,12 @@ from __future__ import annotations
 
 from qsense.io.append import Appender
 from qsense.io.gnsslog import clean_gnss_log, read_gnss_log
+from qsense.io.gravimeters import read_a10, read_burris
 from qsense.io.hdf5 import FileFormatError, load, save
+from qsense.io.igets import read_ggp
 from qsense.io.rinex import read_rinex_clock
+from qsense.io.scintrex import read_cg5, read_cg6
+from qsense.io.seismic import read_miniseed
 from qsense.io.stable32 import read_stable32
 from qsense.io.tempo import read_tempo_clk, to_uniform_grid
 
@@ -17,7 +21,13 @@ __all__ = [
     "FileFormatError",
     "clean_gnss_log",
     "load",
+    "read_a10",
+    "read_burris",
+    "read_cg5",
+    "read_cg6",
+    "read_ggp",
     "read_gnss_log",
+    "read_miniseed",
     "read_rinex_clock",
     "read_stable32",
     "read_tempo_clk",
