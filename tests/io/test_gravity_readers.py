@@ -285,3 +285,19 @@ def test_sembawang_cg6_files_from_shared():
         + day1.drift_correction
     )
     assert float(abs(total - day1.gravity).max()) <= 2.5e-4 * MGAL
+
+
+@pytest.mark.parametrize("name", ["CG-6_TestData.dat", "CG-6_TsoftFormat.DAT"])
+def test_cg6_tide_column_reproduced_by_qsense_tides(name):
+    """The meter's tide correction (ETGTAB in the TSoft header) is minus qsense's gravity
+    tide at the file's site: measured std 0.43 (export, Boulder 2017-04-17) and 0.70 nm s-2
+    (TSoft, 37.6 N) after constant offsets of -4.4 and +5.5 nm s-2 (the meters' permanent-tide
+    and model conventions); the tide itself spans 148 and 632 nm s-2."""
+    from qsense.environment.tides import gravity_tide
+
+    ds = read_cg6(REL / name)
+    site = {"lat": float(ds.latitude[0]), "lon": float(ds.longitude[0])}
+    tide = gravity_tide(ds.time.values, height=float(ds.elevation[0]), **site).values
+    residual = ds.tide_correction.values + tide
+    assert np.std(residual) < 1e-9 and abs(np.mean(residual)) < 10e-9
+    assert np.ptp(tide) > 100e-9
