@@ -23,12 +23,15 @@ from qsense.sensors._build import (
 from qsense.sensors.classical import Oscillator, clock_process_noise
 from qsense.sensors.clock import AtomicClock, ClockRun
 from qsense.sensors.gnss import DisciplinedOscillator, GnssReceiver
+from qsense.sensors.gravimeter import AtomGravimeter, GravimeterRun
 
 __all__ = [
+    "AtomGravimeter",
     "AtomicClock",
     "ClockRun",
     "DisciplinedOscillator",
     "GnssReceiver",
+    "GravimeterRun",
     "Oscillator",
     "Preset",
     "SensorModel",

@@ -160,3 +160,209 @@ def test_psd_forms_and_bad_psd():
     ]:
         with pytest.raises(error, match="psd"):
             R.vibration_variance_rate(bad, T, tau, t_c)
+
+
+# ---------------------------------------------------------------- the model
+import xarray as xr  # noqa: E402
+
+from qsense.sensors import AtomGravimeter, SensorModel  # noqa: E402
+from qsense.sensors._gravimeter_kernels import shot_vibration  # noqa: E402
+from qsense.signal import time_grid  # noqa: E402
+from qsense.stability import oadev  # noqa: E402
+
+QUIET = {"atoms": 10**9, "detection_noise": 0.0, "laser_phase_psd": 0.0, "vibration_asd": 0.0}
+
+
+def white_environment(seconds, rate, sigma, seed, start="2000-01-01T00:00:00"):
+    n = int(seconds * rate) + 1
+    t0 = np.datetime64(start, "ns") - np.timedelta64(1, "s")
+    a = np.random.default_rng(seed).standard_normal(n) * sigma
+    tide = 1e-6 * np.sin(2 * np.pi * np.arange(n) / rate / 44714.0)
+    return xr.Dataset(
+        {
+            "acceleration": ("time", a, {"units": "m s-2"}),
+            "gravity": ("time", tide, {"units": "m s-2"}),
+        },
+        coords={"time": time_grid(n, rate, t0)},
+    )
+
+
+def test_shot_vibration_kernel_against_a_dense_quadrature():
+    T, tau = 0.05, 30e-6
+    rng = np.random.default_rng(4)
+    t_env = np.cumsum(rng.uniform(0.004, 0.012, 200))  # non-uniform, ~8 ms
+    a_env = rng.standard_normal(200)
+    centers = np.array([0.3, 0.61, 0.95, 1.2])
+    out = np.empty(4)
+    shot_vibration(t_env, a_env, centers, T, tau, out)
+    for k, c in enumerate(centers):
+        t = np.linspace(c - T - 2 * tau, c + T + 2 * tau, 400_001)
+        ref = np.trapezoid(R.acceleration_weight(t - c, T, tau) * np.interp(t, t_env, a_env), t)
+        assert out[k] == pytest.approx(ref, rel=1e-6, abs=1e-9)
+
+
+def test_constant_acceleration_enters_with_the_dc_response():
+    grav = AtomGravimeter(T=0.08, pulse_duration=40e-6, cycle_time=0.5, atoms=10**6, contrast=0.5)
+    time = time_grid(400, 10.0, "1999-12-31T23:59:59")
+    env = xr.Dataset(
+        {"acceleration": ("time", np.full(400, 1e-6), {"units": "m s-2"})}, coords={"time": time}
+    )
+    ds = grav.simulate(10.0, seed=1, environment=env)
+    np.testing.assert_allclose(ds.vibration, 1e-6 * R.dc_response(0.08, 40e-6), rtol=1e-12)
+
+
+def test_chunked_run_equals_one_call():
+    grav = AtomGravimeter.preset("aqg", k_independent_phase=0.01, vibration_asd=1e-8)
+    env = white_environment(70.0, 200.0, 1e-6, seed=3)
+    one = grav.simulate(60.0, seed=7, environment=env)
+    run = grav.run(seed=7)
+    parts = [run.next(40, environment=env), run.next(1, environment=env), run.next(70, env)]
+    joined = xr.concat(parts, "time")
+    assert one.sizes["time"] == joined.sizes["time"] == 111
+    for name in one.data_vars:
+        np.testing.assert_array_equal(one[name].values, joined[name].values, err_msg=name)
+    np.testing.assert_array_equal(one.time.values, joined.time.values)
+
+
+def test_output_is_truth_plus_terms_and_follows_the_gravity_driver():
+    grav = AtomGravimeter.preset("aqg", east_velocity=1e-3, launch_velocity=0.1)
+    env = white_environment(200.0, 100.0, 1e-7, seed=5)
+    ds = grav.simulate(180.0, seed=2, environment=env)
+    terms = ("gradient", "coriolis", "vibration", "laser_phase", "projection", "detection")
+    total = ds.truth + sum(ds[k] for k in (*terms, "k_bias", "lock_error"))
+    np.testing.assert_allclose(ds.g, total, rtol=0, atol=1e-14)
+    tide = np.interp(
+        (ds.time.values - env.time.values[0]).astype(float),
+        (env.time.values - env.time.values[0]).astype(float),
+        env.gravity.values,
+    )
+    np.testing.assert_allclose(ds.truth, grav.g0 + tide, rtol=0, atol=1e-15)
+    # Coriolis: 2 Omega v_E cos(45 deg) = 103 nm s-2 per mm/s (PHYSICS.md 2.1), an eastward
+    # cloud sees less gravity; gradient: g quoted at the first pulse, atoms measure lower
+    assert float(ds.coriolis[0]) == pytest.approx(-103.1e-9, rel=1e-3)
+    z_eff = 0.1 * 0.06 - 7 / 12 * grav.g0 * 0.06**2
+    assert float(ds.gradient[0]) == pytest.approx(-3.086e-6 * z_eff, rel=1e-12)
+
+
+def test_white_acceleration_allan_deviation_matches_the_aliasing_sum():
+    """White vibration only: ADEV at 100 s and 1000 s within 3 % of vibration_adev
+    (2**21 shots: 1.3 % standard error at 1000 s)."""
+    grav = AtomGravimeter(
+        T=0.1,
+        pulse_duration=20e-6,
+        cycle_time=1.0,
+        contrast=0.5,
+        **{**QUIET, "vibration_asd": 5e-8},
+    )
+    ds = grav.simulate(2.0**21, seed=11)
+    taus = np.array([100.0, 1000.0])
+    measured = oadev(ds.g.values, 1.0, data_type="freq", taus=taus).dev.values
+    predicted = grav.vibration_adev(taus, (5e-8) ** 2)
+    np.testing.assert_allclose(measured, predicted, rtol=0.03)
+    budget = grav.noise_budget(tau=taus).adev.sel(term="vibration").values
+    np.testing.assert_allclose(budget, predicted, rtol=1e-12)
+
+
+def test_sampled_white_acceleration_per_shot_matches_the_closed_form():
+    """The environment path: a white series at 200 Hz, S_a = 2 sigma**2 / 200 Hz."""
+    grav = AtomGravimeter.preset("aqg", **QUIET)
+    sigma, rate = 1e-5, 200.0
+    env = white_environment(3700.0, rate, sigma, seed=8)
+    ds = grav.simulate(3600.0, seed=1, environment=env)
+    s_a = 2 * sigma**2 / rate
+    per_shot = math.sqrt(0.5 * s_a * R.weight_square_integral(0.06, 10e-6)) / 0.06**2
+    assert float(ds.vibration.std()) == pytest.approx(per_shot, rel=0.03)
+    # for white noise the aliasing sum is the per-shot variance times T_c
+    adev_1s = float(grav.vibration_adev(grav.cycle_time, s_a))
+    assert adev_1s == pytest.approx(per_shot, rel=1e-6)
+
+
+def test_projection_noise_per_shot_is_the_atom_shot_noise_limit():
+    n_atoms, c, T = 10**5, 0.5, 0.1
+    grav = AtomGravimeter(
+        T=T, pulse_duration=10e-6, cycle_time=0.3, atoms=n_atoms, contrast=c, k_eff=1.6106e7
+    )
+    ds = grav.simulate(0.3 * 40000, seed=3)
+    limit = 1 / (c * math.sqrt(n_atoms) * 1.6106e7 * T**2)
+    assert float(ds.g.std()) == pytest.approx(limit, rel=0.03)
+    assert grav.shot_noise() == pytest.approx(limit, rel=1e-3)
+    q = grav.noise_budget(tau=[0.3]).adev.sel(term="projection").item()
+    assert q == pytest.approx(grav.shot_noise(), rel=1e-12)
+
+
+def test_mean_g_is_unbiased_with_a_real_fringe_offset_and_contrast():
+    """P0 = 0.3, C = 0.35: the lock fits both; the mean g is within 2 standard errors of
+    the truth, where assuming P0 = 0.5 would bias it by ~1e-5 m s-2 (thousands of them)."""
+    grav = AtomGravimeter.preset(
+        "aqg", fringe_offset=0.3, contrast=0.35, k_independent_phase=0.02, gradient=0.0
+    )
+    ds = grav.simulate(0.54 * 20000, seed=5)
+    err = (ds.g - ds.truth).values
+    se = err.std() / math.sqrt(err.size)
+    assert abs(err.mean()) < 2 * se
+    p0, c = ds.attrs["fringe_fit_offset"], ds.attrs["fringe_fit_contrast"]
+    assert p0 == pytest.approx(0.3, abs=3e-3) and c == pytest.approx(0.35, rel=0.02)
+    assumed_half = 2 * (0.5 - 0.3) / (0.35 * grav.scale_factor)
+    assert assumed_half > 1000 * se
+    # the k-independent phase alternates with k and cancels in k-reversal pairs
+    assert np.all(np.abs(ds.k_bias.values[0::2] + ds.k_bias.values[1::2]) < 1e-20)
+
+
+def test_noise_terms_match_the_budget_per_shot():
+    grav = AtomGravimeter.preset("aqg", vibration_asd=2e-7)
+    ds = grav.simulate(0.54 * 20000, seed=9)
+    per_shot = grav.noise_budget(tau=[0.54]).adev.sel(tau=0.54)
+    for term in ("projection", "detection", "laser_phase", "vibration"):
+        assert float(ds[term].std()) == pytest.approx(float(per_shot.sel(term=term)), rel=0.03)
+    assert SensorModel.from_attrs(ds.attrs) == grav
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"T": 0.0}, ["T", "> 0"]),
+        ({"T": -0.1}, ["T"]),
+        ({"pulse_duration": 0.06}, ["pulse_duration", "< T"]),
+        ({"pulse_duration": 0.1}, ["pulse_duration"]),
+        ({"contrast": 0.0}, ["contrast"]),
+        ({"contrast": 1.2}, ["contrast"]),
+        ({"contrast": float("nan")}, ["contrast"]),
+        ({"cycle_time": 0.1}, ["cycle_time"]),
+        ({"fringe_offset": 0.9}, ["fringe_offset", "contrast"]),
+        ({"vibration_asd": -1.0}, ["vibration_asd"]),
+        ({"laser_phase_psd": -1.0}, ["laser_phase_psd"]),
+        ({"atoms": 0}, ["atoms"]),
+    ],
+)
+def test_bad_parameters_name_the_parameter(kwargs, words):
+    with pytest.raises(ValueError) as info:
+        AtomGravimeter.preset("aqg", **kwargs)
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_bad_calls_name_the_argument():
+    grav = AtomGravimeter.preset("aqg")
+    for bad in (-1.0, lambda f: -f, (np.array([0.0, 1.0]), np.array([1.0, -2.0]))):
+        with pytest.raises(ValueError, match="psd"):
+            grav.vibration_adev(100.0, bad)
+    with pytest.raises(ValueError, match="tau"):
+        grav.vibration_adev(-1.0, 1e-14)
+    with pytest.raises(TypeError, match="frequency"):
+        grav.phase_transfer("1")
+    with pytest.raises(ValueError, match="frequency"):
+        grav.phase_transfer([1.0, np.nan])
+    with pytest.raises(ValueError, match="duration"):
+        grav.simulate(0.1)
+    short = white_environment(5.0, 100.0, 1e-6, seed=1)
+    with pytest.raises(ValueError, match="gravity"):
+        grav.simulate(60.0, environment=short)
+    with pytest.raises(ValueError, match="acceleration"):
+        grav.simulate(60.0, environment=short.drop_vars("gravity"))
+    wrong_units = short.drop_vars("gravity")
+    wrong_units["acceleration"].attrs["units"] = "m s-1"
+    with pytest.raises(ValueError, match="acceleration"):
+        grav.simulate(2.0, environment=wrong_units)
+    with pytest.raises(ValueError, match="n"):
+        grav.run(seed=1).next(0)
+    assert grav.acceleration_transfer([0.0])[0] == pytest.approx(grav.scale_factor**2)
