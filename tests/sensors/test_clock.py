@@ -1,5 +1,5 @@
 """AtomicClock: projection noise (Itano 1993), Dick effect (Santarelli 1998), the servo,
-chunked runs, environment terms, presets and bad input.
+chunked runs, environment terms and presets (bad input: test_clock_bad_input.py).
 
 Monte-Carlo tests are seeded and lean (<= 1e6 cycles at 20 LO samples per cycle, well
 under a second each once compiled).
