@@ -82,17 +82,17 @@ def read_miniseed(
     Returns
     -------
     list of xarray.Dataset, one per segment, by SEED id then start time
-        A segment is a run of traces of one channel (SEED id) whose samples lie on one
-        grid (``start + k / sampling_rate`` within 1 us, MiniSEED's time resolution); gaps between them are
-        NaN samples. A trace off the grid (e.g. the AQG after a recalibration pause)
-        starts a new segment, so no timestamp is moved. Each Dataset has one variable
-        named after the channel code (``"MGZ"``, ``"LHZ"``) on ``time`` (datetime64[ns],
-        UTC, sub-second kept), and attributes ``sample_rate`` (Hz), ``seed_id``,
-        ``network``, ``station``, ``location``, ``channel``, ``n_traces``, ``n_gaps``
-        (NaN samples), ``response_removed`` (``"none"``, ``"sensitivity"``, ``"full"``),
-        ``sensitivity`` (counts per input unit) and ``sensitivity_units``, ``source``.
-        The variable's ``units`` are SI (``m s-2``, ``m s-1``, ``Pa``, ``rad``) when the
-        inventory's input unit is known (``NM/S**2`` x 1e-9 to m s-2), else the
+        A segment is a run of traces of one channel (SEED id) whose samples lie on one grid
+        (``start + k / sampling_rate`` within 1 us, MiniSEED's time resolution); gaps
+        between them are NaN samples. A trace off the grid (e.g. the AQG after a
+        recalibration pause) starts a new segment, so no timestamp is moved. Each Dataset
+        has one variable named after the channel code (``"MGZ"``, ``"LHZ"``) on ``time``
+        (datetime64[ns], UTC, sub-second kept), and attributes ``sample_rate`` (Hz),
+        ``seed_id``, ``network``, ``station``, ``location``, ``channel``, ``n_traces``,
+        ``n_gaps`` (NaN samples), ``response_removed`` (``"none"``, ``"sensitivity"``,
+        ``"full"``), ``sensitivity`` (counts per input unit) and ``sensitivity_units``,
+        ``source``. The variable's ``units`` are SI (``m s-2``, ``m s-1``, ``Pa``, ``rad``)
+        when the inventory's input unit is known (``NM/S**2`` x 1e-9 to m s-2), else the
         inventory's unit string, or ``"count"`` without an inventory.
 
     Raises
