@@ -227,6 +227,17 @@ RECIPES: dict[str, Recipe] = {
             {"a": d, "b": _values(max(np.size(d), 1), 1)}, r, time_constant=10.0
         ),
         ("data",),
+    ),    "qsense.environment.driver_series": Recipe(
+        lambda d, r: importlib.import_module("qsense.environment").driver_series(
+            d, "pressure", rate=r
+        ),
+        ("data",),
+    ),
+    "qsense.environment.pressure_admittance_correction": Recipe(
+        lambda d, r: importlib.import_module(
+            "qsense.environment"
+        ).pressure_admittance_correction(d, rate=r),
+        ("pressure",),
     ),
 }
 
@@ -275,6 +286,8 @@ NOT_A_RECORD = {
     "qsense.io.read_ggp": "a path: tests/io/test_gravity_bad_input.py",
     "qsense.io.read_miniseed": "a path: tests/io/test_seismic_io.py (test_bad_input)",
     "qsense.plot.stability": "a stability result: tests/test_plot.py",
+    "qsense.sensors.AtomicClock": "a model: tests/sensors/test_clock_bad_input.py",
+    "qsense.sensors.ClockRun": "a run of an AtomicClock: tests/sensors/test_clock*.py",
     "qsense.sensors.Preset": "a record of a preset",
     "qsense.sensors.SensorModel": "the model base: tests/sensors",
     "qsense.sensors.budget_dataset": "model terms: tests/sensors",
@@ -295,6 +308,9 @@ NOT_A_RECORD = {
     ),
     "qsense.environment.peterson_psd": "frequencies: tests/environment/test_seismic.py",
     "qsense.environment.seismic_acceleration": "n, rate, psd: tests/environment/test_seismic.py",
+    "qsense.environment.nominal_pressure": "a height: tests/environment/test_drivers.py",
+    "qsense.environment.pressure_series": "n, rate, model: tests/environment/test_drivers.py",
+    "qsense.environment.temperature_series": "n, rate, model: tests/environment/test_drivers.py",
 }
 
 
