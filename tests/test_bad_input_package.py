@@ -227,16 +227,17 @@ RECIPES: dict[str, Recipe] = {
             {"a": d, "b": _values(max(np.size(d), 1), 1)}, r, time_constant=10.0
         ),
         ("data",),
-    ),    "qsense.environment.driver_series": Recipe(
+    ),
+    "qsense.environment.driver_series": Recipe(
         lambda d, r: importlib.import_module("qsense.environment").driver_series(
             d, "pressure", rate=r
         ),
         ("data",),
     ),
     "qsense.environment.pressure_admittance_correction": Recipe(
-        lambda d, r: importlib.import_module(
-            "qsense.environment"
-        ).pressure_admittance_correction(d, rate=r),
+        lambda d, r: importlib.import_module("qsense.environment").pressure_admittance_correction(
+            d, rate=r
+        ),
         ("pressure",),
     ),
 }

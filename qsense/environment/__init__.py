@@ -3,7 +3,23 @@
 It knows nothing of sensors (DESIGN.md): a sensor model takes these series as drivers.
 """
 
+from qsense.environment.drivers import (
+    driver_series,
+    nominal_pressure,
+    pressure_admittance_correction,
+    pressure_series,
+    temperature_series,
+)
 from qsense.environment.seismic import peterson_psd, seismic_acceleration
 from qsense.environment.tides import gravity_tide
 
-__all__ = ["gravity_tide", "peterson_psd", "seismic_acceleration"]
+__all__ = [
+    "driver_series",
+    "gravity_tide",
+    "nominal_pressure",
+    "peterson_psd",
+    "pressure_admittance_correction",
+    "pressure_series",
+    "seismic_acceleration",
+    "temperature_series",
+]
