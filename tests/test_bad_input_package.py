@@ -285,6 +285,7 @@ NOT_A_RECORD = {
     "qsense.io.read_burris": "a path: tests/io/test_gravity_bad_input.py",
     "qsense.io.read_a10": "a path: tests/io/test_gravity_bad_input.py",
     "qsense.io.read_ggp": "a path: tests/io/test_gravity_bad_input.py",
+    "qsense.io.read_tsf": "a path: tests/io/test_gravity_bad_input.py",
     "qsense.io.read_miniseed": "a path: tests/io/test_seismic_io.py (test_bad_input)",
     "qsense.plot.stability": "a stability result: tests/test_plot.py",
     "qsense.sensors.AtomicClock": "a model: tests/sensors/test_clock_bad_input.py",

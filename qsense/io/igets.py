@@ -1,4 +1,4 @@
-"""Reader for IGETS/GGP superconducting-gravimeter text files (``.ggp``).
+"""Readers for IGETS/GGP (``.ggp``) and TSoft (``.tsf``) superconducting-gravimeter files.
 
 The GGP format (Global Geodynamics Project, now IGETS; also written by TSoft and read by
 ETERNA): free header lines, some ``Key : value`` (``Station``, ``Instrument``,
@@ -24,7 +24,7 @@ from qsense.io._survey import MGAL, UGAL
 from qsense.io._textfile import bad, check_path, read_text, to_float
 from qsense.quantities import quantity_attrs
 
-__all__ = ["GRAVITY_UNITS", "read_ggp"]
+__all__ = ["GRAVITY_UNITS", "read_ggp", "read_tsf"]
 
 #: Gravity units a GGP file may be in, with their factor to m s-2.
 GRAVITY_UNITS = {"nm s-2": 1e-9, "um s-2": 1e-6, "uGal": UGAL, "mGal": MGAL, "m s-2": 1.0}
@@ -255,3 +255,163 @@ def _grid_step(p: Path, time: np.ndarray, linenos: list[int]) -> int:
         raise bad(p, "time is not after the row before (repeated or unsorted)", linenos[k])
     steps, counts = np.unique(d, return_counts=True)
     return int(steps[np.argmax(counts)])
+
+
+def _si(unit: str) -> tuple[str | None, float, str]:
+    """A TSF channel unit -> (quantity, factor to SI, SI units); unknown units kept."""
+    u = _UNIT_ALIASES.get(unit.strip().lower())
+    if u in GRAVITY_UNITS:
+        return "gravity", GRAVITY_UNITS[u], "m s-2"
+    if u in _PRESSURE_UNITS:
+        return "pressure", _PRESSURE_UNITS[u], "Pa"
+    return None, 1.0, unit.strip()
+
+
+def _sections(lines: list[str]) -> dict[str, tuple[int, list[tuple[int, str]]]]:
+    """``[NAME] rest`` sections: name -> (line of the tag, [(lineno, text), ...])."""
+    out: dict[str, tuple[int, list[tuple[int, str]]]] = {}
+    current: list[tuple[int, str]] | None = None
+    for i, s in enumerate(lines):
+        t = s.strip()
+        m = re.match(r"^\[([A-Za-z-]+)\]\s*(.*)$", t)
+        if m:
+            name = m.group(1).upper()
+            current = [(i + 1, m.group(2))] if m.group(2) else []
+            out[name] = (i + 1, current)
+            if name == "DATA":
+                current.extend((k + 1, lines[k]) for k in range(i + 1, len(lines)))
+                break
+        elif current is not None and t:
+            current.append((i + 1, t))
+    return out
+
+
+def read_tsf(path: str | os.PathLike) -> xr.Dataset:
+    """Read a TSoft ``.tsf`` file (the IGETS/ICET working format) onto its time grid.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The TSF text file (optionally gzip-compressed): ``[TSF-file]`` then the sections
+        ``[TIMEFORMAT] DATETIME``, ``[INCREMENT]`` (s), ``[CHANNELS]`` (one
+        ``Location:Instrument:Name`` line each), ``[UNITS]`` (one line each),
+        ``[UNDETVAL]`` (the missing-value mark), optional ``[COMMENT]``,
+        ``[COUNTINFO]``, and ``[DATA]``: rows ``YYYY MM DD hh mm ss value ...``.
+
+    Returns
+    -------
+    xarray.Dataset, dim ``time``
+        One variable per channel, named after the channel's last ``:`` part (made
+        unique and identifier-like): gravity-unit channels (nm/s^2, uGal, mGal, ...) in
+        m s-2 with ``quantity = "gravity"``, pressure channels (hPa, mbar, Pa) in Pa,
+        others as read with the file's unit. Values equal to ``[UNDETVAL]`` and grid
+        times without a row are NaN. Each variable keeps ``tsf_channel`` and
+        ``units_in_file``. Attributes: ``sample_rate`` (1 / INCREMENT, Hz),
+        ``n_rows``, ``n_undetermined``, ``n_gaps``, ``comment``, ``source``.
+
+    Raises
+    ------
+    TypeError
+        ``path`` is not a str or os.PathLike.
+    FileFormatError
+        (a ValueError) naming the file and, for a bad row, the line: missing, a
+        directory, empty, no ``[TSF-file]`` tag, a missing section, a TIMEFORMAT other
+        than DATETIME, an INCREMENT outside 1e-9 .. 1e8 s, UNITS not one a channel, a
+        row with the wrong number of fields, a bad number or date, a time not after the row before
+        or off the INCREMENT grid.
+    """
+    p = check_path(path)
+    lines = read_text(p).splitlines()
+    if not any(s.strip().upper().startswith("[TSF-FILE]") for s in lines[:5]):
+        raise bad(p, "not a TSoft file: no '[TSF-file]' tag on its first lines")
+    sec = _sections(lines)
+    for need in ("TIMEFORMAT", "INCREMENT", "CHANNELS", "UNITS", "DATA"):
+        if need not in sec:
+            raise bad(p, f"no [{need}] section")
+    tf = " ".join(t for _, t in sec["TIMEFORMAT"][1]).strip().upper()
+    if tf != "DATETIME":
+        raise bad(p, f"[TIMEFORMAT] {tf!r} is not supported (only DATETIME)", sec["TIMEFORMAT"][0])
+    inc_line, inc = sec["INCREMENT"]
+    increment = to_float(p, [t.split()[0] for _, t in inc[:1]] or ["?"], [inc_line], "INCREMENT")
+    if not 1e-9 <= increment[0] <= 1e8:
+        raise bad(p, f"[INCREMENT] must be 1e-9 .. 1e8 seconds, got {increment[0]}",
+                  inc_line)  # fmt: skip
+    step = round(float(increment[0]) * 1e9)
+    channels = [t for _, t in sec["CHANNELS"][1]]
+    units = [t for _, t in sec["UNITS"][1]]
+    if not channels or len(units) != len(channels):
+        raise bad(p, f"{len(channels)} [CHANNELS] but {len(units)} [UNITS] lines",
+                  sec["UNITS"][0])  # fmt: skip
+    undet = None
+    if "UNDETVAL" in sec and sec["UNDETVAL"][1]:
+        u_line, u = sec["UNDETVAL"]
+        undet = float(to_float(p, [u[0][1].split()[0]], [u_line], "UNDETVAL")[0])
+    nch = len(channels)
+    rows: list[list[str]] = []
+    linenos: list[int] = []
+    for n, s in sec["DATA"][1]:
+        tok = s.split()
+        if not tok:
+            continue
+        if len(tok) != 6 + nch:
+            raise bad(p, f"a [DATA] row needs 6 time fields and {nch} values, got {len(tok)}", n)
+        rows.append(tok)
+        linenos.append(n)
+    if not rows:
+        raise bad(p, "no row in the [DATA] section")
+    parts = to_float(p, [t for r in rows for t in r[:6]], np.repeat(linenos, 6), "date/time")
+    parts = parts.reshape(-1, 6)
+    stamps = [
+        f"{int(y):04d}-{int(mo):02d}-{int(d):02d}T{int(h):02d}:{int(mi):02d}:{int(sc):02d}"
+        for y, mo, d, h, mi, sc in parts
+    ]
+    try:
+        time = np.array(stamps, dtype="datetime64[ns]")
+    except ValueError:
+        for st_, n in zip(stamps, linenos, strict=True):
+            try:
+                np.datetime64(st_)
+            except ValueError:
+                raise bad(p, f"{st_!r} is not a valid date and time", n) from None
+        raise  # pragma: no cover
+    time = time + np.rint((parts[:, 5] - np.floor(parts[:, 5])) * 1e9).astype("timedelta64[ns]")
+    if time.size > 1 and np.any(np.diff(time).astype(np.int64) <= 0):
+        k = int(np.argmax(np.diff(time).astype(np.int64) <= 0)) + 1
+        raise bad(p, "time is not after the row before (repeated or unsorted)", linenos[k])
+    ns = (time - time[0]).astype(np.int64)
+    if np.any(ns % step):
+        k = int(np.argmax(ns % step != 0))
+        raise bad(p, f"time {stamps[k]} is off the [INCREMENT] {increment[0]:g} s grid",
+                  linenos[k])  # fmt: skip
+    values = np.array([r[6:] for r in rows], dtype=object).ravel().tolist()
+    raw = to_float(p, values, np.repeat(linenos, nch),
+                   lambda k: f"channel {channels[k % nch]!r}").reshape(-1, nch)  # fmt: skip
+    missing = raw == undet if undet is not None else np.zeros(raw.shape, dtype=bool)
+    raw[missing] = np.nan
+    n = int(ns[-1] // step) + 1
+    grid = time[0] + np.arange(n, dtype=np.int64) * np.timedelta64(step, "ns")
+    out = np.full((n, nch), np.nan)
+    out[ns // step] = raw
+    data_vars: dict[str, Any] = {}
+    for k, (chan, unit) in enumerate(zip(channels, units, strict=True)):
+        base = re.sub(r"\W+", "_", chan.split(":")[-1].strip()).strip("_").lower() or "channel"
+        name, j = base, 2
+        while name in data_vars:
+            name, j = f"{base}_{j}", j + 1
+        quantity, factor, si = _si(unit)
+        attrs = (dict(quantity_attrs(quantity, long_name=chan)) if quantity  # type: ignore[arg-type]
+                 else {"units": si, "long_name": chan})  # fmt: skip
+        attrs.update(tsf_channel=chan, units_in_file=unit)
+        data_vars[name] = ("time", out[:, k] * factor, attrs)
+    comment = "\n".join(t for _, t in sec.get("COMMENT", (0, []))[1])
+    attrs = {
+        "sample_rate": 1e9 / step,
+        "sampling": "uniform",
+        "n_rows": len(rows),
+        "n_undetermined": int(missing.sum()),
+        "n_gaps": int(n - len(rows)),
+        "comment": comment,
+        "time_note": "times as written in the file (TSoft/IGETS: UTC)",
+        "source": str(p),
+    }
+    return xr.Dataset(data_vars, coords={"time": ("time", grid)}, attrs=attrs)

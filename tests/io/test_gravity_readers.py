@@ -21,6 +21,7 @@ from qsense.io import (
     read_cg5,
     read_cg6,
     read_ggp,
+    read_tsf,
     to_uniform_grid,
 )
 
@@ -301,3 +302,70 @@ def test_cg6_tide_column_reproduced_by_qsense_tides(name):
     residual = ds.tide_correction.values + tide
     assert np.std(residual) < 1e-9 and abs(np.mean(residual)) < 10e-9
     assert np.ptp(tide) > 100e-9
+
+
+# ------------------------------------------------------------------ TSoft TSF
+def _tsf(rows: str, increment: str = "3600", undet: str = "9999.999") -> str:
+    return (
+        "[TSF-file] v01.0\n\n[TIMEFORMAT] DATETIME\n\n[INCREMENT] " + increment + "\n\n"
+        "[CHANNELS]\n  AP:SG046:Grav-1\n  AP:SG046:Barometer\n\n[UNITS]\n  nm/s^2\n  hPa\n\n"
+        "[UNDETVAL] " + undet + "\n\n[COMMENT]\n a test\n\n[COUNTINFO] 3\n\n[DATA]\n" + rows
+    )
+
+
+def test_tsf_matches_the_ggp_file_it_was_converted_from(tmp_path):
+    """The ap046 GGP file says 'CONVERTED FROM TSF FORMAT': written back as TSF (with a
+    pressure column), read_tsf gives read_ggp's gravity sample for sample."""
+    ggp = read_ggp(SG, gravity_units="nm s-2")
+    rows = "".join(
+        f"{t.astype('datetime64[s]').item():%Y %m %d %H %M %S} {tok[2]} 800.{k % 10}\n"
+        for k, (t, tok) in enumerate(
+            zip(ggp.time.values, (line(SG, n) for n in range(5, 505)), strict=True)
+        )
+    )
+    f = tmp_path / "ap046.tsf"
+    f.write_text(_tsf(rows))
+    ds = read_tsf(f)
+    np.testing.assert_array_equal(ds.time.values, ggp.time.values)
+    np.testing.assert_allclose(ds.grav_1.values, ggp.gravity.values, rtol=1e-15, atol=0)
+    assert ds.grav_1.attrs["units"] == "m s-2" and ds.grav_1.attrs["quantity"] == "gravity"
+    assert ds.barometer.attrs["units"] == "Pa" and ds.barometer.values[3] == 80030.0
+    assert ds.attrs["sample_rate"] == pytest.approx(1 / 3600) and ds.attrs["n_rows"] == 500
+    assert ds.grav_1.attrs["tsf_channel"] == "AP:SG046:Grav-1"
+
+
+def test_tsf_undetermined_values_and_gaps(tmp_path):
+    rows = (
+        "2020 01 01 00 00 00  1.5  1000.0\n"
+        "2020 01 01 00 00 30  9999.999  1000.5\n"
+        "2020 01 01 00 02 00  2.5  1001.0\n"
+    )
+    f = tmp_path / "g.tsf"
+    f.write_text(_tsf(rows, increment="30"))
+    ds = read_tsf(f)
+    assert ds.sizes["time"] == 5 and ds.attrs["n_gaps"] == 2
+    assert ds.attrs["n_undetermined"] == 1 and ds.attrs["comment"] == "a test"
+    g = ds.grav_1.values
+    assert g[[0, 4]] == pytest.approx([1.5e-9, 2.5e-9], rel=1e-15) and np.isnan(g[1:4]).all()
+    assert ds.barometer.values[1] == 100050.0
+
+    def _t(r: str) -> str:
+        return _tsf(r, increment="30")
+
+    bad_cases = [
+        (_t(rows).replace("[TSF-file] v01.0", "TSF"), r"g\.tsf: not a TSoft file"),
+        (_t(rows).replace("[UNITS]\n  nm/s^2\n", "[UNITS]\n"), r"g\.tsf:\d+: 2 \[CHANNELS\]"),
+        (_tsf(rows, increment="0"), r"g\.tsf:5: \[INCREMENT\] must be"),
+        (_tsf(rows, increment="45"), r"g\.tsf:\d+: time .* off the \[INCREMENT\] 45 s grid"),
+        (_t(rows.replace("2.5 ", "2.5x ")), r"g\.tsf:\d+: cannot read '2\.5x'"),
+        (_t(rows + "2020 01 01 00 02 30  1.0\n"), r"g\.tsf:\d+: a \[DATA\] row needs"),
+        (_t(rows + "2020 01 01 00 01 00  1.0 2.0\n"), r"g\.tsf:\d+: time is not after"),
+        (_t(rows).replace("DATETIME", "MJD"), r"g\.tsf:\d+: \[TIMEFORMAT\] 'MJD'"),
+        (_t("").replace("[DATA]\n", ""), r"g\.tsf: no \[DATA\] section"),
+        (_t(""), r"g\.tsf: no row in the \[DATA\] section"),
+        (_t("2020 02 30 00 00 00 1 2\n"), r"g\.tsf:\d+: .*not a valid date"),
+    ]
+    for text, message in bad_cases:
+        f.write_text(text)
+        with pytest.raises(FileFormatError, match=message):
+            read_tsf(f)
