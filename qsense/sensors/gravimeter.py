@@ -61,6 +61,15 @@ _BLOCK = 1 << 18
 _TERMS = ("projection", "detection", "laser_phase", "k_bias", "lock_error")
 
 
+def _real(name: str, value: Any) -> np.ndarray:
+    """``value`` as a float64 array (a Dataset or mapping is refused naming ``name``)."""
+    if isinstance(value, xr.Dataset | dict):
+        raise TypeError(
+            f"{name} must be a number or an array of numbers, got {type(value).__name__}"
+        )
+    return real_array(name, value)
+
+
 @dataclass(frozen=True, kw_only=True)
 class AtomGravimeter(SensorModel):
     """An absolute cold-atom gravimeter: Mach-Zehnder interferometer under a fringe lock.
@@ -210,7 +219,7 @@ class AtomGravimeter(SensorModel):
         return self.launch_velocity * self.T - 7.0 / 12.0 * self.g0 * self.T**2
 
     def _frequency(self, frequency: Any) -> np.ndarray:
-        f = real_array("frequency", frequency)
+        f = _real("frequency", frequency)
         if not np.all(np.isfinite(f) & (f >= 0)):
             raise ValueError(f"frequency must hold finite values >= 0 in Hz, got {frequency!r}")
         return f
@@ -228,7 +237,7 @@ class AtomGravimeter(SensorModel):
         numpy.ndarray of float64
             ``g_s`` at ``t`` (odd in t; 1 during the free evolution after the pi pulse).
         """
-        arr = real_array("t", t)
+        arr = _real("t", t)
         if not np.all(np.isfinite(arr)):
             raise ValueError(f"t must be finite times in s, got {t!r}")
         return _resp.sensitivity(arr, self.T, self.pulse_duration)
@@ -303,7 +312,7 @@ class AtomGravimeter(SensorModel):
         numpy.ndarray of float64
             The shape of ``tau``.
         """
-        t = real_array("tau", tau)
+        t = _real("tau", tau)
         if t.size == 0 or not np.all(np.isfinite(t) & (t > 0)):
             raise ValueError(f"tau must hold finite averaging times > 0 in s, got {tau!r}")
         rate = _resp.vibration_variance_rate(psd, self.T, self.pulse_duration, self.cycle_time)

@@ -366,3 +366,54 @@ def test_bad_calls_name_the_argument():
     with pytest.raises(ValueError, match="n"):
         grav.run(seed=1).next(0)
     assert grav.acceleration_transfer([0.0])[0] == pytest.approx(grav.scale_factor**2)
+
+
+# ---------------------------------------------------------------- bad input (hypothesis)
+import hypothesis.strategies as st  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+
+BAD = [
+    np.array([]),
+    np.array([1.0]),
+    np.array([1.0, 2.0]),
+    np.array([1.0, np.nan]),
+    np.array([np.inf, 1.0]),
+    np.array([-1.0, 1.0]),
+    np.ones((2, 3)),
+    "1.0",
+    np.array(["1.0", "2.0"]),
+    np.array([1.0, "a", None], dtype=object),
+    np.array([1.0, 2.0], dtype=object),
+    np.array([True, False]),
+    np.array([1 + 1j]),
+    [1.0, 2.0],
+    None,
+    xr.Dataset(),
+    2.5,
+]
+CALLS = {
+    "t": lambda g, x: g.sensitivity(x),
+    "frequency": lambda g, x: g.phase_transfer(x),
+    "frequency ": lambda g, x: g.acceleration_transfer(x),
+    "tau": lambda g, x: g.vibration_adev(x, 1e-14),
+    "psd": lambda g, x: g.vibration_adev(100.0, x),
+    "tau  ": lambda g, x: g.noise_budget(tau=x),
+    "frequency  ": lambda g, x: g.noise_budget(frequency=x),
+}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(sorted(CALLS)), st.integers(0, len(BAD) - 1))
+def test_public_functions_return_or_name_the_parameter(name, which):
+    grav = AtomGravimeter.preset("aqg")
+    value = BAD[which]
+    try:
+        out = CALLS[name](grav, value)
+    except (ValueError, TypeError) as error:
+        assert name.strip() in str(error)
+        return
+    values = out.adev.values if isinstance(out, xr.Dataset) and "adev" in out else out
+    if isinstance(out, xr.Dataset) and "asd" in out:
+        values = out.asd.values
+    arr = np.asarray(values, dtype=float)
+    assert np.all(np.isfinite(arr)) and np.all(arr >= 0)
