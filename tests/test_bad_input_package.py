@@ -302,6 +302,12 @@ NOT_A_RECORD = {
     "qsense.sensors.clock_process_noise": "h0, hm2, tau: tests/sensors/test_classical.py",
     "qsense.sensors.GnssReceiver": "pulse parameters; noise_budget: tests/sensors/test_gnss.py",
     "qsense.sensors.DisciplinedOscillator": "loop parameters: tests/sensors/test_gnss.py",
+    "qsense.sensors.SpringGravimeter": "parameters, drivers, noise_budget: "
+    "tests/sensors/test_classical_gravity.py",
+    "qsense.sensors.SuperconductingGravimeter": "parameters, noise_budget: "
+    "tests/sensors/test_classical_gravity.py",
+    "qsense.sensors.Seismometer": "poles/zeros, drivers; to_acceleration(data, rate) with "
+    "bad_records: tests/sensors/test_seismometer.py",
     "qsense.sensors.AtomGravimeter": "T, pulse_duration, contrast, psd, tau, frequency, "
     "environment: tests/sensors/test_gravimeter.py (test_bad_*)",
     "qsense.sensors.GravimeterRun": "a gravimeter and n: tests/sensors/test_gravimeter.py",

@@ -20,7 +20,13 @@ from qsense.sensors._build import (
     simulation_dataset,
     start_time,
 )
-from qsense.sensors.classical import Oscillator, clock_process_noise
+from qsense.sensors.classical import (
+    Oscillator,
+    Seismometer,
+    SpringGravimeter,
+    SuperconductingGravimeter,
+    clock_process_noise,
+)
 from qsense.sensors.clock import AtomicClock, ClockRun
 from qsense.sensors.gnss import DisciplinedOscillator, GnssReceiver
 from qsense.sensors.gravimeter import AtomGravimeter, GravimeterRun
@@ -34,7 +40,10 @@ __all__ = [
     "GravimeterRun",
     "Oscillator",
     "Preset",
+    "Seismometer",
     "SensorModel",
+    "SpringGravimeter",
+    "SuperconductingGravimeter",
     "budget_dataset",
     "clock_process_noise",
     "environment_driver",

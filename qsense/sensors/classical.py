@@ -532,3 +532,14 @@ class Oscillator(SensorModel):
         if tau is not None:
             out.attrs["adev_model"] = model[0]
         return out
+
+
+# The classical gravity instruments (issue 11) live in their own modules and are
+# re-exported here, beside the oscillators.
+from qsense.sensors.gravimeters_classical import (  # noqa: E402
+    SpringGravimeter,
+    SuperconductingGravimeter,
+)
+from qsense.sensors.seismometer import Seismometer  # noqa: E402
+
+__all__ += ["Seismometer", "SpringGravimeter", "SuperconductingGravimeter"]
