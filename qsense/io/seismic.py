@@ -91,9 +91,13 @@ def read_miniseed(
         ``seed_id``, ``network``, ``station``, ``location``, ``channel``, ``n_traces``,
         ``n_gaps`` (NaN samples), ``response_removed`` (``"none"``, ``"sensitivity"``,
         ``"full"``), ``sensitivity`` (counts per input unit) and ``sensitivity_units``,
-        ``source``. The variable's ``units`` are SI (``m s-2``, ``m s-1``, ``Pa``, ``rad``)
-        when the inventory's input unit is known (``NM/S**2`` x 1e-9 to m s-2), else the
-        inventory's unit string, or ``"count"`` without an inventory.
+        ``source``; with an inventory whose response has a poles-and-zeros stage also
+        ``paz_type``, ``paz_poles_real``/``_imag``, ``paz_zeros_real``/``_imag`` (rad/s for
+        a Laplace-radians stage), ``paz_normalization_factor``,
+        ``paz_normalization_frequency`` (Hz), ``paz_stage_gain`` and ``paz_input_units``.
+        The variable's ``units`` are SI (``m s-2``, ``m s-1``, ``Pa``, ``rad``) when the
+        inventory's input unit is known (``NM/S**2`` x 1e-9 to m s-2), else the inventory's
+        unit string, or ``"count"`` without an inventory.
 
     Raises
     ------
@@ -223,10 +227,28 @@ def _physical(tr: Any, inv: Any, response: str) -> tuple[np.ndarray, dict[str, A
     else:
         tr.remove_response(inventory=inv, output="DEF", water_level=60.0, pre_filt=None)
         data = np.asarray(tr.data, dtype=np.float64)
-    info = {
+    info: dict[str, Any] = {
         "response_removed": response,
         "sensitivity": float(sens.value),
         "sensitivity_units": unit,
         "sensitivity_frequency": float(sens.frequency or 0.0),
     }
+    try:  # the first poles-and-zeros stage, kept for a seismometer model
+        paz = resp.get_paz()
+    except Exception:  # no PAZ stage (a gravimeter or state-of-health channel)
+        paz = None
+    if paz is not None:
+        poles = np.asarray(paz.poles, dtype=complex)
+        zeros = np.asarray(paz.zeros, dtype=complex)
+        info.update(
+            paz_type=str(paz.pz_transfer_function_type),
+            paz_poles_real=poles.real.copy(),
+            paz_poles_imag=poles.imag.copy(),
+            paz_zeros_real=zeros.real.copy(),
+            paz_zeros_imag=zeros.imag.copy(),
+            paz_normalization_factor=float(paz.normalization_factor),
+            paz_normalization_frequency=float(paz.normalization_frequency),
+            paz_stage_gain=float(paz.stage_gain),
+            paz_input_units=str(paz.input_units or ""),
+        )
     return data, info

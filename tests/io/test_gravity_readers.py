@@ -13,15 +13,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import xarray as xr
 
 from qsense.io import (
     FileFormatError,
+    load,
     read_a10,
     read_burris,
     read_cg5,
     read_cg6,
     read_ggp,
     read_tsf,
+    save,
     to_uniform_grid,
 )
 
@@ -369,3 +372,26 @@ def test_tsf_undetermined_values_and_gaps(tmp_path):
         f.write_text(text)
         with pytest.raises(FileFormatError, match=message):
             read_tsf(f)
+
+
+@pytest.mark.parametrize(
+    ("reader", "path"),
+    [
+        (read_cg6, REL / "CG-6_TestData.dat"),
+        (read_cg6, REL / "CG-6_TsoftFormat.DAT"),
+        (read_cg5, REL / "CG-5_TestData.txt"),
+        (read_burris, REL / "Burris_B44_2017-12-05.txt"),
+        (read_a10, REL / "A10_rg26_2017-12-01.project.txt"),
+        (lambda p: read_ggp(p, gravity_units="nm s-2"), SG),
+    ],
+)
+def test_reader_output_round_trips_through_hdf5(reader, path, tmp_path):
+    ds = reader(path)
+    save(ds, tmp_path / "r.h5")
+    back = load(tmp_path / "r.h5")
+    xr.testing.assert_equal(back, ds)
+    for name in [None, *ds.variables]:
+        a, b = (ds.attrs, back.attrs) if name is None else (ds[name].attrs, back[name].attrs)
+        assert set(a) == set(b), name
+        for key in a:  # a one-element array attribute comes back as a scalar (NetCDF)
+            np.testing.assert_array_equal(np.atleast_1d(b[key]), np.atleast_1d(a[key]))

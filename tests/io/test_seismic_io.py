@@ -153,3 +153,27 @@ def test_bad_input(tmp_path):
         read_miniseed(SEIS / "IUANMO.seed", response="partial")
     with pytest.raises(TypeError, match="path"):
         read_miniseed(None)
+
+
+def test_obspy_example_three_components_with_stationxml(tmp_path):
+    """ObsPy's example (example.npz: BW.RJOB..EH[ZNE], 100 Hz, 3000 samples) written as
+    MiniSEED and read back with BW_RJOB.xml: counts / 2.5168e9 counts/(m/s), STS-2 PAZ."""
+    example = np.load(SEIS / "example.npz")
+    stream = obspy.read()  # ObsPy's own example: the same arrays as the shipped fixture
+    for tr in stream:
+        np.testing.assert_array_equal(tr.data, example[tr.stats.channel])
+    f = tmp_path / "rjob.mseed"
+    stream.write(str(f), format="MSEED", encoding="FLOAT64")
+    segs = read_miniseed(f, SEIS / "BW_RJOB.xml")
+    assert [s.attrs["channel"] for s in segs] == ["EHE", "EHN", "EHZ"]
+    for ds in segs:
+        var = ds[ds.attrs["channel"]]
+        assert ds.sizes["time"] == 3000 and ds.attrs["sample_rate"] == 100.0
+        assert var.attrs["units"] == "m s-1"
+        assert ds.attrs["sensitivity"] == pytest.approx(2.5168e9, rel=1e-4)
+        counts = example[ds.attrs["channel"]]
+        np.testing.assert_allclose(var.values, counts / ds.attrs["sensitivity"], rtol=1e-15)
+        poles = ds.attrs["paz_poles_real"] + 1j * ds.attrs["paz_poles_imag"]
+        assert poles[0] == pytest.approx(-0.037004 + 0.037016j)
+        assert ds.attrs["paz_stage_gain"] == 1500.0  # V/(m/s), STS-2
+    assert segs[0].time.values[0] == np.datetime64("2009-08-24T00:20:03", "ns")
