@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -298,3 +299,46 @@ def test_bad_input_is_refused_by_name(kind, which):
             ["environment", which],
             HERE,
         )
+
+
+# ---------------------------------------------------------------- the presets against real files
+RELATIVE = Path(__file__).resolve().parents[3] / "shared/datasets/gravity/relative_gsadjust"
+
+
+def test_cg6_preset_against_the_real_cg6_file():
+    """CG-6_TestData.dat (USGS GSadjust, CC0): 43 readings of 120 s of one CG-6. The
+    preset's sample noise is the file's median StdDev; the reading noise it implies for
+    120-s readings matches the median StdErr the meter reports (within 10 %); the drift
+    is the header's rate."""
+    path = RELATIVE / "CG-6_TestData.dat"
+    if not path.exists():
+        pytest.skip(f"shared dataset not present: {path}")
+    rows = [
+        line.split("\t")
+        for line in path.read_text().splitlines()
+        if line and not line.startswith("/")
+    ]
+    std_dev = np.array([float(r[5]) for r in rows]) * 1e-5  # mGal -> m s-2
+    std_err = np.array([float(r[6]) for r in rows]) * 1e-5
+    seconds = np.array([float(r[15]) for r in rows])
+    assert len(rows) == 43 and np.all(seconds == 120.0)
+    cg6 = SpringGravimeter.preset("cg6", reading_seconds=120.0)
+    assert cg6.sample_noise == pytest.approx(np.median(std_dev), rel=1e-9)
+    assert cg6.reading_noise == pytest.approx(np.median(std_err), rel=0.1)
+    header = next(x for x in path.read_text().splitlines() if "Drift Rate" in x)
+    assert cg6.drift_rate * DAY == pytest.approx(float(header.split()[-1]) * 1e-5, rel=1e-9)
+
+
+def test_cg5_preset_against_the_real_cg5_file():
+    """CG-5_TestData.txt (PyGrav/GSadjust): median SD of 2096 60-s readings, 0.011 mGal."""
+    path = RELATIVE / "CG-5_TestData.txt"
+    if not path.exists():
+        pytest.skip(f"shared dataset not present: {path}")
+    sd, dur = [], []
+    for line in path.read_text(errors="replace").splitlines():
+        parts = line.split()
+        if len(parts) >= 15 and parts[0][0].isdigit():
+            sd.append(float(parts[4]) * 1e-5)
+            dur.append(float(parts[9]))
+    assert len(sd) == 2096 and np.median(dur) == 60.0
+    assert SpringGravimeter.preset("cg5").sample_noise == pytest.approx(np.median(sd), rel=1e-9)
