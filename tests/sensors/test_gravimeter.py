@@ -245,22 +245,58 @@ def test_output_is_truth_plus_terms_and_follows_the_gravity_driver():
 
 
 def test_white_acceleration_allan_deviation_matches_the_aliasing_sum():
-    """White vibration only: ADEV at 100 s and 1000 s within 3 % of vibration_adev
-    (2**21 shots: 1.3 % standard error at 1000 s)."""
+    """White vibration only: ADEV at 100 s and 1000 s within 3 % of vibration_adev.
+
+    2**21 shots at T_c = 2 s (48.5 days): edf 6300 at 1000 s, a standard error of 0.9 %
+    (the 3 % tolerance is 3.3 of them; seeds 11, 12, 13 gave -0.8 %, +0.5 %, -0.9 %)."""
     grav = AtomGravimeter(
         T=0.1,
         pulse_duration=20e-6,
-        cycle_time=1.0,
+        cycle_time=2.0,
         contrast=0.5,
         **{**QUIET, "vibration_asd": 5e-8},
     )
-    ds = grav.simulate(2.0**21, seed=11)
+    ds = grav.simulate(2.0 * 2**21, seed=11)
     taus = np.array([100.0, 1000.0])
-    measured = oadev(ds.g.values, 1.0, data_type="freq", taus=taus).dev.values
+    measured = oadev(ds.g.values, 0.5, data_type="freq", taus=taus).dev.values
     predicted = grav.vibration_adev(taus, (5e-8) ** 2)
     np.testing.assert_allclose(measured, predicted, rtol=0.03)
     budget = grav.noise_budget(tau=taus).adev.sel(term="vibration").values
     np.testing.assert_allclose(budget, predicted, rtol=1e-12)
+
+
+def test_coloured_sampled_acceleration_allan_deviation_matches_the_aliasing_sum():
+    """AR(1) ground acceleration at 100 Hz (2 Hz corner; its n = 0 term is 40 % of the
+    sum) through the environment path: ADEV of g at 5.4 s and 10.8 s within 4 % of
+    vibration_adev with the series' PSD (edf 5500 and 2900: 1.0 % and 1.3 % standard
+    errors); without the n = 0 term the prediction would be 23 % low."""
+    from scipy.signal import lfilter
+
+    fs, sigma, hours = 100.0, 1e-7, 6
+    phi = math.exp(-2 * math.pi * 2.0 / fs)
+    n = int((hours * 3600 + 4) * fs)
+    t0 = np.datetime64("2000-01-01T00:00:00", "ns") - np.timedelta64(2, "s")
+    a = lfilter([1.0], [1.0, -phi], np.random.default_rng(1).standard_normal(n) * sigma)
+    env = xr.Dataset(
+        {"acceleration": ("time", a, {"units": "m s-2"})}, coords={"time": time_grid(n, fs, t0)}
+    )
+
+    def psd(f):
+        f = np.asarray(f)
+        s = 2 * sigma**2 / fs / np.abs(1 - phi * np.exp(-2j * np.pi * f / fs)) ** 2
+        return np.where(f <= fs / 2, s, 0.0)
+
+    grav = AtomGravimeter.preset("aqg", **QUIET)
+    ds = grav.simulate(hours * 3600.0, seed=1, environment=env)
+    taus = np.array([5.4, 10.8])
+    measured = oadev(ds.g.values, 1 / 0.54, data_type="freq", taus=taus).dev.values
+    predicted = grav.vibration_adev(taus, psd)
+    np.testing.assert_allclose(measured, predicted, rtol=0.04)
+    no_dc = (
+        R.vibration_variance_rate(psd, 0.06, 10e-6, 0.54)
+        - 0.5 * psd(np.zeros(1))[0] * R.dc_response(0.06, 10e-6) ** 2
+    )
+    assert np.all(np.sqrt(no_dc / taus) < 0.8 * measured)
 
 
 def test_sampled_white_acceleration_per_shot_matches_the_closed_form():
