@@ -18,7 +18,9 @@ Methods
     by frequency band, the Wahr-Dehant-Zschau set of ETGTAB as listed in a Micro-g LaCoste
     A-10 processing report (datasets/gravity/relative_gsadjust/A10_rg26_2017-12-01.project.txt,
     from the CC0 USGS GSadjust test data): long period 1.16, Q1/O1 1.15424, P1 1.14915,
-    K1 1.13489, semidiurnal 1.16172, degree 3 1.07338, degree 4 1.039. The diurnal band
+    K1 1.13489, semidiurnal 1.16172, degree 3 1.07338, degree 4 1.039, and 1.0 for the
+    permanent tide (ETGTAB's DC group: the zero-tide convention of IAG Resolution 16,
+    1983, which the Berger and ETGTAB corrections in the tests follow to 1 nm s-2). The diurnal band
     carries the free-core-nutation resonance (Wahr 1981; Dehant et al. 1999): its
     degree-2 term is separated from the others exactly, by order (m = 1), as a complex
     coefficient D(t) that varies slowly in the celestial frame (K1 at frequency 0, P1 at
@@ -27,7 +29,8 @@ Methods
     resolved), with linear transitions across the gaps between the bands.
 ``"constant"``
     The same ephemeris and potential with one factor per degree: delta_2 = 1.1563 (Dehant
-    1987, elastic Earth, as quoted in Wahr-Dehant models), delta_3 = 1.07, delta_4 = 1.039.
+    1987, elastic Earth, as quoted in Wahr-Dehant models), delta_3 = 1.07, delta_4 = 1.039,
+    the permanent tide included at delta_2 (mean-tide convention).
 ``"longman"``
     Longman (1959), J. Geophys. Res. 64, 2351: mean-element lunar and solar theory, Moon
     degrees 2-3, Sun degree 2, times 1 + h - 3k/2 = 1.16 (h = 0.612, k = 0.303 here
@@ -53,7 +56,7 @@ from qsense._validate import choice
 from qsense.environment._kernels_tides import longman_tide, tide_from_grid
 from qsense.quantities import quantity_attrs
 
-__all__ = ["DIURNAL_FACTORS", "GM_MOON", "GM_SUN", "gravity_tide"]
+__all__ = ["DELTA_DC", "DIURNAL_FACTORS", "GM_MOON", "GM_SUN", "PERMANENT_K", "gravity_tide"]
 
 #: GM of the Moon and the Sun, m3 s-2 (JPL DE430; IAU 2009 / IERS Conventions 2010 Table 1.1).
 GM_MOON = 4.9028000661e12
@@ -66,6 +69,16 @@ DIURNAL_FACTORS = (
     (0.989049, 0.998028, 1.14915),  # P1 group
     (0.999853, 1.216397, 1.13489),  # K1 group (psi1, phi1, J1, OO1 included)
 )
+
+#: 18.61-year mean of sum over Moon and Sun of GM / R**3 * P2(sin(declination)), s-2: the
+#: permanent (time-constant) part of the degree-2 zonal tide. Computed from the same ERFA
+#: ephemerides, 2001-01-01 + 18.61 years every 3 h (tests recompute it daily, 2e-5 apart).
+PERMANENT_K = -4.77886e-14
+
+#: Factor of the permanent part in the "full" method: 1.0 as in ETGTAB's DC group, the
+#: zero-tide convention of IAG Resolution 16 (1983): a tide correction removes the direct
+#: attraction of the permanent tide, not the permanent deformation.
+DELTA_DC = 1.0
 
 #: Factors of the "full" method: long period, semidiurnal, degree 3, degree 4, and the
 #: tangential part of the gradient (the projection on the ellipsoid normal, <= 3 nm s-2).
@@ -206,7 +219,7 @@ def _tide_full(ns: np.ndarray, lat: float, lon: float, height: float, method: st
     )
     t = (ns - grid[0]) / 1e9
     ut1_days = (ns - _J2000_UNIX_NS) / _NS_PER_DAY
-    return tide_from_grid(
+    values = tide_from_grid(
         np.ascontiguousarray(t),
         np.ascontiguousarray(ut1_days),
         _MOON_STEP_S,
@@ -216,6 +229,12 @@ def _tide_full(ns: np.ndarray, lat: float, lon: float, height: float, method: st
         station,
         factors,
     )
+    if method == "full":  # the permanent part at DELTA_DC instead of the long-period factor
+        zr, pr = station[1], station[2]
+        cos_eps = np.cos(phi) * pr + np.sin(phi) * zr
+        p20 = 0.5 * (3.0 * zr * zr - 1.0)
+        values -= (DELTA_DC - factors[0]) * 2.0 * r * p20 * PERMANENT_K * cos_eps
+    return values
 
 
 def gravity_tide(
