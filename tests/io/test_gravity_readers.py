@@ -295,15 +295,18 @@ def test_sembawang_cg6_files_from_shared():
 def test_cg6_tide_column_reproduced_by_qsense_tides(name):
     """The meter's tide correction (ETGTAB in the TSoft header) is minus qsense's gravity
     tide at the file's site: measured std 0.43 (export, Boulder 2017-04-17) and 0.70 nm s-2
-    (TSoft, 37.6 N) after constant offsets of -4.4 and +5.5 nm s-2 (the meters' permanent-tide
-    and model conventions); the tide itself spans 148 and 632 nm s-2."""
+    (TSoft, 37.6 N) about constant offsets (-4.4 and +5.5 nm s-2 with the tide model of
+    commit e6aae6c, -15.5 with a later one); the tide itself spans 148 and 632 nm s-2."""
     from qsense.environment.tides import gravity_tide
 
     ds = read_cg6(REL / name)
     site = {"lat": float(ds.latitude[0]), "lon": float(ds.longitude[0])}
     tide = gravity_tide(ds.time.values, height=float(ds.elevation[0]), **site).values
     residual = ds.tide_correction.values + tide
-    assert np.std(residual) < 1e-9 and abs(np.mean(residual)) < 10e-9
+    assert np.std(residual) < 1e-9  # the shape of the meter's tide, to 1 nm s-2
+    # the constant offset is a convention of the tide model (permanent tide, reference
+    # epoch), owned by qsense.environment: bounded loosely here, not pinned
+    assert abs(np.mean(residual)) < 30e-9
     assert np.ptp(tide) > 100e-9
 
 
@@ -395,3 +398,33 @@ def test_reader_output_round_trips_through_hdf5(reader, path, tmp_path):
         assert set(a) == set(b), name
         for key in a:  # a one-element array attribute comes back as a scalar (NetCDF)
             np.testing.assert_array_equal(np.atleast_1d(b[key]), np.atleast_1d(a[key]))
+
+
+@pytest.mark.parametrize(
+    ("name", "method", "std_max"),
+    [("CG-5_TestData.txt", "longman", 8e-9), ("Burris_B44_2017-12-05.txt", "full", 20e-9)],
+)
+def test_cg5_and_burris_times_are_utc_by_their_tide_columns(name, method, std_max):
+    """Neither file states a time zone (CG-5: GMT DIFF. 0). The meter's own tide column
+    matches qsense's tide at the file's times read as UTC (measured std: CG-5 4.98 nm s-2
+    against Longman, the CG-5's model, over 2096 readings in 8 days; Burris 14.5 nm s-2,
+    readings rounded to 1 uGal) and not an hour off (then std 390 and 104 nm s-2: more
+    than five times worse either way)."""
+    from qsense.environment.tides import gravity_tide
+
+    reader = read_cg5 if name.startswith("CG-5") else read_burris
+    ds = reader(REL / name)
+    if "latitude" in ds.coords:
+        site = {"lat": float(ds.latitude.mean()), "lon": float(ds.longitude.mean())}
+    else:
+        site = {"lat": 9.7, "lon": 1.6}  # the CG-5 header's LAT/LONG
+    height = 1600.0 if reader is read_burris else 0.0
+
+    def misfit(shift_hours: int) -> float:
+        t = ds.time.values + np.timedelta64(shift_hours, "h")
+        tide = gravity_tide(t, height=height, method=method, **site).values
+        return float(np.std(ds.tide_correction.values + tide))
+
+    utc = misfit(0)
+    assert utc < std_max
+    assert misfit(1) > 5 * utc and misfit(-1) > 5 * utc
