@@ -60,6 +60,34 @@ def _drift_terms(model: Any, seconds: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return linear, exponential
 
 
+def _interval_means(
+    environment: xr.Dataset | None, name: str, begins: np.ndarray, seconds: float, quantity: str
+) -> np.ndarray | None:
+    """Mean of a driver over ``[begin, begin + seconds)`` for each ``begin`` (datetime64).
+
+    The exact integral of the driver's linear interpolant (trapezoids on its own grid),
+    so a fast driver (microseism) is averaged as the meter averages it, whatever its
+    sample rate; None when the environment lacks the driver.
+    """
+    step = np.timedelta64(round(seconds * 1e9), "ns")
+    edges = np.append(begins, begins[-1] + step)
+    # validation (units, coverage of every interval, finite values) by the shared helper
+    if environment_driver(environment, name, edges, quantity=quantity) is None:
+        return None
+    assert environment is not None
+    da = environment[name]
+    t_env = np.asarray(da["time"].values).astype("datetime64[ns]")
+    x = (t_env - t_env[0]).astype(np.int64).astype(np.float64) * 1e-9
+    v = np.asarray(da.values, dtype=np.float64)
+    cum = np.concatenate([[0.0], np.cumsum(0.5 * (v[1:] + v[:-1]) * np.diff(x))])
+    at = (edges - t_env[0]).astype(np.int64).astype(np.float64) * 1e-9
+    i = np.clip(np.searchsorted(x, at, side="right") - 1, 0, x.size - 2)
+    h = at - x[i]
+    slope = (v[i + 1] - v[i]) / (x[i + 1] - x[i])
+    integral = cum[i] + v[i] * h + 0.5 * slope * h * h
+    return np.diff(integral) / seconds
+
+
 # ---------------------------------------------------------------- spring gravimeter
 _SPRING_PRESETS = (
     Preset(
@@ -123,7 +151,8 @@ class SpringGravimeter(SensorModel):
     reading's middle ``t_k + reading_seconds / 2`` (the mean of a linear drift over the
     reading)::
 
-        g[k] = truth + reading_noise + drift + drift_exponential + tares + tilt + temperature
+        g[k] = truth + reading_noise + drift + drift_exponential + tares + vibration
+               + tilt + temperature
         drift              = drift_rate * t
         drift_exponential  = drift_exp_amplitude * (1 - exp(-t / drift_exp_time_constant))
         tares              = sum of tare_sizes[j] over tares with tare_times[j] <= t_k
@@ -131,8 +160,11 @@ class SpringGravimeter(SensorModel):
         temperature        = temperature_coefficient * (T(t) - reference_temperature)
 
     ``truth`` is the environment's ``gravity`` driver (m s-2, e.g. a tide; zeros without
-    one), ``theta`` its ``tilt`` (rad) and ``T`` its ``temperature`` (K). A tare
-    inside a reading shows from the next reading on.
+    one), ``vibration`` the mean of its ``acceleration`` driver (vertical ground
+    acceleration, m s-2, e.g. microseism) over the reading (the exact integral of the
+    driver's linear interpolant: the reading's boxcar average; the meter's own
+    anti-alias filter is not modelled), ``theta`` its ``tilt`` (rad) and ``T`` its
+    ``temperature`` (K). A tare inside a reading shows from the next reading on.
 
     Parameters
     ----------
@@ -244,15 +276,17 @@ class SpringGravimeter(SensorModel):
         start : datetime-like, optional
             UTC time of the first reading's start.
         environment : xarray.Dataset, optional
-            Drivers on ``time`` covering every reading's middle: ``gravity`` (m s-2),
-            ``tilt`` (rad), ``temperature`` (K); each is used when present.
+            Drivers on ``time`` covering every reading's middle (``acceleration``: every
+            whole reading): ``gravity`` (m s-2), ``acceleration`` (m s-2), ``tilt``
+            (rad), ``temperature`` (K); each is used when present.
 
         Returns
         -------
         xarray.Dataset
             ``g`` (m s-2, relative), ``truth`` and the terms ``reading_noise``,
             ``drift``, ``drift_exponential``, ``tares`` and, with their drivers,
-            ``tilt`` and ``temperature``; ``attrs['reading_noise']`` (m s-2).
+            ``vibration``, ``tilt`` and ``temperature``; ``attrs['reading_noise']``
+            (m s-2).
         """
         rate = 1.0 / self.reading_seconds
         n = samples_in(duration, rate)
@@ -273,6 +307,11 @@ class SpringGravimeter(SensorModel):
         for when, size in zip(self.tare_times, self.tare_sizes, strict=True):
             tares[begins >= when] += size
         terms["tares"] = tares
+        vibration = _interval_means(
+            environment, "acceleration", times, self.reading_seconds, "acceleration"
+        )
+        if vibration is not None:
+            terms["vibration"] = vibration
         tilt = environment_driver(environment, "tilt", mid, quantity="tilt")
         if tilt is not None:
             terms["tilt"] = -self.tilt_coefficient * tilt**2
@@ -368,15 +407,19 @@ class SuperconductingGravimeter(SensorModel):
 
     Sample ``k`` at ``t_k = k / rate`` from the start::
 
-        g[k] = truth + pressure + calibration + noise + drift + drift_exponential
+        g[k] = truth + pressure + calibration + vibration + noise + drift
+               + drift_exponential
         pressure    = pressure_admittance * (p(t) - reference_pressure)
         calibration = (scale_factor - 1) * (truth + pressure)
         noise       : white, one-sided ASD noise_asd (sigma = noise_asd sqrt(rate / 2))
         drift       = drift_rate * t;  drift_exponential = A (1 - exp(-t / tau_e))
 
     ``truth`` is the environment's ``gravity`` driver (m s-2; zeros without one), ``p``
-    its ``pressure`` (Pa). ``scale_factor`` is the ratio of the calibration factor used
-    to the true one (1: perfectly calibrated; SG calibrations reach ~0.1 %).
+    its ``pressure`` (Pa), ``vibration`` the mean of its ``acceleration`` driver (m s-2)
+    over each sample interval ``[t_k, t_k + 1/rate)`` (a boxcar; the SG's own
+    anti-alias filter and feedback transfer function are not modelled). ``scale_factor``
+    is the ratio of the calibration factor used to the true one (1: perfectly
+    calibrated; SG calibrations reach ~0.1 %).
 
     Parameters
     ----------
@@ -445,13 +488,15 @@ class SuperconductingGravimeter(SensorModel):
         start : datetime-like, optional
             UTC time of the first sample.
         environment : xarray.Dataset, optional
-            ``gravity`` (m s-2) and, with a pressure admittance, ``pressure`` (Pa).
+            ``gravity`` (m s-2), ``acceleration`` (m s-2, covering every sample
+            interval) and, with a pressure admittance, ``pressure`` (Pa).
 
         Returns
         -------
         xarray.Dataset
             ``g`` (m s-2, relative), ``truth``, ``noise``, ``drift``,
-            ``drift_exponential``, ``calibration`` and (with a driver) ``pressure``.
+            ``drift_exponential``, ``calibration`` and (with their drivers)
+            ``pressure`` and ``vibration``.
         """
         n = samples_in(duration, self.rate)
         t0 = start_time(start)
@@ -469,6 +514,11 @@ class SuperconductingGravimeter(SensorModel):
                 terms["pressure"] = self.pressure_admittance * (p - self.reference_pressure)
                 signal = truth + terms["pressure"]
         terms["calibration"] = (self.scale_factor - 1.0) * signal
+        vibration = _interval_means(
+            environment, "acceleration", times, 1.0 / self.rate, "acceleration"
+        )
+        if vibration is not None:
+            terms["vibration"] = vibration
         sigma = self.noise_asd * math.sqrt(self.rate / 2.0)
         terms["noise"] = sigma * generator(noise_ss).standard_normal(n)
         terms["drift"], terms["drift_exponential"] = _drift_terms(self, seconds)

@@ -28,7 +28,13 @@ DAY = 86400.0
 
 
 def _env(n: int, rate: float, **drivers) -> xr.Dataset:
-    units = {"gravity": "m s-2", "tilt": "rad", "temperature": "K", "pressure": "Pa"}
+    units = {
+        "gravity": "m s-2",
+        "acceleration": "m s-2",
+        "tilt": "rad",
+        "temperature": "K",
+        "pressure": "Pa",
+    }
     t = time_grid(n, rate)
     return xr.Dataset(
         {k: ("time", v, {"units": units[k]}) for k, v in drivers.items()}, coords={"time": t}
@@ -161,6 +167,37 @@ def test_gravity_tilt_and_temperature_drivers():
         m.simulate(36000.0, seed=1, environment=bad)
 
 
+def test_ground_acceleration_is_averaged_over_each_reading():
+    """A 0.12 Hz microseism of 1e-6 m s-2 sampled at 5 Hz: the vibration term is its mean
+    over each 60-s reading, A (cos(w t_k) - cos(w (t_k + T))) / (w T), to 1e-3 of A
+    (the driver's linear interpolation); a constant acceleration passes exactly; the SG
+    averages over its 1-s samples (to 2.5e-3 of A)."""
+    rate_env, f0, amp = 5.0, 0.12, 1e-6
+    n_env = int(4000 * rate_env)
+    t_env = np.arange(n_env) / rate_env
+    env = _env(n_env, rate_env, acceleration=amp * np.sin(2 * np.pi * f0 * t_env))
+    m = SpringGravimeter(sample_noise=1e-8)
+    ds = m.simulate(3600.0, seed=1, environment=env)
+    w, begins = 2 * np.pi * f0, np.arange(60) * 60.0
+    exact = amp * (np.cos(w * begins) - np.cos(w * (begins + 60.0))) / (w * 60.0)
+    np.testing.assert_allclose(ds.vibration, exact, rtol=0, atol=1e-3 * amp)
+    assert float(np.abs(ds.vibration).max()) < amp / (w * 60.0) * 2.0001  # 1/(pi f T) down
+    terms = ["reading_noise", "drift", "drift_exponential", "tares", "vibration"]
+    np.testing.assert_allclose(ds.g, ds.truth + sum(ds[k] for k in terms), rtol=0, atol=1e-20)
+    const = _env(n_env, rate_env, acceleration=np.full(n_env, 3e-7))
+    np.testing.assert_allclose(
+        m.simulate(3600.0, seed=1, environment=const).vibration, 3e-7, rtol=1e-12
+    )
+    sg = SuperconductingGravimeter(noise_asd=1e-10)
+    sg_ds = sg.simulate(3000.0, seed=1, environment=env)
+    k = np.arange(3000.0)
+    sg_exact = amp * (np.cos(w * k) - np.cos(w * (k + 1))) / w
+    # linear interpolation of a sinusoid sampled every h = 0.2 s: (w h)^2 / 12 = 1.9e-3
+    np.testing.assert_allclose(sg_ds.vibration, sg_exact, rtol=0, atol=2.5e-3 * amp)
+    with pytest.raises(ValueError, match="acceleration"):  # the last reading is not covered
+        m.simulate(4000.0, seed=1, environment=env)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error", "words"),
     [
@@ -271,7 +308,9 @@ def test_sg_drift_calibration_and_pressure_terms():
 @settings(max_examples=60, deadline=None)
 @given(
     kind=kinds,
-    which=st.sampled_from(["tau", "frequency", "duration", "gravity", "tilt", "sg_tau"]),
+    which=st.sampled_from(
+        ["tau", "frequency", "duration", "gravity", "tilt", "acceleration", "sg_tau"]
+    ),
 )
 def test_bad_input_is_refused_by_name(kind, which):
     """Every bad record kind at each argument: a correct result or an error naming it."""
