@@ -275,6 +275,23 @@ def test_chunked_run_equals_one_call():
     np.testing.assert_array_equal(one.time.values, joined.time.values)
 
 
+def test_saved_state_continues_the_run_exactly():
+    from qsense.sensors import GravimeterRun
+
+    grav = AtomGravimeter.preset("aqg", vibration_asd=1e-8)
+    run = grav.run(seed=3, start="2026-01-01T00:00")
+    run.next(50)
+    saved = run.state()
+    again = GravimeterRun.from_state(grav, saved)
+    a, b = run.next(30), again.next(30)
+    xr.testing.assert_identical(a, b)
+    assert again.shots == 80 and again.fringe_fit == run.fringe_fit
+    with pytest.raises(ValueError, match="another gravimeter"):
+        GravimeterRun.from_state(AtomGravimeter.preset("gain"), saved)
+    with pytest.raises(ValueError, match="state"):
+        GravimeterRun.from_state(grav, {"format": "x"})
+
+
 def test_output_is_truth_plus_terms_and_follows_the_gravity_driver():
     grav = AtomGravimeter.preset("aqg", east_velocity=1e-3, launch_velocity=0.1)
     env = white_environment(200.0, 100.0, 1e-7, seed=5)
