@@ -386,11 +386,14 @@ _SG_PRESETS = (
             "drift_rate": 7.0 * _UGAL / _YEAR,
         },
         citation=(
-            "Noise: Rosat & Hinderer, BSSA 101(3), 1233 (2011) and IGETS literature: the best "
-            "SGs reach ~0.1-1 nm s-2/sqrt(Hz) in the mHz band (0.3 nm s-2/sqrt(Hz) taken, "
-            "order of magnitude, check against the paper); drift: iGrav #028 beside TT70 "
-            "#011 at Matsushiro 2016-2018, ~7 uGal/year (JpGU 2019, SGD01-06); SG drift "
-            "'typically ~10 nm/s2 per year' (Van Camp & Francis, J. Geod. 81, 337 (2007))"
+            "Noise: the seismic noise magnitude SNM = log10(PSD / (nm s-2)^2 Hz-1) + 2.5 "
+            "over 340-600 s periods (Banka & Crossley 1999, definition as recalled: check; "
+            "Rosat & Hinderer, BSSA 101(3), 1233 (2011) compare the SGs by it); OSG-057 at "
+            "Lhasa: SNM 0.867, i.e. 0.15 nm s-2/sqrt(Hz) (Zhang et al., TAO 27, 807 (2016)); "
+            "0.3 nm s-2/sqrt(Hz) (SNM 1.45) is taken as a typical good station (check the "
+            "range against Rosat & Hinderer). Drift: iGrav #028 beside TT70 #011 at "
+            "Matsushiro 2016-2018, ~7 uGal/year (JpGU 2019, SGD01-06); SG drift 'typically "
+            "~10 nm/s2 per year' (Van Camp & Francis, J. Geod. 81, 337 (2007))"
         ),
         description=(
             "GWR iGrav superconducting gravimeter, 1 s samples: white noise 0.3 nm s-2/sqrt(Hz), "
