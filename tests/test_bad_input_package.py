@@ -319,6 +319,7 @@ NOT_A_RECORD = {
     "qsense.environment.nominal_pressure": "a height: tests/environment/test_drivers.py",
     "qsense.environment.pressure_series": "n, rate, model: tests/environment/test_drivers.py",
     "qsense.environment.temperature_series": "n, rate, model: tests/environment/test_drivers.py",
+    "qsense.environment.site_environment": "n, rate, site: tests/environment/test_site.py",
 }
 
 

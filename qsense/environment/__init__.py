@@ -11,6 +11,7 @@ from qsense.environment.drivers import (
     temperature_series,
 )
 from qsense.environment.seismic import peterson_psd, seismic_acceleration
+from qsense.environment.site import site_environment
 from qsense.environment.tides import gravity_tide
 
 __all__ = [
@@ -21,5 +22,6 @@ __all__ = [
     "pressure_admittance_correction",
     "pressure_series",
     "seismic_acceleration",
+    "site_environment",
     "temperature_series",
 ]
