@@ -9,7 +9,8 @@ channel in digitizer counts through the instrument's velocity response::
 the normalization frequency, G the generator constant in V/(m/s), D the digitizer gain
 in counts/V: the SEED/StationXML "PolesZeros" stage, Laplace in rad/s). The channel
 is simulated by the bilinear (Tustin) discretization of the acceleration response
-``H(s)/s`` with :func:`scipy.signal.bilinear_zpk`, run as second-order sections carried
+``H(s)/s`` with :func:`scipy.signal.bilinear_zpk` (or its zero-order hold, from the
+exactly discretized state space), run as second-order sections carried
 from chunk to chunk; :meth:`Seismometer.to_acceleration` inverts a recorded channel
 back to ground acceleration by spectral division with a water level, for the
 vibration correction of an atom gravimeter.
@@ -36,6 +37,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 import scipy.fft
+import scipy.linalg
 import scipy.signal
 import xarray as xr
 
@@ -196,6 +198,10 @@ class Seismometer(SensorModel):
     self_noise_asd : float
         Self-noise as a white equivalent ground acceleration, one-sided ASD in
         m s-2 Hz-1/2 (>= 0); added to the ground acceleration before the response.
+    discretization : {"bilinear", "zoh"}
+        How the analog response becomes the digital filter of :meth:`simulate`:
+        the bilinear (Tustin) transform (default; for sampled ground motion), or the
+        zero-order hold (exact when the acceleration is constant over each sample).
 
     Notes
     -----
@@ -204,8 +210,8 @@ class Seismometer(SensorModel):
     driver, m s-2) and ``self_noise`` (m s-2): ``counts`` is the response to
     ``truth + self_noise``. The acceleration-to-counts response is ``H(s)/s`` (one zero
     at 0 is cancelled; without one, a pole at 0 is added: an integrator). It is
-    discretized by the bilinear transform at ``rate`` (scipy.signal.bilinear_zpk, no
-    prewarping; the filter starts at rest), so the digital response at frequency ``f``
+    discretized at ``rate`` (the filter starts at rest), by default with the bilinear
+    transform (scipy.signal.bilinear_zpk, no prewarping), whose digital response at ``f``
     is the analog one at ``(rate / pi) tan(pi f / rate)``: 0.8 % in frequency at
     ``f = rate / 20`` (hence in amplitude on the flat-velocity band, where the
     acceleration response goes as 1/f), 0.03 % at ``rate / 100``. Poles above the
@@ -239,6 +245,13 @@ class Seismometer(SensorModel):
     rate: float = parameter(unit="Hz", minimum=0.0, open_minimum=True, doc="sample rate")
     self_noise_asd: float = parameter(
         0.0, unit="m s-2 Hz-1/2", minimum=0.0, doc="white self-noise in ground acceleration"
+    )
+    discretization: str = parameter(
+        "bilinear",
+        unit="1",
+        kind="choice",
+        options=("bilinear", "zoh"),
+        doc="discretization of the response",
     )
 
     def _check(self) -> None:
@@ -350,17 +363,37 @@ class Seismometer(SensorModel):
         return zeros, poles, self.a0 * self.sensitivity
 
     def sos(self) -> np.ndarray:
-        """The bilinear discretization at :attr:`rate` of the acceleration response.
+        """The discretization at :attr:`rate` of the acceleration response.
 
         Returns
         -------
         numpy.ndarray, shape (sections, 6)
             Second-order sections (scipy.signal's layout) taking ground acceleration in
-            m s-2 to counts.
+            m s-2 to counts: the bilinear transform (scipy.signal.bilinear_zpk), or with
+            ``discretization="zoh"`` the zero-order hold (poles ``exp(p T)``, zeros and
+            gain from the exactly discretized state space ``expm`` of
+            ``[[A T, B T], [0, 0]]``; one pure delay section per pole beyond the zeros).
         """
         z, p, k = self._acceleration_zpk()
-        zd, pd, kd = scipy.signal.bilinear_zpk(z, p, k, self.rate)
-        return scipy.signal.zpk2sos(zd, pd, kd)
+        if self.discretization == "bilinear":
+            zd, pd, kd = scipy.signal.bilinear_zpk(z, p, k, self.rate)
+            return scipy.signal.zpk2sos(zd, pd, kd)
+        a, b, c, _ = scipy.signal.zpk2ss(z, p, k)  # strictly proper: D = 0
+        order = a.shape[0]
+        block = np.zeros((order + 1, order + 1))
+        block[:order, :order] = a / self.rate
+        block[:order, order:] = b / self.rate
+        exp = scipy.linalg.expm(block)
+        ad, bd = exp[:order, :order], exp[:order, order:]
+        # SISO transfer function: C (zI - Ad)^-1 Bd = (poly(Ad - Bd C) - poly(Ad)) / poly(Ad)
+        num = (np.poly(ad - bd @ c) - np.poly(ad))[1:]  # the leading terms cancel exactly
+        first = int(np.flatnonzero(np.abs(num) > 0)[0])
+        num = num[first:]
+        zd = np.roots(num)
+        pd = np.exp(p / self.rate)
+        sos = scipy.signal.zpk2sos(zd, pd, float(num[0]))
+        delays = np.tile([0.0, 1.0, 0.0, 1.0, 0.0, 0.0], (pd.size - zd.size, 1))
+        return np.vstack([sos, delays])
 
     # -- simulate
     def simulate(
@@ -426,7 +459,7 @@ class Seismometer(SensorModel):
             duration=duration,
             attrs={
                 "a0": self.a0,
-                "discretization": "bilinear (scipy.signal.bilinear_zpk), filter at rest at start",
+                "discretization": f"{self.discretization}, filter at rest at start",
             },
         )
         ds["counts"].attrs = dict(_COUNTS_ATTRS)

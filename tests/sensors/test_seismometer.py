@@ -187,6 +187,23 @@ def test_bilinear_discretization_is_the_warped_analog_response():
     assert 1 - ratio == pytest.approx(0.008, abs=0.001)
 
 
+@pytest.mark.parametrize("name", ["sts2", "geophone"])
+def test_zero_order_hold_is_exact_for_a_held_input(name):
+    """discretization="zoh": the step response at the samples equals the analog step
+    response (scipy.signal.step) to 1e-9 of its peak; chunks give the same channel."""
+    m = Seismometer.preset(name, discretization="zoh", self_noise_asd=0.0)
+    z, p, k = m._acceleration_zpk()
+    t = np.arange(4000) / m.rate
+    _, analog = scipy.signal.step((z, p, k), T=t)
+    digital = scipy.signal.sosfilt(m.sos(), np.ones_like(t))
+    assert np.max(np.abs(digital - analog)) < 1e-9 * np.max(np.abs(analog))
+    env = _ground(4000, m.rate, band=(1.0, m.rate / 10))
+    one = m.simulate(3000 / m.rate, seed=1, environment=env)
+    many = m.simulate(3000 / m.rate, seed=1, environment=env, chunk_samples=101)
+    np.testing.assert_allclose(one.counts, many.counts, rtol=1e-12, atol=1e-20)
+    assert one.attrs["discretization"].startswith("zoh")
+
+
 # ---------------------------------------------------------------- simulate and invert
 def test_simulate_is_the_filtered_ground_plus_self_noise():
     sts2 = Seismometer.preset("sts2")
@@ -280,6 +297,7 @@ _STS2 = dict(Seismometer.preset("sts2").params())
         ({"zeros_real": (0.0, 0.0), "zeros_imag": (2 * np.pi, -2 * np.pi),
           "normalization_frequency": 1.0}, ValueError, ["normalization_frequency"]),
         ({"poles_real": "abc"}, TypeError, ["poles_real"]),
+        ({"discretization": "tustin"}, ValueError, ["discretization", "zoh"]),
     ],
 )  # fmt: skip
 def test_bad_parameters_name_the_parameter(changes, error, words):
