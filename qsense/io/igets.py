@@ -97,8 +97,11 @@ def read_ggp(
 
     Notes
     -----
-    Nonzero block offsets are reported with a warning: the reader does not add them
-    (ETERNA's use of them differs between versions), so the user decides.
+    Units, first found wins: a physical unit in the column line (``yyyymmdd hhmmss
+    gravity(nm/s^2) pressure(hPa)``, as in IGETS level-2 files) means the values are already
+    calibrated; else a ``Gravity Cal (<unit>/V)`` line multiplies the values (volts); else
+    ``gravity_units``. Nonzero block offsets are reported with a warning: the reader does
+    not add them (ETERNA's use of them differs between versions), so the user decides.
     """
     if gravity_units is not None:
         gravity_units = choice("gravity_units", gravity_units, tuple(GRAVITY_UNITS))
@@ -112,6 +115,7 @@ def read_ggp(
     header = lines[:start]
     info: dict[str, str] = {}
     cal: dict[str, tuple[str | None, float]] = {}
+    columns: dict[str, str] = {}
     for s in header:
         m = _CAL.match(s.strip())
         if m:
@@ -122,6 +126,9 @@ def read_ggp(
         elif ":" in s:
             key, value = s.split(":", 1)
             info.setdefault(key.strip().lower(), value.strip())
+        elif s.strip().lower().startswith("yyyymmdd"):  # column line: gravity(nm/s^2) ...
+            for chan, unit in re.findall(r"(gravity|pressure)\s*\(([^)]*)\)", s, re.I):
+                columns[chan.lower()] = unit.strip()
     day: list[str] = []
     clock: list[str] = []
     values: list[list[str]] = []
@@ -176,6 +183,9 @@ def read_ggp(
 
     g_unit, g_cal = cal.get("gravity", (None, 1.0))
     g_from = "header 'Gravity Cal' line" if g_unit is not None else "gravity_units argument"
+    col_unit = _UNIT_ALIASES.get(columns.get("gravity", "").lower())
+    if col_unit in GRAVITY_UNITS:  # the data are already physical: no V calibration
+        g_unit, g_cal, g_from = col_unit, 1.0, "header column line"
     if g_unit is None:
         if gravity_units is None:
             raise ValueError(
@@ -185,10 +195,13 @@ def read_ggp(
         g_unit = gravity_units
     elif gravity_units is not None and gravity_units != g_unit:
         raise ValueError(
-            f"gravity_units={gravity_units!r} contradicts the file's 'Gravity Cal' unit "
+            f"gravity_units={gravity_units!r} contradicts the file's gravity unit "
             f"{g_unit!r} ({p}); leave gravity_units out"
         )
     p_unit, p_cal = cal.get("pressure", (None, 1.0))
+    p_col = _UNIT_ALIASES.get(columns.get("pressure", "").lower())
+    if p_col in _PRESSURE_UNITS:
+        p_unit, p_cal = p_col, 1.0
     p_unit = p_unit if p_unit in _PRESSURE_UNITS else pressure_units
     data_vars: dict[str, Any] = {
         "gravity": ("time", out[:, 0] * g_cal * GRAVITY_UNITS[g_unit],

@@ -428,3 +428,18 @@ def test_cg5_and_burris_times_are_utc_by_their_tide_columns(name, method, std_ma
     utc = misfit(0)
     assert utc < std_max
     assert misfit(1) > 5 * utc and misfit(-1) > 5 * utc
+
+
+def test_ggp_column_line_units_win_over_volt_calibration(tmp_path):
+    """An IGETS level-2 style file: values already in nm/s^2 by its column line, so the
+    'Gravity Cal' line (for the raw volts) is not applied again."""
+    text = GGP_SYNTH.replace("gravity(V) pressure(hPa)", "gravity(nm/s^2) pressure(hPa)")
+    f = tmp_path / "l2.ggp"
+    f.write_text(text)
+    ds = read_ggp(f)
+    assert ds.gravity.values[[0, 5]] == pytest.approx([1e-9, 4e-9], rel=1e-15)
+    assert ds.attrs["gravity_units_from"] == "header column line"
+    assert ds.pressure.values[0] == pytest.approx(1000.0 * 100)
+    volts = tmp_path / "l1.ggp"
+    volts.write_text(GGP_SYNTH)
+    assert read_ggp(volts).attrs["gravity_units_from"] == "header 'Gravity Cal' line"
