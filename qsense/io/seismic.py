@@ -99,6 +99,13 @@ def read_miniseed(
         inventory's input unit is known (``NM/S**2`` x 1e-9 to m s-2), else the inventory's
         unit string, or ``"count"`` without an inventory.
 
+    Notes
+    -----
+    One series for a whole day: ``xarray.concat([s["MGZ"] for s in segments], "time")``
+    is the irregular series; :func:`qsense.io.to_uniform_grid` with ``step_seconds=0.54``
+    and ``tolerance_seconds=0.27`` places every AQG sample of DOY 213 (77 111) on one grid,
+    moving each by less than half a cycle.
+
     Raises
     ------
     ImportError

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import xarray as xr
 
-from qsense.io import FileFormatError, read_miniseed
+from qsense.io import FileFormatError, read_miniseed, to_uniform_grid
 
 obspy = pytest.importorskip("obspy", reason="ObsPy (the 'seismic' extra) is not installed")
 
@@ -112,6 +113,8 @@ def test_aqg_records_from_shared():
     _check_against_obspy(raw, stream, divisor=1e9)  # nm s-2 -> m s-2 (sensitivity 1e9)
     assert float(raw[0].MGZ[0]) == pytest.approx(9.793798386, rel=1e-15)
     assert raw[0].time.values[0] == np.datetime64("2020-07-31T12:15:00.015", "ns")
+    day = to_uniform_grid(xr.concat([s.MGZ for s in raw], "time"), 0.54, tolerance_seconds=0.27)
+    assert day.attrs["n_samples_placed"] == 77_111 and day.attrs["n_samples_collided"] == 0
 
 
 def test_obspy_absent_gives_install_hint(monkeypatch):
