@@ -299,10 +299,15 @@ class Seismometer(SensorModel):
 
     def _shape(self, f: np.ndarray) -> np.ndarray:
         s = 2j * np.pi * f
-        num = np.prod(s[:, None] - self.zeros[None, :], axis=1)
-        den = np.prod(s[:, None] - self.poles[None, :], axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return num / den
+        num = np.ones(f.shape, dtype=np.complex128)
+        den = np.ones(f.shape, dtype=np.complex128)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            for zero in self.zeros:
+                num *= s - zero
+            for pole in self.poles:
+                den *= s - pole
+            num /= den
+        return num
 
     @property
     def a0(self) -> float:
@@ -542,10 +547,11 @@ class Seismometer(SensorModel):
             h = h * omega  # counts per (m s-2) times i omega
         mag = np.abs(h)
         level = np.max(mag) * 10.0 ** (-level_db / 20.0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            phase = np.where(mag > 0, h / np.where(mag > 0, mag, 1.0), 1.0)
-        h = np.where(mag < level, level * phase, h)
-        inverse = (omega / h) * _band_taper(freqs, band)
+        low = mag < level  # raised to the level, phase kept (a zero: phase 0)
+        h[low] = np.where(mag[low] > 0, h[low] * (level / np.maximum(mag[low], 1e-300)), level)
+        inverse = omega / h
+        if band is not None:
+            inverse *= _band_taper(freqs, band)
         out = scipy.fft.irfft(spectrum * inverse, nfft)[:n]
         if isinstance(data, xr.DataArray):
             attrs = quantity_attrs("acceleration", long_name="ground acceleration")
