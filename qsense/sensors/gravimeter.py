@@ -388,8 +388,10 @@ class AtomGravimeter(SensorModel):
         environment : xarray.Dataset, optional
             Drivers on a ``time`` coordinate covering the run: ``acceleration`` (m s-2,
             vertical ground acceleration, up > 0, sampled finely enough to resolve the
-            interferometer: it is integrated against the sensitivity function over each
-            shot) and ``gravity`` (m s-2, e.g. a tide, added to ``truth``).
+            interferometer: it is linearly interpolated between its samples, which lowers
+            the response at frequency f by ``(2 pi f / rate)**2 / 12``, and integrated
+            exactly against the sensitivity function over each shot) and ``gravity``
+            (m s-2, e.g. a tide, added to ``truth``).
 
         Returns
         -------

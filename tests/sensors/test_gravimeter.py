@@ -262,6 +262,31 @@ def test_constant_acceleration_enters_with_the_dc_response():
     np.testing.assert_allclose(ds.vibration, 1e-6 * R.dc_response(0.08, 40e-6), rtol=1e-12)
 
 
+@pytest.mark.parametrize("freq", [0.37, 7.3, 31.3])
+def test_sinusoidal_acceleration_enters_through_the_acceleration_transfer(freq):
+    """A ground acceleration A sin(2 pi f t) gives per-shot g = A |H_a(f)| / (k_eff T**2)
+    times a sinusoid of the shot time: the time-domain kernel against the transfer function.
+    Sampled at 20 kHz, the linear interpolation between samples lowers the response by
+    (2 pi f / rate)**2 / 12 (8e-6 at 31.3 Hz, near the zero of |H| at 1 / T)."""
+    grav = AtomGravimeter(T=0.07, pulse_duration=25e-6, cycle_time=0.5, atoms=10**6, contrast=0.5)
+    rate, amp = 20000.0, 1e-6
+    n = int(130 * rate)
+    time = time_grid(n, rate, "1999-12-31T23:59:58")
+    t = np.arange(n) / rate - 2.0
+    env = xr.Dataset(
+        {"acceleration": ("time", amp * np.sin(2 * np.pi * freq * t + 0.3), {"units": "m s-2"})},
+        coords={"time": time},
+    )
+    ds = grav.simulate(120.0, seed=1, environment=env)
+    tk = np.arange(ds.sizes["time"]) * 0.5
+    design = np.column_stack([np.sin(2 * np.pi * freq * tk), np.cos(2 * np.pi * freq * tk)])
+    coef = np.linalg.lstsq(design, ds.vibration.values, rcond=None)[0]
+    expected = amp * np.sqrt(grav.acceleration_transfer(freq)) / (grav.k_eff * 0.07**2)
+    assert np.hypot(*coef) == pytest.approx(float(expected), rel=2e-5)
+    residual = ds.vibration.values - design @ coef
+    assert np.abs(residual).max() < 2e-5 * float(expected)
+
+
 def test_chunked_run_equals_one_call():
     grav = AtomGravimeter.preset("aqg", k_independent_phase=0.01, vibration_asd=1e-8)
     env = white_environment(70.0, 200.0, 1e-6, seed=3)
