@@ -492,6 +492,15 @@ def test_bad_calls_name_the_argument():
     wrong_units["acceleration"].attrs["units"] = "m s-1"
     with pytest.raises(ValueError, match="acceleration"):
         grav.simulate(2.0, environment=wrong_units)
+    gappy = short.drop_vars("gravity")
+    gappy["acceleration"][3] = np.nan
+    with pytest.raises(ValueError, match="acceleration"):
+        grav.simulate(2.0, environment=gappy)
+    shuffled = short.drop_vars("gravity").isel(time=[1, 0, *range(2, short.sizes["time"])])
+    with pytest.raises(ValueError, match="acceleration"):
+        grav.simulate(2.0, environment=shuffled)
+    with pytest.raises(TypeError, match="environment"):
+        grav.simulate(2.0, environment={"acceleration": np.zeros(10)})
     with pytest.raises(ValueError, match="n"):
         grav.run(seed=1).next(0)
     assert grav.acceleration_transfer([0.0])[0] == pytest.approx(grav.scale_factor**2)
