@@ -22,7 +22,20 @@ try:
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.0.0+unknown"
 
-_SUBMODULES = ("denoise", "fusion", "io", "noise", "plot", "signal", "spectral", "stability")
+_SUBMODULES = (
+    "denoise",
+    "environment",
+    "fusion",
+    "io",
+    "noise",
+    "plot",
+    "quantities",
+    "seeding",
+    "sensors",
+    "signal",
+    "spectral",
+    "stability",
+)
 # The stability functions exposed here: every statistic of the registry plus the cornered
 # hat and the dynamic deviation (the registry module is light: no numpy, no numba).
 _STATISTICS = tuple(name for name in sorted(PUBLIC) if name != "noise_id")
