@@ -397,8 +397,9 @@ def ci_bounds(dev: np.ndarray, edf: np.ndarray, ci: float) -> tuple[np.ndarray, 
     Notes
     -----
     Like Stable32, the confidence level is rounded to 2 digits (0.683 -> 0.68) when
-    edf > 100; Stable32's tables match this to their 5 printed digits (at edf <= 100
-    they match the unrounded level, e.g. 0.6826895 for 1 sigma).
+    edf > 100, except where that would give 0 or 1 (0.999 stays 0.999). Stable32's
+    tables match this to their 5 printed digits (at edf <= 100 they match the unrounded
+    level, e.g. 0.6826895 for 1 sigma).
 
     Examples
     --------
@@ -408,7 +409,9 @@ def ci_bounds(dev: np.ndarray, edf: np.ndarray, ci: float) -> tuple[np.ndarray, 
     nu = np.asarray(edf, dtype=float)
     ci = confidence("ci", ci)
     nu = np.where(nu > 0, nu, np.nan)
-    level = np.where(nu > _LARGE_EDF, round(ci, 2), ci)
+    # Stable32's 2-digit level, unless rounding would reach 0 or 1 (ci = 0.999 or 0.001)
+    rounded = round(ci, 2) if 0.0 < round(ci, 2) < 1.0 else ci
+    level = np.where(nu > _LARGE_EDF, rounded, ci)
     # chi2.ppf(p, nu) = 2 gammaincinv(nu/2, p), as scipy.stats.chi2 computes it
     lo = dev * np.sqrt(nu / (2.0 * special.gammaincinv(nu / 2.0, (1.0 + level) / 2.0)))
     hi = dev * np.sqrt(nu / (2.0 * special.gammaincinv(nu / 2.0, (1.0 - level) / 2.0)))

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from qsense.stability import oadev
 from qsense.stability._edf import ci_bounds, edf, greenhall_edf
 
 STATS = (
@@ -236,3 +237,17 @@ def test_theoh_ci_matches_stable32(reference_dir):
             assert hi == pytest.approx(hi_me[0], rel=1e-3)
             rows += 1
     assert rows == 21
+
+
+def test_extreme_confidence_levels_keep_finite_nested_bounds():
+    # Stable32 rounds the level to 2 digits at edf > 100; 0.999 must not become 1.0
+    rng = np.random.default_rng(5)
+    y = rng.standard_normal(4096)
+    wide = oadev(y, rate=1.0, data_type="freq", ci=0.999)
+    mid = oadev(y, rate=1.0, data_type="freq", ci=0.95)
+    narrow = oadev(y, rate=1.0, data_type="freq", ci=0.001)
+    assert np.all(np.isfinite(wide.dev_lo)) and np.all(np.isfinite(wide.dev_hi))
+    assert np.all(wide.dev_lo < mid.dev_lo) and np.all(wide.dev_hi > mid.dev_hi)
+    # a 0.1 % interval is a sliver around the chi-square median, inside the 95 % one
+    assert np.all(narrow.dev_hi - narrow.dev_lo < 0.01 * narrow.dev)
+    assert np.all(mid.dev_lo < narrow.dev_lo) and np.all(narrow.dev_hi < mid.dev_hi)
