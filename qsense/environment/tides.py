@@ -16,8 +16,8 @@ Methods
     < 0.5 arcsec). Tidal potential of degrees 2-4 for the Moon and the Sun (the Sun's
     degrees 3-4 are below 0.03 nm s-2), its gradient projected on the ellipsoid normal at
     the site (WGS84); the tangential part of that projection (<= 3 nm s-2) takes 1.16.
-    Gravimetric factors by frequency band, the Wahr-Dehant-Zschau set of ETGTAB as listed in a Micro-g LaCoste
-    A-10 processing report (datasets/gravity/relative_gsadjust/A10_rg26_2017-12-01.project.txt,
+    Gravimetric factors by frequency band, the Wahr-Dehant-Zschau set of ETGTAB as
+    listed in a Micro-g LaCoste A-10 processing report (datasets/gravity/relative_gsadjust/A10_rg26_2017-12-01.project.txt,
     from the CC0 USGS GSadjust test data): long period 1.16, Q1/O1 1.15424, P1 1.14915,
     K1 1.13489, semidiurnal 1.16172, degree 3 1.07338, degree 4 1.039, and 1.0 for the
     permanent tide (ETGTAB's DC group: the zero-tide convention of IAG Resolution 16,
