@@ -12,22 +12,23 @@ Methods
     Moon (moon98) and Sun (epv00) from ERFA, rotated from the GCRS to the celestial
     intermediate system (``erfa.c2i06a``: IAU 2006/2000A precession-nutation) and into the
     Earth by the Earth rotation angle (IERS 2003, as ``erfa.era00``, with UT1 = UTC: the
-    |UT1 - UTC| < 0.9 s neglected moves the tide by < 0.1 nm s-2; polar motion neglected,
-    < 0.5 arcsec). Tidal potential of degrees 2-4 for the Moon and the Sun (the Sun's
-    degrees 3-4 are below 0.03 nm s-2), its gradient projected on the ellipsoid normal at
-    the site (WGS84); the tangential part of that projection (<= 3 nm s-2) takes 1.16.
-    Gravimetric factors by frequency band, the Wahr-Dehant-Zschau set of ETGTAB as
-    listed in a Micro-g LaCoste A-10 processing report (datasets/gravity/relative_gsadjust/A10_rg26_2017-12-01.project.txt,
-    from the CC0 USGS GSadjust test data): long period 1.16, Q1/O1 1.15424, P1 1.14915,
-    K1 1.13489, semidiurnal 1.16172, degree 3 1.07338, degree 4 1.039, and 1.0 for the
-    permanent tide (ETGTAB's DC group: the zero-tide convention of IAG Resolution 16,
-    1983, which the Berger and ETGTAB corrections in the tests follow to 1 nm s-2). The diurnal band
-    carries the free-core-nutation resonance (Wahr 1981; Dehant et al. 1999): its
-    degree-2 term is separated from the others exactly, by order (m = 1), as a complex
-    coefficient D(t) that varies slowly in the celestial frame (K1 at frequency 0, P1 at
-    -2 cycles/year, O1 at -2 cycles/month), and D is filtered by these factors in the
-    frequency domain over a span padded by two years on either side (so K1 and P1 are
-    resolved), with linear transitions across the gaps between the bands.
+    |UT1 - UTC| < 0.9 s neglected moves the tide by < 0.1 nm s-2; polar motion neglected, <
+    0.5 arcsec). Tidal potential of degrees 2-4 for the Moon and the Sun (the Sun's degrees
+    3-4 are below 0.03 nm s-2), its gradient projected on the ellipsoid normal at the site
+    (WGS84); the tangential part of that projection (<= 3 nm s-2) takes 1.16. Gravimetric
+    factors by frequency band, the Wahr-Dehant-Zschau set of ETGTAB as listed in a Micro-g
+    LaCoste A-10 processing report
+    (datasets/gravity/relative_gsadjust/A10_rg26_2017-12-01.project.txt, from the CC0 USGS
+    GSadjust test data): long period 1.16, Q1/O1 1.15424, P1 1.14915, K1 1.13489,
+    semidiurnal 1.16172, degree 3 1.07338, degree 4 1.039, and 1.0 for the permanent tide
+    (ETGTAB's DC group: the zero-tide convention of IAG Resolution 16, 1983, which the
+    Berger and ETGTAB corrections in the tests follow to 1 nm s-2). The diurnal band carries
+    the free-core-nutation resonance (Wahr 1981; Dehant et al. 1999): its degree-2 term is
+    separated from the others exactly, by order (m = 1), as a complex coefficient D(t) that
+    varies slowly in the celestial frame (K1 at frequency 0, P1 at -2 cycles/year, O1 at -2
+    cycles/month), and D is filtered by these factors in the frequency domain over a span
+    padded by two years on either side (so K1 and P1 are resolved), with linear transitions
+    across the gaps between the bands.
 ``"constant"``
     The same ephemeris and potential with one factor per degree: delta_2 = 1.1563 (Dehant
     1987, elastic Earth, as quoted in Wahr-Dehant models), delta_3 = 1.07, delta_4 = 1.039,
