@@ -8,6 +8,7 @@ variables and attributes.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +19,7 @@ from qsense import __version__
 from qsense._timecoord import datetime_ns
 from qsense._validate import positive_float, real_array
 from qsense.quantities import QUANTITIES, quantity_attrs
-from qsense.seeding import seed_attrs
+from qsense.seeding import seed_attrs, seed_from_attrs
 from qsense.signal import time_grid
 
 if TYPE_CHECKING:
@@ -28,6 +29,9 @@ __all__ = [
     "MAX_SAMPLES",
     "budget_dataset",
     "environment_driver",
+    "generator_from_state",
+    "run_state",
+    "run_state_seed",
     "samples_in",
     "simulation_dataset",
     "start_time",
@@ -340,3 +344,84 @@ def budget_dataset(
         [references.get(k, "quadrature sum of the terms") for k in terms],
     )
     return xr.Dataset(data_vars, coords=coords, attrs=model.model_attrs())
+
+
+# ---------------------------------------------------------------- runs carried across chunks
+def run_state(
+    model: SensorModel, fmt: str, start: np.datetime64, seed: np.random.SeedSequence
+) -> dict[str, Any]:
+    """The common part of a chunked run's saved state.
+
+    Parameters
+    ----------
+    model : SensorModel
+        The model the run belongs to (its parameters are recorded as JSON).
+    fmt : str
+        Version tag of the run's state format (``"qsense.sensors.<module>.<Run>/1"``).
+    start : numpy.datetime64
+        UTC time of the run's first sample.
+    seed : numpy.random.SeedSequence
+        The run's root sequence.
+
+    Returns
+    -------
+    dict
+        ``format``, ``model_params``, ``start`` (ISO string), ``seed`` (and
+        ``seed_spawn_key``); a run adds its own entries (generators, loop state).
+    """
+    return {
+        "format": fmt,
+        "model_params": model.model_attrs()["model_params"],
+        "start": str(start),
+        **seed_attrs(seed),
+    }
+
+
+def run_state_seed(
+    model: SensorModel, state: Any, fmt: str, what: str
+) -> tuple[np.random.SeedSequence, np.datetime64]:
+    """Check the common part of a saved run state against ``model``; its seed and start.
+
+    Parameters
+    ----------
+    model : SensorModel
+        The model that is to continue the run.
+    state : mapping
+        What the run's ``state()`` returned (see :func:`run_state`).
+    fmt : str
+        The state format the run expects.
+    what : str
+        What the model is, for the message (``"clock"``, ``"gravimeter"``).
+
+    Returns
+    -------
+    seed : numpy.random.SeedSequence
+    start : numpy.datetime64 (ns)
+
+    Raises
+    ------
+    ValueError
+        Naming ``state`` (or the bad entry): not a mapping of that format, written by a
+        model with other parameters, or a seed or start that is not the recorded kind.
+    """
+    if not isinstance(state, Mapping) or state.get("format") != fmt:
+        raise ValueError(f"state must be the mapping the run's state() returned ({fmt})")
+    if state.get("model_params") != model.model_attrs()["model_params"]:
+        raise ValueError(f"state was written by a run of another {what} (model_params differ)")
+    try:
+        seed = seed_from_attrs(state)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"state['seed'] is not a recorded seed: {err}") from None
+    return seed, datetime_ns("state['start']", state.get("start"))
+
+
+def generator_from_state(name: str, saved: Any) -> np.random.Generator:
+    """A PCG64 generator restored from its saved ``bit_generator.state``, or a ValueError."""
+    gen = np.random.Generator(np.random.PCG64())
+    try:
+        if not isinstance(saved, Mapping) or saved.get("bit_generator") != "PCG64":
+            raise ValueError
+        gen.bit_generator.state = copy.deepcopy(dict(saved))
+    except (KeyError, TypeError, ValueError):
+        raise ValueError(f"{name} is not a saved PCG64 state") from None
+    return gen

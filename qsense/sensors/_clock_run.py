@@ -18,9 +18,16 @@ import xarray as xr
 
 from qsense._validate import real_array, warn
 from qsense.noise import PowerLawStream
-from qsense.seeding import Seed, generator, seed_attrs, seed_from_attrs, seed_sequence, spawn
+from qsense.seeding import Seed, generator, seed_sequence, spawn
 from qsense.sensors._base import SensorModel
-from qsense.sensors._build import environment_driver, simulation_dataset, start_time
+from qsense.sensors._build import (
+    environment_driver,
+    generator_from_state,
+    run_state,
+    run_state_seed,
+    simulation_dataset,
+    start_time,
+)
 from qsense.sensors._clock_kernels import STATE_SIZE, clock_cycles
 from qsense.sensors._clock_sensitivity import bin_weights
 from qsense.signal import DEFAULT_START
@@ -117,14 +124,11 @@ class ClockRun:
             ``seed``/``seed_spawn_key``.
         """
         return {
-            "format": _FORMAT,
-            "model_params": self._clock.model_attrs()["model_params"],
+            **run_state(self._clock, _FORMAT, self._start, self._ss),
             "cycles": self._cycles,
-            "start": str(self._start),
             "servo": self._state.copy(),
             "atoms_rng": copy.deepcopy(self._gen.bit_generator.state),
             "lo": None if self._stream is None else self._stream.state(),
-            **seed_attrs(self._ss),
         }
 
     @classmethod
@@ -144,25 +148,15 @@ class ClockRun:
             Its next chunk is the one the saved run would have made.
         """
         _check_clock(clock)
-        if not isinstance(state, Mapping) or state.get("format") != _FORMAT:
-            raise ValueError(f"state must be the mapping ClockRun.state() returned ({_FORMAT})")
-        if state.get("model_params") != clock.model_attrs()["model_params"]:
-            raise ValueError("state was written by a run of another clock (model_params differ)")
-        try:
-            ss = seed_from_attrs(state)
-        except (TypeError, ValueError) as err:
-            raise ValueError(f"state['seed'] is not a recorded seed: {err}") from None
-        self = cls(clock, seed=ss, start=state.get("start"))
+        ss, start = run_state_seed(clock, state, _FORMAT, "clock")
+        self = cls(clock, seed=ss, start=start)
         cycles = state.get("cycles")
         if isinstance(cycles, bool) or not isinstance(cycles, int | np.integer) or cycles < 0:
             raise ValueError(f"state['cycles'] must be an integer >= 0, got {cycles!r}")
         servo = real_array("state['servo']", state.get("servo"))
         if servo.shape != (STATE_SIZE,) or not np.all(np.isfinite(servo)):
             raise ValueError(f"state['servo'] must be {STATE_SIZE} finite numbers, got {servo!r}")
-        try:
-            self._gen.bit_generator.state = copy.deepcopy(dict(state["atoms_rng"]))
-        except (KeyError, TypeError, ValueError):
-            raise ValueError("state['atoms_rng'] is not a PCG64 state") from None
+        self._gen = generator_from_state("state['atoms_rng']", state.get("atoms_rng"))
         if (state.get("lo") is None) != (self._stream is None):
             raise ValueError("state['lo'] does not match the clock's lo")
         if self._stream is not None:

@@ -16,10 +16,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
-from qsense._validate import warn
-from qsense.seeding import Seed, generator, seed_attrs, seed_from_attrs, seed_sequence, spawn
+from qsense._validate import real_array, warn
+from qsense.seeding import Seed, generator, seed_sequence, spawn
 from qsense.sensors._base import SensorModel
-from qsense.sensors._build import environment_driver, simulation_dataset, start_time
+from qsense.sensors._build import (
+    environment_driver,
+    generator_from_state,
+    run_state,
+    run_state_seed,
+    simulation_dataset,
+    start_time,
+)
 from qsense.sensors._gravimeter_kernels import STATE_SIZE, gravimeter_shots, shot_vibration
 from qsense.signal import DEFAULT_START
 
@@ -111,17 +118,14 @@ class GravimeterRun:
             white vibration) and the run's ``seed``/``seed_spawn_key``.
         """
         return {
-            "format": _FORMAT,
-            "model_params": self._model.model_attrs()["model_params"],
+            **run_state(self._model, _FORMAT, self._start, self._ss),
             "shots": self._shots,
-            "start": str(self._start),
             "lock": self._state.copy(),
             "fringe_fit": self._fit,
             "rng": [
                 copy.deepcopy(g.bit_generator.state)
                 for g in (self._atoms, self._det, self._laser, self._vib)
             ],
-            **seed_attrs(self._ss),
         }
 
     @classmethod
@@ -141,28 +145,30 @@ class GravimeterRun:
             Its next chunk is the one the saved run would have made.
         """
         _check_model(gravimeter)
-        if not isinstance(state, Mapping) or state.get("format") != _FORMAT:
-            raise ValueError(
-                f"state must be the mapping GravimeterRun.state() returned ({_FORMAT})"
-            )
-        if state.get("model_params") != gravimeter.model_attrs()["model_params"]:
-            raise ValueError(
-                "state was written by a run of another gravimeter (model_params differ)"
-            )
+        ss, start = run_state_seed(gravimeter, state, _FORMAT, "gravimeter")
+        saved = state.get("rng")
+        if not isinstance(saved, list | tuple) or len(saved) != 4:
+            raise ValueError("state['rng'] must be the four saved generator states")
+        shots = state.get("shots")
+        if isinstance(shots, bool) or not isinstance(shots, int | np.integer) or shots < 0:
+            raise ValueError(f"state['shots'] must be an integer >= 0, got {shots!r}")
+        lock = real_array("state['lock']", state.get("lock"))
+        if lock.shape != (STATE_SIZE,) or not np.all(np.isfinite(lock)):
+            raise ValueError(f"state['lock'] must be {STATE_SIZE} finite numbers, got {lock!r}")
+        fit = real_array("state['fringe_fit']", state.get("fringe_fit"))
+        if fit.shape != (2,) or not np.all(np.isfinite(fit)):
+            raise ValueError(f"state['fringe_fit'] must be (P0, C), got {fit!r}")
         run = cls.__new__(cls)
         run._model = gravimeter
-        run._ss = seed_sequence(seed_from_attrs(state))
-        gens = []
-        for saved in state["rng"]:
-            gen = np.random.Generator(np.random.PCG64())
-            gen.bit_generator.state = copy.deepcopy(saved)
-            gens.append(gen)
-        run._atoms, run._det, run._laser, run._vib = gens
-        run._start = np.datetime64(state["start"], "ns")
-        run._shots = int(state["shots"])
-        run._state = np.array(state["lock"], dtype=np.float64)
+        run._ss = seed_sequence(ss)
+        run._atoms, run._det, run._laser, run._vib = (
+            generator_from_state(f"state['rng'][{i}]", g) for i, g in enumerate(saved)
+        )
+        run._start = start
+        run._shots = int(shots)
+        run._state = np.array(lock, dtype=np.float64)
         run._per_shot = gravimeter._per_shot()
-        run._fit = tuple(float(x) for x in state["fringe_fit"])
+        run._fit = (float(fit[0]), float(fit[1]))
         return run
 
     @property

@@ -363,3 +363,32 @@ def test_start_time_and_samples_in():
     assert samples_in(10.0, 0.5) == 5
     with pytest.raises(ValueError, match="at least 2 samples"):
         samples_in(1.0, 1.0)
+
+
+def test_run_state_helpers_round_trip_and_name_bad_entries():
+    from qsense.sensors._build import generator_from_state, run_state, run_state_seed
+
+    m = WhiteGravimeter(noise_asd=1.0)
+    ss = np.random.SeedSequence(9).spawn(2)[1]
+    start = np.datetime64("2026-01-02T03:04:05", "ns")
+    state = run_state(m, "test/1", start, ss)
+    seed, t0 = run_state_seed(m, state, "test/1", "gravimeter")
+    assert (seed.entropy, seed.spawn_key, t0) == (ss.entropy, ss.spawn_key, start)
+    other = WhiteGravimeter(noise_asd=2.0)
+    with pytest.raises(ValueError, match="another gravimeter"):
+        run_state_seed(other, state, "test/1", "gravimeter")
+    for bad, word in (
+        (None, "state must be"),
+        ({**state, "format": "x"}, "state must be"),
+        ({**state, "seed": "nope"}, r"state\['seed'\]"),
+        ({**state, "start": "soon"}, r"state\['start'\]"),
+    ):
+        with pytest.raises(ValueError, match=word):
+            run_state_seed(m, bad, "test/1", "gravimeter")
+    gen = generator(ss)
+    saved = gen.bit_generator.state
+    again = generator_from_state("rng", saved)
+    np.testing.assert_array_equal(again.standard_normal(5), gen.standard_normal(5))
+    for bad in (None, {"bit_generator": "MT19937"}, {"bit_generator": "PCG64"}, [1, 2]):
+        with pytest.raises(ValueError, match="rng is not a saved PCG64 state"):
+            generator_from_state("rng", bad)
