@@ -288,6 +288,8 @@ NOT_A_RECORD = {
     "qsense.io.read_tsf": "a path: tests/io/test_gravity_bad_input.py",
     "qsense.io.read_miniseed": "a path: tests/io/test_seismic_io.py (test_bad_input)",
     "qsense.plot.stability": "a stability result: tests/test_plot.py",
+    "qsense.fusion.vibration_correction": "g and a seismometer record on datetime64 time, "
+    "a gravimeter: tests/test_vibration_correction.py (bad_records on both)",
     "qsense.sensors.AtomicClock": "a model: tests/sensors/test_clock_bad_input.py",
     "qsense.sensors.ClockRun": "a run of an AtomicClock: tests/sensors/test_clock*.py",
     "qsense.sensors.Preset": "a record of a preset",

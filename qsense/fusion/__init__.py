@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from qsense.fusion._pairs import complementary, crossover_frequency, kalman_fuse, regress_out
 from qsense.fusion.ensemble import ensemble_time_scale
+from qsense.fusion.vibration import vibration_correction
 
 __all__ = [
     "complementary",
@@ -28,4 +29,5 @@ __all__ = [
     "ensemble_time_scale",
     "kalman_fuse",
     "regress_out",
+    "vibration_correction",
 ]
