@@ -68,7 +68,7 @@ def real_array(name: str, value: Any) -> np.ndarray:
         for v in arr.flat:
             if isinstance(v, bool | np.bool_) or not isinstance(v, numbers.Real):
                 raise TypeError(
-                    f"{name} must be numeric (real numbers), got an element {v!r} of type "
+                    f"{name} must hold real numbers, got an element {v!r} of type "
                     f"{type(v).__name__} (numeric strings, None and bool are refused; "
                     "use NaN for a gap)"
                 )

@@ -364,7 +364,7 @@ def test_empty_and_degenerate_measurements():
             model.loglik(bad)
     with pytest.raises(TypeError, match=r"^y must be"):
         model.filter("1.0")
-    with pytest.raises(TypeError, match=r"^y must be"):
+    with pytest.raises(TypeError, match=r"^y must hold real numbers"):
         model.filter(np.array([1.0, "a"], dtype=object))
     with pytest.warns(UserWarning, match="no finite measurement"):
         out = model.filter(np.full(3, np.nan))
