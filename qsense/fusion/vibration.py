@@ -32,6 +32,9 @@ __all__ = ["vibration_correction"]
 
 #: Grid points per record sample interval on which the kernel K is tabulated.
 _SUB = 256
+#: Most points of the delay grid search, and most shots it uses.
+_GRID = 401
+_GRID_SHOTS = 20_000
 _ACC_UNITS = ("m s-2", "m/s2", "m/s^2", "m s**-2", "m.s-2")
 _COUNT_UNITS = ("count", "counts")
 
@@ -139,36 +142,51 @@ def _kernel(u: np.ndarray, w: np.ndarray, h: float) -> tuple[np.ndarray, np.ndar
 class _Predictor:
     """Vibration in g units (m s-2) per shot for a seismometer time offset ``delay``."""
 
+    #: Shots per block of :meth:`__call__` (bounds the (shots, window) work arrays).
+    BLOCK = 1 << 14
+
     def __init__(self, t_acc, a, rate, centers, gravimeter, max_delay):
         u, w = _weight_table(gravimeter)
         h = 1.0 / rate
         self.xs, self.k = _kernel(u, w, h)
-        self.support = self.xs[-1]
         self.scale = 1.0 / float(gravimeter.T) ** 2
         self.t_acc, self.a, self.h = t_acc, a, h
         self.centers = centers
-        reach = self.support + max_delay + h
-        first = np.searchsorted(t_acc, centers - reach, side="left")
-        self.width = math.ceil(2.0 * reach / h) + 2
-        self.idx = np.clip(first[:, None] + np.arange(self.width)[None, :], 0, t_acc.size - 1)
-        self.ta = t_acc[self.idx]
-        self.aa = a[self.idx]
-        # duplicates from the clip at the record's end would count twice: zero them
-        dup = np.zeros_like(self.idx, dtype=bool)
-        dup[:, 1:] = self.idx[:, 1:] == self.idx[:, :-1]
-        self.aa = np.where(dup, 0.0, self.aa)
+        reach = self.xs[-1] + max_delay + h
+        self.first = np.searchsorted(t_acc, centers - reach, side="left")
+        self.window = np.arange(math.ceil(2.0 * reach / h) + 2)
 
     def __call__(self, delay: float) -> np.ndarray:
-        x = np.abs(self.ta - self.centers[:, None] - delay)
-        kv = np.interp(x, self.xs, self.k, right=0.0)
-        return self.scale * np.einsum("ij,ij->i", kv, self.aa)
+        out = np.empty(self.centers.size)
+        last = self.t_acc.size - 1
+        for lo in range(0, out.size, self.BLOCK):
+            hi = min(out.size, lo + self.BLOCK)
+            raw = self.first[lo:hi, None] + self.window[None, :]
+            idx = np.minimum(raw, last)
+            x = np.abs(self.t_acc[idx] - self.centers[lo:hi, None] - delay)
+            kv = np.interp(x, self.xs, self.k, right=0.0)
+            aa = np.where(raw > last, 0.0, self.a[idx])  # past the record: counted once
+            out[lo:hi] = np.einsum("ij,ij->i", kv, aa)
+        return self.scale * out
 
 
-def _fit(y: np.ndarray, pred: _Predictor, gain: float | None, delay: float | None, max_delay):
-    """Least squares of ``y = offset + gain * p(delay)``; (gain, delay, offset, cov, resid)."""
+def _fit(
+    y: np.ndarray,
+    pred: _Predictor,
+    coarse: _Predictor,
+    stride: int,
+    gain: float | None,
+    delay: float | None,
+    max_delay: float,
+):
+    """Least squares of ``y = offset + gain * p(delay)``; (gain, delay, offset, errors, term).
 
-    def linear(d: float):
-        p = pred(d)
+    The delay: a grid search (quarter-sample steps, at most ``_GRID`` points) on every
+    ``stride``-th shot (``coarse``), then a bounded scalar minimisation on all shots.
+    """
+
+    def linear(d: float, pr: _Predictor = pred, y: np.ndarray = y):
+        p = pr(d)
         if gain is None:
             X = np.column_stack([np.ones_like(p), p])
             coef = np.linalg.lstsq(X, y, rcond=None)[0]
@@ -178,8 +196,10 @@ def _fit(y: np.ndarray, pred: _Predictor, gain: float | None, delay: float | Non
         return float(gain), off, y - gain * p - off, p
 
     if delay is None:
-        grid = np.linspace(-max_delay, max_delay, 2 * math.ceil(max_delay / pred.h * 4) + 1)
-        rss = np.array([float(np.sum(linear(d)[2] ** 2)) for d in grid])
+        points = min(2 * math.ceil(max_delay / pred.h * 4) + 1, _GRID)
+        grid = np.linspace(-max_delay, max_delay, points)
+        ys = y[::stride]
+        rss = np.array([float(np.sum(linear(d, coarse, ys)[2] ** 2)) for d in grid])
         best = int(np.argmin(rss))
         lo = grid[max(best - 1, 0)]
         hi = grid[min(best + 1, grid.size - 1)]
@@ -282,7 +302,8 @@ def vibration_correction(
     acceleration weight built from ``gravimeter.sensitivity`` and ``a`` the record
     linearly interpolated between its samples (as the gravimeter's simulation does). The
     fit is least squares of ``g_k = offset + gain p_k(delay)``: linear in offset and gain,
-    the delay by a grid search at a quarter sample then a bounded scalar minimisation;
+    the delay by a grid search (quarter-sample steps, at most 401, on at most 20 000
+    shots spread over the record) then a bounded scalar minimisation on all shots;
     standard errors from the Jacobian (residual variance times ``(J^T J)^-1``), valid for
     white residuals. The whole ``gain p_k`` is removed (the offset stays in ``g``).
 
@@ -350,7 +371,9 @@ def vibration_correction(
     if ok.sum() < 4:
         raise ValueError(f"g must hold at least 4 valid shots, got {int(ok.sum())}")
     pred = _Predictor(t_acc, a, acc_rate, centers[ok], gravimeter, max_delay)
-    g_hat, d_hat, off, err, _ = _fit(y[ok], pred, gain, delay_seconds, max_delay)
+    stride = max(1, math.ceil(int(ok.sum()) / _GRID_SHOTS))
+    coarse = _Predictor(t_acc, a, acc_rate, centers[ok][::stride], gravimeter, max_delay)
+    g_hat, d_hat, off, err, _ = _fit(y[ok], pred, coarse, stride, gain, delay_seconds, max_delay)
     full = _Predictor(t_acc, a, acc_rate, centers, gravimeter, max_delay)
     vib = g_hat * full(d_hat)
     corrected = np.where(ok, y - vib, np.nan)
