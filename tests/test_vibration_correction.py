@@ -109,6 +109,18 @@ def test_prediction_equals_the_simulated_vibration():
     assert np.isnan(out.attrs["gain_stderr"]) and np.isnan(out.attrs["delay_stderr_seconds"])
 
 
+def test_prediction_equals_the_simulated_vibration_gain_preset():
+    """The same with the GAIN-like lab meter (T = 260 ms, 20 us pulses, 1.5 s cycle)."""
+    grav = AtomGravimeter.preset("gain")
+    acc = seismic_acceleration(
+        32_000, rate=RATE, psd=lambda f: 1e-16 + 0 * f, start=START - 10**10, seed=7
+    )
+    run = grav.simulate(300.0, seed=8, start=START, environment=xr.Dataset({"acceleration": acc}))
+    out = vibration_correction(run.g, acc, grav, gain=1.0, delay_seconds=0.0)
+    err = out["vibration"].values - run["vibration"].values
+    assert np.std(err) < 1e-5 * np.std(run["vibration"].values)
+
+
 # ---------------------------------------------------------------- the correction
 def test_correction_reaches_the_atom_shot_noise_limit():
     grav, sts2, _, run, rec = _site()
