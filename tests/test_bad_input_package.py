@@ -168,6 +168,19 @@ def _stat(f):
     return Recipe(lambda d, r: f(d, rate=r, data_type="freq"), ("data",))
 
 
+def _gravity_corrections(data, rate):
+    """The record as the tilt_x channel of a valid 9.8 m s-2 record on 1-s UTC times."""
+    size = np.size(data) if isinstance(data, np.ndarray | list | xr.DataArray) else 8
+    size = max(int(size), 1)
+    g = xr.DataArray(
+        np.full(size, 9.8), dims=("time",), coords={"time": time_grid(size, 1.0)},
+        attrs={"units": "m s-2"},
+    )  # fmt: skip
+    return importlib.import_module("qsense.environment").gravity_corrections(
+        g, lat=45.0, lon=7.0, height=0.0, tilt_x=data, tilt_y=np.zeros(size), tide=None
+    )
+
+
 RECIPES: dict[str, Recipe] = {
     "qsense.signal.as_series": Recipe(lambda d, r: signal.as_series(d, r), ("data",)),
     "qsense.signal.phase_to_freq": Recipe(lambda d, r: signal.phase_to_freq(d, r), ("data",)),
@@ -240,6 +253,7 @@ RECIPES: dict[str, Recipe] = {
         ),
         ("pressure",),
     ),
+    "qsense.environment.gravity_corrections": Recipe(_gravity_corrections, ("tilt_x",)),
 }
 
 #: Public names that take no record, each with where its bad input is tested instead.

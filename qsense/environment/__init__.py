@@ -3,6 +3,7 @@
 It knows nothing of sensors (DESIGN.md): a sensor model takes these series as drivers.
 """
 
+from qsense.environment.corrections import gravity_corrections
 from qsense.environment.drivers import (
     driver_series,
     nominal_pressure,
@@ -16,6 +17,7 @@ from qsense.environment.tides import gravity_tide
 
 __all__ = [
     "driver_series",
+    "gravity_corrections",
     "gravity_tide",
     "nominal_pressure",
     "peterson_psd",
