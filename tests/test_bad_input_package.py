@@ -241,6 +241,16 @@ RECIPES: dict[str, Recipe] = {
         ),
         ("data",),
     ),
+    "qsense.sensors.fit_fringes": Recipe(
+        lambda d, r: importlib.import_module("qsense.sensors").fit_fringes(
+            d, np.arange(np.size(d), dtype=float)
+        ),
+        ("population", "scan"),
+    ),
+    "qsense.sensors.fringe_gravity": Recipe(
+        lambda d, r: importlib.import_module("qsense.sensors").fringe_gravity(d, T=0.1),
+        ("phase",),
+    ),
     "qsense.environment.driver_series": Recipe(
         lambda d, r: importlib.import_module("qsense.environment").driver_series(
             d, "pressure", rate=r

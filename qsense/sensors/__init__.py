@@ -28,10 +28,12 @@ from qsense.sensors.classical import (
     clock_process_noise,
 )
 from qsense.sensors.clock import AtomicClock, ClockRun
+from qsense.sensors.fringes import K_EFF_RB87_D2, fit_fringes, fringe_gravity
 from qsense.sensors.gnss import DisciplinedOscillator, GnssReceiver
 from qsense.sensors.gravimeter import AtomGravimeter, GravimeterRun
 
 __all__ = [
+    "K_EFF_RB87_D2",
     "AtomGravimeter",
     "AtomicClock",
     "ClockRun",
@@ -47,6 +49,8 @@ __all__ = [
     "budget_dataset",
     "clock_process_noise",
     "environment_driver",
+    "fit_fringes",
+    "fringe_gravity",
     "parameter",
     "samples_in",
     "simulation_dataset",
