@@ -85,17 +85,36 @@ def _groups(n: int, block: int | None, direction: np.ndarray, valid: np.ndarray)
 
 
 def _rss(period, scan, pop, groups) -> np.ndarray:
-    pieces = []
+    """Residuals of every (block, direction) linear fit at one period, batched by size."""
+    buckets: dict[int, list] = {}
     for block in groups:
         for idx, sign in block:
-            theta = -sign * 2.0 * np.pi * scan[idx] / period
             if idx.size >= 3:
-                pieces.append(_linear(theta, pop[idx])[2])
+                buckets.setdefault(idx.size, []).append((idx, sign))
+    pieces = []
+    for members in buckets.values():
+        rows = np.stack([idx for idx, _ in members])
+        signs = np.array([sign for _, sign in members])[:, None]
+        theta = -signs * 2.0 * np.pi * scan[rows] / period
+        a = np.stack([np.ones_like(theta), np.cos(theta), np.sin(theta)], axis=-1)
+        y = pop[rows]
+        ata = np.einsum("gmi,gmj->gij", a, a)
+        aty = np.einsum("gmi,gm->gi", a, y)
+        try:
+            coef = np.linalg.solve(ata, aty[..., None])
+        except np.linalg.LinAlgError:
+            coef = np.stack(
+                [np.linalg.lstsq(a[g], y[g], rcond=None)[0] for g in range(len(members))]
+            )[..., None]
+        pieces.append((y - (a @ coef)[..., 0]).ravel())
     return np.concatenate(pieces) if pieces else np.zeros(1)
 
 
 def _fit_period(period0, scan, pop, groups):
-    grid = period0 * np.geomspace(0.5, 2.0, 241)
+    # grid step: the phase at the far end of the scan moves by <= 0.25 rad between points
+    fringes = max(float(np.max(np.abs(scan))) / period0, 1e-3)
+    points = int(min(max(math.log(4.0) / (0.25 / (2.0 * math.pi * fringes)), 41), 4001))
+    grid = period0 * np.geomspace(0.5, 2.0, points)
     cost = [float(np.sum(_rss(p, scan, pop, groups) ** 2)) for p in grid]
     start = grid[int(np.argmin(cost))]
     sol = least_squares(
@@ -125,9 +144,9 @@ def fit_fringes(
 
     Parameters
     ----------
-    population : array-like, shape (n,)
+    population : array-like or xarray.DataArray, shape (n,)
         Normalised population (transition probability), dimensionless; NaN marks a lost
-        shot and is left out.
+        shot and is left out. A ``time`` coordinate is carried to the blocks.
     scan : array-like, shape (n,)
         The scan variable of each shot, in the unit of ``period`` (rad for a phase scan,
         Hz s-1 for a Raman chirp-rate scan).
@@ -143,17 +162,23 @@ def fit_fringes(
         a trailing partial block is dropped. Default: the whole record as one block.
     scan_reference : float
         Scan value at which the phases are quoted (same unit as ``scan``). Default 0.
+        Quote them inside the scanned range: with ``fit_period`` the phases are given at
+        the fitted period and their errors leave out the period's.
     sigma : float, optional
         Known standard deviation of ``population``. Given, the uncertainties use it and
         ``reduced_chi2`` tests it; otherwise the residual scatter of each fit is used
         (and ``reduced_chi2`` is NaN).
     fit_period : bool
         Fit one period common to every block and direction (least_squares). Default False.
+        The start is the best of a grid from ``period/2`` to ``2*period``; the scan must
+        sample each fringe at least twice (steps below ``period/2``) or the period aliases.
 
     Returns
     -------
     xarray.Dataset
-        Dimensions ``block`` (coordinate: first sample index) and ``k`` (+1, -1):
+        Dimensions ``block`` (coordinate: first sample index; with a ``population``
+        DataArray on datetime64 ``time``, also ``time``: the middle of each block) and
+        ``k`` (+1, -1, in that order):
         ``offset``, ``contrast`` (peak to peak), ``phase`` (rad, in (-pi, pi]) and their
         ``*_err`` (one sigma); per block ``reduced_chi2``, ``residual_rms``, ``samples``;
         with both directions ``phase_g`` (rad, in (-pi/2, pi/2]; defined modulo pi) and
@@ -169,6 +194,15 @@ def fit_fringes(
     >>> round(float(fit_fringes(p, s).phase[0, 0]), 6)
     0.3
     """
+    shot_time = None
+    if (
+        isinstance(population, xr.DataArray)
+        and population.ndim == 1
+        and "time" in population.coords
+    ):
+        t = np.asarray(population["time"].values)
+        if np.issubdtype(t.dtype, np.datetime64) and t.shape == population.shape:
+            shot_time = t
     pop = _vector("population", population, allow_nan=True)
     sc = _vector("scan", scan, allow_nan=False)
     if sc.size != pop.size:
@@ -264,7 +298,14 @@ def fit_fringes(
             f"{short} (block, direction) fits had fewer than 4 valid shots and are NaN",
             UserWarning,
         )
-    coords = {"block": np.asarray(starts, dtype=np.int64), "k": dirs.astype(np.int64)}
+    coords: dict[str, Any] = {
+        "block": np.asarray(starts, dtype=np.int64),
+        "k": dirs.astype(np.int64),
+    }
+    if shot_time is not None:
+        last = [min(start + (block_samples or pop.size), pop.size) - 1 for start in starts]
+        first = shot_time[np.asarray(starts)]
+        coords["time"] = ("block", first + (shot_time[np.asarray(last)] - first) / 2)
     data: dict[str, Any] = {}
     for key, unit in (("offset", "1"), ("contrast", "1"), ("phase", "rad")):
         data[key] = (("block", "k"), out[key], {"units": unit})
@@ -316,9 +357,9 @@ def fringe_gravity(
 
     Returns
     -------
-    xarray.DataArray
-        g in m s-2 (``g_err`` in attrs is absent; from a Dataset input a Dataset with
-        ``g`` and ``g_err``).
+    xarray.DataArray or xarray.Dataset
+        g in m s-2 with the coordinates of ``phase``; from a Dataset input, a Dataset
+        with ``g`` and its one-sigma ``g_err`` (m s-2).
     """
     T = _validate.positive_float("T", T)
     k_eff = _validate.positive_float("k_eff", k_eff)

@@ -138,6 +138,30 @@ def test_blocks_follow_a_phase_series_and_unwrap():
     np.testing.assert_allclose(phase_back, truth, atol=0.05)  # 1 sigma = 0.01 rad
 
 
+def test_period_of_a_long_phase_scan_from_a_far_start():
+    rng = np.random.default_rng(11)
+    scan = np.linspace(0.0, 12 * 2 * np.pi, 600)  # twelve fringes, 50 shots per fringe
+    p = 0.5 - 0.15 * np.cos(0.8 - scan / 1.1) + rng.normal(0.0, 0.02, scan.size)
+    r = fit_fringes(p, scan, period=2 * np.pi * 1.5, fit_period=True, scan_reference=6 * np.pi)
+    assert abs(r.attrs["period"] - 2 * np.pi * 1.1) < 4 * r.attrs["period_err"]
+    assert r.attrs["period_err"] < 4e-3  # 2.6e-3 here (4e-4 relative)
+    assert float(r.contrast[0, 0]) == pytest.approx(0.3, abs=0.01)
+
+
+def test_time_coordinate_goes_to_the_blocks():
+    rng = np.random.default_rng(5)
+    p, s, d = _pair_scan(100, 1.52, 54.6, 0.3, 0.2, 0.65, 0.33, 0.01, rng)
+    t = np.datetime64("2023-05-04T15:33:55") + np.arange(p.size) * np.timedelta64(2500, "ms")
+    r = fit_fringes(
+        xr.DataArray(p, dims="time", coords={"time": t}), s % 76.0, period=54.6,
+        direction=d, block_samples=100,
+    )  # fmt: skip
+    assert r.time.values[0] == t[0] + (t[99] - t[0]) / 2
+    assert r.time.values[1] == t[100] + (t[199] - t[100]) / 2
+    g = fringe_gravity(r, T=0.135)
+    np.testing.assert_array_equal(g.time.values, r.time.values)
+
+
 def test_nan_shots_are_left_out_and_sparse_blocks_warn():
     rng = np.random.default_rng(3)
     p, s, d = _pair_scan(50, 1.52, 54.6, 0.3, 0.2, 0.65, 0.33, 0.01, rng)
@@ -250,15 +274,16 @@ def _sembawang_series():
         shot = np.arange(pop.size) % 100  # 100 shots per measurement (PROVENANCE)
         direction = np.where(shot % 2 == 0, -1.0, 1.0)  # even rows -k_eff
         chirp = 1.52 * (shot // 2)  # Hz/s above alpha0, one step per k-reversal pair
-        r = fit_fringes(
-            pop, chirp, period=54.6, direction=direction, block_samples=100, fit_period=True
-        )
         stamp = os.path.basename(path)[11:26]  # "YYYY-MM-DD_HHMM", local SGT = UTC+8
         start = np.datetime64(f"{stamp[:10]}T{stamp[11:13]}:{stamp[13:15]}") - np.timedelta64(
             8, "h"
         )
-        mid = start + ((r.block.values + 50) * 2500).astype("timedelta64[ms]")  # 2.5 s/shot
-        times.append(mid)
+        shot_time = start + np.arange(pop.size) * np.timedelta64(2500, "ms")  # 2.5 s/shot
+        r = fit_fringes(
+            xr.DataArray(pop, dims="time", coords={"time": shot_time}), chirp, period=54.6,
+            direction=direction, block_samples=100, fit_period=True,
+        )  # fmt: skip
+        times.append(r.time.values)
         phase.append(r.phase_g.values)
         common.append(0.5 * np.angle(np.exp(1j * r.phase.sum("k").values)))
         periods.append(r.attrs["period"])
