@@ -307,6 +307,12 @@ def vibration_correction(
     standard errors from the Jacobian (residual variance times ``(J^T J)^-1``), valid for
     white residuals. The whole ``gain p_k`` is removed (the offset stays in ``g``).
 
+    The correction is linear in the vibration, as in post-processing (Merlet et al.
+    2009): when the vibration phase ``eps = k_eff S a`` per shot is not small, the
+    fringe's ``sin(eps)`` lowers the fitted gain by about ``eps_rms**2 / 2`` and leaves
+    a cubic residual (the gravimeter's ``lock_error``); a seismometer sees nothing below
+    its corner (STS-2: 1/120 Hz), so slower ground motion stays in ``g``.
+
     References
     ----------
     S. Merlet et al., Metrologia 46, 87 (2009); J. Lautier et al., Appl. Phys. Lett. 105,
