@@ -337,6 +337,7 @@ NOT_A_RECORD = {
     "qsense.sensors.AtomGravimeter": "T, pulse_duration, contrast, psd, tau, frequency, "
     "environment: tests/sensors/test_gravimeter.py (test_bad_*)",
     "qsense.sensors.GravimeterRun": "a gravimeter and n: tests/sensors/test_gravimeter.py",
+    "qsense.sensors.Fluxgate": "parameters, drivers, noise_budget: tests/sensors/test_fluxgate.py",
     "qsense.environment.gravity_tide": (
         "times and a site: tests/environment/test_environment_bad_input.py"
     ),

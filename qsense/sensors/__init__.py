@@ -28,6 +28,7 @@ from qsense.sensors.classical import (
     clock_process_noise,
 )
 from qsense.sensors.clock import AtomicClock, ClockRun
+from qsense.sensors.fluxgate import Fluxgate
 from qsense.sensors.fringes import K_EFF_RB87_D2, fit_fringes, fringe_gravity
 from qsense.sensors.gnss import DisciplinedOscillator, GnssReceiver
 from qsense.sensors.gravimeter import AtomGravimeter, GravimeterRun
@@ -38,6 +39,7 @@ __all__ = [
     "AtomicClock",
     "ClockRun",
     "DisciplinedOscillator",
+    "Fluxgate",
     "GnssReceiver",
     "GravimeterRun",
     "Oscillator",
