@@ -13,9 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import signal, stats
 
+import qsense.io
 import qsense.stability
 from qsense.noise import adev_from_h
-from qsense.sensors import Fluxgate
+from qsense.seeding import seed_from_attrs
+from qsense.sensors import Fluxgate, SensorModel
 from qsense.signal import time_grid
 
 BOU = (
@@ -242,3 +244,13 @@ def test_bad_input_raises_naming_the_parameter_or_gives_a_finite_result(target, 
         return
     for var in out.data_vars.values():
         assert np.all(np.isfinite(var.values)), (target, value)
+
+
+def test_rebuilt_from_its_file(tmp_path):
+    fg = Fluxgate.preset("mag03", rate=50.0, drift_random_walk=1e-13)
+    ds = fg.simulate(60.0)
+    qsense.io.save(ds, tmp_path / "fg.h5")
+    back = qsense.io.load(tmp_path / "fg.h5")
+    model = SensorModel.from_attrs(back.attrs)
+    assert model == fg
+    xr.testing.assert_identical(model.simulate(60.0, seed=seed_from_attrs(back.attrs)), back)
