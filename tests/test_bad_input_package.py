@@ -311,6 +311,8 @@ NOT_A_RECORD = {
     "qsense.io.read_ggp": "a path: tests/io/test_gravity_bad_input.py",
     "qsense.io.read_tsf": "a path: tests/io/test_gravity_bad_input.py",
     "qsense.io.read_miniseed": "a path: tests/io/test_seismic_io.py (test_bad_input)",
+    "qsense.io.read_iaga2002": "a path: tests/io/test_iaga.py (malformed files)",
+    "qsense.io.read_qudi": "a path: tests/io/test_qudi.py (malformed files)",
     "qsense.plot.stability": "a stability result: tests/test_plot.py",
     "qsense.fusion.vibration_correction": "g and a seismometer record on datetime64 time, "
     "a gravimeter: tests/test_vibration_correction.py (bad_records on both)",

@@ -9,7 +9,9 @@ from qsense.io.append import Appender
 from qsense.io.gnsslog import clean_gnss_log, read_gnss_log
 from qsense.io.gravimeters import read_a10, read_burris
 from qsense.io.hdf5 import FileFormatError, load, save
+from qsense.io.iaga import read_iaga2002
 from qsense.io.igets import read_ggp, read_tsf
+from qsense.io.qudi import read_qudi
 from qsense.io.rinex import read_rinex_clock
 from qsense.io.scintrex import read_cg5, read_cg6
 from qsense.io.seismic import read_miniseed
@@ -27,7 +29,9 @@ __all__ = [
     "read_cg6",
     "read_ggp",
     "read_gnss_log",
+    "read_iaga2002",
     "read_miniseed",
+    "read_qudi",
     "read_rinex_clock",
     "read_stable32",
     "read_tempo_clk",
