@@ -25,7 +25,7 @@ Analysis", NIST SP 1065 (2008), sec. 5.2 (Allan variance of each power-law noise
 5.2.4 linear drift). USGS Geomagnetism Program, BOU observatory 1-second variation
 data (IAGA-2002, CC0; usgs/geomag-algorithms etc/filter/BOU20200101vsec.sec).
 Bartington Instruments, "Mag-03 three-axis magnetic field sensors" datasheet
-(DS0013).
+(not seen here: its values are marked 'check' in the preset).
 """
 
 from __future__ import annotations
@@ -84,9 +84,10 @@ _PRESETS = (
             "ASD 8-20 pT/sqrt(Hz) at 0.1-0.45 Hz, 0.01 nT resolution). Measured here "
             "(tests/sensors/test_fluxgate.py, Welch, 256-sample segments, linear detrend): "
             "median ASD over 0.1-0.45 Hz 12.2 (H), 11.2 (E), 13.4 (Z) pT/sqrt(Hz). Drift and "
-            "temperature coefficient: INTERMAGNET Technical Reference Manual v4.6 (2012) "
-            "requirements for a variometer, baseline stability 5 nT/year and thermal "
-            "stability 0.25 nT/K, as recalled (check against the manual)"
+            "temperature coefficient: the INTERMAGNET Magnetic Observatory (IMO) vector "
+            "magnetometer requirements (intermagnet.org/imos/magobs-eng.php; INTERMAGNET "
+            "Technical Reference Manual v4.6, 2012): thermal stability 0.25 nT/degC, long-term "
+            "stability 5 nT/year, 1 Hz sampling"
         ),
         description=(
             "Observatory fluxgate variometer at 1 Hz: white 11.3 pT/sqrt(Hz), so that with "
@@ -105,7 +106,7 @@ _PRESETS = (
             "temperature_coefficient": 0.1e-9,
         },
         citation=(
-            "Bartington Mag-03 datasheet (DS0013): noise < 6 to 10 pT rms/sqrt(Hz) at 1 Hz "
+            "Bartington Mag-03 datasheet (not seen here): noise < 6 to 10 pT rms/sqrt(Hz) at 1 Hz "
             "(standard versions; low-noise versions lower), bandwidth DC to 3 kHz, offset "
             "temperature coefficient about 0.1 nT/K, as recalled (check against the "
             "datasheet). The split of the 1-Hz figure into a white floor and a 1/f corner "
