@@ -152,7 +152,8 @@ def read_iaga2002(path: str | os.PathLike) -> xr.Dataset:
     FileFormatError
         (a ValueError) naming the file and, for a bad line, the line number: missing
         file, directory, empty or corrupt file, not IAGA-2002, a malformed header or data
-        line, times that do not increase on one sampling grid.
+        line (a day of year that does not match the date included), times that do not
+        increase on one sampling grid.
 
     Examples
     --------
@@ -191,6 +192,13 @@ def read_iaga2002(path: str | os.PathLike) -> xr.Dataset:
             )
     linenos = np.array([r[0] for r in rows])
     time = _times(p, [r[1][0] for r in rows], [r[1][1] for r in rows], linenos)
+    doy = [tok[2] for _, tok in rows]
+    want = (time.astype("datetime64[D]") - time.astype("datetime64[Y]")).astype(np.int64) + 1
+    if [d for d in doy if not d.isdigit()] or np.any(np.array(doy, dtype=np.int64) != want):
+        k = next(k for k, d in enumerate(doy) if not d.isdigit() or int(d) != want[k])
+        raise bad(
+            p, f"day of year {doy[k]!r} does not match the date (day {want[k]})", int(linenos[k])
+        )
     flat = [t for _, tok in rows for t in tok[3:]]
     values = to_float(p, flat, np.repeat(linenos, ncomp), lambda k: f"column {names[k % ncomp]}")
     values = values.reshape(len(rows), ncomp)

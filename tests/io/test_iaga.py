@@ -6,8 +6,10 @@ import gzip
 import time
 from pathlib import Path
 
+import hypothesis.strategies as st
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from qsense.io import FileFormatError, read_iaga2002
 from qsense.spectral import asd
@@ -223,6 +225,8 @@ GOOD = HEAD + ROW.format(m=0, x="20428.79") + ROW.format(m=1, x="20428.80")
         (GOOD.replace("00:01:00.000", "00:00:00.000"), 8, "does not increase"),
         (GOOD.replace(" 52226.63\n", " 52226.63 5\n", 1), 7, "fields"),
         (GOOD.replace("DOY", "DAY"), 6, "column header"),
+        (GOOD.replace("00:01:00.000 001", "00:01:00.000 002"), 8, "day of year"),
+        (GOOD.replace("00:01:00.000 001", "00:01:00.000 0x1"), 8, "day of year"),
         (HEAD, 6, "no data rows"),
         (HEAD.split("DATE")[0], None, "no 'DATE TIME DOY"),
     ],
@@ -264,3 +268,25 @@ def test_bad_paths(tmp_path):
 def test_one_row_file_rate_from_header(tmp_path):
     ds = read_iaga2002(_write(tmp_path, HEAD + ROW.format(m=0, x="1.0")))
     assert ds.sizes["time"] == 1 and ds.attrs["sample_rate"] == pytest.approx(1 / 60)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(cut=st.integers(0, 10_000), pos=st.integers(0, 10_000), char=st.sampled_from("x-:.| 9\t"))
+def test_truncated_or_damaged_real_file_reads_or_names_its_line(tmp_path, cut, pos, char):
+    """Any truncation or one-character damage: a Dataset, or an error naming file:line."""
+    lines = _lines(DATA / "BOU20200101vsec.sec")[:60]
+    text = "\n".join(lines) + "\n"
+    cut = cut % len(text)
+    pos = pos % len(text)
+    damaged = (text[:pos] + char + text[pos + 1 :])[: max(cut, 1)]
+    p = tmp_path / "h.sec"
+    p.write_text(damaged)
+    try:
+        ds = read_iaga2002(p)
+    except FileFormatError as err:
+        assert str(err).startswith(f"{p}"), str(err)
+        return
+    assert 1 <= ds.sizes["time"] <= 60 + 1
+    assert ds.attrs["sample_rate"] > 0
