@@ -256,3 +256,32 @@ def test_rebuilt_from_its_file(tmp_path):
     model = SensorModel.from_attrs(back.attrs)
     assert model == fg
     xr.testing.assert_identical(model.simulate(60.0, seed=seed_from_attrs(back.attrs)), back)
+
+
+@pytest.mark.parametrize(
+    ("how", "word"),
+    [
+        ("short", "cover"),
+        ("nan", "finite"),
+        ("reversed", "increasing"),
+        ("nT", "units"),
+        ("2-D", "1-D"),
+    ],
+)
+def test_bad_field_driver_is_refused_naming_it(how, word):
+    t = time_grid(10, 1.0)
+    values = np.zeros(10)
+    if how == "short":
+        t, values = t[:5], values[:5]
+    elif how == "nan":
+        values[3] = np.nan
+    elif how == "reversed":
+        t = t[::-1]
+    dims: tuple = ("time",)
+    if how == "2-D":
+        dims, values = ("time", "axis"), np.zeros((10, 2))
+    units = "nT" if how == "nT" else "T"
+    env = xr.Dataset({"magnetic_field": (dims, values, {"units": units})}, coords={"time": t})
+    with pytest.raises(ValueError, match=word) as info:
+        Fluxgate(noise_asd=1e-11).simulate(10.0, seed=0, environment=env)
+    assert "magnetic_field" in str(info.value)
