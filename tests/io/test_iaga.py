@@ -290,3 +290,14 @@ def test_truncated_or_damaged_real_file_reads_or_names_its_line(tmp_path, cut, p
         return
     assert 1 <= ds.sizes["time"] <= 60 + 1
     assert ds.attrs["sample_rate"] > 0
+
+
+def test_hdf5_round_trip_keeps_time_values_and_header(tmp_path):
+    from qsense.io import load, save
+
+    ds = read_iaga2002(DATA / "bou20141103vmin.min.gz")
+    save(ds, tmp_path / "bou.h5")
+    back = load(tmp_path / "bou.h5")
+    np.testing.assert_array_equal(back.time.values, ds.time.values)
+    np.testing.assert_array_equal(back.D.values, ds.D.values)
+    assert back.attrs["station_name"] == "Boulder" and back.D.attrs["units"] == "rad"

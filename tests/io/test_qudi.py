@@ -134,3 +134,15 @@ def test_bad_paths_and_small_good_file(tmp_path):
     good.write_text(GOOD)
     ds = read_qudi(good)
     assert ds.attrs["n"] == 3 and ds.signal.values.tolist() == [1.0, 0.9]
+
+
+def test_hdf5_round_trip(tmp_path):
+    from qsense.io import load, save
+
+    for src in (ODMR, PULSES):
+        ds = read_qudi(src)
+        save(ds, tmp_path / "q.h5", overwrite=True)
+        back = load(tmp_path / "q.h5")
+        for name in ds.data_vars:
+            np.testing.assert_array_equal(back[name].values, ds[name].values)
+        assert back.attrs["columns"] == ds.attrs["columns"]
