@@ -1,0 +1,244 @@
+"""Robust ODMR fitting: matched-filter starts, N Lorentzian dips + baseline, BIC for N."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.optimize import least_squares
+
+from qsense import _validate
+
+__all__ = ["OdmrFit", "fit_odmr"]
+
+_MIN_POINTS = 8
+
+
+@dataclass(frozen=True)
+class OdmrFit:
+    """Result of :func:`fit_odmr` (frequencies in Hz, signal in the input's units).
+
+    ``centers``/``widths`` (FWHM)/``depths`` are per dip, ascending in frequency, each
+    with a 1-sigma ``*_err`` from the Jacobian (scaled by sqrt(reduced chi-square) when
+    no ``sigma`` was given). ``redchi2`` is the reduced chi-square with ``sigma`` and
+    NaN without it (the residual then sets the noise scale, so it would be 1).
+    ``success`` is False when no significant dip was found or the fit did not converge
+    to a physical solution; ``message`` says why.
+    """
+
+    centers: np.ndarray
+    centers_err: np.ndarray
+    widths: np.ndarray
+    widths_err: np.ndarray
+    depths: np.ndarray
+    depths_err: np.ndarray
+    baseline: float
+    baseline_err: float
+    redchi2: float
+    n_dips: int
+    success: bool
+    message: str
+
+    @property
+    def contrasts(self) -> np.ndarray:
+        """Fractional dip depths (depth / baseline)."""
+        return self.depths / self.baseline
+
+
+def _model(p: np.ndarray, x: np.ndarray) -> np.ndarray:
+    out = np.full_like(x, p[0])
+    for k in range(1, p.size, 3):
+        a, x0, hw = p[k : k + 3]
+        out -= a * hw**2 / ((x - x0) ** 2 + hw**2)
+    return out
+
+
+def _check(freqs: Any, signal: Any, sigma: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    f = _validate.real_array("freqs", freqs)
+    s = _validate.real_array("signal", signal)
+    for name, a in (("freqs", f), ("signal", s)):
+        if a.ndim != 1:
+            raise ValueError(f"{name} must be 1-D, got shape {a.shape}")
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"{name} must be finite (got NaN or inf)")
+    if f.size != s.size:
+        raise ValueError(f"freqs and signal must have the same length, got {f.size} and {s.size}")
+    if f.size < _MIN_POINTS:
+        raise ValueError(f"freqs must have at least {_MIN_POINTS} points, got {f.size}")
+    if not np.all(np.diff(f) > 0):
+        raise ValueError("freqs must be strictly increasing (no unsorted or duplicate frequencies)")
+    if sigma is None:
+        return f, s, None
+    e = _validate.real_array("sigma", sigma)
+    e = np.broadcast_to(e, f.shape).astype(float) if e.ndim == 0 else e
+    if e.shape != f.shape:
+        raise ValueError(f"sigma must be a scalar or match freqs' shape {f.shape}, got {e.shape}")
+    if not np.all(np.isfinite(e) & (e > 0)):
+        raise ValueError("sigma must be finite and positive")
+    return f, s, e
+
+
+def _matched_start(
+    x: np.ndarray, depth: np.ndarray, widths: np.ndarray
+) -> tuple[float, float, float]:
+    """Best (amplitude, centre, half width) of one Lorentzian in ``depth`` (>0 = dip),
+    by a least-squares matched filter over a grid of widths and all sample centres."""
+    best = (-np.inf, 0.0, x[0], widths[0])
+    for hw in widths:
+        k = hw**2 / ((x[None, :] - x[:, None]) ** 2 + hw**2)  # rows: centre at x_i
+        amp = (k @ depth) / np.sum(k * k, axis=1)
+        score = amp * (k @ depth)  # reduction of the residual sum of squares
+        i = int(np.argmax(score))
+        if score[i] > best[0]:
+            best = (score[i], amp[i], x[i], hw)
+    return best[1], best[2], best[3]
+
+
+def fit_odmr(
+    freqs: Any,
+    signal: Any,
+    *,
+    sigma: Any = None,
+    n_dips: int | None = None,
+    max_dips: int = 4,
+) -> OdmrFit:
+    """Fit Lorentzian dips on a constant baseline to an ODMR spectrum, without start values.
+
+    Starting values come from a matched filter (least-squares Lorentzian template over
+    a grid of widths from the frequency step to a quarter of the span), applied greedily
+    to the residual of the fit with one dip fewer; each N = 1..max_dips is fitted by
+    least squares (scipy, bounded), and N is chosen by the Bayesian information
+    criterion (N = 0, the baseline alone, included) unless ``n_dips`` is given.
+
+    Parameters
+    ----------
+    freqs : array_like
+        Frequencies (Hz), 1-D, strictly increasing, at least 8 points.
+    signal : array_like
+        Fluorescence (any units), same length.
+    sigma : float or array_like, optional
+        1-sigma noise of ``signal``; None: estimated from the residual.
+    n_dips : int, optional
+        Number of dips; None: chosen by BIC.
+    max_dips : int
+        Largest N tried when ``n_dips`` is None.
+
+    Returns
+    -------
+    OdmrFit
+        ``success`` False (with empty arrays or the fitted values and a ``message``)
+        when no dip is significant (depth < 3 sigma) or a dip is unphysical.
+
+    Raises
+    ------
+    ValueError
+        NaN/inf, unsorted or duplicate frequencies, fewer than 8 points, mismatched sizes.
+    """
+    f, s, e = _check(freqs, signal, sigma)
+    n_fixed = None if n_dips is None else _validate.positive_int("n_dips", n_dips)
+    top = n_fixed if n_fixed is not None else _validate.positive_int("max_dips", max_dips)
+    x0, span = f[0], f[-1] - f[0]
+    x = (f - x0) / span  # unit interval: well-conditioned
+    scale = float(np.median(np.abs(s))) or 1.0
+    y = s / scale
+    w = np.ones_like(y) if e is None else scale / e
+    step = float(np.min(np.diff(x)))
+    widths = np.geomspace(step, 0.25, 12)
+
+    def resid(p: np.ndarray) -> np.ndarray:
+        return (_model(p, x) - y) * w
+
+    base = float(np.quantile(y, 0.75))
+    fits = {0: np.array([base])}
+    n = y.size
+    p = fits[0]
+    for k in range(1, top + 1):
+        if 1 + 3 * k >= n:
+            break
+        lo = np.concatenate([[-np.inf], np.tile([0.0, -0.1, step / 4], k)])
+        hi = np.concatenate([[np.inf], np.tile([np.inf, 1.1, 0.25], k)])
+        amp, c, hw = _matched_start(x, _model(p, x) - y, widths)
+        starts = [np.concatenate([p, [max(amp, 1e-6), c, hw]])]  # add a dip to the residual
+        for j in range(1, p.size, 3):  # or split one fitted dip into two
+            a, cj, hj = p[j : j + 3]
+            starts.append(np.concatenate([p[:j], [a, cj - hj / 2, hj / 2], p[j + 3 :],
+                                          [a, cj + hj / 2, hj / 2]]))  # fmt: skip
+        best = None
+        for start in starts:
+            q = least_squares(resid, np.clip(start, lo + 1e-9, hi - 1e-9), bounds=(lo, hi),
+                              x_scale="jac")  # fmt: skip
+            if best is None or q.cost < best.cost:
+                best = q
+        p = best.x
+        fits[k] = p
+    if n_fixed is not None and n_fixed not in fits:
+        raise ValueError(f"n_dips = {n_fixed} needs more than {n} points (3 per dip + 1)")
+
+    def bic(p: np.ndarray) -> float:
+        rss = float(np.sum(resid(p) ** 2))
+        if e is not None:
+            return rss + p.size * np.log(n)
+        return n * np.log(max(rss, 1e-300) / n) + p.size * np.log(n)
+
+    def errors(p: np.ndarray) -> tuple[np.ndarray, float]:
+        redchi2 = float(np.sum(resid(p) ** 2) / max(n - p.size, 1))
+        jac = _jacobian(resid, p)
+        try:
+            cov = np.linalg.inv(jac.T @ jac)
+        except np.linalg.LinAlgError:
+            cov = np.full((p.size, p.size), np.inf)
+        if e is None:
+            cov = cov * redchi2
+        return np.sqrt(np.abs(np.diag(cov))), redchi2
+
+    stats = {j: errors(q) for j, q in fits.items()}
+    if n_fixed is not None:
+        k = n_fixed
+    else:  # lowest BIC among N whose every dip is significant (depth >= 3 sigma)
+        valid = [j for j in fits if j == 0 or np.all(fits[j][1::3] >= 3 * stats[j][0][1::3])]
+        k = min(valid, key=lambda j: bic(fits[j]))
+    p = fits[k]
+    err, redchi2 = stats[k]
+    if e is None:
+        redchi2 = np.nan  # no noise given: the residual sets the noise scale itself
+    empty = np.array([])
+    if k == 0:
+        why = "no significant dip (baseline alone has the lowest BIC)"
+        b0, eb0 = float(p[0] * scale), float(err[0] * scale)
+        return OdmrFit(empty, empty, empty, empty, empty, empty, b0, eb0, redchi2, 0, False, why)
+    a, c, hw = p[1::3], p[2::3], p[3::3]
+    ea, ec, ehw = err[1::3], err[2::3], err[3::3]
+    order = np.argsort(c)
+    ok, why = True, "ok"
+    if np.any(a < 3 * ea):
+        ok, why = False, "a dip is not significant (depth below 3 sigma)"
+    elif np.any((c < 0) | (c > 1)):
+        ok, why = False, "a dip centre lies outside the frequency range"
+    elif np.any(hw >= 0.25 * (1 - 1e-6)):
+        ok, why = False, "a dip is as wide as the fit allows (half the span): no resolved dip"
+    return OdmrFit(
+        centers=x0 + c[order] * span,
+        centers_err=ec[order] * span,
+        widths=2 * hw[order] * span,
+        widths_err=2 * ehw[order] * span,
+        depths=a[order] * scale,
+        depths_err=ea[order] * scale,
+        baseline=float(p[0] * scale),
+        baseline_err=float(err[0] * scale),
+        redchi2=redchi2,
+        n_dips=int(k),
+        success=ok,
+        message=why,
+    )
+
+
+def _jacobian(fun: Any, p: np.ndarray) -> np.ndarray:
+    """Central-difference Jacobian of ``fun`` at ``p``."""
+    cols = []
+    for i in range(p.size):
+        h = 1e-6 * max(abs(p[i]), 1e-3)
+        dp = np.zeros_like(p)
+        dp[i] = h
+        cols.append((fun(p + dp) - fun(p - dp)) / (2 * h))
+    return np.stack(cols, axis=1)
