@@ -55,6 +55,14 @@ def _value(text: str) -> Any:
     return text
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def read_qudi(path: str | os.PathLike) -> xr.Dataset:
     """Read a qudi ``.dat`` data file (gzip or plain).
 
@@ -119,7 +127,7 @@ def read_qudi(path: str | os.PathLike) -> xr.Dataset:
         elif in_params and text and not set(text) <= {"="}:
             raise bad(p, f"a parameter line must be '#key: value', got {lines[i]!r}", i + 1)
     headers = [h.strip() for h in lines[head][1:].split("\t")]
-    if not lines[head].startswith("#") or not headers[0]:
+    if not lines[head].startswith("#") or not headers[0] or all(map(_is_number, headers)):
         raise bad(p, "no '#' column header line before the data", first + 1)
     rows = [
         (i + 1, ln.split("\t")) for i, ln in enumerate(lines[first:], start=first) if ln.strip()

@@ -6,8 +6,10 @@ import gzip
 import time
 from pathlib import Path
 
+import hypothesis.strategies as st
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from qsense.io import FileFormatError, read_qudi
 
@@ -103,6 +105,7 @@ GOOD = HEAD + "#Controlled variable(Hz)\tSignal\tError\n1e9\t1.0\t0.1\n2e9\t0.9\
         (GOOD.replace("#n: 3", "#n 3"), 6, "'#key: value'"),
         (GOOD.replace("\tError", ""), 10, "column names"),
         (HEAD + "#Signal (counts)\n1\t2\n1.5\t2\n", 12, "integers"),
+        (GOOD.replace("\n1e9", "\n#1e9"), 12, "no '#' column header"),
     ],
 )
 def test_malformed_file_names_file_and_line(tmp_path, text, lineno, needle):
@@ -146,3 +149,22 @@ def test_hdf5_round_trip(tmp_path):
         for name in ds.data_vars:
             np.testing.assert_array_equal(back[name].values, ds[name].values)
         assert back.attrs["columns"] == ds.attrs["columns"]
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(cut=st.integers(0, 10_000), pos=st.integers(0, 10_000), char=st.sampled_from("x#:.\t e-"))
+def test_truncated_or_damaged_real_file_reads_or_names_its_line(tmp_path, cut, pos, char):
+    """Any truncation or one-character damage: a Dataset, or an error naming file:line."""
+    text = "\n".join(_lines(ODMR)) + "\n"
+    cut, pos = cut % len(text), pos % len(text)
+    damaged = (text[:pos] + char + text[pos + 1 :])[: max(cut, 1)]
+    p = tmp_path / "h.dat"
+    p.write_text(damaged)
+    try:
+        ds = read_qudi(p)
+    except FileFormatError as err:
+        assert str(err).startswith(f"{p}"), str(err)
+        return
+    assert len(ds.data_vars) >= 1
