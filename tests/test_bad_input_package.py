@@ -247,6 +247,13 @@ RECIPES: dict[str, Recipe] = {
         ),
         ("population", "scan"),
     ),
+    "qsense.sensors.fit_odmr": Recipe(
+        lambda d, r: importlib.import_module("qsense.sensors").fit_odmr(
+            np.linspace(2.86e9, 2.88e9, np.size(d) if isinstance(d, np.ndarray | list) else 64), d
+        ),
+        ("signal", "freqs"),
+        n_min=8,
+    ),
     "qsense.sensors.fringe_gravity": Recipe(
         lambda d, r: importlib.import_module("qsense.sensors").fringe_gravity(d, T=0.1),
         ("phase",),

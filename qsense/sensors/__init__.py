@@ -12,6 +12,7 @@ the closed form of each term. :func:`parameter`, :func:`simulation_dataset` and
 
 from __future__ import annotations
 
+from qsense.sensors import nv
 from qsense.sensors._base import Preset, SensorModel, parameter
 from qsense.sensors._build import (
     budget_dataset,
@@ -32,6 +33,7 @@ from qsense.sensors.fluxgate import Fluxgate
 from qsense.sensors.fringes import K_EFF_RB87_D2, fit_fringes, fringe_gravity
 from qsense.sensors.gnss import DisciplinedOscillator, GnssReceiver
 from qsense.sensors.gravimeter import AtomGravimeter, GravimeterRun
+from qsense.sensors.nv import fit_odmr
 
 __all__ = [
     "K_EFF_RB87_D2",
@@ -52,7 +54,9 @@ __all__ = [
     "clock_process_noise",
     "environment_driver",
     "fit_fringes",
+    "fit_odmr",
     "fringe_gravity",
+    "nv",
     "parameter",
     "samples_in",
     "simulation_dataset",

@@ -3,11 +3,13 @@ triplets, and bad input (flagged or refused, never a silent nonsense field)."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import hypothesis.strategies as st
 import numpy as np
 import pytest
+import xarray as xr
 from hypothesis import given, settings
 
 from qsense.sensors import nv
@@ -86,7 +88,8 @@ def test_hyperfine_triplets_resolved():
 def test_no_dip_is_flagged():
     f = np.linspace(2.86e9, 2.88e9, 101)
     s = 1 + np.random.default_rng(1).normal(0, 1e-3, f.size)
-    fit = nv.fit_odmr(f, s)
+    with pytest.warns(UserWarning, match="no significant dip"):
+        fit = nv.fit_odmr(f, s)
     assert not fit.success
     assert fit.n_dips == 0 and fit.centers.size == 0
     assert "no significant dip" in fit.message
@@ -113,6 +116,8 @@ def test_bad_input_raises_naming_the_parameter(freqs, signal, kwargs, word):
 
 
 def test_bad_types_raise_type_error():
+    with pytest.raises(TypeError, match="signal"):
+        nv.fit_odmr(np.arange(10.0), xr.Dataset({"a": ("x", np.ones(10))}))
     with pytest.raises(TypeError, match="freqs"):
         nv.fit_odmr("abc", np.ones(3))
     with pytest.raises(TypeError, match="signal"):
@@ -152,10 +157,13 @@ def test_fit_odmr_bad_input_hypothesis(kind, n, seed):
     elif kind == "flat":
         s = np.ones(f.size)
     try:
-        fit = nv.fit_odmr(f, s)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fit = nv.fit_odmr(f, s)
     except (ValueError, TypeError) as exc:
         assert any(w in str(exc) for w in ("freqs", "signal", "sigma")), str(exc)
         return
+    assert fit.success or any("fit_odmr failed" in str(w.message) for w in caught)
     # a returned fit is either flagged or has finite dips inside the range
     if fit.success:
         assert np.all(np.isfinite(fit.centers)) and np.all(np.isfinite(fit.centers_err))

@@ -55,6 +55,9 @@ def _model(p: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 def _check(freqs: Any, signal: Any, sigma: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    for name, value in (("freqs", freqs), ("signal", signal), ("sigma", sigma)):
+        if hasattr(value, "data_vars"):
+            raise TypeError(f"{name} must be an array of numbers, got a Dataset")
     f = _validate.real_array("freqs", freqs)
     s = _validate.real_array("signal", signal)
     for name, a in (("freqs", f), ("signal", s)):
@@ -127,8 +130,9 @@ def fit_odmr(
     Returns
     -------
     OdmrFit
-        ``success`` False (with empty arrays or the fitted values and a ``message``)
-        when no dip is significant (depth < 3 sigma) or a dip is unphysical.
+        ``success`` False (with empty arrays or the fitted values and a ``message``),
+        and a UserWarning, when no dip is significant (depth < 3 sigma) or a dip is
+        unphysical.
 
     Raises
     ------
@@ -206,6 +210,7 @@ def fit_odmr(
     if k == 0:
         why = "no significant dip (baseline alone has the lowest BIC)"
         b0, eb0 = float(p[0] * scale), float(err[0] * scale)
+        _validate.warn(f"fit_odmr failed: {why}")
         return OdmrFit(empty, empty, empty, empty, empty, empty, b0, eb0, redchi2, 0, False, why)
     a, c, hw = p[1::3], p[2::3], p[3::3]
     ea, ec, ehw = err[1::3], err[2::3], err[3::3]
@@ -217,6 +222,8 @@ def fit_odmr(
         ok, why = False, "a dip centre lies outside the frequency range"
     elif np.any(hw >= 0.25 * (1 - 1e-6)):
         ok, why = False, "a dip is as wide as the fit allows (half the span): no resolved dip"
+    if not ok:
+        _validate.warn(f"fit_odmr failed: {why}")
     return OdmrFit(
         centers=x0 + c[order] * span,
         centers_err=ec[order] * span,
