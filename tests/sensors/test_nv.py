@@ -130,3 +130,32 @@ def test_odmr_spectrum_dips_and_shot_noise():
 def test_odmr_bad_input(freqs, kwargs, exc, word):
     with pytest.raises(exc, match=word):
         nv.odmr(freqs, [0, 0, 0], **kwargs)
+
+
+def test_field_from_lines_inverts_resonances_exactly():
+    rng = np.random.default_rng(7)
+    for _ in range(50):
+        direction = rng.standard_normal(3)
+        b = direction / np.linalg.norm(direction) * rng.uniform(1e-4, 0.05)
+        lines = nv.resonances(b, D=D, E=E, gamma=GAMMA)
+        for fl, fu in lines:
+            got, err = nv.field_from_lines(fl, fu, D=D, E=E, gamma=GAMMA)
+            assert got == pytest.approx(np.linalg.norm(b), rel=1e-6, abs=1e-9)
+            assert err == 0.0
+    # error propagation against a finite difference
+    fl, fu = 2.80e9, 2.95e9
+    b0, err = nv.field_from_lines(fl, fu, sigma_lower=1e4, sigma_upper=2e4)
+    d1 = nv.field_from_lines(fl + 1e4, fu)[0] - b0
+    d2 = nv.field_from_lines(fl, fu + 2e4)[0] - b0
+    assert err == pytest.approx(np.hypot(d1, d2), rel=1e-3)
+
+
+def test_field_from_lines_refuses_inconsistent_lines():
+    with pytest.raises(ValueError, match="inconsistent"):
+        nv.field_from_lines(2.869e9, 2.8695e9, D=2.870e9)
+    with pytest.raises(ValueError, match="f_lower"):
+        nv.field_from_lines(2.88e9, 2.86e9)
+    with pytest.raises(TypeError, match="f_upper"):
+        nv.field_from_lines(2.86e9, "2.88e9")
+    with pytest.raises(ValueError, match="sigma_lower"):
+        nv.field_from_lines(2.86e9, 2.88e9, sigma_lower=-1.0)

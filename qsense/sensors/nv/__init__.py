@@ -15,6 +15,7 @@ from qsense.sensors.nv.odmr import (
     NITROGEN,
     NV_AXES,
     T_REFERENCE,
+    field_from_lines,
     odmr,
     resonances,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "NV_AXES",
     "T_REFERENCE",
     "OdmrFit",
+    "field_from_lines",
     "fit_odmr",
     "odmr",
     "resonances",

@@ -17,6 +17,7 @@ __all__ = [
     "NITROGEN",
     "NV_AXES",
     "T_REFERENCE",
+    "field_from_lines",
     "odmr",
     "resonances",
 ]
@@ -194,3 +195,60 @@ def odmr(
         "dwell_seconds", dwell_seconds
     )
     return generator(seed_sequence(seed)).poisson(n * s) / n
+
+
+def field_from_lines(
+    f_lower: float,
+    f_upper: float,
+    *,
+    sigma_lower: float = 0.0,
+    sigma_upper: float = 0.0,
+    D: float = D_ZERO_FIELD,
+    E: float = 0.0,
+    gamma: float = GAMMA_E,
+) -> tuple[float, float]:
+    """Field magnitude |B| (T) from the two lines of one NV, exactly, with its uncertainty.
+
+    From the invariants of the spin-1 Hamiltonian (trace and trace of the square),
+    (gamma B)^2 = (fl^2 + fu^2 - fl fu - D^2 - 3 E^2) / 3, exact for any field direction;
+    the 1-sigma error is propagated linearly from ``sigma_lower`` and ``sigma_upper``
+    (independent).
+
+    Parameters
+    ----------
+    f_lower, f_upper : float
+        The ms=0 -> lower and ms=0 -> upper transition frequencies (Hz) of the same NV.
+    sigma_lower, sigma_upper : float
+        Their 1-sigma uncertainties (Hz).
+    D, E : float
+        Zero-field and strain splitting (Hz).
+    gamma : float
+        Electron gyromagnetic ratio (Hz/T).
+
+    Returns
+    -------
+    (float, float)
+        |B| (T) and its 1-sigma uncertainty (T); the uncertainty is inf at |B| = 0.
+
+    Raises
+    ------
+    ValueError
+        Non-finite input, f_lower > f_upper, or lines inconsistent with D and E (the
+        right-hand side is negative beyond 3 sigma).
+    """
+    fl, fu = _finite("f_lower", f_lower), _finite("f_upper", f_upper)
+    if fl > fu:
+        raise ValueError(f"f_lower must not exceed f_upper, got {fl!r} > {fu!r}")
+    sl = _validate.positive_float("sigma_lower", sigma_lower, allow_zero=True)
+    su = _validate.positive_float("sigma_upper", sigma_upper, allow_zero=True)
+    d, e, g = _finite("D", D), _finite("E", E), _finite("gamma", gamma)
+    rhs = (fl * fl + fu * fu - fl * fu - d * d - 3 * e * e) / 3
+    drhs = np.hypot((2 * fl - fu) * sl, (2 * fu - fl) * su) / 3
+    if rhs < -3 * drhs:
+        raise ValueError(
+            f"f_lower = {fl!r} Hz and f_upper = {fu!r} Hz are inconsistent with D = {d!r} Hz "
+            f"and E = {e!r} Hz: (gamma B)^2 = {rhs:.4g} Hz^2 < 0"
+        )
+    b = np.sqrt(max(rhs, 0.0)) / abs(g)
+    err = drhs / (2 * g * g * b) if b > 0 else (0.0 if drhs == 0 else np.inf)
+    return float(b), float(err)
