@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import bad_records
 import hypothesis.strategies as st
 import numpy as np
 import pytest
@@ -47,93 +47,6 @@ MODULES = (
 )
 
 
-# ---------------------------------------------------------------- bad records
-def _values(n: int, seed: int) -> np.ndarray:
-    return np.random.default_rng(seed).standard_normal(n) * 1e-9 + np.arange(n) * 1e-12
-
-
-def _on_time(values: np.ndarray, time: np.ndarray) -> xr.DataArray:
-    return xr.DataArray(values, dims=("time",), coords={"time": time})
-
-
-def make_record(kind: str, n: int, seed: int):
-    """(record, has_gaps) for one kind of (mostly bad) input."""
-    v = _values(max(n, 4), seed)
-    if kind == "valid":
-        return v, False
-    if kind == "empty":
-        return np.array([]), False
-    if kind == "short":
-        return v[: n % 3 + 1], False
-    if kind == "nan_some":
-        v[:: max(2, n // 5)] = np.nan
-        return v, True
-    if kind == "all_nan":
-        return np.full(v.size, np.nan), True
-    if kind == "inf":
-        v[v.size // 2] = np.inf
-        return v, False
-    if kind == "neg_inf":
-        v[0] = -np.inf
-        return v, False
-    if kind == "two_d":
-        return np.stack([v, v]), False
-    if kind == "string":
-        return "1.0, 2.0", False
-    if kind == "numeric_strings":
-        return np.array([str(x) for x in v]), False
-    if kind == "object_mixed":
-        return np.array([1.0, "a", None, 2.0], dtype=object), False
-    if kind == "object_numbers":
-        return np.array(list(v), dtype=object), False
-    if kind == "bool":
-        return v > 0, False
-    if kind == "complex":
-        return v + 1j * v, False
-    if kind == "list":
-        return [float(x) for x in v], False
-    if kind == "scalar":
-        return 1.5, False
-    if kind == "none":
-        return None, False
-    t = time_grid(v.size, 1.0)
-    if kind == "da_valid":
-        return _on_time(v, t), False
-    if kind == "da_nonmonotonic":
-        t = t.copy()
-        t[[1, 2]] = t[[2, 1]]
-        return _on_time(v, t), False
-    if kind == "da_nonuniform":
-        t = t.copy()
-        t[v.size // 2 :] += np.timedelta64(300, "ms")
-        return _on_time(v, t), False
-    if kind == "da_duplicate":
-        t = t.copy()
-        t[1] = t[0]
-        return _on_time(v, t), False
-    if kind == "da_nat":
-        t = t.copy()
-        t[2] = np.datetime64("NaT")
-        return _on_time(v, t), False
-    if kind == "da_wrong_dim":
-        return xr.DataArray(v, dims=("sample",)), False
-    if kind == "da_2d":
-        return xr.DataArray(np.stack([v, v]), dims=("x", "time")), False
-    if kind == "dataset":
-        return xr.Dataset({"a": _on_time(v, t)}), False
-    raise AssertionError(kind)
-
-
-KINDS = (
-    "valid", "empty", "short", "nan_some", "all_nan", "inf", "neg_inf", "two_d", "string",
-    "numeric_strings", "object_mixed", "object_numbers", "bool", "complex", "list", "scalar",
-    "none", "da_valid", "da_nonmonotonic", "da_nonuniform", "da_duplicate", "da_nat",
-    "da_wrong_dim", "da_2d", "dataset",
-)  # fmt: skip
-
-RATES = (1.0, 1.0, 1.0, 0.0, -1.0, np.nan, np.inf, "1", True, [1.0], None, 2.5)
-
-
 # ---------------------------------------------------------------- the call table
 @dataclass(frozen=True)
 class Recipe:
@@ -148,10 +61,7 @@ def _two(f, a_name, b_name, **kw):
     """A two-record function: the bad record first, a valid one of the same length second."""
 
     def call(data, rate):
-        size = np.size(data) if isinstance(data, np.ndarray | list | xr.DataArray) else 64
-        other = _values(max(int(size), 1), 99)
-        if isinstance(data, xr.DataArray) and data.ndim == 1 and "time" in data.coords:
-            other = xr.DataArray(other, dims=("time",), coords={"time": data["time"].values})
+        other = bad_records.like(data, 64, 99)
         return f(data, other, rate, **kw)
 
     return Recipe(call, (a_name, b_name))
@@ -188,7 +98,9 @@ RECIPES: dict[str, Recipe] = {
     "qsense.signal.make_series": Recipe(lambda d, r: signal.make_series(d, r), ("values",)),
     "qsense.signal.rate_from_time": Recipe(lambda d, r: signal.rate_from_time(d), ("time",)),
     "qsense.signal.common_grid": Recipe(
-        lambda d, r: signal.common_grid({"a": d, "b": _values(max(np.size(d), 1), 1)}, r),
+        lambda d, r: signal.common_grid(
+            {"a": d, "b": bad_records.values(max(np.size(d), 1), 1)}, r
+        ),
         ("a", "b", "records"),
     ),
     **{f"qsense.stability.{name}": _stat(getattr(stability, name)) for name in STATISTICS},
@@ -200,8 +112,8 @@ RECIPES: dict[str, Recipe] = {
         lambda d, r: stability.three_cornered_hat(
             {
                 ("a", "b"): d,
-                ("b", "c"): _values(max(np.size(d), 1), 1),
-                ("a", "c"): _values(max(np.size(d), 1), 2),
+                ("b", "c"): bad_records.values(max(np.size(d), 1), 1),
+                ("a", "c"): bad_records.values(max(np.size(d), 1), 2),
             },
             rate=r,
             data_type="freq",
@@ -237,7 +149,7 @@ RECIPES: dict[str, Recipe] = {
     "qsense.fusion.regress_out": _two(fusion.regress_out, "data", "aux"),
     "qsense.fusion.ensemble_time_scale": Recipe(
         lambda d, r: fusion.ensemble_time_scale(
-            {"a": d, "b": _values(max(np.size(d), 1), 1)}, r, time_constant=10.0
+            {"a": d, "b": bad_records.values(max(np.size(d), 1), 1)}, r, time_constant=10.0
         ),
         ("data",),
     ),
@@ -379,54 +291,18 @@ def test_every_public_function_is_covered():
 
 
 # ---------------------------------------------------------------- the property
-def _numeric_arrays(result) -> list[np.ndarray]:
-    if isinstance(result, xr.Dataset):
-        return [np.asarray(v.values) for v in result.data_vars.values()]
-    if isinstance(result, xr.DataArray):
-        return [np.asarray(result.values)]
-    if isinstance(result, tuple | list):
-        return [a for item in result for a in _numeric_arrays(item)]
-    if isinstance(result, np.ndarray | float | int):
-        return [np.atleast_1d(np.asarray(result))]
-    return []
-
-
-def _mentions(message: str, names: tuple[str, ...]) -> bool:
-    return any(name in message for name in (*names, "rate", "time"))
-
-
 def check(recipe: Recipe, kind: str, n: int, seed: int, rate) -> str:
-    """Call one recipe on one bad input; return the outcome for the statistics."""
-    data, _ = make_record(kind, n, seed)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            result = recipe.call(data, rate)
-        except (ValueError, TypeError) as err:
-            message = str(err)
-            assert _mentions(message, recipe.names), (
-                f"{kind} / rate={rate!r}: error does not name the parameter: {message!r}"
-            )
-            outcome = "error"
-        else:
-            outcome = "result"
-    for w in caught:
-        assert not issubclass(w.category, RuntimeWarning | DeprecationWarning), (
-            f"{kind} / rate={rate!r}: unhandled {w.category.__name__}: {w.message} "
-            f"({w.filename}:{w.lineno})"
-        )
-        assert w.filename == HERE, (
-            f"{kind}: warning attributed to {w.filename}:{w.lineno}, not the caller: {w.message}"
-        )
-    if outcome == "result" and not caught:
-        arrays = [a for a in _numeric_arrays(result) if np.issubdtype(a.dtype, np.number)]
-        sizes = sum(a.size for a in arrays)
-        assert sizes > 0, f"{kind} / rate={rate!r}: empty result without a warning"
-        floats = [a for a in arrays if np.issubdtype(a.dtype, np.floating) and a.size]
-        assert not floats or any(np.any(np.isfinite(a)) for a in floats), (
-            f"{kind} / rate={rate!r}: an all-NaN result without a warning"
-        )
-    return outcome
+    """Call one recipe on one bad record with the package's one checker (tests/bad_records.py);
+    an error may name the record's parameter, ``rate`` or ``time``; a result must not be
+    entirely NaN or empty without a warning."""
+    data = bad_records.record(kind, n, seed)
+    return bad_records.check(
+        f"{kind} / rate={rate!r}",
+        lambda: recipe.call(data, rate),
+        (*recipe.names, "rate", "time"),
+        HERE,
+        nan_ok=True,  # a variable may be all NaN by design (MTIE's interval bounds)
+    )
 
 
 @pytest.mark.parametrize("name", sorted(RECIPES))
@@ -436,10 +312,10 @@ def check(recipe: Recipe, kind: str, n: int, seed: int, rate) -> str:
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 @given(
-    kind=st.sampled_from(KINDS),
+    kind=bad_records.kinds,
     n=st.integers(4, 300),
     seed=st.integers(0, 2**16),
-    rate=st.sampled_from(RATES),
+    rate=bad_records.rates,
 )
 def test_bad_input_is_refused_by_name_or_handled(name, kind, n, seed, rate):
     recipe = RECIPES[name]
