@@ -259,6 +259,9 @@ NOT_A_RECORD = {
     "environment: tests/sensors/test_gravimeter.py (test_bad_*)",
     "qsense.sensors.GravimeterRun": "a gravimeter and n: tests/sensors/test_gravimeter.py",
     "qsense.sensors.Fluxgate": "parameters, drivers, noise_budget: tests/sensors/test_fluxgate.py",
+    "qsense.sensors.NVMagnetometer": "parameters, drivers, odmr/ramsey arrays, noise_budget: "
+    "tests/sensors/test_nv_magnetometer_bad_input.py",
+    "qsense.sensors.NVRun": "a run of an NVMagnetometer: tests/sensors/test_nv_magnetometer*.py",
     "qsense.environment.gravity_tide": (
         "times and a site: tests/environment/test_environment_bad_input.py"
     ),

@@ -33,7 +33,7 @@ from qsense.sensors.fluxgate import Fluxgate
 from qsense.sensors.fringes import K_EFF_RB87_D2, fit_fringes, fringe_gravity
 from qsense.sensors.gnss import DisciplinedOscillator, GnssReceiver
 from qsense.sensors.gravimeter import AtomGravimeter, GravimeterRun
-from qsense.sensors.nv import fit_odmr
+from qsense.sensors.nv import NVMagnetometer, NVRun, fit_odmr
 
 __all__ = [
     "K_EFF_RB87_D2",
@@ -44,6 +44,8 @@ __all__ = [
     "Fluxgate",
     "GnssReceiver",
     "GravimeterRun",
+    "NVMagnetometer",
+    "NVRun",
     "Oscillator",
     "Preset",
     "Seismometer",

@@ -1,13 +1,17 @@
-"""NV-centre magnetometry: exact ground-state resonances, CW-ODMR spectra, ODMR fitting.
+"""NV-centre magnetometry: resonances, CW-ODMR spectra, ODMR fitting, the magnetometer model.
 
 :func:`resonances` solves the NV spin Hamiltonian (optionally with 14N/15N hyperfine)
 for the four <111> orientations or one axis; :func:`odmr` draws a CW-ODMR spectrum with
-photon shot noise; :func:`fit_odmr` fits it without hand-given start values.
+photon shot noise; :func:`fit_odmr` fits it without hand-given start values;
+:class:`NVMagnetometer` is the lock-in magnetometer model (:class:`NVRun`: a run of it
+continued chunk by chunk).
 """
 
 from __future__ import annotations
 
+from qsense.sensors.nv._run import NVRun
 from qsense.sensors.nv.fit import OdmrFit, fit_odmr
+from qsense.sensors.nv.magnetometer import NVMagnetometer
 from qsense.sensors.nv.odmr import (
     D_ZERO_FIELD,
     DD_DT,
@@ -27,6 +31,8 @@ __all__ = [
     "NITROGEN",
     "NV_AXES",
     "T_REFERENCE",
+    "NVMagnetometer",
+    "NVRun",
     "OdmrFit",
     "field_from_lines",
     "fit_odmr",

@@ -1,0 +1,148 @@
+"""Closed forms of the NV magnetometer (:class:`~qsense.sensors.nv.NVMagnetometer`).
+
+**Line shape from the optical and microwave powers** (Dréau et al., PRB 84, 195204
+(2011), eqs. as recalled; PHYSICS.md sec. 3.3, check against the paper): with the laser
+saturation parameter ``s = P_laser / P_sat``, the optical pumping and cycling rates
+``Gamma_p = Gamma_p_inf s / (1 + s)`` and ``Gamma_c = Gamma_c_inf s / (1 + s)`` (s-1) and
+the Rabi angular frequency ``Omega_R = 2 pi rabi_frequency`` (rad/s; ``Omega_R`` grows as
+``sqrt(P_MW)``, so a microwave power ``P`` gives ``rabi_frequency = f_ref sqrt(P /
+P_ref)`` for a calibration point ``(P_ref, f_ref)`` of the antenna)::
+
+    C     = Theta Omega_R^2 / (Omega_R^2 + Gamma_p Gamma_c)
+    FWHM  = (Gamma_c / 2 pi) sqrt(1 + Omega_R^2 / (Gamma_p Gamma_c)) + 1 / (pi T2*)
+
+The first term of the FWHM is Dréau's power-broadened width, written as recalled with
+``1 / (2 pi)`` (PHYSICS.md writes ``Gamma_c / pi``: the factor 2 is uncertain, check);
+the second is the inhomogeneous (T2*) width, added because the convolution of two
+Lorentzians is a Lorentzian whose widths add (Dréau's model alone goes to zero width
+at zero power).
+
+**CW shot noise** (Barry et al., Rev. Mod. Phys. 92, 015004 (2020), sec. IV.A, eq. for a
+Lorentzian as recalled): ``eta = P_F FWHM / (gamma C sqrt(R))`` with ``P_F = 4 / (3
+sqrt 3)``, FWHM in Hz (not rad/s), ``gamma`` in Hz/T, ``R`` in detected photons/s, and
+``eta = delta B_min sqrt(t)`` (T s^1/2): the standard deviation of a ``t``-second mean
+times ``sqrt(t)``. The one-sided amplitude spectral density of the same white noise (the
+convention of :mod:`qsense.spectral`) is ``sqrt(2) eta``; the Allan deviation is
+``eta / sqrt(tau)``. ``1 / (3 sqrt 3 / 4) / FWHM`` is the inverse of the Lorentzian's
+steepest slope, reached at the modulation depth ``FWHM / (2 sqrt 3)``; the simulated
+square-wave lock at that depth reaches this limit exactly (other depths: ``1 / |L'|``).
+
+**Pulsed readout** (Taylor et al., Nat. Phys. 4, 810 (2008); Barry et al. 2020 sec. V,
+as recalled, check): Ramsey (DC) ``eta = sqrt(1/N + 1/(C^2 n)) sqrt(t_I + tau + t_R) /
+(2 pi gamma e^(-tau/T2*) tau)`` for ``N`` spins and ``n`` detected photons per readout
+(all spins), minimised over the free evolution ``tau``; Hahn echo (AC, a field at
+``1 / tau``) the same with T2 and a factor ``pi / 2``. The two terms under the root are
+the spin-projection and photon-shot-noise terms of the budget.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import xarray as xr
+
+from qsense._validate import choice
+from qsense.sensors._build import budget_dataset
+
+if TYPE_CHECKING:
+    from qsense.sensors.nv.magnetometer import NVMagnetometer
+
+__all__ = ["P_LORENTZ", "budget", "line_slope", "optimal_evolution"]
+
+#: Barry et al. (2020) line-shape factor of a Lorentzian: 4 / (3 sqrt 3).
+P_LORENTZ = 4.0 / (3.0 * math.sqrt(3.0))
+
+_BARRY = (
+    "Barry et al., Rev. Mod. Phys. 92, 015004 (2020), CW-ODMR shot noise for a Lorentzian: "
+    "eta = (4/(3 sqrt 3)) FWHM / (gamma C sqrt R) at the optimal depth (1/|L'(depth)| "
+    "otherwise); one-sided ASD sqrt(2) eta times the integrator loop response "
+    "|g / (e^(i 2 pi f T_b) - 1 + g)|; ADEV eta / sqrt(tau)"
+)
+_TAYLOR = (
+    "Taylor et al., Nat. Phys. 4, 810 (2008); Barry et al., RMP 92, 015004 (2020): "
+    "{what} eta = sqrt(1/N + 1/(C^2 n)) sqrt(t_I + tau + t_R) / ({factor}2 pi gamma "
+    "e^(-tau/{t}) tau) at the best tau, split into the 1/N (spin projection) and "
+    "1/(C^2 n) (photon shot noise) parts; ASD sqrt(2) eta, ADEV eta / sqrt(tau)"
+)
+
+
+def line_slope(half_width: float, depth: float) -> float:
+    """``|L'(depth)|`` (1/Hz) of ``L(x) = h^2 / (x^2 + h^2)``, ``h = half_width``."""
+    h2 = half_width * half_width
+    return 2.0 * depth * h2 / (depth * depth + h2) ** 2
+
+
+def optimal_evolution(model: NVMagnetometer, coherence: float) -> tuple[float, float]:
+    """The free evolution ``tau`` (s) minimising ``sqrt(t_I + tau + t_R) / (e^(-tau/T) tau)``
+    and that minimum (s^-1/2), on a fine logarithmic grid refined once."""
+    dead = model.init_time + model.readout_time
+
+    def cost(t: np.ndarray) -> np.ndarray:
+        return np.sqrt(dead + t) / (np.exp(-t / coherence) * t)
+
+    grid = coherence * np.logspace(-4, 1.5, 2001)
+    best = grid[np.argmin(cost(grid))]
+    fine = best * np.linspace(0.99, 1.01, 2001)
+    tau = float(fine[np.argmin(cost(fine))])
+    return tau, float(cost(np.array([tau]))[0])
+
+
+def budget(model: NVMagnetometer, tau: Any, frequency: Any, readout: str) -> xr.Dataset:
+    readout = choice("readout", readout, ("cw", "ramsey", "hahn_echo"))
+    for name, axis in (("tau", tau), ("frequency", frequency)):
+        if isinstance(axis, xr.Dataset) or np.iscomplexobj(axis):
+            raise TypeError(f"{name} must be real numbers in s or Hz, got {axis!r}")
+    adev: dict[str, Any] = {}
+    asd: dict[str, Any] = {}
+    refs: dict[str, str] = {}
+    attrs: dict[str, Any] = {"readout": readout}
+    if readout == "cw":
+        slope = line_slope(model.linewidth / 2.0, model.depth)
+        eta = model.field_per_hz / (model.contrast * slope * math.sqrt(model.photon_rate))
+        gain = model.loop_gain
+        t_block = model.block_seconds
+
+        def loop(f: np.ndarray) -> np.ndarray:
+            z = np.exp(2j * np.pi * f * t_block)
+            return np.abs(gain / (z - 1.0 + gain))
+
+        adev["shot_noise"] = lambda t: eta / np.sqrt(t)
+        asd["shot_noise"] = lambda f: math.sqrt(2.0) * eta * loop(f)
+        refs["shot_noise"] = _BARRY
+        attrs.update(eta=eta, eta_units="T s1/2")
+    else:
+        coherence, factor, what = (
+            (model.t2_star, 1.0, "Ramsey (DC)")
+            if readout == "ramsey"
+            else (model.t2, 2.0 / math.pi, "Hahn echo (AC, field amplitude at 1/tau)")
+        )
+        evolution, cost = optimal_evolution(model, coherence)
+        # 1 / (2 pi gamma_line) in T per rad, gamma_line the first tracked line's Hz/T.
+        a, _ = model.line_coefficients
+        scale = cost / abs(a[0] * model.flux_gain) / (2.0 * math.pi * factor)
+        parts = {
+            "spin_projection": scale / math.sqrt(model.spins),
+            "photon_shot_noise": scale / (model.max_contrast * math.sqrt(model.readout_photons)),
+        }
+        text = _TAYLOR.format(
+            what=what,
+            factor="" if readout == "ramsey" else "(2/pi) ",
+            t="T2*" if readout == "ramsey" else "T2",
+        )
+        for name, eta in parts.items():
+            adev[name] = lambda t, e=eta: e / np.sqrt(t)
+            asd[name] = math.sqrt(2.0) * eta
+            refs[name] = text
+        attrs.update(eta=math.hypot(*parts.values()), eta_units="T s1/2", free_evolution=evolution)
+    ds = budget_dataset(
+        model,
+        tau=tau,
+        frequency=frequency,
+        adev=adev if tau is not None else None,
+        asd=asd if frequency is not None else None,
+        references=refs,
+    )
+    ds.attrs.update(attrs)
+    return ds

@@ -1,0 +1,225 @@
+"""The time loop of :class:`~qsense.sensors.nv.NVMagnetometer`, carried chunk by chunk.
+
+:class:`NVRun` holds a run's state (the servo frequencies, the noiseless linear loop and
+the photon-count generator), calls the numba kernel :func:`~qsense.sensors.nv._kernels.
+nv_lock` and builds each chunk's Dataset; ``NVMagnetometer.simulate`` is one chunk of a
+fresh run.
+
+Note on :func:`qsense.denoise.lockin`: it demodulates a whole record with a centred
+(non-causal) boxcar or a zero-phase Butterworth filter, so it cannot sit inside a
+feedback loop, where each block's error must be known before the next block's
+microwave frequency is set. The kernel therefore demodulates block by block with the
+square (Walsh) reference itself: ``sum_j w_j N_j`` over one block is what ``lockin``'s
+boxcar gives for a square reference over one period, causal.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import xarray as xr
+
+from qsense._validate import real_array
+from qsense.seeding import Seed, generator, seed_sequence, spawn
+from qsense.sensors._base import SensorModel
+from qsense.sensors._build import (
+    environment_driver,
+    generator_from_state,
+    run_state,
+    run_state_seed,
+    simulation_dataset,
+    start_time,
+)
+from qsense.sensors.nv._kernels import STATE_SIZE, nv_lock
+from qsense.signal import DEFAULT_START
+
+if TYPE_CHECKING:
+    from qsense.sensors.nv.magnetometer import NVMagnetometer
+
+__all__ = ["NVRun"]
+
+#: Output samples computed per kernel call (the held drivers of a block: 32 MB).
+_BLOCK_SAMPLES = 1 << 21
+#: Version tag of :meth:`NVRun.state`.
+_FORMAT = "qsense.sensors.nv.NVRun/1"
+
+
+def _check_model(model: Any) -> None:
+    if not (
+        isinstance(model, SensorModel)
+        and any(c.__name__ == "NVMagnetometer" for c in type(model).__mro__)
+    ):
+        raise TypeError(f"model must be an NVMagnetometer, got {type(model).__name__}")
+
+
+class NVRun:
+    """A run of an :class:`NVMagnetometer` continued chunk by chunk.
+
+    The servo frequencies, the noiseless loop and the photon-count generator are carried
+    from one :meth:`next` to the next, so the chunks joined along ``time`` equal one
+    :meth:`NVMagnetometer.simulate` call with the same seed, bit for bit.
+
+    Parameters
+    ----------
+    model : NVMagnetometer
+        The magnetometer.
+    seed : int >= 0, numpy.random.SeedSequence or None
+        Seed of the run (one child: the photon counts).
+    start : datetime-like, optional
+        UTC time of the first sample.
+    """
+
+    def __init__(self, model: NVMagnetometer, *, seed: Seed = None, start: Any = None) -> None:
+        _check_model(model)
+        self._model = model
+        self._ss = seed_sequence(seed)
+        (photons_ss,) = spawn(self._ss, 1)
+        self._gen = generator(photons_ss)
+        t0 = start_time(start)
+        self._start = DEFAULT_START if t0 is None else t0
+        self._state = np.zeros(STATE_SIZE)
+        self._samples = 0
+
+    @property
+    def samples(self) -> int:
+        """Output samples simulated so far."""
+        return self._samples
+
+    def state(self) -> dict[str, Any]:
+        """Everything needed to continue the run later or in another process.
+
+        Returns
+        -------
+        dict
+            ``format``, ``model_params``, ``start``, ``seed``/``seed_spawn_key``,
+            ``samples``, ``servo`` (float64 (4,): the servo frequencies and the noiseless
+            loop's, Hz) and ``photons_rng`` (PCG64 state).
+        """
+        return {
+            **run_state(self._model, _FORMAT, self._start, self._ss),
+            "samples": self._samples,
+            "servo": self._state.copy(),
+            "photons_rng": copy.deepcopy(self._gen.bit_generator.state),
+        }
+
+    @classmethod
+    def from_state(cls, model: NVMagnetometer, state: Mapping[str, Any]) -> NVRun:
+        """Continue a run of ``model`` from :meth:`state`.
+
+        Parameters
+        ----------
+        model : NVMagnetometer
+            The magnetometer that made the state (checked against its parameters).
+        state : mapping
+            What :meth:`state` returned.
+
+        Returns
+        -------
+        NVRun
+        """
+        _check_model(model)
+        ss, start = run_state_seed(model, state, _FORMAT, "NV magnetometer")
+        self = cls(model, seed=ss, start=start)
+        samples = state.get("samples")
+        if isinstance(samples, bool) or not isinstance(samples, int | np.integer) or samples < 0:
+            raise ValueError(f"state['samples'] must be an integer >= 0, got {samples!r}")
+        servo = real_array("state['servo']", state.get("servo"))
+        if servo.shape != (STATE_SIZE,) or not np.all(np.isfinite(servo)):
+            raise ValueError(f"state['servo'] must be {STATE_SIZE} finite numbers, got {servo!r}")
+        self._gen = generator_from_state("state['photons_rng']", state.get("photons_rng"))
+        self._samples = int(samples)
+        self._state = np.array(servo, dtype=np.float64)
+        return self
+
+    def next(self, samples: int, *, environment: xr.Dataset | None = None) -> xr.Dataset:
+        """The next ``samples`` output samples, as :meth:`NVMagnetometer.simulate` gives them.
+
+        Parameters
+        ----------
+        samples : int
+            Number of output samples (>= 1).
+        environment : xarray.Dataset, optional
+            Drivers covering these samples (see :meth:`NVMagnetometer.simulate`).
+
+        Returns
+        -------
+        xarray.Dataset
+        """
+        if isinstance(samples, bool) or not isinstance(samples, int | np.integer) or samples < 1:
+            raise ValueError(f"samples must be an integer >= 1, got {samples!r}")
+        return self._next(int(samples), environment, int(samples) / self._model.rate)
+
+    def _times(self, first: int, n: int) -> np.ndarray:
+        step = 1e9 / self._model.rate
+        end = float(self._start.astype(np.int64)) + (first + n - 1) * step
+        if not end < float(np.iinfo(np.int64).max):
+            raise ValueError(
+                f"samples {first} to {first + n - 1} from {self._start} end after 2262-04-11, "
+                "the end of datetime64[ns]; simulate a shorter duration"
+            )
+        offsets = np.rint(np.arange(first, first + n, dtype=np.float64) * step).astype(np.int64)
+        return self._start + offsets.astype("timedelta64[ns]")
+
+    def _next(self, n: int, environment: xr.Dataset | None, duration: Any) -> xr.Dataset:
+        m = self._model
+        first = self._samples
+        times = self._times(first, n)
+        field = environment_driver(environment, "magnetic_field", times, quantity="magnetic_field")
+        temp = environment_driver(environment, "temperature", times, quantity="temperature")
+        truth = np.zeros(n) if field is None else field
+        d_temp = np.zeros(n) if temp is None else temp - m.reference_temperature
+        a, c = m.line_coefficients
+        lines = 2 if m.lines == "both" else 1
+        out = np.empty((4, n))
+        for lo in range(0, n, _BLOCK_SAMPLES):
+            hi = min(n, lo + _BLOCK_SAMPLES)
+            f0 = np.zeros((2, hi - lo))
+            for i in range(lines):
+                f0[i] = a[i] * m.flux_gain * truth[lo:hi] + c[i] * d_temp[lo:hi]
+            nv_lock(
+                f0,
+                self._gen,
+                lines,
+                m.blocks_per_sample,
+                m.photon_rate * m.step_seconds,
+                m.contrast,
+                m.linewidth / 2.0,
+                m.depth,
+                m.lockin_slope,
+                m.loop_gain,
+                self._state,
+                out[:, lo:hi],
+            )
+        self._samples += n
+        field_est, temp_est = m.estimate(out[0], out[1])
+        lin_field, _ = m.estimate(out[2], out[3])
+        false_field = m.temperature_false_field * d_temp
+        terms: dict[str, Any] = {
+            "shot_noise": field_est - lin_field,
+            "servo_lag": lin_field - truth - false_field,
+            "temperature": false_field,
+        }
+        if lines == 2:
+            terms["temperature_estimate"] = (m.reference_temperature + temp_est, "temperature")
+        ds = simulation_dataset(
+            m,
+            rate=m.rate,
+            start=self._start,
+            measured=field_est,
+            truth=truth,
+            terms=terms,
+            seed=self._ss,
+            duration=duration,
+            attrs={
+                "first_sample": first,
+                "contrast": m.contrast,
+                "linewidth": m.linewidth,
+                "modulation_depth": m.depth,
+                "loop_gain": m.loop_gain,
+                "temperature_false_field_per_kelvin": m.temperature_false_field,
+            },
+        )
+        return ds.assign_coords(time=("time", times, ds["time"].attrs))
