@@ -166,6 +166,9 @@ RECIPES: dict[str, Recipe] = {
         ("signal", "freqs"),
         n_min=8,
     ),
+    "qsense.sensors.vector_field": Recipe(
+        lambda d, r: importlib.import_module("qsense.sensors").vector_field(d), ("lines",)
+    ),
     "qsense.sensors.fringe_gravity": Recipe(
         lambda d, r: importlib.import_module("qsense.sensors").fringe_gravity(d, T=0.1),
         ("phase",),

@@ -33,7 +33,7 @@ from qsense.sensors.fluxgate import Fluxgate
 from qsense.sensors.fringes import K_EFF_RB87_D2, fit_fringes, fringe_gravity
 from qsense.sensors.gnss import DisciplinedOscillator, GnssReceiver
 from qsense.sensors.gravimeter import AtomGravimeter, GravimeterRun
-from qsense.sensors.nv import NVMagnetometer, NVRun, fit_odmr
+from qsense.sensors.nv import NVMagnetometer, NVRun, fit_odmr, vector_field
 
 __all__ = [
     "K_EFF_RB87_D2",
@@ -63,4 +63,5 @@ __all__ = [
     "samples_in",
     "simulation_dataset",
     "start_time",
+    "vector_field",
 ]

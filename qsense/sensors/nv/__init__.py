@@ -23,6 +23,7 @@ from qsense.sensors.nv.odmr import (
     odmr,
     resonances,
 )
+from qsense.sensors.nv.vector import VectorField, vector_field
 
 __all__ = [
     "DD_DT",
@@ -34,8 +35,10 @@ __all__ = [
     "NVMagnetometer",
     "NVRun",
     "OdmrFit",
+    "VectorField",
     "field_from_lines",
     "fit_odmr",
     "odmr",
     "resonances",
+    "vector_field",
 ]
