@@ -3,8 +3,9 @@
 :func:`resonances` solves the NV spin Hamiltonian (optionally with 14N/15N hyperfine)
 for the four <111> orientations or one axis; :func:`odmr` draws a CW-ODMR spectrum with
 photon shot noise; :func:`fit_odmr` fits it without hand-given start values;
-:class:`NVMagnetometer` is the lock-in magnetometer model (:class:`NVRun`: a run of it
-continued chunk by chunk).
+:func:`vector_field` recovers the field vector from an ensemble's eight lines (with the
+T_d-symmetry ambiguity stated, and resolved by a bias field); :class:`NVMagnetometer`
+is the lock-in magnetometer model (:class:`NVRun`: a run of it continued chunk by chunk).
 """
 
 from __future__ import annotations
