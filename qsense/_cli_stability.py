@@ -1,8 +1,10 @@
 """``qsense stability FILE``: Allan-family statistics of a phase or frequency text file.
 
-Reads a Stable32/TimeLab text file (:func:`qsense.io.stable32.read_stable32`), prints a
-Stable32-style table per statistic (AF, tau, #, alpha, min, sigma, max), saves a log-log
-plot and optionally the results as HDF5.
+Reads a Stable32/TimeLab text file (:func:`qsense.io.stable32.read_stable32`), computes
+the statistics in one :func:`qsense.stability.analyse` call (``--stat all``: every
+single-record statistic), prints a Stable32-style table per statistic (AF, tau, #,
+alpha, min, sigma, max), saves a log-log plot and optionally the results as HDF5 (the
+``analyse`` Dataset) and as CSV (one row per statistic and tau).
 """
 
 from __future__ import annotations
@@ -46,8 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="append",
         default=None,
         metavar="NAME",
-        help="statistic (oadev, adev, mdev, tdev, hdev, ohdev, totdev, ...); repeat or "
-        "separate by commas for several (default: oadev)",
+        help="statistic (oadev, adev, mdev, tdev, hdev, ohdev, totdev, ...) or 'all' (every "
+        "single-record statistic); repeat or separate by commas for several (default: oadev)",
     )
     p.add_argument(
         "--taus",
@@ -66,6 +68,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     plot.add_argument("--no-plot", action="store_true", help="do not save a plot")
     p.add_argument(
         "-o", "--output", metavar="OUT.h5", default=None, help="save the results as HDF5"
+    )
+    p.add_argument(
+        "--csv",
+        metavar="OUT.csv",
+        default=None,
+        help="save the table as CSV: statistic, tau_s, m, n, alpha, dev_lo, dev, dev_hi, edf",
     )
     p.set_defaults(func=run)
 
@@ -98,12 +106,26 @@ def _stats(arg: list[str] | None) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def _write_csv(path: str, results: dict[str, xr.Dataset]) -> None:
+    """One row per statistic and tau, in each statistic's row order."""
+    import csv
+
+    fields = ("tau", "m", "n", "alpha", "dev_lo", "dev", "dev_hi", "edf")
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        out.writerow(["statistic", "tau_s", *fields[1:], "units"])
+        for name, res in results.items():
+            cols = [res[f].values for f in fields]
+            for row in zip(*cols, strict=True):
+                out.writerow([name, *(repr(v.item()) for v in row), res.attrs["units"]])
+
+
 def _compute(args: argparse.Namespace) -> int:
     from qsense.io import read_stable32
-    from qsense.stability._registry import statistic_function
+    from qsense.stability.analyse import analyse, per_statistic
 
     stats = _stats(args.stat)
-    funcs = [statistic_function(s) for s in stats]
+    statistics = "all" if "all" in stats else stats
     data = read_stable32(args.file, args.data_type, args.rate, default_rate=1.0)
     rate = float(data.attrs["sample_rate"])
     n_nan = int(np.count_nonzero(np.isnan(data.values)))
@@ -112,12 +134,11 @@ def _compute(args: argparse.Namespace) -> int:
         + (f" ({n_nan} NaN)" if n_nan else "")
         + f", tau0 = {1.0 / rate:.6g} s"
     )
-    results = []
-    for name, func in zip(stats, funcs, strict=True):
-        res = func(data, rate=rate, data_type=args.data_type, taus=args.taus, ci=args.ci)
-        results.append(res)
+    analysis = analyse(data, rate, args.data_type, statistics, args.taus, args.ci)
+    results = per_statistic(analysis)
+    for name, res in results.items():
         print()
-        print(f"{res.attrs.get('statistic', name)}  (confidence {res.attrs.get('ci', args.ci)})")
+        print(f"{name}  (confidence {res.attrs.get('ci', args.ci)})")
         print(_table(res))
 
     if not args.no_plot:
@@ -127,8 +148,10 @@ def _compute(args: argparse.Namespace) -> int:
 
         src = Path(args.file)
         stem = Path(src.stem).stem if src.suffix == ".gz" else src.stem
-        out = Path(args.plot) if args.plot else Path.cwd() / f"{stem}_{'_'.join(stats)}.png"
-        ax = plot_stability(results, labels=stats if len(stats) > 1 else None)
+        tag = "all" if statistics == "all" else "_".join(stats)
+        out = Path(args.plot) if args.plot else Path.cwd() / f"{stem}_{tag}.png"
+        names = list(results)
+        ax = plot_stability(list(results.values()), labels=names if len(names) > 1 else None)
         ax.figure.suptitle(src.name, fontsize=9)
         ax.figure.savefig(out, dpi=120, bbox_inches="tight")
         plt.close(ax.figure)
@@ -138,17 +161,15 @@ def _compute(args: argparse.Namespace) -> int:
         from qsense.io import save
 
         if len(results) == 1:
-            combined = results[0].copy()
+            combined = next(iter(results.values())).copy()
         else:
-            combined = xr.concat(
-                results,
-                dim=xr.DataArray(stats, dims="statistic", name="statistic"),
-                join="outer",
-                combine_attrs="drop_conflicts",
-            )
+            combined = analysis.copy()
         combined.attrs.update(source=str(args.file), data_type=args.data_type, sample_rate=rate)
         save(combined, args.output, overwrite=True)
         print(f"results: {args.output}")
+    if args.csv:
+        _write_csv(args.csv, results)
+        print(f"table: {args.csv}")
     return 0
 
 

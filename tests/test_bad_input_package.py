@@ -104,6 +104,10 @@ RECIPES: dict[str, Recipe] = {
         ("a", "b", "records"),
     ),
     **{f"qsense.stability.{name}": _stat(getattr(stability, name)) for name in STATISTICS},
+    "qsense.stability.analyse": Recipe(
+        lambda d, r: stability.analyse(d, rate=r, data_type="freq", statistics="all"),
+        ("data",),
+    ),
     "qsense.stability.gcodev": _two(stability.gcodev, "data", "data2", data_type="freq"),
     "qsense.stability.dynamic_adev": Recipe(
         lambda d, r: stability.dynamic_adev(d, rate=r, data_type="freq"), ("data",), n_min=64
@@ -236,6 +240,7 @@ NOT_A_RECORD = {
     "qsense.io.read_iaga2002": "a path: tests/io/test_iaga.py (malformed files)",
     "qsense.io.read_qudi": "a path: tests/io/test_qudi.py (malformed files)",
     "qsense.plot.stability": "a stability result: tests/test_plot.py",
+    "qsense.stability.per_statistic": "an analyse Dataset: tests/stability/test_analyse.py",
     "qsense.fusion.vibration_correction": "g and a seismometer record on datetime64 time, "
     "a gravimeter: tests/test_vibration_correction.py (bad_records on both)",
     "qsense.sensors.AtomicClock": "a model: tests/sensors/test_clock_bad_input.py",

@@ -385,11 +385,14 @@ STATISTICS: tuple[str, ...] = get_args(Statistic)
 SINGLE: tuple[str, ...] = tuple(s.name for s in _SPECS if s.records == 1)
 
 #: The public names of ``qsense.stability`` (and, but for ``noise_id``, of ``qsense``):
-#: every statistic plus the functions that run one over several records or windows.
+#: every statistic plus the functions that run one over several records or windows, or
+#: several over one record (``analyse``, with ``per_statistic`` to split its result).
 PUBLIC: dict[str, str] = {
     **{s.name: s.module for s in _SPECS},
+    "analyse": "analyse",
     "dynamic_adev": "dynamic",
     "noise_id": "noise_id",
+    "per_statistic": "analyse",
     "three_cornered_hat": "compare",
 }
 

@@ -152,6 +152,8 @@ def _call(name: str, kw: dict):
     if name == "three_cornered_hat":
         pairs = {("A", "B"): data, ("B", "C"): data, ("A", "C"): data}
         return S.three_cornered_hat(pairs, **kw)
+    if name == "per_statistic":  # splits the Dataset of analyse
+        return S.per_statistic(S.analyse(data, **kw))
     return getattr(S, name)(data, **kw)
 
 
@@ -165,6 +167,10 @@ def _names(expect: str, name: str) -> tuple[str, ...]:
 
 
 def _check_result(name: str, out) -> None:
+    if name == "per_statistic":  # each statistic's Dataset
+        for single in out.values():
+            _check_result(single.attrs["statistic"], single)
+        return
     assert isinstance(out, xr.Dataset)
     if name == "noise_id":
         assert np.all(np.abs(out.alpha.values) <= 2)

@@ -1,0 +1,303 @@
+"""The work several statistics of one record share, done once (see :mod:`.analyse`).
+
+:class:`Shared` reproduces, for one prepared record, what
+:func:`qsense.stability._pipeline.evaluate` and
+:func:`qsense.stability.noise_id.identify_alphas` compute for each statistic, bit for
+bit, with memoised pieces: raw estimator passes serving several statistics, noise
+identification per factor, EDFs per rule, and one interval call at the end. Every
+shortcut relies on a kernel whose result at one factor does not depend on the other
+factors of its call (checked by tests/stability/test_analyse.py against each
+statistic's own function).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from qsense.stability import _bias, _edf
+from qsense.stability._kernels import _scaled, oadev_raw
+from qsense.stability._kernels_modified import _mdev_sums
+from qsense.stability._kernels_noise import b1_ratios, rn_ratios
+from qsense.stability._pipeline import Columns, Record, Request, given_alpha
+from qsense.stability._registry import SPECS, Spec
+from qsense.stability._taus import factors, theoh_factors, warn_if_empty
+from qsense.stability._total_raw import br_ratio_check, mtot_raw, theo1_raw
+from qsense.stability.noise_id import (
+    _ACF_MIN_POINTS,
+    _acf_exponents,
+    _b1_decide,
+    _dmax,
+    _is_theo,
+    _last_identified,
+    _n_terms,
+    _rn_boundary,
+    _theo_alpha,
+)
+
+__all__ = ["FIELDS", "Rows", "Shared"]
+
+#: The fields of :class:`Columns`, in order.
+FIELDS = ("m", "tau", "dev", "lo", "hi", "n", "edf", "alpha")
+
+
+@dataclass
+class Rows:
+    """One statistic's columns (ThêoH: both parts) and which of them get an interval."""
+
+    name: str
+    cols: Columns
+    part: np.ndarray | None = None
+
+
+class Shared:
+    """One record's statistics, with the work they share memoised (see the module)."""
+
+    def __init__(self, record: Record, request: Request) -> None:
+        self.record = record
+        self.request = request
+        self.x = record.phase.gap_free
+        self.span = record.phase.span
+        self.x_id = np.ascontiguousarray(record.phase.x, dtype=np.float64)  # noise ID input
+        self.rate = record.rate
+        self.n_phase = record.n_phase
+        self._memo: dict[Any, Any] = {}
+        self._theo: dict[int, tuple[float, int]] = {}
+        self._acf: dict[tuple[int, int], int] = {}
+        self._b1: dict[int, tuple[float, int]] = {}
+        self._rn: dict[int, float] = {}
+        self._variance: list[Columns] = []  # columns awaiting their interval
+
+    def memo(self, key: Any, make: Callable[[], Any]) -> Any:
+        if key not in self._memo:
+            self._memo[key] = make()
+        return self._memo[key]
+
+    # ------------------------------------------------------------ one statistic
+    def statistic(self, name: str, taus: Any) -> Rows:
+        """The columns of ``name``, as its public function computes them."""
+        spec, n_phase, rate = SPECS[name], self.n_phase, self.rate
+        if name == "theoh":
+            return self._theoh(taus)
+        if name == "theobr":
+            br_ratio_check(n_phase)
+        m = factors(spec, taus, n_phase, rate)
+        warn_if_empty(m, spec.name, n_phase, taus)
+        return Rows(name, self.columns(spec, m, given_alpha(self.request.alpha, m.size)))
+
+    def _theoh(self, taus: Any) -> Rows:
+        """:func:`qsense.stability.theoh`: Allan rows, then bias-removed Theo1 rows."""
+        request = self.request
+        m_a, m_b = theoh_factors(taus, self.n_phase, self.rate)
+        warn_if_empty(np.r_[m_a, m_b], "theoh", self.n_phase, taus)
+        per = given_alpha(request.alpha, m_a.size + m_b.size)
+        a_a, a_b = (None, None) if per is None else (per[: m_a.size], per[m_a.size :])
+        waiting = len(self._variance)
+        adev_rows = self.columns(SPECS["oadev"], m_a, a_a)
+        theo = SPECS["theo1" if request.bias_correction else "theobr"]
+        theo_rows = self.columns(theo, m_b, a_b, edf_alpha=0)
+        cols = Columns(
+            *(np.concatenate([getattr(adev_rows, f), getattr(theo_rows, f)]) for f in FIELDS)
+        )
+        part = np.r_[np.zeros(m_a.size, np.int64), np.ones(m_b.size, np.int64)]
+        # the intervals are filled in place by intervals(): point at the joined arrays
+        self._variance[waiting:] = [_Slice(cols, 0, m_a.size), _Slice(cols, m_a.size, cols.m.size)]
+        return Rows("theoh", cols, part)
+
+    def columns(
+        self,
+        spec: Spec,
+        m: np.ndarray,
+        alpha: np.ndarray | None,
+        *,
+        edf_alpha: int | None = None,
+    ) -> Columns:
+        """:func:`qsense.stability._pipeline.evaluate` with the shared pieces (the
+        interval is left to :meth:`intervals`)."""
+        m = np.ascontiguousarray(m, dtype=np.int64)
+        vals, n = self.raw(spec, m)
+        vals = np.asarray(vals, dtype=np.float64)
+        n = np.asarray(n, dtype=np.int64)
+        k = m.size
+        out_alpha = np.zeros(k, dtype=np.int64)
+        edf = np.full(k, np.nan)
+        dev = np.full(k, np.nan)
+        lo = np.full(k, np.nan)
+        hi = np.full(k, np.nan)
+        valid = np.flatnonzero(n > 0)
+        if alpha is None:
+            out_alpha[valid] = self.alphas(spec.name, m[valid])
+        else:
+            out_alpha[valid] = alpha[valid]
+        tau = m.astype(np.float64) * (spec.tau_scale / self.rate)
+        cols = Columns(m, tau, dev, lo, hi, n, edf, out_alpha)
+        if spec.kind == "value":
+            dev[valid] = vals[valid]
+            return cols
+        var = vals[valid]
+        a, mv = out_alpha[valid], m[valid]
+        request = self.request
+        if request.bias_correction and spec.bias != "none":
+            n_in = self.record.values.size
+            var = var / _bias.bias_factors(spec.name, a, mv, n_in, self.rate, request.bias)
+        dev[valid] = np.sqrt(var)
+        if edf_alpha is not None:
+            a = np.full(a.size, edf_alpha, dtype=np.int64)
+        edf[valid] = self.edfs(spec, a, mv)
+        self._variance.append(_Slice(cols, 0, k))
+        return cols
+
+    def intervals(self) -> None:
+        """The chi-square bounds of every variance statistic, in one call."""
+        parts = self._variance
+        if not parts:
+            return
+        dev = np.concatenate([p.get("dev") for p in parts])
+        edf = np.concatenate([p.get("edf") for p in parts])
+        lo, hi = _edf.ci_bounds(dev, edf, self.request.ci)
+        start = 0
+        for p in parts:
+            stop = start + p.size
+            p.put("lo", lo[start:stop])
+            p.put("hi", hi[start:stop])
+            start = stop
+
+    # ------------------------------------------------------------ raw estimators
+    def raw(self, spec: Spec, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``spec``'s raw estimator at ``m`` (the same numbers), sharing kernel passes."""
+        name, x, span, rate = spec.name, self.x, self.span, self.rate
+        key = m.tobytes()
+        if name in ("mdev", "tdev"):  # as _kernels_modified.mdev_raw / tdev_raw
+            ms, s, n = self.memo(("mdev_sums", key), lambda: _mdev_sums(x, m, span))
+            mf = ms.astype(np.float64)
+            scale = rate**2 / (2.0 * mf**4) if name == "mdev" else 1.0 / (6.0 * mf**2)
+            return _scaled(s, n, scale), n
+        if name in ("mtotdev", "ttotdev"):  # as _total_raw.mtot_raw / ttot_raw
+            var, n = self.memo(("mtot", key), lambda: mtot_raw(x, m, rate, span))
+            if name == "mtotdev":
+                return var, n
+            tau = m / rate
+            return var * tau * tau / 3.0, n
+        if name == "theo1":
+            return self.theo1(m)
+        if name == "theobr":  # as _total_raw.theobr_raw
+            if m.size == 0:
+                return np.zeros(0), np.zeros(0, dtype=np.int64)
+            var, n = self.theo1(m)
+            ratio = self.memo("br_ratio", self._br_ratio)
+            return var * ratio, (n if np.isfinite(ratio) else np.zeros_like(n))
+        return self.memo((spec.raw, key), lambda: spec.estimator()(x, m, rate, span))
+
+    def theo1(self, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``_total_raw.theo1_raw`` at ``m``, each factor computed once (its Theo1 sum
+        does not depend on the other factors of the call)."""
+        missing = sorted({int(v) for v in m.tolist()} - set(self._theo))
+        if missing:
+            var, n = theo1_raw(self.x, np.array(missing, dtype=np.int64), self.rate, self.span)
+            self._theo.update(zip(missing, zip(var.tolist(), n.tolist(), strict=True), strict=True))
+        got = [self._theo[v] for v in m.tolist()]
+        return (
+            np.array([g[0] for g in got], dtype=np.float64),
+            np.array([g[1] for g in got], dtype=np.int64),
+        )
+
+    def _br_ratio(self) -> float:
+        """``_total_raw.br_ratio`` with the shared Theo1 sums."""
+        top = br_ratio_check(self.n_phase)
+        i = np.arange(top + 1, dtype=np.int64)
+        avar, na = oadev_raw(self.x, 9 + 3 * i, self.rate, self.span)
+        th, nt = self.theo1(12 + 4 * i)
+        good = (na > 0) & (nt > 0)
+        if not good.any():
+            return np.nan
+        return float(np.mean(avar[good] / th[good]))
+
+    # ------------------------------------------------------------ noise identification
+    def alphas(self, name: str, m: np.ndarray) -> np.ndarray:
+        """:func:`qsense.stability.noise_id.identify_alphas` with shared ACF, B1, R(n)."""
+        x = self.x_id
+        m = np.asarray(m, dtype=np.int64).reshape(-1)
+        if _is_theo(name):
+            return np.full(m.size, self.memo("theo_alpha", lambda: _theo_alpha(x)), np.int64)
+        last = _last_identified(name, x.size)
+        out = np.zeros(m.size, dtype=np.int64)
+        acf = x.size // m >= _ACF_MIN_POINTS
+        if acf.any():
+            out[acf] = self._acf_alphas(m[acf], _dmax(name))
+        kept = ~acf & (m > last)
+        b1_at = np.flatnonzero(~acf & ~kept)
+        if b1_at.size:
+            out[b1_at] = self._b1_alphas(m[b1_at], name)
+        if kept.any():  # Stable32 keeps the previous tau's alpha
+            order = np.argsort(m, kind="stable")
+            first = order[0]
+            if kept[first]:
+                out[first] = self._b1_alphas(np.array([last], dtype=np.int64), name)[0]
+            for prev, k in zip(order[:-1].tolist(), order[1:].tolist(), strict=True):
+                if kept[k]:
+                    out[k] = out[prev]
+        return out
+
+    def _acf_alphas(self, m: np.ndarray, dmax: int) -> np.ndarray:
+        """Rounded lag-1 ACF exponents, once per (factor, dmax): the kernel's result at
+        one factor does not depend on the others of its call."""
+        missing = sorted({int(v) for v in m.tolist() if (int(v), dmax) not in self._acf})
+        if missing:
+            got = _acf_exponents(
+                self.x_id, np.array(missing, dtype=np.int64), self.request.data_type, dmax
+            )[1]
+            self._acf.update(
+                {(v, dmax): int(a) for v, a in zip(missing, got.tolist(), strict=True)}
+            )
+        return np.array([self._acf[(int(v), dmax)] for v in m.tolist()], dtype=np.int64)
+
+    def _b1_alphas(self, m: np.ndarray, name: str) -> np.ndarray:
+        """``noise_id._b1_alphas`` with the B1 and R(n) ratios computed once per factor."""
+        x = self.x_id
+        missing = sorted({int(v) for v in m.tolist()} - set(self._b1))
+        if missing:
+            b1, ny = b1_ratios(x, np.array(missing, dtype=np.int64))
+            self._b1.update(zip(missing, zip(b1.tolist(), ny.tolist(), strict=True), strict=True))
+        out = np.zeros(m.size, dtype=np.int64)
+        pm = []
+        for k, v in enumerate(m.tolist()):
+            r, cnt = self._b1[v]
+            a = _b1_decide(r, cnt, _n_terms(name, x.size, v))
+            if a is None:
+                pm.append(k)
+            else:
+                out[k] = a
+        if pm:
+            want = sorted({int(m[k]) for k in pm} - set(self._rn))
+            if want:
+                rn = rn_ratios(x, np.array(want, dtype=np.int64))
+                self._rn.update(zip(want, rn.tolist(), strict=True))
+            for k in pm:
+                v = int(m[k])
+                out[k] = 1 if self._rn[v] > _rn_boundary(v) else 2
+        return out
+
+    # ------------------------------------------------------------ EDF
+    def edfs(self, spec: Spec, alpha: np.ndarray, m: np.ndarray) -> np.ndarray:
+        """``_edf.edfs`` once per EDF rule, noise exponents and factors."""
+        rule = spec.greenhall if spec.edf == "greenhall" else spec.edf
+        key = ("edf", rule, alpha.tobytes(), m.tobytes())
+        return self.memo(key, lambda: _edf.edfs(spec.name, alpha, m, self.n_phase))
+
+
+class _Slice:
+    """Rows ``start:stop`` of a :class:`Columns` (an interval is written through it)."""
+
+    __slots__ = ("cols", "size", "start", "stop")
+
+    def __init__(self, cols: Columns, start: int, stop: int) -> None:
+        self.cols, self.start, self.stop, self.size = cols, start, stop, stop - start
+
+    def get(self, field: str) -> np.ndarray:
+        return getattr(self.cols, field)[self.start : self.stop]
+
+    def put(self, field: str, values: np.ndarray) -> None:
+        getattr(self.cols, field)[self.start : self.stop] = values
