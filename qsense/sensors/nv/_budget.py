@@ -25,7 +25,12 @@ times ``sqrt(t)``. The one-sided amplitude spectral density of the same white no
 convention of :mod:`qsense.spectral`) is ``sqrt(2) eta``; the Allan deviation is
 ``eta / sqrt(tau)``. ``1 / (3 sqrt 3 / 4) / FWHM`` is the inverse of the Lorentzian's
 steepest slope, reached at the modulation depth ``FWHM / (2 sqrt 3)``; the simulated
-square-wave lock at that depth reaches this limit exactly (other depths: ``1 / |L'|``).
+square-wave lock at that depth reaches this limit (other depths: ``1 / |L'|``), refined
+for a deep dip: Barry's formula takes the photon noise at the off-resonant rate ``R``
+(``C << 1``), while the counts at the operating points have the Poisson variance
+``R (1 - C L(depth))`` per tracked dip, so the budget's ``eta`` is Barry's (attribute
+``eta_barry``) times ``sqrt(1 - n_dips C L(depth))`` (0.94 for one line with C = 0.15,
+0.99 with C = 0.028).
 
 **Pulsed readout** (Taylor et al., Nat. Phys. 4, 810 (2008); Barry et al. 2020 sec. V,
 as recalled, check): Ramsey (DC) ``eta = sqrt(1/N + 1/(C^2 n)) sqrt(t_I + tau + t_R) /
@@ -57,7 +62,8 @@ P_LORENTZ = 4.0 / (3.0 * math.sqrt(3.0))
 _BARRY = (
     "Barry et al., Rev. Mod. Phys. 92, 015004 (2020), CW-ODMR shot noise for a Lorentzian: "
     "eta = (4/(3 sqrt 3)) FWHM / (gamma C sqrt R) at the optimal depth (1/|L'(depth)| "
-    "otherwise); one-sided ASD sqrt(2) eta times the integrator loop response "
+    "otherwise), times sqrt(1 - n_dips C L(depth)) (Poisson variance of the dimmed counts); "
+    "one-sided ASD sqrt(2) eta times the integrator loop response "
     "|g / (e^(i 2 pi f T_b) - 1 + g)|; ADEV eta / sqrt(tau)"
 )
 _TAYLOR = (
@@ -99,8 +105,13 @@ def budget(model: NVMagnetometer, tau: Any, frequency: Any, readout: str) -> xr.
     refs: dict[str, str] = {}
     attrs: dict[str, Any] = {"readout": readout}
     if readout == "cw":
-        slope = line_slope(model.linewidth / 2.0, model.depth)
-        eta = model.field_per_hz / (model.contrast * slope * math.sqrt(model.photon_rate))
+        hw, depth = model.linewidth / 2.0, model.depth
+        slope = line_slope(hw, depth)
+        eta_barry = model.field_per_hz / (model.contrast * slope * math.sqrt(model.photon_rate))
+        # Poisson variance at the operating points: R (1 - C L(depth)) per tracked dip.
+        dips = 2.0 if model.lines == "both" else 1.0
+        dimming = 1.0 - dips * model.contrast * hw * hw / (depth * depth + hw * hw)
+        eta = eta_barry * math.sqrt(max(dimming, 0.0))
         gain = model.loop_gain
         t_block = model.block_seconds
 
@@ -111,7 +122,7 @@ def budget(model: NVMagnetometer, tau: Any, frequency: Any, readout: str) -> xr.
         adev["shot_noise"] = lambda t: eta / np.sqrt(t)
         asd["shot_noise"] = lambda f: math.sqrt(2.0) * eta * loop(f)
         refs["shot_noise"] = _BARRY
-        attrs.update(eta=eta, eta_units="T s1/2")
+        attrs.update(eta=eta, eta_barry=eta_barry, eta_units="T s1/2")
     else:
         coherence, factor, what = (
             (model.t2_star, 1.0, "Ramsey (DC)")

@@ -35,7 +35,19 @@ WALSH = ((1.0, -1.0, 1.0, -1.0), (1.0, 1.0, -1.0, -1.0))
 
 @kernel
 def nv_lock(  # pragma: no cover - numba
-    f0, gen, lines, blocks, counts_per_step, contrast, half_width, depth, slope, gain, state, out
+    f0,
+    gen,
+    lines,
+    blocks,
+    counts_per_step,
+    contrast,
+    half_width,
+    depth,
+    slope,
+    gain,
+    capture,
+    state,
+    out,
 ):
     """Run ``f0.shape[1]`` output samples of the ODMR lock.
 
@@ -62,10 +74,19 @@ def nv_lock(  # pragma: no cover - numba
         ``K = 4 R dt C |L'(depth)|``: lock-in counts per Hz of line offset.
     gain : float
         Integrator gain per block, in (0, 1].
+    capture : float
+        Offset (Hz) of a servo frequency from its line beyond which the block counts as
+        out of lock (the error signal no longer points to the line).
     state : float64 (4,)
         Read and written: ``fc_0, fc_1, lin_0, lin_1`` (Hz).
     out : float64 (4, n)
         Written: the mean over each output sample's blocks of ``fc_0, fc_1, lin_0, lin_1``.
+
+    Returns
+    -------
+    int
+        Blocks in which a servo frequency was more than ``capture`` from its line (NaN
+        included): the lock was lost there.
     """
     n = f0.shape[1]
     h2 = half_width * half_width
@@ -74,6 +95,7 @@ def nv_lock(  # pragma: no cover - numba
     lin0 = state[2]
     lin1 = state[3]
     inv_blocks = 1.0 / blocks
+    outside = 0
     for k in range(n):
         t0 = f0[0, k]
         t1 = f0[1, k]
@@ -86,6 +108,8 @@ def nv_lock(  # pragma: no cover - numba
             s_fc1 += fc1
             s_lin0 += lin0
             s_lin1 += lin1
+            if not abs(fc0 - t0) <= capture or (lines == 2 and not abs(fc1 - t1) <= capture):
+                outside += 1
             e0 = 0.0
             e1 = 0.0
             for j in range(4):
@@ -115,3 +139,4 @@ def nv_lock(  # pragma: no cover - numba
     state[1] = fc1
     state[2] = lin0
     state[3] = lin1
+    return outside

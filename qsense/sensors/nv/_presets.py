@@ -44,13 +44,13 @@ PRESETS = (
             "(PHYSICS.md sec. 3.6: 5.76 uT/sqrt(Hz) for a real scanning tip, "
             "LeaCasse/nv-center-magnetometry; Rondin et al., Rep. Prog. Phys. 77, 056503 "
             "(2014), typical values, check): with the typical collection rate R = 5e4 s-1 of a "
-            "tip (assumed) the model gives 1.18 uT/sqrt(Hz). Pulsed readout: 0.03 photons "
+            "tip (assumed) the model gives 1.12 uT/sqrt(Hz). Pulsed readout: 0.03 photons "
             "per shot (Taylor et al., Nat. Phys. 4, 810 (2008), typical), T2 = 50 us "
             "(typical shallow NV, assumed)"
         ),
         description=(
             "Scanning single-NV probe, 2 mT bias along its axis, tracking the ms=0 -> -1 "
-            "line with a 5 Hz loop: about 1.2 uT/sqrt(Hz)."
+            "line with a 5 Hz loop: about 1.1 uT/sqrt(Hz)."
         ),
     ),
     Preset(
@@ -61,7 +61,7 @@ PRESETS = (
             "rabi_frequency": 0.25e6,
             "t2_star": 0.5e-6,
             "t2": 5e-6,
-            "photon_rate": 2.34e16,
+            "photon_rate": 2.29e16,
             "ensemble": True,
             "bias_field": (_MT_111,) * 3,
             "lines": "lower",
@@ -74,7 +74,7 @@ PRESETS = (
             "14133 (2016): about 15 pT/sqrt(Hz) (as recalled, check). Typical ensemble "
             "numbers (assumed, check): T2* = 0.5 us, T2 = 5 us, per-line contrast ceiling "
             "Theta = 0.03; the Dréau parameters s = 0.02 and a 0.25 MHz Rabi frequency give C = "
-            "2.8 % and FWHM = 1.67 MHz; R = 2.34e16 s-1 (about 7 mW of collected fluorescence) "
+            "2.8 % and FWHM = 1.67 MHz; R = 2.29e16 s-1 (about 7 mW of collected fluorescence) "
             "is derived so that the CW shot-noise ASD is 15 pT/sqrt(Hz). Pulsed readout: "
             "1e12 NVs, 1e9 photons per shot (assumed)"
         ),
@@ -91,12 +91,12 @@ PRESETS = (
             "rabi_frequency": 0.25e6,
             "t2_star": 0.5e-6,
             "t2": 5e-6,
-            "photon_rate": 5.03e13,
+            "photon_rate": 4.82e13,
             "ensemble": True,
             "bias_field": (_MT_111,) * 3,
             "lines": "both",
             "loop_bandwidth": 1000.0,
-            "modulation_frequency": 32000.0,
+            "modulation_frequency": 16000.0,
             "flux_gain": 254.0,
             "readout_photons": 1e8,
             "spins": 10**11,
@@ -107,7 +107,7 @@ PRESETS = (
             "0.9 pT/sqrt(Hz) over 10-1000 Hz, flux concentrators enhancing the field at the "
             "diamond by about 254, and simultaneous driving of the ms=0 -> -1 and 0 -> +1 "
             "resonances to cancel the temperature dependence (all as recalled, check). "
-            "Ensemble contrast and linewidth as in 'bulk-ensemble' (assumed); R = 5.03e13 "
+            "Ensemble contrast and linewidth as in 'bulk-ensemble' (assumed); R = 4.82e13 "
             "s-1 is derived so that the two-line CW shot-noise ASD referred to the external "
             "field is 0.9 pT/sqrt(Hz)"
         ),

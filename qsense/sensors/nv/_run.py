@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
-from qsense._validate import real_array
+from qsense._validate import real_array, warn
 from qsense.seeding import Seed, generator, seed_sequence, spawn
 from qsense.sensors._base import SensorModel
 from qsense.sensors._build import (
@@ -174,12 +174,13 @@ class NVRun:
         a, c = m.line_coefficients
         lines = 2 if m.lines == "both" else 1
         out = np.empty((4, n))
+        outside = 0
         for lo in range(0, n, _BLOCK_SAMPLES):
             hi = min(n, lo + _BLOCK_SAMPLES)
             f0 = np.zeros((2, hi - lo))
             for i in range(lines):
                 f0[i] = a[i] * m.flux_gain * truth[lo:hi] + c[i] * d_temp[lo:hi]
-            nv_lock(
+            outside += nv_lock(
                 f0,
                 self._gen,
                 lines,
@@ -190,10 +191,20 @@ class NVRun:
                 m.depth,
                 m.lockin_slope,
                 m.loop_gain,
+                m.linewidth,
                 self._state,
                 out[:, lo:hi],
             )
         self._samples += n
+        if outside:
+            warn(
+                f"NVMagnetometer: in {outside} of {n * m.blocks_per_sample} modulation blocks a "
+                "servo frequency was more than one linewidth from its line, where the lock-in "
+                "error no longer points to it: the lock was lost (photon noise too large for "
+                "the loop_bandwidth, or the field or temperature moved the line too fast), and "
+                "B there is not the field",
+                RuntimeWarning,
+            )
         field_est, temp_est = m.estimate(out[0], out[1])
         lin_field, _ = m.estimate(out[2], out[3])
         false_field = m.temperature_false_field * d_temp
