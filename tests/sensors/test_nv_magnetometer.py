@@ -148,6 +148,30 @@ def test_temperature_step_is_rejected_by_two_line_tracking():
     assert abs(step["both"]) < 0.01 * abs(step["lower"])
 
 
+def test_two_lines_with_unequal_coefficients_separate_field_and_temperature():
+    """A bias off the NV axis: the lines' field and temperature coefficients differ from
+    -gamma, +gamma and dD/dT, and the 2x2 estimator still separates the two."""
+    perp = np.array([1.0, -1.0, 0.0]) / math.sqrt(2.0)
+    bias = tuple(3e-3 * ALONG_111 + 20e-3 * perp)  # 20 mT across the axis, 3 mT along
+    m = NVMagnetometer.preset("bulk-ensemble", lines="both", ensemble=False, bias_field=bias)
+    a, c = m.line_coefficients
+    assert abs(a[0]) < 0.9 * GAMMA_E and abs(a[1]) < 0.9 * GAMMA_E
+    assert abs(c[0] - c[1]) > 0.01 * abs(DD_DT) and abs(c[0]) < 0.97 * abs(DD_DT)
+    n, rate = 4000, 1000.0
+    field = np.where(np.arange(n) < n // 2, 0.0, 1e-6)
+    temp = np.where(np.arange(n) < n // 4, 300.0, 302.0)
+    ds = m.simulate(
+        n / rate, seed=12, environment=env(n, rate, magnetic_field=field, temperature=temp)
+    )
+    b, t_est = ds.B.values, ds.temperature_estimate.values
+    assert b[n // 2 + 200 :].mean() - b[n // 4 + 200 : n // 2].mean() == pytest.approx(
+        1e-6, rel=1e-3
+    )
+    assert abs(b[n // 4 + 200 : n // 2].mean() - b[: n // 4].mean()) < 0.01 * 2 * 2.65e-6
+    assert t_est[n // 4 + 200 :].mean() == pytest.approx(302.0, abs=5e-3)
+    assert abs(m.temperature_false_field) < 1e-15
+
+
 def test_field_is_tracked_below_the_loop_bandwidth():
     n, rate = 4000, 1000.0
     t = np.arange(n) / rate

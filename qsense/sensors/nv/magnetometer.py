@@ -134,7 +134,10 @@ class NVMagnetometer(SensorModel):
     line, 0 for two), ``servo_lag`` the noiseless loop's lag, ``shot_noise`` the rest
     (photon shot noise through the loop, plus the line shape's departure from linear,
     negligible in lock); with two lines also ``temperature_estimate`` (K). Environment
-    drivers are sampled at the output times and held over each output sample.
+    drivers are sampled at the output times and held over each output sample. The
+    lock-in is the kernel's own block-wise square-reference demodulation, not
+    :func:`qsense.denoise.lockin`, which filters a whole record non-causally and so
+    cannot close a feedback loop (see :mod:`qsense.sensors.nv._run`).
 
     Examples
     --------
@@ -491,6 +494,13 @@ class NVMagnetometer(SensorModel):
         xarray.Dataset
             ``B`` (T), ``truth``, ``shot_noise``, ``servo_lag``, ``temperature`` (T) and,
             tracking both lines, ``temperature_estimate`` (K); see the class Notes.
+
+        Warns
+        -----
+        RuntimeWarning
+            When the lock is lost (a servo frequency more than one linewidth from its
+            line in some modulation block): too much photon noise for the loop bandwidth,
+            or a field or temperature change faster than the loop follows.
         """
         n = samples_in(duration, self.rate)
         return self.run(seed=seed, start=start)._next(n, environment, duration)
