@@ -358,7 +358,7 @@ def _cost_section(v: xr.Dataset) -> str:
 def _config_section(config: Any) -> str:
     rows = "".join(f"<tr><td>{_e(k)}</td><td>{_e(val)}</td></tr>" for k, val in _flatten(config))
     return (
-        '<section id="configuration"><h2>Configuration (resolved)</h2>'
+        '<section id="configuration"><h2>Configuration (resolved; quantities in SI)</h2>'
         f'<table class="config"><tr><th>key</th><th>value</th></tr>{rows}</table></section>'
     )
 

@@ -351,3 +351,33 @@ def test_cli_prints_where_the_page_and_csv_are(study, tmp_path, capsys):
     assert main(["report", str(tmp_path / "gone.h5")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("qsense report: error:") and "gone.h5" in err
+
+
+class _Undecided(StandIn):
+    """A study whose quantum value of one criterion could not be computed (NaN)."""
+
+    def verdicts(self):
+        v = super().verdicts()
+        v["quantum"][1] = np.nan
+        return v
+
+
+class _NoMargin(StandIn):
+    def verdicts(self):
+        return super().verdicts().drop_vars("margin")
+
+
+def test_an_undecided_criterion_shows_na_not_fail(tmp_path):
+    page = write_report(_Undecided(tmp_path / "u.h5", n_cases=1), tmp_path / "u.html")
+    _, parsed = _parse(page)
+    row = parsed.rows[1]
+    assert row[2][0].startswith("n/a") and row[3] == ("n/a", "na")
+    rows = _csv(tmp_path / "u_verdicts.csv")
+    assert rows[1]["quantum"] == "nan" and rows[1]["quantum_pass"] == ""
+    assert rows[0]["quantum_pass"] == "pass"
+
+
+def test_a_verdict_table_without_a_column_is_refused_naming_results(tmp_path):
+    with pytest.raises(ValueError, match=r"results .*none\.h5.*missing \['margin'\]"):
+        write_report(_NoMargin(tmp_path / "none.h5", n_cases=1), tmp_path / "x.html")
+    assert not list(tmp_path.iterdir())
