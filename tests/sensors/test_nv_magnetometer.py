@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
+import qsense.stability
 from qsense import spectral
 from qsense.seeding import seed_from_attrs
 from qsense.sensors import NVMagnetometer, NVRun, SensorModel
@@ -114,6 +115,10 @@ def test_noise_floor_is_the_shot_noise_budget(name, overrides, band):
     # and Barry's formula itself (photon noise at the off-resonant rate R)
     barry = predicted * b.attrs["eta_barry"] / b.attrs["eta"]
     assert measured == pytest.approx(barry, rel=0.15)
+    # the (overlapping) Allan deviation at 0.1 s and 0.5 s, eta / sqrt(tau)
+    taus = [0.1, 0.5]
+    dev = qsense.stability.oadev(ds.shot_noise, data_type="freq", taus=taus)["dev"].values
+    np.testing.assert_allclose(dev, m.noise_budget(tau=taus).adev[-1].values, rtol=0.15)
 
 
 def test_terms_add_up_to_the_measurement():

@@ -64,7 +64,9 @@ _BARRY = (
     "eta = (4/(3 sqrt 3)) FWHM / (gamma C sqrt R) at the optimal depth (1/|L'(depth)| "
     "otherwise), times sqrt(1 - n_dips C L(depth)) (Poisson variance of the dimmed counts); "
     "one-sided ASD sqrt(2) eta times the integrator loop response "
-    "|g / (e^(i 2 pi f T_b) - 1 + g)|; ADEV eta / sqrt(tau)"
+    "|g / (e^(i 2 pi f T_b) - 1 + g)| and the output's mean over M blocks "
+    "|sin(M pi f T_b) / (M sin(pi f T_b))| (aliasing above rate/2 neglected); "
+    "ADEV eta / sqrt(tau)"
 )
 _TAYLOR = (
     "Taylor et al., Nat. Phys. 4, 810 (2008); Barry et al., RMP 92, 015004 (2020): "
@@ -114,10 +116,13 @@ def budget(model: NVMagnetometer, tau: Any, frequency: Any, readout: str) -> xr.
         eta = eta_barry * math.sqrt(max(dimming, 0.0))
         gain = model.loop_gain
         t_block = model.block_seconds
+        blocks = model.blocks_per_sample
 
         def loop(f: np.ndarray) -> np.ndarray:
-            z = np.exp(2j * np.pi * f * t_block)
-            return np.abs(gain / (z - 1.0 + gain))
+            w = np.pi * f * t_block
+            z = np.exp(2j * w)
+            mean = np.abs(np.sin(blocks * w) / (blocks * np.sin(w)))  # output average
+            return np.abs(gain / (z - 1.0 + gain)) * mean
 
         adev["shot_noise"] = lambda t: eta / np.sqrt(t)
         asd["shot_noise"] = lambda f: math.sqrt(2.0) * eta * loop(f)
