@@ -9,7 +9,7 @@ import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qsense.sensors import NVMagnetometer
+from qsense.sensors import NVMagnetometer, NVRun
 from qsense.signal import time_grid
 
 CALLER = __file__
@@ -129,3 +129,25 @@ def test_bad_drivers_are_refused_naming_them(how, word):
         m.simulate(0.1, seed=0, environment={"temperature": 300.0})
     with pytest.raises(ValueError, match="duration"):
         m.simulate(0.001, seed=0)
+
+
+def test_bad_runs_and_states_are_refused():
+    m = NVMagnetometer.preset("bulk-ensemble")
+    run = m.run(seed=1)
+    for bad in (0, -3, 1.5, True, "10", None):
+        with pytest.raises(ValueError, match="samples"):
+            run.next(bad)
+    with pytest.raises(TypeError, match="model"):
+        NVRun(object(), seed=1)
+    state = run.state()
+    for key, value in (
+        ("format", "x"),
+        ("samples", -1),
+        ("servo", [0.0, np.nan, 0.0, 0.0]),
+        ("servo", [0.0]),
+        ("photons_rng", {"bit_generator": "MT19937"}),
+    ):
+        with pytest.raises(ValueError, match="state"):
+            NVRun.from_state(m, {**state, key: value})
+    with pytest.raises(ValueError, match="state"):
+        NVRun.from_state(m, "not a state")
