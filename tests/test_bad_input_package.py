@@ -42,6 +42,7 @@ MODULES = (
     "qsense.fusion",
     "qsense.io",
     "qsense.plot",
+    "qsense.report",
     "qsense.sensors",
     "qsense.environment",
 )
@@ -240,6 +241,8 @@ NOT_A_RECORD = {
     "qsense.io.read_iaga2002": "a path: tests/io/test_iaga.py (malformed files)",
     "qsense.io.read_qudi": "a path: tests/io/test_qudi.py (malformed files)",
     "qsense.plot.stability": "a stability result: tests/test_plot.py",
+    "qsense.report.write_report": "a results file or StudyResults: tests/test_report.py "
+    "(hypothesis: bad results and output)",
     "qsense.stability.per_statistic": "an analyse Dataset: tests/stability/test_analyse.py",
     "qsense.fusion.vibration_correction": "g and a seismometer record on datetime64 time, "
     "a gravimeter: tests/test_vibration_correction.py (bad_records on both)",

@@ -24,6 +24,7 @@ PUBLIC = (
     "qsense.fusion",
     "qsense.io",
     "qsense.plot",
+    "qsense.report",
     "qsense.sensors",
     "qsense.environment",
 )
