@@ -133,7 +133,11 @@ class NVMagnetometer(SensorModel):
     the temperature driver through the estimator (``c_0 / (a_0 G)`` per kelvin for one
     line, 0 for two), ``servo_lag`` the noiseless loop's lag, ``shot_noise`` the rest
     (photon shot noise through the loop, plus the line shape's departure from linear,
-    negligible in lock); with two lines also ``temperature_estimate`` (K). Environment
+    negligible in lock); with two lines also ``temperature_estimate`` (K). Each tracked
+    line is one Lorentzian of the model's linewidth (a hyperfine structure inside it is
+    not resolved) and the other lines of the spectrum are taken to be far from it (the
+    constructor refuses a bias field that leaves the tracked NV's two lines within four
+    linewidths; other orientations of an ensemble are not checked). Environment
     drivers are sampled at the output times and held over each output sample. The
     lock-in is the kernel's own block-wise square-reference demodulation, not
     :func:`qsense.denoise.lockin`, which filters a whole record non-causally and so
@@ -328,9 +332,20 @@ class NVMagnetometer(SensorModel):
         )
 
     def estimate(self, f_lower: Any, f_upper: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Field (T, outside the concentrators) and temperature change (K) from the servo
-        frequencies' offsets (Hz) from the reference lines (the second ignored, and the
-        temperature 0, with one line)."""
+        """Field and temperature change from the servo frequencies.
+
+        Parameters
+        ----------
+        f_lower, f_upper : array_like
+            Offsets (Hz) of the servo frequencies from the reference lines: the first
+            (or only) tracked line, and the second (ignored with one line).
+
+        Returns
+        -------
+        (numpy.ndarray, numpy.ndarray)
+            The field along the sensing axis outside the concentrators (T) and the
+            temperature change (K; 0 with one line).
+        """
         m = self._estimator
         f0 = np.asarray(f_lower, dtype=np.float64)
         f1 = np.asarray(f_upper, dtype=np.float64)
