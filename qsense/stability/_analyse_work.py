@@ -21,14 +21,13 @@ import numpy as np
 from qsense.stability import _bias, _edf
 from qsense.stability._kernels import _scaled, oadev_raw
 from qsense.stability._kernels_modified import _mdev_sums
-from qsense.stability._kernels_noise import b1_ratios, rn_ratios
+from qsense.stability._kernels_noise import acf_alphas, b1_ratios, rn_ratios
 from qsense.stability._pipeline import Columns, Record, Request, given_alpha
 from qsense.stability._registry import SPECS, Spec
 from qsense.stability._taus import factors, theoh_factors, warn_if_empty
 from qsense.stability._total_raw import br_ratio_check, mtot_raw, theo1_raw
 from qsense.stability.noise_id import (
     _ACF_MIN_POINTS,
-    _acf_exponents,
     _b1_decide,
     _dmax,
     _is_theo,
@@ -56,7 +55,7 @@ class Rows:
 class Shared:
     """One record's statistics, with the work they share memoised (see the module)."""
 
-    def __init__(self, record: Record, request: Request) -> None:
+    def __init__(self, record: Record, request: Request, names: list[str]) -> None:
         self.record = record
         self.request = request
         self.x = record.phase.gap_free
@@ -69,7 +68,10 @@ class Shared:
         self._acf: dict[tuple[int, int], int] = {}
         self._b1: dict[int, tuple[float, int]] = {}
         self._rn: dict[int, float] = {}
+        self._decided: dict[tuple[float, int, int], int | None] = {}  # B1 decisions
         self._variance: list[Columns] = []  # columns awaiting their interval
+        # both ACF depths wanted (Allan and Hadamard statistics): one kernel pass for both
+        self._both = {2, 3} <= {_dmax(s) for s in names if not _is_theo(s)}
 
     def memo(self, key: Any, make: Callable[[], Any]) -> Any:
         if key not in self._memo:
@@ -243,16 +245,36 @@ class Shared:
 
     def _acf_alphas(self, m: np.ndarray, dmax: int) -> np.ndarray:
         """Rounded lag-1 ACF exponents, once per (factor, dmax): the kernel's result at
-        one factor does not depend on the others of its call."""
+        one factor does not depend on the others of its call. With Allan and Hadamard
+        statistics both, one pass with dmax = 3 serves dmax = 2 too wherever it stopped
+        before a third difference (the loop is the same up to there); the factors where
+        it took a third are run again with dmax = 2."""
         missing = sorted({int(v) for v in m.tolist() if (int(v), dmax) not in self._acf})
         if missing:
-            got = _acf_exponents(
-                self.x_id, np.array(missing, dtype=np.int64), self.request.data_type, dmax
-            )[1]
-            self._acf.update(
-                {(v, dmax): int(a) for v, a in zip(missing, got.tolist(), strict=True)}
-            )
+            ms = np.array(missing, dtype=np.int64)
+            freq = self.request.data_type == "freq"
+            if self._both:
+                r1, d = acf_alphas(self.x_id, ms, freq, 3)
+                self._store(ms, r1, d, 3)
+                redo = d == 3
+                if redo.any():
+                    r1 = r1.copy()
+                    d = d.copy()
+                    r1[redo], d[redo] = acf_alphas(self.x_id, ms[redo], freq, 2)
+                self._store(ms, r1, d, 2)
+            else:
+                self._store(ms, *acf_alphas(self.x_id, ms, freq, dmax), dmax)
         return np.array([self._acf[(int(v), dmax)] for v in m.tolist()], dtype=np.int64)
+
+    def _store(self, ms: np.ndarray, r1: np.ndarray, d: np.ndarray, dmax: int) -> None:
+        """Rounded exponents of ``noise_id._acf_exponents`` from the kernel's (r1, d)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            delta = r1 / (1.0 + r1)
+        shift = 2 if self.request.data_type == "phase" else 0
+        finite = np.isfinite(delta)
+        rounded = -np.round(2.0 * np.where(finite, delta, 0.0)) - 2 * d + shift
+        alpha = np.where(finite, np.clip(rounded, -2, 2), 0).astype(np.int64)
+        self._acf.update({(v, dmax): a for v, a in zip(ms.tolist(), alpha.tolist(), strict=True)})
 
     def _b1_alphas(self, m: np.ndarray, name: str) -> np.ndarray:
         """``noise_id._b1_alphas`` with the B1 and R(n) ratios computed once per factor."""
@@ -265,7 +287,9 @@ class Shared:
         pm = []
         for k, v in enumerate(m.tolist()):
             r, cnt = self._b1[v]
-            a = _b1_decide(r, cnt, _n_terms(name, x.size, v))
+            key = (r, cnt, _n_terms(name, x.size, v))
+            a = self._decided[key] if key in self._decided else _b1_decide(*key)
+            self._decided[key] = a
             if a is None:
                 pm.append(k)
             else:

@@ -159,31 +159,39 @@ def test_datarray_input_and_hdf5_round_trip(tmp_path):
 
 def test_work_is_shared(monkeypatch):
     calls = {"mdev_sums": 0, "acf": [], "theo1": []}
-    mdev_sums, acf, theo1 = WORK._mdev_sums, WORK._acf_exponents, WORK.theo1_raw
+    mdev_sums, acf, theo1 = WORK._mdev_sums, WORK.acf_alphas, WORK.theo1_raw
 
     def count_mdev(*a):
         calls["mdev_sums"] += 1
         return mdev_sums(*a)
 
-    def count_acf(x, ms, data_type, dmax):
+    def count_acf(x, ms, freq, dmax):
         calls["acf"] += [(int(m), dmax) for m in ms]
-        return acf(x, ms, data_type, dmax)
+        return acf(x, ms, freq, dmax)
 
     def count_theo1(x, ms, rate, span):
         calls["theo1"] += ms.tolist()
         return theo1(x, ms, rate, span)
 
     monkeypatch.setattr(WORK, "_mdev_sums", count_mdev)
-    monkeypatch.setattr(WORK, "_acf_exponents", count_acf)
+    monkeypatch.setattr(WORK, "acf_alphas", count_acf)
     monkeypatch.setattr(WORK, "theo1_raw", count_theo1)
-    x = _record(1500, "phase", 9, False)
-    ds = S.analyse(x, 1.0, "phase", "all", "octave")
-    assert calls["mdev_sums"] == 1  # MDEV and TDEV from one pass
-    assert len(calls["acf"]) == len(set(calls["acf"]))  # one ACF per (m, dmax)
-    assert {d for _, d in calls["acf"]} == {2, 3}
-    assert len(calls["theo1"]) == len(set(calls["theo1"]))  # Theo1, TheoBR, ThêoH, ratio
-    monkeypatch.undo()
-    _check_identical(ds, _singles(x, 1.0, "phase", "octave"))
+    steep = np.cumsum(np.cumsum(np.cumsum(np.random.default_rng(1).normal(size=1500))))
+    for data_type, x in (("phase", _record(1500, "phase", 9, False)), ("freq", steep)):
+        calls.update(mdev_sums=0, acf=[], theo1=[])
+        ds = S.analyse(x, 1.0, data_type, "all", "octave")
+        assert calls["mdev_sums"] == 1  # MDEV and TDEV from one pass
+        assert len(calls["acf"]) == len(set(calls["acf"]))  # one ACF per (m, dmax) at most
+        depth3 = [m for m, d in calls["acf"] if d == 3]
+        assert len(depth3) == len(set(depth3)) and depth3  # one pass serves both depths
+        redone = [m for m, d in calls["acf"] if d == 2]  # where the pass took 3 differences
+        assert bool(redone) == (data_type == "freq") and set(redone) <= set(depth3)
+        assert len(calls["theo1"]) == len(set(calls["theo1"]))  # Theo1, TheoBR, ThêoH, ratio
+        monkeypatch.undo()
+        _check_identical(ds, _singles(x, 1.0, data_type, "octave"))
+        monkeypatch.setattr(WORK, "_mdev_sums", count_mdev)
+        monkeypatch.setattr(WORK, "acf_alphas", count_acf)
+        monkeypatch.setattr(WORK, "theo1_raw", count_theo1)
 
 
 def test_dask_record_goes_through_each_function():
