@@ -333,3 +333,22 @@ def test_speed_of_an_hour_scales_from_a_minute():
     t0 = time.perf_counter()
     m.simulate(60.0, seed=0)
     assert time.perf_counter() - t0 < 2.0
+
+
+def test_model_spectrum_is_fitted_back_to_its_contrast_width_and_field():
+    """End to end: the model's single-NV spectrum, fitted without start values, gives the
+    model's contrast and linewidth and, through field_from_lines, the field."""
+    from qsense.sensors.nv import field_from_lines, fit_odmr
+
+    m = NVMagnetometer.preset("single-nv-probe", photon_rate=1e6)
+    f = np.linspace(2.80e9, 2.94e9, 701)
+    b = np.asarray(m.bias_field)
+    fit = fit_odmr(f, m.odmr(f, b, seed=3, dwell_seconds=0.01), n_dips=2)
+    assert fit.success
+    assert np.all(np.abs(fit.widths - m.linewidth) < 4 * fit.widths_err)
+    assert np.all(np.abs(fit.depths - m.contrast * fit.baseline) < 4 * fit.depths_err)
+    np.testing.assert_allclose(fit.widths, m.linewidth, rtol=0.1)
+    field, err = field_from_lines(
+        *fit.centers, sigma_lower=fit.centers_err[0], sigma_upper=fit.centers_err[1]
+    )
+    assert abs(field - np.linalg.norm(b)) < max(4 * err, 1e-7)
