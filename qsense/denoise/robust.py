@@ -7,8 +7,9 @@ from typing import Any, Literal
 import numpy as np
 import xarray as xr
 
+from qsense._lazy import is_lazy, lazy_series
 from qsense._validate import choice, positive_float, positive_int
-from qsense.denoise import _kernels
+from qsense.denoise import _dask, _kernels
 from qsense.denoise._common import read_series, time_coord
 
 __all__ = ["MAD_TO_SIGMA", "hampel", "mad_filter"]
@@ -17,9 +18,12 @@ __all__ = ["MAD_TO_SIGMA", "hampel", "mad_filter"]
 MAD_TO_SIGMA = 1.482602218505602
 
 
-def _result(data, x, flagged, centre, scale, replace, rate, attrs, method) -> xr.Dataset:
-    cleaned = x.copy()
-    cleaned[flagged] = centre[flagged] if replace == "median" else np.nan
+def _result(
+    data, x, flagged, centre, scale, replace, rate, attrs, method, cleaned=None
+) -> xr.Dataset:
+    if cleaned is None:
+        cleaned = x.copy()
+        cleaned[flagged] = centre[flagged] if replace == "median" else np.nan
     time = time_coord(data, x.size, rate)
     return xr.Dataset(
         {
@@ -46,7 +50,8 @@ def hampel(
     Parameters
     ----------
     data : xarray.DataArray or array_like, shape (n,)
-        Time series (any units), NaN for gaps.
+        Time series (any units), NaN for gaps. May be dask-backed (a DataArray
+        chunked along ``time`` or a dask array plus ``rate``): the result is then lazy.
     rate : float, optional
         Sample rate in Hz (required for a plain array).
     window_samples : int
@@ -73,6 +78,14 @@ def hampel(
     left out of every window and stay NaN (never flagged). If a window is constant
     (MAD = 0), any different sample in it is flagged.
 
+    A dask-backed ``data`` gives a Dataset whose variables are dask arrays, computed
+    when asked for (``.compute()``, ``qsense.io.save``): each chunk is extended by
+    ``window_samples // 2`` samples of its neighbours (``dask.array.map_overlap``
+    style; dask first merges chunks shorter than that), so the result equals the
+    in-memory one exactly, in bounded memory. Infinite values raise a ValueError when
+    the chunk holding them is computed; an entirely NaN record gives NaN medians
+    instead of the in-memory ValueError.
+
     Examples
     --------
     >>> import numpy as np
@@ -81,7 +94,12 @@ def hampel(
     >>> int(out["outlier"].sum())
     1
     """
-    x, rate, attrs = read_series(data, rate)
+    lazy = is_lazy(data)
+    if lazy:
+        x, rate, attrs, _ = lazy_series(data, rate)
+        attrs["sample_rate"] = rate
+    else:
+        x, rate, attrs = read_series(data, rate)
     window_samples = positive_int("window_samples", window_samples, minimum=3)
     if window_samples % 2 == 0:
         raise ValueError(
@@ -89,12 +107,25 @@ def hampel(
         )
     n_sigmas = positive_float("n_sigmas", n_sigmas)
     replace = choice("replace", replace, ("median", "nan"))
+    if lazy:
+        return _lazy_hampel(data, x, window_samples, n_sigmas, replace, rate, attrs)
     med, mad = np.empty_like(x), np.empty_like(x)
     _kernels.rolling_median_mad(x, window_samples // 2, med, mad)
     scale = MAD_TO_SIGMA * mad
     with np.errstate(invalid="ignore"):
         flagged = np.abs(x - med) > n_sigmas * scale
     return _result(data, x, flagged, med, scale, replace, rate, attrs, "hampel")
+
+
+def _lazy_hampel(data, x, window_samples, n_sigmas, replace, rate, attrs) -> xr.Dataset:
+    """:func:`hampel` of a dask array ``x``: the same Dataset, every variable lazy."""
+    import dask.array as da
+
+    med, mad = _dask.hampel_centre_scale(x, window_samples // 2)
+    scale = MAD_TO_SIGMA * mad
+    flagged = abs(x - med) > n_sigmas * scale
+    cleaned = da.where(flagged, med if replace == "median" else np.nan, x)
+    return _result(data, x, flagged, med, scale, replace, rate, attrs, "hampel", cleaned)
 
 
 def mad_filter(

@@ -5,6 +5,7 @@ Only this subpackage touches files. Each module adds its public names below.
 
 from __future__ import annotations
 
+from qsense.io._simulate import simulate_to_file
 from qsense.io.append import Appender
 from qsense.io.gnsslog import clean_gnss_log, read_gnss_log
 from qsense.io.gravimeters import read_a10, read_burris
@@ -37,5 +38,6 @@ __all__ = [
     "read_tempo_clk",
     "read_tsf",
     "save",
+    "simulate_to_file",
     "to_uniform_grid",
 ]

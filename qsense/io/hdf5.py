@@ -368,16 +368,26 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-def load(path: str | os.PathLike) -> xr.Dataset | xr.DataArray:
+def load(path: str | os.PathLike, *, lazy: bool = False) -> xr.Dataset | xr.DataArray:
     """Read a file written by :func:`save` (or any NetCDF4/HDF5 file xarray can open).
 
-    All values are read into memory and the file is closed before returning: no
-    handle is left open, so the file can be moved, replaced or deleted at once.
+    By default all values are read into memory and the file is closed before
+    returning: no handle is left open, so the file can be moved, replaced or deleted
+    at once. With ``lazy=True`` a record larger than memory is opened instead.
 
     Parameters
     ----------
     path : str or os.PathLike
         File to read.
+    lazy : bool
+        Open the file without reading its data: every variable (coordinates that are
+        indexes, such as ``time``, excepted: xarray reads them) is a dask array whose
+        chunks are the file's own HDF5 chunks (e.g. 32768 samples along ``time`` for a
+        file written by :class:`~qsense.io.Appender`), so each dask task reads whole
+        HDF5 chunks. The file stays open until the result's ``close()`` is called (or
+        it is garbage-collected); damage inside a data chunk surfaces only when that
+        chunk is computed. qsense's Welch PSD/ASD, Hampel filter and drift removal
+        stream over such records in bounded memory. Default False.
 
     Returns
     -------
@@ -391,7 +401,7 @@ def load(path: str | os.PathLike) -> xr.Dataset | xr.DataArray:
     Raises
     ------
     TypeError
-        ``path`` is not a str or os.PathLike.
+        ``path`` is not a str or os.PathLike, ``lazy`` is not a bool.
     FileNotFoundError, IsADirectoryError, PermissionError
         The file is missing, is a folder, or cannot be read (message names the path).
     FileFormatError
@@ -419,6 +429,7 @@ def load(path: str | os.PathLike) -> xr.Dataset | xr.DataArray:
     (7, [9.81, 9.82])
     """
     path = _check_path(path)
+    lazy = _check_bool("lazy", lazy)
     with open(path, "rb"):  # FileNotFoundError / IsADirectoryError / PermissionError
         pass
     try:
@@ -436,8 +447,11 @@ def load(path: str | os.PathLike) -> xr.Dataset | xr.DataArray:
         # Decode each datetime64 variable in the resolution of its units (exact).
         options["decode_times"] = xr.coders.CFDatetimeCoder(time_unit="s")
     try:
-        with xr.open_dataset(path, engine="h5netcdf", **options) as opened:
-            ds = opened.load()
+        if lazy:  # chunks={}: the engine's preferred chunks, i.e. the file's HDF5 chunks
+            ds = xr.open_dataset(path, engine="h5netcdf", chunks={}, **options)
+        else:
+            with xr.open_dataset(path, engine="h5netcdf", **options) as opened:
+                ds = opened.load()
     except _CORRUPT as err:
         raise FileFormatError(
             f"path {path!r} is HDF5 but could not be read as NetCDF4: {err}", path
@@ -447,6 +461,7 @@ def load(path: str | os.PathLike) -> xr.Dataset | xr.DataArray:
     if kind != "DataArray":
         return ds
     if not isinstance(var_name, str) or var_name not in ds.data_vars:
+        ds.close()
         raise FileFormatError(
             f"path {path!r} says it holds DataArray {var_name!r} but has no such variable", path
         )
