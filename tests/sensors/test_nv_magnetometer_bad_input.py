@@ -66,6 +66,10 @@ def test_cross_parameter_checks_name_the_parameters():
         NVMagnetometer(modulation_depth=5e7)
     with pytest.raises(ValueError, match="preset"):
         NVMagnetometer.preset("squid")
+    with pytest.raises(ValueError, match="frequency"):
+        NVMagnetometer().noise_budget(frequency=[10.0, 501.0])
+    flat = NVMagnetometer().noise_budget(frequency=[1e4], readout="ramsey").asd
+    assert np.all(np.isfinite(flat))
     with pytest.raises(ValueError, match="readout"):
         NVMagnetometer().noise_budget(tau=[1.0], readout="cpmg")
 

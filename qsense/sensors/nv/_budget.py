@@ -118,8 +118,15 @@ def budget(model: NVMagnetometer, tau: Any, frequency: Any, readout: str) -> xr.
         t_block = model.block_seconds
         blocks = model.blocks_per_sample
 
+        nyquist = model.rate / 2.0
+
         def loop(f: np.ndarray) -> np.ndarray:
-            w = np.pi * f * t_block
+            if np.any(f > nyquist):
+                raise ValueError(
+                    f"frequency must be <= rate / 2 = {nyquist:g} Hz (the output's Nyquist "
+                    f"frequency) for the CW budget, got {f!r}"
+                )
+            w = np.pi * f * t_block  # < pi / 2 / blocks: sin(w) > 0
             z = np.exp(2j * w)
             mean = np.abs(np.sin(blocks * w) / (blocks * np.sin(w)))  # output average
             return np.abs(gain / (z - 1.0 + gain)) * mean

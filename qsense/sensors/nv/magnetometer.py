@@ -530,7 +530,7 @@ class NVMagnetometer(SensorModel):
         tau : float or array-like of float, optional
             Averaging times in s (> 0).
         frequency : float or array-like of float, optional
-            Fourier frequencies in Hz (> 0).
+            Fourier frequencies in Hz (> 0; for ``"cw"`` at most ``rate / 2``).
         readout : {"cw", "ramsey", "hahn_echo"}
             ``"cw"``: the simulated lock's ``shot_noise`` (Barry et al. 2020, times the
             loop response in the ASD); ``"ramsey"`` (DC, T2*) and ``"hahn_echo"`` (AC at
