@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 
@@ -38,10 +39,14 @@ def run(args: argparse.Namespace) -> int:
     from qsense.report import write_report
 
     try:
-        page = write_report(args.results, args.output)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            page = write_report(args.results, args.output)
     except (OSError, ValueError, TypeError) as err:
         print(f"qsense report: error: {err}", file=sys.stderr)
         return 2
+    for warning in caught:  # e.g. a study with no finished case: said plainly
+        print(f"qsense report: warning: {warning.message}", file=sys.stderr)
     print(f"report written to {page}")
     print(f"verdict table (CSV) written to {page.with_name(page.stem + '_verdicts.csv')}")
     return 0

@@ -381,3 +381,12 @@ def test_a_verdict_table_without_a_column_is_refused_naming_results(tmp_path):
     with pytest.raises(ValueError, match=r"results .*none\.h5.*missing \['margin'\]"):
         write_report(_NoMargin(tmp_path / "none.h5", n_cases=1), tmp_path / "x.html")
     assert not list(tmp_path.iterdir())
+
+
+def test_cli_on_a_study_with_no_finished_case_says_so(tmp_path, capsys):
+    path = write_file(tmp_path / "empty.h5", n_cases=2, finished=())
+    assert main(["report", str(path)]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.startswith("qsense report: warning:")
+    assert "no finished case (0 of 2)" in captured.err
+    assert str(tmp_path / "empty.html") in captured.out
