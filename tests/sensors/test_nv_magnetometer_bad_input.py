@@ -70,6 +70,8 @@ def test_cross_parameter_checks_name_the_parameters():
         NVMagnetometer().noise_budget(frequency=[10.0, 501.0])
     flat = NVMagnetometer().noise_budget(frequency=[1e4], readout="ramsey").asd
     assert np.all(np.isfinite(flat))
+    with pytest.raises(ValueError, match="repetitions"):
+        NVMagnetometer(spins=10**15).ramsey([1e-7], (1e-3, 0, 0), repetitions=10**5)
     with pytest.raises(ValueError, match="readout"):
         NVMagnetometer().noise_budget(tau=[1.0], readout="cpmg")
 

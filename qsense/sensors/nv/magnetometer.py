@@ -211,7 +211,7 @@ class NVMagnetometer(SensorModel):
     readout_photons: float = parameter(
         0.03, unit="1", minimum=0.0, open_minimum=True, maximum=1e15, doc="photons per shot"
     )
-    spins: int = parameter(1, unit="1", kind="int", minimum=1, doc="NV spins read out")
+    spins: int = parameter(1, unit="1", kind="int", minimum=1, maximum=1e15, doc="NV spins")
     init_time: float = parameter(1e-6, unit="s", minimum=0.0, doc="pulsed initialisation time")
     readout_time: float = parameter(0.3e-6, unit="s", minimum=0.0, doc="pulsed readout time")
 
@@ -470,8 +470,13 @@ class NVMagnetometer(SensorModel):
         line = self._lines_at(b, t)[index]
         drive = self._line_pair[index] - float(detuning)
         p0 = 0.5 * (1.0 + np.exp(-tau / self.t2_star) * np.cos(2 * np.pi * (line - drive) * tau))
-        gen = generator(seed_sequence(seed))
         shots = reps * self.spins
+        if shots > 2**62:
+            raise ValueError(
+                f"repetitions * spins must be <= 2**62 (binomial draws), got repetitions={reps} "
+                f"with spins={self.spins}"
+            )
+        gen = generator(seed_sequence(seed))
         p_hat = gen.binomial(shots, p0) / shots
         photons = reps * self.readout_photons
         mean = photons * (1.0 - self.max_contrast * (1.0 - p_hat))
