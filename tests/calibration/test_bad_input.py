@@ -1,0 +1,49 @@
+"""Every public function of qsense.calibration's analyses against bad input (hypothesis).
+
+Each either returns a correct result or raises ValueError/TypeError naming the parameter
+(tests/bad_records.py states the rules its checker enforces).
+"""
+
+from __future__ import annotations
+
+import bad_records as bad
+import hypothesis.strategies as st
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from qsense import calibration
+
+SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+
+RECORD_CALLS = {
+    "fit_drift": (lambda d, r: calibration.fit_drift(d, r, noise="white"), ("data",)),
+    "fit_drift_auto": (lambda d, r: calibration.fit_drift(d, r), ("data",)),
+    "fit_drift_polynomial": (
+        lambda d, r: calibration.fit_drift(d, r, model="polynomial", noise="white"),
+        ("data",),
+    ),
+    "fit_drift_random_walk": (
+        lambda d, r: calibration.fit_drift(d, r, model="random_walk"),
+        ("data",),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RECORD_CALLS))
+@SETTINGS
+@given(kind=bad.kinds, n=st.integers(4, 60), seed=st.integers(0, 2**16), rate=bad.rates)
+def test_bad_records_refused_by_name(name, kind, n, seed, rate):
+    call, names = RECORD_CALLS[name]
+    data = bad.record(kind, n, seed)
+    bad.check(f"{name}:{kind}/{rate!r}", lambda: call(data, rate), (*names, "rate"), __file__)
+
+
+@SETTINGS
+@given(ci=bad.cis)
+def test_bad_ci_refused_by_name(ci):
+    bad.check(
+        f"fit_drift ci={ci!r}",
+        lambda: calibration.fit_drift(bad.values(50, 1), 1.0, ci=ci, noise="white"),
+        ("ci",),
+        __file__,
+    )
