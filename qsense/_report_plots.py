@@ -131,11 +131,41 @@ def _label(sensors: Mapping[str, Mapping[str, Any]], role: str) -> str:
     return f"{role}: {info.get('label') or info.get('model') or role}"
 
 
+def _thresholds(ax: Any, criteria: Sequence[Mapping[str, Any]], unit: str) -> None:
+    """Mark each criterion on an Allan deviation at one tau (``tau`` in s, ``threshold``
+    in SI, ``scale`` the SI value of one of its display ``units``) whose units are the
+    axes' units: a black triangle pointing the way a value must lie."""
+    for crit in criteria:
+        try:
+            tau = float(crit["tau"])
+            value = float(crit["threshold"]) / float(crit["scale"])
+        except (KeyError, TypeError, ValueError, ZeroDivisionError):
+            continue
+        if str(crit.get("units", "")).strip() != unit or not (tau > 0 and value > 0):
+            continue
+        below = crit.get("comparison") == "below"
+        ax.plot(
+            [tau],
+            [value],
+            ls="none",
+            marker="v" if below else "^",
+            ms=9,
+            color="k",
+            zorder=5,
+            label=f"threshold {crit.get('id', '')}: {'below' if below else 'above'} "
+            f"{value:.3g} {unit} at {tau:.3g} s",
+        )
+
+
 def adev_figure(
-    cases: Sequence[xr.Dataset], sensors: Mapping[str, Mapping[str, Any]], roles: Sequence[str]
+    cases: Sequence[xr.Dataset],
+    sensors: Mapping[str, Mapping[str, Any]],
+    roles: Sequence[str],
+    criteria: Sequence[Mapping[str, Any]] = (),
 ) -> Any:
     """Allan deviations of every role: every case faint, the median over cases bold with
-    the median of the cases' confidence bounds as error bars."""
+    the median of the cases' confidence bounds as error bars, and the thresholds of the
+    criteria set on the Allan deviation at one tau."""
     groups = _roles_by_units(sensors, roles)
     fig = new_figure(9.0, 4.8 if len(groups) == 1 else 4.2 * len(groups))
     axes = panels(fig, len(groups), right=0.95)
@@ -167,6 +197,7 @@ def adev_figure(
         # one call for the whole group: the colours follow the cycle set here (the
         # faint lines above set their own colour and do not advance it) and
         # the slope guides are drawn once every curve is on the axes
+        _thresholds(ax, criteria, unit)
         ax.set_prop_cycle(color=[role_colour(r, k) for k, r in enumerate(group)])
         stability(medians, ax, guides=True, labels=labels, lw=1.8, zorder=3)
         ax.set_ylabel(f"Allan deviation ({_unit_label(unit)})")
@@ -240,6 +271,22 @@ def _elapsed(time: np.ndarray) -> tuple[np.ndarray, str]:
     return seconds, "time since start (s)"
 
 
+def _rate(attrs: Mapping[str, Any], role: str, factor: float, unit: str) -> str:
+    """': r +/- s <unit> per day' from a case's ``{role}_drift_rate`` (and ``_std``) in
+    SI units per second, when the case states them; else ''."""
+    try:
+        rate = float(attrs[f"{role}_drift_rate"]) * factor * 86400.0
+    except (KeyError, TypeError, ValueError):
+        return ""
+    if not math.isfinite(rate):
+        return ""
+    try:
+        std = f" ± {float(attrs[f'{role}_drift_rate_std']) * factor * 86400.0:.2g}"
+    except (KeyError, TypeError, ValueError):
+        std = ""
+    return f": {rate:.3g}{std} {_unit_label(unit)} per day"
+
+
 def drift_figure(
     cases: Sequence[xr.Dataset],
     sensors: Mapping[str, Mapping[str, Any]],
@@ -274,7 +321,7 @@ def drift_figure(
             fit - ref,
             color=colour,
             lw=2.0,
-            label=f"drift fit, case {case_labels[0]}"
+            label=f"drift fit, case {case_labels[0]}{_rate(cases[0].attrs, role, factor, unit)}"
             + (" (faint: the other cases' fits)" if len(cases) > 1 else ""),
         )
         name = series.attrs.get("long_name", role)

@@ -367,7 +367,9 @@ def _plot_sections(results: Any, cases: list[int]) -> str:
     data = [results.case(i) for i in cases]
     roles = [r for r in _ROLES if r in results.sensors and f"{r}_adev" in data[0]]
     sensors = results.sensors
-    adev = plots.png(plots.adev_figure(data, sensors, roles))
+    criteria = results.config.get("criteria") if isinstance(results.config, Mapping) else None
+    criteria = [c for c in criteria if isinstance(c, Mapping)] if isinstance(criteria, list) else []
+    adev = plots.png(plots.adev_figure(data, sensors, roles, criteria))
     asd = plots.png(plots.asd_figure(data, sensors, roles))
     drift = plots.png(plots.drift_figure(data, sensors, roles, cases))
     return (

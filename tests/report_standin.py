@@ -75,6 +75,7 @@ class StandIn:
                     "units": units,
                     "scale": scale,
                 }
+                | ({"tau": 1e4} if c == "adev_1e4s" else {})
                 for c, units, scale, comparison, threshold, _, _ in TABLE
             ],
             "cost": {
@@ -140,7 +141,8 @@ class StandIn:
             dims=("role", "criterion"),
             coords={"role": ["quantum", "classical"], "criterion": list(CRITERIA)},
         )
-        return xr.Dataset(out)
+        attrs = {"case": i, "quantum_drift_rate": 1e-14, "quantum_drift_rate_std": 2e-16}
+        return xr.Dataset(out, attrs=attrs)
 
     def verdicts(self) -> xr.Dataset:
         if not self.cases:

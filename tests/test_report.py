@@ -192,6 +192,11 @@ def test_plots_are_in_display_units_with_labelled_axes(study):
     assert any(np.allclose(y, median) for y in drawn)
     # error bars and every case faint
     assert ax.containers and sum(line.get_alpha() is not None for line in ax.get_lines()) == 6
+    # the Allan-deviation criterion's threshold, 10 nm s-2 at 1e4 s, marked
+    fig = plots.adev_figure(cases, res.sensors, roles, res.config["criteria"])
+    marks = [line for line in fig.axes[0].get_lines() if line.get_marker() == "v"]
+    assert len(marks) == 1 and marks[0].get_label().startswith("threshold adev_1e4s: below 10")
+    assert np.allclose(marks[0].get_xydata(), [[1e4, 10.0]])
     fig = plots.asd_figure(cases, res.sensors, roles)
     assert fig.axes[0].get_ylabel() == "amplitude spectral density (nm s-2 Hz$^{-1/2}$)"
     assert fig.axes[0].get_xlabel() == "frequency (Hz)"
@@ -201,6 +206,11 @@ def test_plots_are_in_display_units_with_labelled_axes(study):
         # the drift fit over the series, in nm s-2 relative to a stated reference
         series, fit = ax.get_lines()[0].get_ydata(), ax.get_lines()[-1].get_ydata()
         assert np.ptp(series) > 5 and abs(np.median(series - fit)) < 5
+    # the fitted rate from the case's attributes, in display units per day (1e-14 m s-2/s)
+    assert (
+        "drift fit, case 0: 0.864 ± 0.017 nm s-2 per day" in fig.axes[0].get_lines()[-1].get_label()
+    )
+    assert fig.axes[1].get_lines()[-1].get_label().startswith("drift fit, case 0 (faint")
     label = fig.axes[0].get_ylabel()
     ref = float(re.search(r" - ([0-9.e+]+) \(", label).group(1))
     assert math.isclose(ref, 9.81e9, rel_tol=1e-6)
