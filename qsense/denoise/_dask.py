@@ -19,7 +19,7 @@ import numpy as np
 from qsense._lazy import finite_check
 from qsense.denoise import _kernels
 
-__all__ = ["hampel_centre_scale", "polynomial_drift"]
+__all__ = ["check_values", "hampel_centre_scale", "polynomial_drift"]
 
 
 def _median_mad(block: np.ndarray, half: int) -> np.ndarray:
@@ -29,6 +29,18 @@ def _median_mad(block: np.ndarray, half: int) -> np.ndarray:
     _kernels.rolling_median_mad(x, half, med, mad)
     out[:, 0], out[:, 1] = med, mad
     return out
+
+
+def check_values(x: Any, name: str = "data") -> None:
+    """One pass over ``x``: refuse infinities and an entirely NaN record, as in memory."""
+    import dask
+    import dask.array as da
+
+    n_inf, n_finite = dask.compute(da.isinf(x).sum(), da.isfinite(x).sum())
+    if n_inf:
+        raise ValueError(f"{name} contains infinite values; use NaN for a gap")
+    if x.shape[0] and not n_finite:
+        raise ValueError(f"{name} is entirely NaN")
 
 
 def hampel_centre_scale(x: Any, half: int) -> tuple[Any, Any]:

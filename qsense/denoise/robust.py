@@ -82,9 +82,8 @@ def hampel(
     when asked for (``.compute()``, ``qsense.io.save``): each chunk is extended by
     ``window_samples // 2`` samples of its neighbours (``dask.array.map_overlap``
     style; dask first merges chunks shorter than that), so the result equals the
-    in-memory one exactly, in bounded memory. Infinite values raise a ValueError when
-    the chunk holding them is computed; an entirely NaN record gives NaN medians
-    instead of the in-memory ValueError.
+    in-memory one exactly, in bounded memory. One reading pass at call time refuses
+    infinite values and an entirely NaN record (ValueError, as in memory).
 
     Examples
     --------
@@ -121,6 +120,7 @@ def _lazy_hampel(data, x, window_samples, n_sigmas, replace, rate, attrs) -> xr.
     """:func:`hampel` of a dask array ``x``: the same Dataset, every variable lazy."""
     import dask.array as da
 
+    _dask.check_values(x)
     med, mad = _dask.hampel_centre_scale(x, window_samples // 2)
     scale = MAD_TO_SIGMA * mad
     flagged = abs(x - med) > n_sigmas * scale

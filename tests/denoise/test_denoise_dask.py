@@ -53,10 +53,11 @@ def test_lazy_hampel_of_a_dask_array_and_bad_values():
     out = hampel(da.from_array(x, chunks=13), rate=2.0, window_samples=9)
     xr.testing.assert_identical(out.compute(), hampel(x, rate=2.0, window_samples=9))
     assert bool(out["outlier"][50])
+    with pytest.raises(ValueError, match="data is entirely NaN"):
+        hampel(da.full(30, np.nan, chunks=7), rate=2.0, window_samples=3)
     x[120] = np.inf
-    lazy = hampel(da.from_array(x, chunks=13), rate=2.0, window_samples=9)
     with pytest.raises(ValueError, match="data contains infinite values"):
-        lazy.compute()
+        hampel(da.from_array(x, chunks=13), rate=2.0, window_samples=9)
     with pytest.raises(ValueError, match="window_samples must be an odd"):
         hampel(da.from_array(x, chunks=13), rate=2.0, window_samples=8)
     with pytest.raises(TypeError, match="data must hold real numbers"):
