@@ -16,7 +16,12 @@ from qsense import __version__
 __all__ = ["main"]
 
 #: Modules that provide a ``register(subparsers)`` function, in help order.
-_SUBCOMMANDS = ("qsense._cli_demo", "qsense._cli_stability", "qsense._cli_report")
+_SUBCOMMANDS = (
+    "qsense._cli_study",
+    "qsense._cli_demo",
+    "qsense._cli_stability",
+    "qsense._cli_report",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,125 @@
+"""The study runner: worker-independent bits, SIGKILL + resume, configuration checks."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from qsense.calibration.results import open_results
+from qsense.calibration.runner import run_study
+from qsense.calibration.study import StudyError, parse_study
+
+from .tiny_study import tiny_text
+
+
+def assert_same_results(a, b):
+    """Every case variable and the verdict table equal bit for bit (``run`` aside)."""
+    ra, rb = open_results(a), open_results(b)
+    assert ra.cases == rb.cases
+    assert ra.config == rb.config
+    for i in ra.cases:
+        ca, cb = ra.case(i), rb.case(i)
+        assert sorted(ca.variables) == sorted(cb.variables)
+        for name in ca.variables:
+            x, y = ca[name].values, cb[name].values
+            assert x.dtype == y.dtype and x.shape == y.shape, name
+            assert x.tobytes() == y.tobytes(), f"case {i} {name} differs"
+        drop = {"run"}
+        assert {k: str(v) for k, v in ca.attrs.items() if k not in drop} == {
+            k: str(v) for k, v in cb.attrs.items() if k not in drop
+        }
+    va, vb = ra.verdicts(), rb.verdicts()
+    for name in va.variables:
+        assert va[name].values.tobytes() == vb[name].values.tobytes(), name
+
+
+def test_one_worker_and_two_worker_processes_give_identical_bits(tmp_path):
+    study = parse_study(tiny_text(3), source="tiny.toml")
+    one = run_study(study, output=tmp_path / "one", workers=1, progress=False)
+    two = run_study(study, output=tmp_path / "two", workers=2, progress=False)  # LocalCluster
+    assert open_results(one).cases == (0, 1, 2)
+    assert_same_results(one, two)
+    # and the cases are really different draws (child i of the seed for case i)
+    res = open_results(one)
+    q = [res.case(i)["quantum_series"].values for i in res.cases]
+    assert not np.array_equal(q[0], q[1])
+    assert res.case(2).attrs["seed_spawn_key"] == 2
+
+
+def test_sigkill_half_way_then_resume_completes_without_recomputing(tmp_path):
+    n = 8
+    toml = tmp_path / "tiny.toml"
+    toml.write_text(tiny_text(n))
+    out = tmp_path / "out"
+    code = (
+        "from qsense.calibration.runner import run_study; "
+        f"run_study({str(toml)!r}, output={str(out)!r}, workers=1, progress=False)"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
+    target = out / "tiny.h5"
+    deadline = time.monotonic() + 180.0
+    seen = 0
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if target.exists():
+                seen = len(open_results(target).cases)
+                if seen >= 2:
+                    break
+            time.sleep(0.01)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the study finished before it was killed"
+    done = open_results(target).cases  # the file is whole and holds what was finished
+    assert 2 <= len(done) < n
+    assert done == tuple(range(len(done)))
+
+    run_study(toml, output=out, workers=1, resume=True, progress=False)
+    res = open_results(target)
+    assert res.cases == tuple(range(n))
+    runs = {i: int(res.case(i).attrs["run"]) for i in res.cases}
+    assert [i for i, r in runs.items() if r == 1] == list(done)  # kept, not recomputed
+    assert sum(r == 2 for r in runs.values()) == n - len(done)  # computed by the resume
+    assert int(res.root["runs"]) == 2
+    assert not list(out.glob(".*.tmp"))  # the killed run's temporary file was cleared
+
+    ref = run_study(toml, output=tmp_path / "ref", workers=1, progress=False)
+    assert_same_results(ref, target)
+
+
+def test_resume_refuses_another_configuration_and_extends_cases(tmp_path):
+    out = tmp_path / "out"
+    study = parse_study(tiny_text(1), source="tiny.toml")
+    path = run_study(study, output=out, workers=1, progress=False)
+    other = parse_study(tiny_text(1).replace("seed = 11", "seed = 12"), source="tiny.toml")
+    with pytest.raises(StudyError, match="different study configuration"):
+        run_study(other, output=out, resume=True, workers=1, progress=False)
+    assert open_results(path).cases == (0,)  # untouched
+    run_study(study.with_cases(2), output=out, resume=True, workers=1, progress=False)
+    res = open_results(path)
+    assert res.cases == (0, 1) and res.attrs["n_cases"] == 2
+    assert [int(res.case(i).attrs["run"]) for i in res.cases] == [1, 2]
+    # nothing to do: the file is left as it is
+    run_study(study.with_cases(2), output=out, resume=True, workers=1, progress=False)
+    assert open_results(path).cases == (0, 1)
+
+
+def test_run_study_refuses_bad_arguments(tmp_path):
+    study = parse_study(tiny_text(1), source="tiny.toml")
+    for bad in (0, -1, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="workers"):
+            run_study(study, output=tmp_path, workers=bad)
+    with pytest.raises(TypeError, match="scheduler"):
+        run_study(study, output=tmp_path, scheduler=3)
+    with pytest.raises(TypeError, match="resume"):
+        run_study(study, output=tmp_path, resume="yes")
+    with pytest.raises(TypeError, match="study"):
+        run_study(3, output=tmp_path)
+    assert not (tmp_path / "tiny.h5").exists()
