@@ -18,8 +18,18 @@ from typing import Any
 
 import numpy as np
 
+from qsense._numba import launch
 from qsense.stability import _bias, _edf
-from qsense.stability._kernels import _scaled, oadev_raw
+from qsense.stability._kernels import (
+    _block,
+    _diff2,
+    _outputs,
+    _scaled,
+    _span_args,
+    _span_extend,
+    oadev_raw,
+    totdev_extend,
+)
 from qsense.stability._kernels_modified import _mdev_sums
 from qsense.stability._kernels_noise import acf_alphas, b1_ratios, rn_ratios
 from qsense.stability._pipeline import Columns, Record, Request, given_alpha
@@ -55,8 +65,10 @@ class Rows:
 class Shared:
     """One record's statistics, with the work they share memoised (see the module)."""
 
-    def __init__(self, record: Record, request: Request, names: list[str]) -> None:
+    def __init__(self, record: Record, request: Request, names: list[str], taus: Any) -> None:
         self.record = record
+        self.names = names
+        self.taus = taus
         self.request = request
         self.x = record.phase.gap_free
         self.span = record.phase.span
@@ -191,7 +203,45 @@ class Shared:
             var, n = self.theo1(m)
             ratio = self.memo("br_ratio", self._br_ratio)
             return var * ratio, (n if np.isfinite(ratio) else np.zeros_like(n))
+        if name == "oadev" and self._with_totdev():
+            self._oadev_totdev(m)
         return self.memo((spec.raw, key), lambda: spec.estimator()(x, m, rate, span))
+
+    def _with_totdev(self) -> bool:
+        """OADEV and TOTDEV both asked for, on a named tau set (whose factors come
+        without warnings), of a record TOTDEV does not trim (no NaN at either end)."""
+        return (
+            "totdev" in self.names
+            and isinstance(self.taus, str)
+            and self.x.size >= 3
+            and (self.span is not None or not (np.isnan(self.x[0]) or np.isnan(self.x[-1])))
+        )
+
+    def _oadev_totdev(self, mo: np.ndarray) -> None:
+        """``oadev_raw`` at ``mo`` and ``totdev_raw`` at TOTDEV's factors in one
+        ``_diff2`` pass over TOTDEV's reflected record: OADEV's terms are read at offset
+        e + m there (the same samples, the same gap test: the reflected gap counts are
+        the record's plus a constant), and each factor's blocked partial sums do not
+        depend on the other factors of the call. Memoised as the two estimators' calls."""
+        spec_o, spec_t = SPECS["oadev"], SPECS["totdev"]
+        mt = factors(spec_t, self.taus, self.n_phase, self.rate)
+        keys = ((spec_o.raw, mo.tobytes()), (spec_t.raw, mt.tobytes()))
+        if mo.size == 0 or mt.size == 0 or all(k in self._memo for k in keys):
+            return
+        x, span, rate, nx = self.x, self.span, self.rate, self.x.size
+        e = int(min(mt.max(), nx - 2))
+        ext = totdev_extend(x, e)
+        sp, mode = (_span_extend(span, e), 2) if span is not None else _span_args(x, None)
+        use = mt <= e
+        ms = np.concatenate([mo, np.where(use, mt, 0)]).astype(np.int64)
+        c0 = np.concatenate([mo + e, np.full(mt.size, e + 1)]).astype(np.int64)
+        nts = np.concatenate([np.maximum(nx - 2 * mo, 0), np.where(use, nx - 2, 0)])
+        s, n = _outputs(ms)
+        launch(_diff2, nx, ext, sp, ms, c0, nts.astype(np.int64), mode, _block(nx), s, n)
+        k = mo.size
+        for key, m, sl in ((keys[0], mo, slice(0, k)), (keys[1], mt, slice(k, None))):
+            scale = rate**2 / (2.0 * m.astype(np.float64) ** 2)
+            self._memo[key] = (_scaled(s[sl], n[sl], scale), n[sl])
 
     def theo1(self, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``_total_raw.theo1_raw`` at ``m``, each factor computed once (its Theo1 sum

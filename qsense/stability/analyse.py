@@ -154,7 +154,7 @@ def analyse(
     record = prepare(data, rate, request.data_type)
     if every and record.n_phase < _THEOBR_MIN:
         names = _without_theobr(names, record.n_phase)
-    shared = Shared(record, request, names)
+    shared = Shared(record, request, names, taus)
     rows = [shared.statistic(name, taus) for name in names]
     shared.intervals()
     return _assemble(rows, attrs(record, request))
