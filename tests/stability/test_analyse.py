@@ -194,6 +194,29 @@ def test_work_is_shared(monkeypatch):
         monkeypatch.setattr(WORK, "theo1_raw", count_theo1)
 
 
+@settings(max_examples=25, deadline=None)
+@given(
+    n=st.integers(5, 3000),
+    data_type=st.sampled_from(["phase", "freq"]),
+    taus=st.sampled_from(["octave", "decade", "all"]),
+    gaps=st.lists(st.floats(0.0, 1.0), max_size=6),
+    seed=st.integers(0, 2**16),
+)
+def test_shared_passes_equal_single_calls_for_any_record(n, data_type, taus, gaps, seed):
+    """The shortcuts (OADEV + TOTDEV in one pass, MDEV/TDEV sums, ACF of both depths,
+    B1/R(n) per factor) on random lengths, gaps anywhere (ends included)."""
+    x = _record(n, data_type, seed, False)
+    x[(np.asarray(gaps) * (n - 1)).astype(int)] = np.nan
+    if np.isnan(x).all():
+        x[n // 2] = 1e-9
+    names = ["oadev", "totdev", "mdev", "tdev", "hdev", "ohdev", "mtie"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # record too short for a tau set
+        ds = S.analyse(x, 1.0, data_type, names, taus)
+        refs = _singles(x, 1.0, data_type, taus, names)
+    _check_identical(ds, refs)
+
+
 def test_dask_record_goes_through_each_function():
     da_mod = pytest.importorskip("dask.array")
     from qsense.signal import make_series
