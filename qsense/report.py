@@ -44,7 +44,7 @@ from qsense import __version__
 from qsense import _report_plots as plots
 from qsense._validate import warn
 
-__all__ = ["VERDICT_COLUMNS", "write_report"]
+__all__ = ["PLOT_CASES", "VERDICT_COLUMNS", "write_report"]
 
 #: Columns of the verdict CSV, in order (numbers in the criterion's display units).
 VERDICT_COLUMNS = (
@@ -66,6 +66,9 @@ VERDICT_COLUMNS = (
 )
 _NUMBERS = ("threshold", "quantum", "quantum_lo", "quantum_hi", "classical", "classical_lo")
 _NUMBERS += ("classical_hi", "margin", "gain")
+#: Most cases drawn in the plots (faint lines and the median over them); a study with
+#: more has this many evenly spaced ones drawn, and the page says so.
+PLOT_CASES = 200
 _INTERFACE = ("path", "config", "attrs", "cases", "sensors", "case", "verdicts")
 _ROLES = ("quantum", "classical")
 
@@ -364,6 +367,15 @@ def _config_section(config: Any) -> str:
 
 
 def _plot_sections(results: Any, cases: list[int]) -> str:
+    note = ""
+    if len(cases) > PLOT_CASES:  # reading a case costs ~0.1 s: sample them evenly
+        picks = np.unique(np.round(np.linspace(0, len(cases) - 1, PLOT_CASES)).astype(int))
+        note = (
+            f'<p class="notice" id="plot-cases">The plots show {len(picks)} of the '
+            f"{len(cases)} finished cases, evenly spaced (cases {cases[0]} to {cases[-1]}); "
+            "the verdict table uses every case.</p>"
+        )
+        cases = [cases[k] for k in picks]
     data = [results.case(i) for i in cases]
     roles = [r for r in _ROLES if r in results.sensors and f"{r}_adev" in data[0]]
     sensors = results.sensors
@@ -373,7 +385,7 @@ def _plot_sections(results: Any, cases: list[int]) -> str:
     asd = plots.png(plots.asd_figure(data, sensors, roles))
     drift = plots.png(plots.drift_figure(data, sensors, roles, cases))
     return (
-        '<section id="stability"><h2>Allan deviations</h2>'
+        f'<section id="stability"><h2>Allan deviations</h2>{note}'
         + _img(adev, "Allan deviations of both sensors with error bars", "plot-adev")
         + '</section><section id="spectra"><h2>Amplitude spectral densities</h2>'
         + _img(asd, "amplitude spectral densities of both sensors", "plot-asd")
@@ -463,8 +475,11 @@ def write_report(results: Any, output: str | os.PathLike | None = None) -> Path:
     every case (faint) and the median over cases (bold, with the median of the cases'
     confidence bounds as error bars), the amplitude spectral densities likewise, and
     the first case's decimated series with its drift fit (the other cases' fits
-    faint), in the sensors' display units. Figures are drawn on matplotlib's Agg
-    canvas without pyplot, so no backend is chosen and no window opens.
+    faint), in the sensors' display units; each criterion on the Allan deviation at one
+    tau is marked at its threshold. A study of more than :data:`PLOT_CASES` finished
+    cases has that many, evenly spaced, drawn (the page says so; the verdicts use them
+    all). Figures are drawn on matplotlib's Agg canvas without pyplot, so no backend is
+    chosen and no window opens.
 
     Examples
     --------

@@ -400,3 +400,17 @@ def test_cli_on_a_study_with_no_finished_case_says_so(tmp_path, capsys):
     assert captured.err.startswith("qsense report: warning:")
     assert "no finished case (0 of 2)" in captured.err
     assert str(tmp_path / "empty.html") in captured.out
+
+
+def test_plots_of_a_large_study_sample_its_cases_and_say_so(study, tmp_path, monkeypatch):
+    import qsense.report
+
+    monkeypatch.setattr(qsense.report, "PLOT_CASES", 2)
+    read = []
+    results = open_results(study)
+    original = type(results).case
+    monkeypatch.setattr(type(results), "case", lambda self, i: read.append(i) or original(self, i))
+    text, parsed = _parse(write_report(results, tmp_path / "big.html"))
+    assert read == [0, 2] and len(parsed.images) == 4
+    assert "The plots show 2 of the 3 finished cases" in text
+    assert len(parsed.rows) == len(CRITERIA)  # the verdicts still use every case
