@@ -8,13 +8,15 @@ single bit of any result: each statistic's slice equals its own function's resul
 What is shared:
 
 - validation (:func:`._pipeline.prepare`) and the frequency-to-phase integration;
-- the window sums of MDEV and TDEV (one kernel pass, two scalings), the reflected
+- kernel passes: OADEV and TOTDEV (named tau sets) in one pass over TOTDEV's reflected
+  record, the window sums of MDEV and TDEV (one pass, two scalings), the reflected
   window sums of MTOT and TTOT, the Theo1 sums of Theo1, TheoBR, ThêoH and of the
   TheoBR ratio (computed once per averaging factor), the TheoBR ratio itself, and any
   raw estimator called twice on the same factors (ThêoH's Allan rows and OADEV);
-- noise identification: the lag-1 ACF exponent once per (factor, number of allowed
-  differences) -- 2 for the Allan statistics, 3 for the Hadamard ones --, the B1 ratio
-  and the R(n) ratio once per factor, the Theo alpha once per record; only the B1
+- noise identification: the lag-1 ACF once per factor for all statistics (one pass
+  allowing 3 differences serves the Hadamard statistics and, wherever it stopped
+  before a third, the Allan ones; it is re-run with 2 only where it did not), the B1
+  ratio and the R(n) ratio once per factor, the Theo alpha once per record; only the B1
   decision, which depends on each statistic's number of terms, is made per statistic;
 - the EDF of statistics with the same EDF rule (MDEV and TDEV, MTOT and TTOT, the Theo
   statistics) at the same factors and noise exponents, and one chi-square interval
