@@ -18,9 +18,9 @@ import xarray as xr
 
 from qsense._timecoord import check_span
 from qsense._validate import positive_float
-from qsense.signal import GRID_RTOL, rate_from_time
+from qsense.signal import GRID_RTOL, rate_from_time, time_grid
 
-__all__ = ["finite_check", "is_lazy", "lazy_series"]
+__all__ = ["finite_check", "is_lazy", "lazy_series", "time_coords"]
 
 
 def _is_dask_array(obj: Any) -> bool:
@@ -50,8 +50,9 @@ def lazy_series(
         Sample rate in Hz.
     attrs : dict
         The DataArray's attributes (empty for a dask array).
-    time : numpy.ndarray or None
-        The time coordinate, when the DataArray has one.
+    time : xarray.Variable or None
+        The time coordinate, when the DataArray has one (dask-backed when it is: it is
+        then validated in one pass over the times, never held in memory).
     """
     coord_rate = None
     time = None
@@ -63,10 +64,12 @@ def lazy_series(
             )
         attrs = dict(data.attrs)
         if "time" in data.coords:
-            time = np.asarray(data["time"].values)
+            time = data["time"].variable
             if time.size >= 2:
                 try:
-                    coord_rate = rate_from_time(time)
+                    coord_rate = (
+                        _lazy_rate(time.data) if is_lazy(time.data) else rate_from_time(time.values)
+                    )
                 except (TypeError, ValueError) as err:
                     raise type(err)(f"the time coordinate of {name}: {err}") from None
                 stated = attrs.get("sample_rate")
@@ -108,6 +111,53 @@ def lazy_series(
                 f"rate={r!r} Hz disagrees with the time coordinate of {name} ({coord_rate!r} Hz)"
             )
     return values, coord_rate, attrs, time
+
+
+def _lazy_rate(time: Any) -> float:
+    """:func:`qsense.signal.rate_from_time` of a dask datetime64 array, in one pass."""
+    import dask
+    import dask.array as da
+
+    dtype = np.dtype(time.dtype)
+    if dtype.kind != "M" or np.datetime_data(dtype)[0] in ("Y", "M", "generic"):
+        raise TypeError(f"a dask-backed time coordinate must be datetime64[s..ns], got {dtype}")
+    unit, count = np.datetime_data(dtype)
+    ns_per_unit = count * float(np.timedelta64(1, unit) / np.timedelta64(1, "ns"))
+    counts = time.astype(np.int64)
+    steps = da.diff(counts)
+    first, last, low, high, n_nat = dask.compute(
+        counts[0], counts[-1], steps.min(), steps.max(), (counts == np.iinfo(np.int64).min).sum()
+    )
+    if n_nat:
+        raise ValueError("it contains NaT; mark a gap with NaN data instead")
+    if low <= 0:
+        raise ValueError(f"it must be strictly increasing; a step is {low * ns_per_unit} ns")
+    n = int(time.shape[0])
+    span_ns = float(last - first) * ns_per_unit
+    dt = span_ns * 1e-9 / (n - 1)
+    worst = max(abs(high * ns_per_unit * 1e-9 - dt), abs(low * ns_per_unit * 1e-9 - dt))
+    if worst > max(1e-6 * dt, 2e-9):
+        raise ValueError(
+            f"it must be a uniform grid (mean step {dt!r} s) but its steps range from "
+            f"{low * ns_per_unit * 1e-9!r} to {high * ns_per_unit * 1e-9!r} s; put gaps on "
+            "the grid as NaN samples"
+        )
+    return (n - 1) * 1e9 / span_ns
+
+
+def time_coords(data: Any, n: int, rate: float) -> xr.Coordinates:
+    """The ``time`` coordinate of a result on the grid of ``data``, kept lazy if it is.
+
+    A dask-backed time coordinate (``qsense.io.load(path, lazy=True)``) is passed on
+    without building an index (which would read every time); otherwise the times are
+    those of ``data`` or :func:`qsense.signal.time_grid` ``(n, rate)``.
+    """
+    if isinstance(data, xr.DataArray) and "time" in data.coords:
+        var = data["time"].variable
+        if is_lazy(var.data):
+            return xr.Coordinates({"time": var}, indexes={})
+        return xr.Coordinates({"time": var.values})
+    return xr.Coordinates({"time": time_grid(n, rate)})
 
 
 def finite_check(block: np.ndarray, name: str = "data") -> np.ndarray:

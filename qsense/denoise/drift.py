@@ -7,7 +7,7 @@ from typing import Any, Literal
 import numpy as np
 import xarray as xr
 
-from qsense._lazy import is_lazy, lazy_series
+from qsense._lazy import is_lazy, lazy_series, time_coords
 from qsense._validate import choice
 from qsense.denoise import _dask
 from qsense.denoise._common import read_series, time_coord
@@ -242,13 +242,16 @@ def _lazy_drift(data, values, rate, attrs, data_type, method) -> xr.Dataset:
 
 
 def _dataset(data, detrended, model, rate, attrs, data_type, method, drift, se, n_ok):
-    time = time_coord(data, detrended.shape[0], rate)
+    n = detrended.shape[0]
+    coords = (
+        time_coords(data, n, rate) if is_lazy(detrended) else {"time": time_coord(data, n, rate)}
+    )
     return xr.Dataset(
         {
             "data": (("time",), detrended, attrs),
             "fit": (("time",), model, {**attrs, "long_name": f"removed drift model ({method})"}),
         },
-        coords={"time": time},
+        coords=coords,
         attrs={
             "method": method,
             "data_type": data_type,

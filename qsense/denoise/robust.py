@@ -7,7 +7,7 @@ from typing import Any, Literal
 import numpy as np
 import xarray as xr
 
-from qsense._lazy import is_lazy, lazy_series
+from qsense._lazy import is_lazy, lazy_series, time_coords
 from qsense._validate import choice, positive_float, positive_int
 from qsense.denoise import _dask, _kernels
 from qsense.denoise._common import read_series, time_coord
@@ -24,7 +24,9 @@ def _result(
     if cleaned is None:
         cleaned = x.copy()
         cleaned[flagged] = centre[flagged] if replace == "median" else np.nan
-    time = time_coord(data, x.size, rate)
+    coords = (
+        time_coords(data, x.size, rate) if is_lazy(x) else {"time": time_coord(data, x.size, rate)}
+    )
     return xr.Dataset(
         {
             "data": (("time",), cleaned, attrs),
@@ -32,7 +34,7 @@ def _result(
             "median": (("time",), centre, {**attrs, "long_name": "robust centre (median)"}),
             "scale": (("time",), scale, {**attrs, "long_name": "robust sigma, 1.4826 * MAD"}),
         },
-        coords={"time": time},
+        coords=coords,
         attrs={"method": method, "replace": replace, "sample_rate": rate},
     )
 

@@ -380,11 +380,12 @@ def load(path: str | os.PathLike, *, lazy: bool = False) -> xr.Dataset | xr.Data
     path : str or os.PathLike
         File to read.
     lazy : bool
-        Open the file without reading its data: every variable (coordinates that are
-        indexes, such as ``time``, excepted: xarray reads them) is a dask array whose
-        chunks are the file's own HDF5 chunks (e.g. 32768 samples along ``time`` for a
-        file written by :class:`~qsense.io.Appender`), so each dask task reads whole
-        HDF5 chunks. The file stays open until the result's ``close()`` is called (or
+        Open the file without reading its data: every variable, ``time`` included, is
+        a dask array whose chunks are the file's own HDF5 chunks (e.g. 32768 samples
+        along ``time`` for a file written by :class:`~qsense.io.Appender`), so each
+        dask task reads whole HDF5 chunks. No index is built on ``time`` (that would
+        read every time, 8 bytes a sample): call ``.set_xindex("time")`` to select by
+        time with ``.sel``. The file stays open until the result's ``close()`` is called (or
         it is garbage-collected); damage inside a data chunk surfaces only when that
         chunk is computed. qsense's Welch PSD/ASD, Hampel filter and drift removal
         stream over such records in bounded memory. Default False.
@@ -448,7 +449,9 @@ def load(path: str | os.PathLike, *, lazy: bool = False) -> xr.Dataset | xr.Data
         options["decode_times"] = xr.coders.CFDatetimeCoder(time_unit="s")
     try:
         if lazy:  # chunks={}: the engine's preferred chunks, i.e. the file's HDF5 chunks
-            ds = xr.open_dataset(path, engine="h5netcdf", chunks={}, **options)
+            ds = xr.open_dataset(
+                path, engine="h5netcdf", chunks={}, create_default_indexes=False, **options
+            )
         else:
             with xr.open_dataset(path, engine="h5netcdf", **options) as opened:
                 ds = opened.load()

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dask.array as da
 import h5py
 import numpy as np
 import pytest
 import xarray as xr
 
+from qsense.denoise import hampel, remove_drift
 from qsense.io import Appender, FileFormatError, load, save, simulate_to_file
 from qsense.sensors import AtomGravimeter, AtomicClock
 from qsense.signal import make_series
+from qsense.spectral import asd
 
 
 def _long_record(n=100_000):
@@ -29,11 +32,13 @@ def test_lazy_load_has_the_file_chunks_and_the_eager_values(tmp_path):
         with h5py.File(path, "r") as f:
             file_chunk = f["g"].chunks[0]
         assert file_chunk == 32768
-        assert isinstance(lazy.data, __import__("dask").array.Array)
+        assert isinstance(lazy.data, da.Array)
         assert set(lazy.chunks[0][:-1]) == {file_chunk}
         assert sum(lazy.chunks[0]) == rec.size
-        xr.testing.assert_identical(lazy.compute(), load(path))
-        xr.testing.assert_identical(lazy.compute(), rec)
+        assert isinstance(lazy["time"].data, da.Array) and not lazy.xindexes  # times unread
+        assert lazy["time"].chunks == lazy.chunks
+        xr.testing.assert_identical(lazy.compute().set_xindex("time"), load(path))
+        xr.testing.assert_identical(lazy.compute().set_xindex("time"), rec)
     finally:
         lazy.close()
 
@@ -47,7 +52,7 @@ def test_lazy_load_of_a_saved_dataset(tmp_path):
         chunks = {name: f[name].chunks[0] for name in ("g", "flag")}
     for name, size in chunks.items():
         assert lazy[name].chunks[0][0] == size
-    xr.testing.assert_identical(lazy.load(), load(tmp_path / "ds.h5"))
+    xr.testing.assert_identical(lazy.load().set_xindex("time"), load(tmp_path / "ds.h5"))
     lazy.close()
 
 
@@ -59,6 +64,51 @@ def test_lazy_load_refuses_like_load(tmp_path):
     (tmp_path / "junk.h5").write_bytes(b"not hdf5 at all" * 10)
     with pytest.raises(FileFormatError, match=r"junk\.h5"):
         load(tmp_path / "junk.h5", lazy=True)
+
+
+def test_analyses_of_a_lazily_loaded_record_equal_the_eager_ones(tmp_path):
+    """Welch, Hampel and drift removal stream over load(lazy=True), times unread."""
+    rec = _long_record(40_000)
+    path = tmp_path / "rec.h5"
+    with Appender(path) as app:
+        for a in range(0, rec.size, 15_000):
+            app.append(rec[a : a + 15_000])
+    eager = load(path)
+    with load(path, lazy=True) as lazy:
+        got = asd(lazy, nperseg=4096)
+        want = asd(eager, nperseg=4096)
+        np.testing.assert_allclose(got["asd"].values, want["asd"].values, rtol=1e-12)
+        assert got.attrs["n_averages"] == want.attrs["n_averages"]
+        cleaned = hampel(lazy, window_samples=11)
+        assert isinstance(cleaned["time"].data, da.Array)
+        xr.testing.assert_identical(
+            cleaned.compute().set_xindex("time"), hampel(eager, window_samples=11)
+        )
+        detrended = remove_drift(lazy).compute().set_xindex("time")
+        expected = remove_drift(eager)
+        np.testing.assert_allclose(detrended.attrs["drift"], expected.attrs["drift"], rtol=1e-12)
+        np.testing.assert_allclose(
+            detrended["data"].values, expected["data"].values, rtol=0, atol=1e-12
+        )
+        xr.testing.assert_identical(detrended["time"], expected["time"])
+
+
+def test_a_lazy_time_coordinate_is_checked_in_one_pass():
+    rec = _long_record(1000)
+    bad_time = rec["time"].values.copy()
+    bad_time[500:] += np.timedelta64(7, "ms")
+    for times, match in ((bad_time, "uniform grid"), (bad_time[::-1], "strictly increasing")):
+        lazy = xr.DataArray(
+            da.from_array(rec.values, chunks=100),
+            dims=("time",),
+            coords=xr.Coordinates(
+                {"time": xr.Variable(("time",), da.from_array(times, chunks=100))}, indexes={}
+            ),
+        )
+        with pytest.raises(ValueError, match=f"the time coordinate of data: .*{match}"):
+            asd(lazy)
+        with pytest.raises(ValueError, match=f"the time coordinate of data: .*{match}"):
+            hampel(lazy, window_samples=3)
 
 
 CLOCK = AtomicClock.preset("cs-fountain")
