@@ -45,6 +45,7 @@ MODULES = (
     "qsense.report",
     "qsense.sensors",
     "qsense.environment",
+    "qsense.calibration",
 )
 
 
@@ -283,6 +284,14 @@ NOT_A_RECORD = {
     "qsense.environment.pressure_series": "n, rate, model: tests/environment/test_drivers.py",
     "qsense.environment.temperature_series": "n, rate, model: tests/environment/test_drivers.py",
     "qsense.environment.site_environment": "n, rate, site: tests/environment/test_site.py",
+    "qsense.calibration.fit_drift": "a record: tests/calibration/test_bad_input.py (bad_records)",
+    "qsense.calibration.Study": "a validated study: tests/calibration/test_study.py",
+    "qsense.calibration.StudyError": "an exception class",
+    "qsense.calibration.StudyResults": "a results file: tests/calibration/test_study_results.py",
+    "qsense.calibration.load_study": "a path: tests/calibration/test_study.py (malformed files)",
+    "qsense.calibration.parse_study": "TOML text: tests/calibration/test_study.py (hypothesis)",
+    "qsense.calibration.open_results": "a path: tests/calibration/test_study_results.py",
+    "qsense.calibration.run_study": "a study and options: tests/calibration/test_runner.py",
 }
 
 

@@ -123,3 +123,31 @@ def test_run_study_refuses_bad_arguments(tmp_path):
     with pytest.raises(TypeError, match="study"):
         run_study(3, output=tmp_path)
     assert not (tmp_path / "tiny.h5").exists()
+
+
+def test_a_recorded_file_stands_in_for_a_model(tmp_path):
+    from qsense.io import save
+    from qsense.sensors import SpringGravimeter
+
+    record = SpringGravimeter.preset("cg6").simulate(
+        5 * 86400.0, seed=3, start=np.datetime64("2024-03-04T00:00:00")
+    )
+    save(record[["g"]], tmp_path / "cg6.h5")
+    text = tiny_text(2).replace(
+        '[sensors.classical]\nmodel = "SpringGravimeter"\npreset = "cg6"',
+        '[sensors.classical]\nfile = "cg6.h5"\nvariable = "g"',
+    )
+    toml = tmp_path / "file.toml"
+    toml.write_text(text)
+    path = run_study(toml, output=tmp_path / "out", workers=1, progress=False)
+    res = open_results(path)
+    assert res.sensors["classical"]["model"] == "file:cg6.h5"
+    a, b = res.case(0), res.case(1)  # the same record in every case, the model redrawn
+    assert a["classical_series"].values.tobytes() == b["classical_series"].values.tobytes()
+    assert not np.array_equal(a["quantum_series"].values, b["quantum_series"].values)
+    drift = float(res.verdicts()["classical"].sel(criterion="drift")) * 1e-9 / 86400
+    assert drift == pytest.approx(11.488e-8 / 86400, rel=0.05)  # the preset's drift
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace('variable = "g"', 'variable = "gg"'))
+    with pytest.raises(StudyError, match=r"sensors\.classical\.variable: must name a variable"):
+        run_study(bad, output=tmp_path / "out2", workers=1)
