@@ -69,7 +69,41 @@ def _fit(X: np.ndarray, yn: np.ndarray, kinds: tuple[str, ...]) -> _gls.GLSResul
 def _linear_family(yn, X, degree, kinds, tc, h):
     res = _fit(X, yn, kinds)
     A = _poly_map(degree, tc, h)
-    return res, A @ res.beta, A @ res.cov @ A.T
+    k = degree + 1
+    return res, A @ res.beta[:k], A @ res.cov[:k, :k] @ A.T
+
+
+def _station_columns(stations: Any, data: Any, n: int, ok: np.ndarray):
+    """Station labels (first-seen order) and indicator columns of all but the first."""
+    if isinstance(stations, str):
+        if not isinstance(data, xr.DataArray) or stations not in data.coords:
+            raise ValueError(
+                f"stations={stations!r} must name a coordinate of data (a DataArray), or be "
+                "an array of one label per sample"
+            )
+        stations = data[stations].values
+    if isinstance(stations, xr.DataArray):
+        stations = stations.values
+    try:
+        lab = np.asarray(stations)
+    except ValueError:
+        raise ValueError("stations must be a 1-D sequence of labels, one per sample") from None
+    if lab.ndim != 1 or lab.size != n:
+        raise ValueError(
+            f"stations must be a 1-D sequence of {n} labels (one per sample of data), "
+            f"got shape {lab.shape}"
+        )
+    lab = lab.astype(str)
+    order: list[str] = []
+    for v in lab[ok]:
+        if v not in order:
+            order.append(v)
+    cols = (
+        np.column_stack([(lab == v).astype(np.float64) for v in order[1:]])
+        if len(order) > 1
+        else np.zeros((n, 0))
+    )
+    return order, cols
 
 
 def _exponential(yn, t, T, u, trend, kinds, rate):
@@ -147,6 +181,7 @@ def fit_drift(
     degree: int = 2,
     noise: Literal["auto", "white", "ar1", "flicker", "random_walk"] = "auto",
     trend: bool | None = None,
+    stations: Any = None,
 ) -> xr.Dataset:
     """Fit an instrument drift model with uncertainties honest under correlated noise.
 
@@ -187,6 +222,13 @@ def fit_drift(
     trend : bool, optional
         Add a linear ``drift_rate`` to ``"exponential"`` (default False) or
         ``"random_walk"`` (default True); ignored by the other models.
+    stations : array_like of labels, shape (n,), or str, optional
+        For a survey (``"linear"`` and ``"polynomial"`` only): the station of each
+        sample, or the name of a coordinate of ``data`` holding it. Each station gets
+        its own constant level and the drift is common to all, so the drift is
+        measured by repeated occupations (GSadjust-style network adjustment).
+        ``offset`` is then the level of the first station (of the first finite
+        sample); the others are in ``station_offset`` relative to it.
 
     Returns
     -------
@@ -198,7 +240,10 @@ def fit_drift(
         sample; for ``"exponential"`` the level the settling tends to), ``drift_rate``
         (data units per s, e.g. ``"m s-2 s-1"``), ``amplitude`` and ``tau`` (s),
         ``c2`` ... (data units s-k), ``diffusion`` (data units squared per s) and
-        ``measurement_noise``. Attributes: ``model``, ``units``, ``ci``,
+        ``measurement_noise``. With ``stations``: ``station_offset`` and
+        ``station_offset_std`` on dim ``station`` (level minus the first station's,
+        data units), ``drift`` (the drift part of ``fit`` on ``time``; ``fit`` then
+        includes the station levels). Attributes: ``model``, ``units``, ``ci``,
         ``reduced_chi2`` (standardised innovations, ~1 when the noise model fits; 1 by
         construction for white noise), ``n`` (finite samples), ``noise_model`` (the
         one used) and its parameters in data units (``noise_white_std``,
@@ -270,11 +315,19 @@ def fit_drift(
         )
     if trend is None:
         trend = model == "random_walk"
+    if stations is not None and model not in ("linear", "polynomial"):
+        raise ValueError(
+            f"stations is supported with model 'linear' or 'polynomial', got model={model!r}"
+        )
     units = units_of(attrs)
     n = values.size
     ok = np.isfinite(values)
     n_finite = int(ok.sum())
     p = {"linear": 2, "polynomial": degree + 1, "exponential": 3 + trend, "random_walk": 1 + trend}
+    station_names: list[str] = []
+    if stations is not None:
+        station_names, S = _station_columns(stations, data, n, ok)
+        p[model] += S.shape[1]
     need = p[model] + 2 + (1 if model == "random_walk" else 0)
     if n_finite < need:
         raise ValueError(
@@ -296,6 +349,8 @@ def fit_drift(
     if model in ("linear", "polynomial"):
         d = 1 if model == "linear" else degree
         X = _basis(u, d)
+        if station_names:
+            X = np.column_stack([X, S])
         res, c, cov = _linear_family(yn, X, d, kinds, tc, h)
         c, cov = c * scale, cov * scale**2
         c[0] += centre
@@ -308,6 +363,24 @@ def fit_drift(
             params[name] = (c[k], np.sqrt(cov[k, k]), power_units(units, 1, k), long_name)
         fit_curve = (X @ res.beta) * scale + centre
         extra = {"degree": d} if model == "polynomial" else {}
+        if station_names:
+            k = d + 1
+            so = res.beta[k:] * scale
+            so_std = np.sqrt(np.diag(res.cov)[k:]) * scale
+            station_vars = {
+                "station_offset": (
+                    ("station",), np.concatenate([[0.0], so]),
+                    {"units": units, "long_name": "station level minus the first station's"},
+                ),
+                "station_offset_std": (
+                    ("station",), np.concatenate([[0.0], so_std]),
+                    {"units": units, "long_name": "1-sigma uncertainty of station_offset"},
+                ),
+                "drift": (
+                    ("time",), X[:, :k] @ res.beta[:k] * scale + centre,
+                    {"units": units, "long_name": "drift part of fit (first station's level)"},
+                ),
+            }  # fmt: skip
     elif model == "exponential":
         res, tau, var_logtau, cov, at_edge = _exponential(yn, t, T, u, trend, kinds, rate)
         if at_edge:
@@ -383,6 +456,10 @@ def fit_drift(
         "residual": (("time",), resid, {**data_attrs, "long_name": "data minus fitted drift"}),
     }
     variables.update(scalar_vars(params, ci, log_params))
+    coords: dict[str, Any] = {"time": time}
+    if station_names:
+        variables.update(station_vars)
+        coords["station"] = np.array(station_names)
     out_attrs: dict[str, Any] = {
         "model": model,
         "units": units,
@@ -401,4 +478,4 @@ def fit_drift(
     else:
         out_attrs["noise_model"] = "white"
         out_attrs["noise_units"] = units
-    return xr.Dataset(variables, coords={"time": time}, attrs=out_attrs)
+    return xr.Dataset(variables, coords=coords, attrs=out_attrs)

@@ -159,3 +159,34 @@ def test_bad_options_name_the_parameter(kwargs, err, word):
 def test_too_few_samples_name_data():
     with pytest.raises(ValueError, match="data"):
         fit_drift(np.array([1.0, 2.0, np.nan, np.nan]), 1.0)
+
+
+def test_stations_recover_levels_and_a_common_drift():
+    rng = np.random.default_rng(8)
+    n = 600
+    labels = np.array(["A", "B", "C"])[(np.arange(n) // 50) % 3]
+    level = {"A": 0.0, "B": 2.0, "C": -1.0}
+    y = np.array([level[s] for s in labels]) + 0.003 * np.arange(n) + 0.1 * rng.standard_normal(n)
+    y[::7] = np.nan
+    out = fit_drift(y, 1.0, stations=labels, noise="white")
+    assert list(out["station"].values) == ["A", "B", "C"]
+    np.testing.assert_allclose(out["station_offset"], [0.0, 2.0, -1.0], atol=0.05)
+    assert abs(float(out.drift_rate) - 0.003) < 4 * float(out.drift_rate_std)
+    assert np.all(
+        np.abs(out["station_offset"] - [0.0, 2.0, -1.0]) <= 4 * out["station_offset_std"] + 1e-12
+    )
+    assert "drift" in out and np.all(np.isfinite(out["drift"]))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "word"),
+    [
+        ({"stations": np.array(["a"] * 10)}, "stations"),
+        ({"stations": np.zeros((50, 2))}, "stations"),
+        ({"stations": "station"}, "stations"),
+        ({"stations": np.array(["a"] * 50), "model": "exponential"}, "stations"),
+    ],
+)
+def test_bad_stations_name_the_parameter(kwargs, word):
+    with pytest.raises(ValueError, match=word):
+        fit_drift(np.arange(50.0), 1.0, **kwargs)
