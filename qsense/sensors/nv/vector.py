@@ -261,9 +261,15 @@ def _check_sigma(sigma: Any, shape: tuple[int, ...]) -> np.ndarray | None:
         s = np.full(shape, float(s))
     if s.shape != shape:
         raise ValueError(f"sigma must be a scalar or have the lines' shape {shape}, got {s.shape}")
-    if not np.all(np.isfinite(s) & (s > 0)):
-        raise ValueError(f"sigma must be finite and positive (Hz), got {s.ravel()!r}")
+    if not np.all(np.isfinite(s) & (s >= 1e-9) & (s <= 1e12)):
+        raise ValueError(f"sigma must be between 1e-9 and 1e12 Hz, got {s.ravel().tolist()}")
     return s
+
+
+def _within(name: str, value: float, low: float, high: float, unit: str) -> float:
+    if not low < value <= high:
+        raise ValueError(f"{name} must be in ({low:g}, {high:g}] {unit}, got {value!r}")
+    return value
 
 
 def vector_field(
@@ -306,22 +312,25 @@ def vector_field(
         is found). Valid below the ground-state level anti-crossing (|gamma B| < D,
         about 0.1 T) and without hyperfine structure (give each multiplet's centre).
     sigma : float or array_like, optional
-        1-sigma uncertainty of each line (Hz), scalar or the shape of ``lines``; a
-        solution is refused when its chi-square (5 degrees of freedom) has p < 1e-6.
+        1-sigma uncertainty of each line (Hz, 1e-9 to 1e12), scalar or the shape of
+        ``lines``; a solution is refused when its chi-square (5 degrees of freedom) has
+        p < 1e-6.
         None: the noise is unknown; the errors are scaled by the best fit's residual
         (sqrt(RSS / 5)) and a solution is refused when its rms residual exceeds
         ``tolerance``.
     bias : array_like, shape (3,), optional
         A field (T, crystal frame) known to be near the true one (e.g. the applied bias
-        magnet): selects the nearest solution.
+        magnet; below 100 T per component): selects the nearest solution.
     D : float
-        Zero-field splitting (Hz) (at 300 K when ``temperature`` is given).
+        Zero-field splitting (Hz, 1 MHz to 1 THz) (at 300 K when ``temperature`` is given).
     E : float
-        Strain splitting (Hz), along each NV frame's x axis as in :func:`resonances`.
+        Strain splitting (Hz, |E| < D), along each NV frame's x axis as in
+        :func:`resonances`.
     gamma : float
-        Electron gyromagnetic ratio (Hz/T), default :data:`GAMMA_E` (g = 2.0028).
+        Electron gyromagnetic ratio (Hz/T, 1e6 to 1e13), default :data:`GAMMA_E`
+        (28.032 GHz/T, g = 2.0028).
     temperature : float, optional
-        Temperature (K): D + dD/dT (temperature - 300 K), dD/dT = -74.2 kHz/K.
+        Temperature (K, up to 1000): D + dD/dT (temperature - 300 K), dD/dT = -74.2 kHz/K.
     tolerance : float
         Largest rms line residual (Hz) accepted when ``sigma`` is None (default
         100 kHz, about 3.6 uT).
@@ -357,11 +366,17 @@ def vector_field(
     shape = meas.shape
     sig = _check_sigma(sigma, shape)
     b_bias = None if bias is None else _vector("bias", bias)
-    d = _validate.positive_float("D", D)
+    if b_bias is not None and not np.max(np.abs(b_bias)) <= 100.0:
+        raise ValueError(f"bias must be a field below 100 T per component, got {b_bias!r} T")
+    d = _within("D", _validate.positive_float("D", D), 1e6, 1e12, "Hz")
     e = _finite("E", E)
-    g = _validate.positive_float("gamma", gamma)
+    if not abs(e) < d:
+        raise ValueError(f"E must be smaller than D = {d!r} Hz in magnitude, got {e!r} Hz")
+    g = _within("gamma", _validate.positive_float("gamma", gamma), 1e6, 1e13, "Hz/T")
     if temperature is not None:
-        d = d + DD_DT * (_validate.positive_float("temperature", temperature) - T_REFERENCE)
+        t = _within("temperature", _validate.positive_float("temperature", temperature), 0.0,
+                    1000.0, "K")  # fmt: skip
+        d = d + DD_DT * (t - T_REFERENCE)
     tol = _validate.positive_float("tolerance", tolerance)
     weight = np.ones(8) if sig is None else 1.0 / sig.ravel()
     m = meas.ravel()
