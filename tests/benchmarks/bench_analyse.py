@@ -22,7 +22,10 @@ Each case runs in its own interpreter, twice more for the compile times:
 The sum of the seven single calls (best of 3 each) shows what the sharing saves;
 allantools is timed once per statistic (best of 3 at 1e5). ``max_rel_diff`` compares
 the deviations with allantools' where their taus coincide (a sanity check).
-The machine has 2 shared cores: the load average is printed before and after.
+The machine has 2 shared cores: the load average is printed before and after. Under
+load the wall-clock ratio is unreliable (a parallel numba region waits for its slower
+thread, allantools runs on one): the CPU time of all threads is printed beside it, and
+``NUMBA_NUM_THREADS=1`` runs qsense on one thread (results do not depend on it).
 """
 
 from __future__ import annotations
@@ -46,12 +49,18 @@ def _data(n: int):
     return np.cumsum(rng.normal(size=n)) * 1e-9  # white FM phase (s)
 
 
+CPU: dict[str, float] = {}  # least process (CPU) time of the last _best call, all threads
+
+
 def _best(fn, repeat):
-    times = []
+    times, cpu = [], []
     for _ in range(repeat):
+        c0 = time.process_time()
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    CPU["last"] = min(cpu)
     return min(times), times
 
 
@@ -79,6 +88,7 @@ def run_case(name: str, with_peer: bool) -> dict:
     out["analyse_s"], out["analyse_times"] = _best(
         lambda: S.analyse(x, 1.0, "phase", STATS, taus), 7
     )
+    out["analyse_cpu_s"] = CPU["last"]
     singles = {}
     for s in STATS:
         f = getattr(S, s)
@@ -89,7 +99,7 @@ def run_case(name: str, with_peer: bool) -> dict:
     import allantools
 
     split = S.per_statistic(ds)
-    peer, diffs = {}, {}
+    peer, peer_cpu, diffs = {}, {}, {}
     for s in STATS:
         f = getattr(allantools, s)
         m = split[s].m.values.astype(float)
@@ -98,6 +108,7 @@ def run_case(name: str, with_peer: bool) -> dict:
             lambda f=f, t=peer_taus: f(x, rate=1.0, data_type="phase", taus=t),
             1 if n >= 10**6 else 3,
         )
+        peer_cpu[s] = CPU["last"]
         t_peer, d_peer = f(x, rate=1.0, data_type="phase", taus=peer_taus)[:2]
         ours = split[s].dev.to_series()
         common = np.intersect1d(np.asarray(t_peer, float), ours.index.values)
@@ -105,7 +116,7 @@ def run_case(name: str, with_peer: bool) -> dict:
             a = ours.loc[common].values
             b = np.asarray(d_peer)[np.searchsorted(t_peer, common)]
             diffs[s] = float(np.nanmax(np.abs(a / b - 1)))
-    out["peer_s"], out["max_rel_diff"] = peer, diffs
+    out["peer_s"], out["peer_cpu_s"], out["max_rel_diff"] = peer, peer_cpu, diffs
     return out
 
 
@@ -127,6 +138,9 @@ def main() -> None:
     parser.add_argument("--first", action="store_true", help="time a first call (internal)")
     parser.add_argument("--only", help="run the cases whose name contains this text")
     parser.add_argument("--no-peer", action="store_true", help="skip allantools")
+    parser.add_argument(
+        "--no-compile", action="store_true", help="skip the first-call (compile) timings"
+    )
     args = parser.parse_args()
     if args.first:
         print(json.dumps(first_call()))
@@ -135,14 +149,15 @@ def main() -> None:
         print(json.dumps(run_case(args.case, not args.no_peer)))
         return
     print(f"load average (1, 5, 15 min): {_load()}", flush=True)
-    with tempfile.TemporaryDirectory() as cache:
-        cold = _run(["--first"], {**os.environ, "NUMBA_CACHE_DIR": cache})["first_s"]
-    cached = _run(["--first"])["first_s"]
-    print(
-        f"first analyse call of a fresh process: {cold:.2f} s with an empty numba cache "
-        f"(compilation), {cached:.2f} s with the cache (not in the timings below)",
-        flush=True,
-    )
+    if not args.no_compile:
+        with tempfile.TemporaryDirectory() as cache:
+            cold = _run(["--first"], {**os.environ, "NUMBA_CACHE_DIR": cache})["first_s"]
+        cached = _run(["--first"])["first_s"]
+        print(
+            f"first analyse call of a fresh process: {cold:.2f} s with an empty numba cache "
+            f"(compilation), {cached:.2f} s with the cache (not in the timings below)",
+            flush=True,
+        )
     for name in CASES:
         if args.only and args.only not in name:
             continue
@@ -164,6 +179,9 @@ def main() -> None:
                 f"  allantools (7 statistics, no CI)    {peer * 1e3:8.1f} ms  ({detail} ms)\n"
                 f"  ratio allantools / analyse          x{ratio:7.1f}  "
                 f"target 20x {'met' if ratio >= 20 else 'NOT met'}\n"
+                f"  CPU time (all threads): analyse {r['analyse_cpu_s'] * 1e3:.1f} ms, "
+                f"allantools {sum(r['peer_cpu_s'].values()) * 1e3:.1f} ms, ratio "
+                f"x{sum(r['peer_cpu_s'].values()) / r['analyse_cpu_s']:.1f}\n"
                 f"  max rel diff vs allantools at common taus "
                 + ", ".join(f"{s} {d:.1e}" for s, d in r["max_rel_diff"].items()),
                 flush=True,
