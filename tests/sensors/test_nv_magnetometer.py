@@ -13,7 +13,7 @@ from qsense import spectral
 from qsense.seeding import seed_from_attrs
 from qsense.sensors import NVMagnetometer, NVRun, SensorModel
 from qsense.sensors.nv import DD_DT, GAMMA_E, odmr, resonances
-from qsense.sensors.nv._kernels import STATE_SIZE, nv_lock
+from qsense.sensors.nv._kernels import GAUSSIAN_FROM, STATE_SIZE, nv_lock
 from qsense.signal import time_grid
 
 ALONG_111 = np.ones(3) / math.sqrt(3.0)
@@ -241,7 +241,11 @@ def naive_lock(f0, gen, lines, blocks, counts, contrast, hw, depth, slope, gain,
                     hw**2 / ((fc[i] + walsh[i][j] * depth - f0[i, k]) ** 2 + hw**2)
                     for i in range(lines)
                 )
-                n_j = gen.poisson(max(counts * (1 - contrast * dip), 0.0))
+                mean = max(counts * (1 - contrast * dip), 0.0)
+                if mean >= GAUSSIAN_FROM:
+                    n_j = mean + math.sqrt(mean) * gen.standard_normal()
+                else:
+                    n_j = gen.poisson(mean)
                 for i in range(2):
                     err[i] += walsh[i][j] * n_j
             for i in range(lines):
@@ -251,12 +255,13 @@ def naive_lock(f0, gen, lines, blocks, counts, contrast, hw, depth, slope, gain,
     return np.array(rows).T, np.array([*fc, *lin]), lost
 
 
-@pytest.mark.parametrize("lines", [1, 2])
-def test_kernel_matches_the_naive_loop(lines):
+@pytest.mark.parametrize(("lines", "counts"), [(1, 40.0), (2, 40.0), (2, 2e5)])
+def test_kernel_matches_the_naive_loop(lines, counts):
     rng = np.random.default_rng(1)
     n = 60
     f0 = np.ascontiguousarray(rng.normal(0, 2e5, (2, n)))
-    args = (lines, 3, 40.0, 0.2, 5e5, 2.5e5, 1e-4, 0.3, 3e5)
+    slope = 1e-4 * counts / 40.0
+    args = (lines, 3, counts, 0.2, 5e5, 2.5e5, slope, 0.3, 3e5)
     state = np.array([1e4, -2e4, 3e3, 0.0])
     out = np.empty((4, n))
     fast = state.copy()

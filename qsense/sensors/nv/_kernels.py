@@ -12,7 +12,10 @@ sub-step ``j`` with the Walsh patterns ``w_0 = (+, -, +, -)``, ``w_1 = (+, +, -,
 the patterns are orthogonal, so each line's demodulation cancels the other's dip
 exactly). The detected counts of sub-step ``j`` are Poisson with mean
 ``R dt (1 - C sum_i L(fc_i + w_i[j] depth - f0_i))``, ``L(x) = h^2 / (x^2 + h^2)``,
-``h = linewidth / 2``, and ``f0_i`` the line's true offset from its reference frequency.
+``h = linewidth / 2``, and ``f0_i`` the line's true offset from its reference frequency;
+from a mean of :data:`GAUSSIAN_FROM` counts up, the Poisson draw is replaced by its
+normal limit ``mean + sqrt(mean) z`` (same mean and variance; skewness ``mean^-1/2 <=
+0.3 %``; ten times faster, which is what makes an hour of an ensemble run in seconds).
 After each block, line ``i``'s square-wave lock-in output ``sum_j w_i[j] N_j`` is turned
 into a frequency error ``x_i = -sum_j w_i[j] N_j / K`` with the calibrated slope
 ``K = 4 R dt C |L'(depth)|`` (counts per Hz) and the integrator servo moves
@@ -22,9 +25,14 @@ lin_i)``, runs beside it (the servo lag without the photon noise).
 
 from __future__ import annotations
 
+import math
+
 from qsense._numba import kernel
 
-__all__ = ["STATE_SIZE", "WALSH", "nv_lock"]
+__all__ = ["GAUSSIAN_FROM", "STATE_SIZE", "WALSH", "nv_lock"]
+
+#: Mean counts per sub-step from which the photon counts are drawn from the normal limit.
+GAUSSIAN_FROM = 1e5
 
 #: Entries of the state array: the servo frequencies ``fc_0, fc_1`` (Hz, offsets from
 #: each line's reference frequency), then the noiseless linear loop's ``lin_0, lin_1``.
@@ -123,7 +131,10 @@ def nv_lock(  # pragma: no cover - numba
                 mean = counts_per_step * (1.0 - contrast * dip)
                 if not mean > 0.0:  # also NaN: no light, no counts
                     mean = 0.0
-                counts = float(gen.poisson(mean))
+                if mean >= GAUSSIAN_FROM:
+                    counts = mean + math.sqrt(mean) * gen.standard_normal()
+                else:
+                    counts = float(gen.poisson(mean))
                 e0 += w0 * counts
                 e1 += w1 * counts
             fc0 -= gain * e0 / slope

@@ -124,8 +124,9 @@ class NVMagnetometer(SensorModel):
     temperature change (K); ``a_i`` (Hz/T) and ``c_i`` (Hz/K) are central differences of
     the exact resonances (``-gamma``, ``+gamma`` and ``DD_DT`` for a bias along the axis).
     **Loop.** See :mod:`qsense.sensors.nv._kernels`: square-wave FM, photon counts drawn
-    Poisson at the collection rate, block-wise Walsh demodulation (a square-reference
-    lock-in) and an integrator servo per line. **Estimate.** From the servo frequencies
+    Poisson at the collection rate (their normal limit from 1e5 counts per sub-step),
+    block-wise Walsh demodulation (a square-reference lock-in) and an integrator servo
+    per line. **Estimate.** From the servo frequencies
     averaged over each output sample, one line gives ``B = (f - f_ref) / (a G)``; two
     lines solve ``[a_0 c_0; a_1 c_1] [G b; dT] = f - f_ref`` for the field and the
     temperature, which cancels the D(T) shift. **Output terms** (T): ``B = truth +
