@@ -171,8 +171,8 @@ def run_study(
         Address of an existing dask.distributed scheduler (then ``workers`` is unused).
     resume : bool
         Keep the finished cases of an existing file made by the same configuration and
-        compute only the others. False starts a new file (replacing an old one at the
-        first write, atomically).
+        compute only the others. False starts a new file, replacing an existing one
+        (atomically) before the first case runs.
     progress : bool, optional
         Show a tqdm progress bar; default when standard error is a terminal.
 

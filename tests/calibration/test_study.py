@@ -230,3 +230,17 @@ def test_any_damaged_value_is_accepted_or_refused_naming_file_and_key(leaf, junk
         assert key and reason
     else:
         assert np.isfinite(study.config["duration"])
+
+
+def test_loaders_refuse_bad_arguments(tmp_path):
+    with pytest.raises(TypeError, match="path"):
+        load_study(3)
+    with pytest.raises(FileNotFoundError):
+        load_study(tmp_path / "none.toml")
+    with pytest.raises(TypeError, match="text"):
+        parse_study(b"name = 'x'")
+    for text in ("", "[site]\nlat = 1\nlon = 2\n", "name = 3"):
+        with pytest.raises(StudyError, match=r"^s\.toml: "):
+            parse_study(text, source="s.toml")
+    with pytest.raises(ValueError, match="cases"):
+        parse_study(tiny_text(), source="s").with_cases(0)
