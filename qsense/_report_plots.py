@@ -54,7 +54,8 @@ def display_scale(units: Any, sensor: Mapping[str, Any]) -> tuple[float, str]:
 def _spectral_scale(units: Any, sensor: Mapping[str, Any]) -> tuple[float, str]:
     """Like :func:`display_scale` for an amplitude spectral density (per root hertz)."""
     base = None if units is None else _PER_ROOT_HZ.sub("", str(units)).strip()
-    factor, label = display_scale(base, sensor)
+    # a dimensionless series' spectral density is written "Hz-1/2" or "1 Hz-1/2"
+    factor, label = display_scale("1" if base == "" else base, sensor)
     return factor, f"{_unit_label(label)} Hz$^{{-1/2}}$"
 
 

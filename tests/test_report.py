@@ -224,6 +224,9 @@ def test_display_scale_keeps_foreign_units():
     assert plots.display_scale("1", sensor) == (1.0, "1")
     assert plots._spectral_scale("s Hz-1/2", sensor) == (pytest.approx(1e9), "ns Hz$^{-1/2}$")
     assert plots.display_scale("s", {"units": "s", "display_units": "ns"}) == (1.0, "s")
+    ppb = {"units": "1", "display_units": "ppb", "scale": 1e-9}
+    for units in ("Hz-1/2", "1 Hz-1/2", "1/sqrt(Hz)"):
+        assert plots._spectral_scale(units, ppb) == (pytest.approx(1e9), "ppb Hz$^{-1/2}$")
 
 
 def test_a_studyresults_like_object_and_an_explicit_output(tmp_path):
