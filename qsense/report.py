@@ -492,7 +492,12 @@ def write_report(results: Any, output: str | os.PathLike | None = None) -> Path:
     html_path = _output(output, study)
     csv_path = html_path.with_name(f"{html_path.stem}_verdicts.csv")
     where = f"results {str(study.path)!r}"
-    cases = sorted(int(i) for i in study.cases)
+    try:
+        cases = sorted(int(i) for i in study.cases)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{where}: cases must be the finished case numbers (integers), got {study.cases!r}"
+        ) from None
     attrs = dict(study.attrs)
     name = attrs.get("name", html_path.stem)
     parts = [_header(study, len(cases))]

@@ -417,3 +417,10 @@ def test_plots_of_a_large_study_sample_its_cases_and_say_so(study, tmp_path, mon
     assert read == [0, 2] and len(parsed.images) == 4
     assert "The plots show 2 of the 3 finished cases" in text
     assert len(parsed.rows) == len(CRITERIA)  # the verdicts still use every case
+
+
+def test_an_object_with_bad_cases_is_refused_naming_them(tmp_path):
+    odd = StandIn(tmp_path / "odd.h5")
+    odd.cases = None
+    with pytest.raises(TypeError, match=r"odd\.h5.*cases must be the finished case numbers"):
+        write_report(odd, tmp_path / "odd.html")
