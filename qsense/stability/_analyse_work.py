@@ -23,10 +23,13 @@ from qsense.stability import _bias, _edf
 from qsense.stability._kernels import (
     _block,
     _diff2,
+    _diff3,
     _outputs,
     _scaled,
     _span_args,
     _span_extend,
+    _strided,
+    _strided_octave,
     oadev_raw,
     totdev_extend,
 )
@@ -205,7 +208,34 @@ class Shared:
             return var * ratio, (n if np.isfinite(ratio) else np.zeros_like(n))
         if name == "oadev" and self._with_totdev():
             self._oadev_totdev(m)
+        if name in ("adev", "hdev", "ohdev"):
+            return self.memo((spec.raw, key), lambda: self._differences(name, m))
         return self.memo((spec.raw, key), lambda: spec.estimator()(x, m, rate, span))
+
+    def _gaps(self) -> tuple[np.ndarray, int]:
+        """``_kernels._span_args`` of the record, once: its NaN scan is a parallel pass."""
+        return self.memo("gaps", lambda: _span_args(self.x, self.span))
+
+    def _differences(self, name: str, ms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``adev_raw``, ``hdev_raw`` (``_strided_sums``) and ``ohdev_raw`` of
+        :mod:`._kernels`, the same kernel calls, with the record's gap scan shared."""
+        x, rate = self.x, self.rate
+        sp, mode = self._gaps()
+        s, n = _outputs(ms)
+        if name == "ohdev":
+            launch(_diff3, x.size, x, sp, ms, mode, _block(x.size), s, n)
+            return _scaled(s, n, rate**2 / (6.0 * ms.astype(np.float64) ** 2)), n
+        order = 2 if name == "adev" else 3
+        if mode == 0 and ms.size and np.all((ms & (ms - 1)) == 0):  # octave: decimate
+            levels = int(ms.max()).bit_length()
+            sl, nl = np.zeros(levels), np.zeros(levels, dtype=np.int64)
+            _strided_octave(x, int(ms.max()), order, np.empty((x.size + 1) // 2), sl, nl)
+            k = np.log2(ms).astype(np.int64)
+            s, n = sl[k], nl[k]
+        else:
+            _strided(x, sp, ms, order, mode, s, n)
+        scale = rate**2 / ((2.0 if name == "adev" else 6.0) * ms.astype(np.float64) ** 2)
+        return _scaled(s, n, scale), n
 
     def _with_totdev(self) -> bool:
         """OADEV and TOTDEV both asked for, on a named tau set (whose factors come
@@ -231,7 +261,7 @@ class Shared:
         x, span, rate, nx = self.x, self.span, self.rate, self.x.size
         e = int(min(mt.max(), nx - 2))
         ext = totdev_extend(x, e)
-        sp, mode = (_span_extend(span, e), 2) if span is not None else _span_args(x, None)
+        sp, mode = (_span_extend(span, e), 2) if span is not None else self._gaps()
         use = mt <= e
         ms = np.concatenate([mo, np.where(use, mt, 0)]).astype(np.int64)
         c0 = np.concatenate([mo + e, np.full(mt.size, e + 1)]).astype(np.int64)
