@@ -24,8 +24,11 @@ allantools is timed once per statistic (best of 3 at 1e5). ``max_rel_diff`` comp
 the deviations with allantools' where their taus coincide (a sanity check).
 The machine has 2 shared cores: the load average is printed before and after. Under
 load the wall-clock ratio is unreliable (a parallel numba region waits for its slower
-thread, allantools runs on one): the CPU time of all threads is printed beside it, and
-``NUMBA_NUM_THREADS=1`` runs qsense on one thread (results do not depend on it).
+thread, allantools runs on one): the CPU time of all threads is printed beside it.
+``--threading-layer workqueue`` (or ``NUMBA_NUM_THREADS=1``) runs the qsense cases with
+that numba threading layer (results do not depend on it): measured here at load 9-11,
+numba's default OpenMP layer spin-waits at every parallel region and took 275-640 ms for
+what workqueue did in 52-96 ms (``OMP_WAIT_POLICY=passive``: 98-134 ms).
 """
 
 from __future__ import annotations
@@ -141,6 +144,12 @@ def main() -> None:
     parser.add_argument(
         "--no-compile", action="store_true", help="skip the first-call (compile) timings"
     )
+    parser.add_argument(
+        "--threading-layer",
+        choices=("default", "workqueue", "omp", "tbb"),
+        default="default",
+        help="numba threading layer of the timed processes (default: numba's choice)",
+    )
     args = parser.parse_args()
     if args.first:
         print(json.dumps(first_call()))
@@ -149,10 +158,14 @@ def main() -> None:
         print(json.dumps(run_case(args.case, not args.no_peer)))
         return
     print(f"load average (1, 5, 15 min): {_load()}", flush=True)
+    env = dict(os.environ)
+    if args.threading_layer != "default":
+        env["NUMBA_THREADING_LAYER"] = args.threading_layer
+        print(f"numba threading layer: {args.threading_layer}")
     if not args.no_compile:
         with tempfile.TemporaryDirectory() as cache:
-            cold = _run(["--first"], {**os.environ, "NUMBA_CACHE_DIR": cache})["first_s"]
-        cached = _run(["--first"])["first_s"]
+            cold = _run(["--first"], {**env, "NUMBA_CACHE_DIR": cache})["first_s"]
+        cached = _run(["--first"], env)["first_s"]
         print(
             f"first analyse call of a fresh process: {cold:.2f} s with an empty numba cache "
             f"(compilation), {cached:.2f} s with the cache (not in the timings below)",
@@ -161,7 +174,7 @@ def main() -> None:
     for name in CASES:
         if args.only and args.only not in name:
             continue
-        r = _run(["--case", name] + (["--no-peer"] if args.no_peer else []))
+        r = _run(["--case", name] + (["--no-peer"] if args.no_peer else []), env)
         ours, singles = r["analyse_s"], sum(r["singles_s"].values())
         print(
             f"\n{name}: N = {r['n']}, taus per statistic {r['n_taus']}\n"
