@@ -458,7 +458,8 @@ def write_report(results: Any, output: str | os.PathLike | None = None) -> Path:
         ``results`` is neither a path nor a StudyResults; ``output`` is not a path.
     ValueError
         The results file is not a study results file (raised by ``open_results``,
-        naming the file), or its verdict table lacks a column.
+        naming the file), or its verdict table lacks a column; ``output`` (or its CSV)
+        is the results file itself.
 
     Warns
     -----
@@ -491,6 +492,12 @@ def write_report(results: Any, output: str | os.PathLike | None = None) -> Path:
     study = _open(results)
     html_path = _output(output, study)
     csv_path = html_path.with_name(f"{html_path.stem}_verdicts.csv")
+    for target in (html_path, csv_path):
+        if study.path is not None and target.resolve() == Path(study.path).resolve():
+            raise ValueError(
+                f"output {str(output)!r} would overwrite the results file {str(study.path)!r}; "
+                "give another file name (e.g. with suffix .html)"
+            )
     where = f"results {str(study.path)!r}"
     try:
         cases = sorted(int(i) for i in study.cases)

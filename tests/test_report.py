@@ -287,6 +287,10 @@ def test_bad_output_is_refused(study, tmp_path):
         write_report(study, tmp_path / "missing" / "page.html")
     with pytest.raises(IsADirectoryError, match="output must be a file path"):
         write_report(study, tmp_path)
+    before = study.read_bytes()
+    with pytest.raises(ValueError, match="would overwrite the results file"):
+        write_report(study, study)
+    assert study.read_bytes() == before
 
 
 def test_a_failure_leaves_the_previous_page_and_no_temporary_file(tmp_path, monkeypatch):
