@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
             resume=args.resume,
             progress=False if args.quiet else None,
         )
-    except StudyError as exc:
+    except (StudyError, ValueError, TypeError) as exc:
         print(f"qsense study: error: {exc}", file=sys.stderr)
         return 2
     elapsed = time.perf_counter() - t0

@@ -57,3 +57,16 @@ def test_cli_refuses_a_bad_study_with_file_key_and_reason(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
     assert main(["study", str(tmp_path / "none.toml")]) == 2
     assert "none.toml" in capsys.readouterr().err
+    toml.write_text(tiny_text(1))
+    assert main(["study", str(toml), "--output", str(tmp_path / "o"), "--workers", "0"]) == 2
+    assert "workers must be an integer >= 1" in capsys.readouterr().err
+
+
+def test_progress_bar_on_request(tmp_path, capsys):
+    from qsense.calibration import parse_study, run_study
+
+    study = parse_study(tiny_text(1), source="tiny.toml")
+    run_study(study, output=tmp_path, workers=1, progress=True)
+    assert "study tiny" in capsys.readouterr().err
+    run_study(study, output=tmp_path / "q", workers=1, progress=False)
+    assert "study tiny" not in capsys.readouterr().err
