@@ -151,3 +151,27 @@ def test_a_recorded_file_stands_in_for_a_model(tmp_path):
     bad.write_text(text.replace('variable = "g"', 'variable = "gg"'))
     with pytest.raises(StudyError, match=r"sensors\.classical\.variable: must name a variable"):
         run_study(bad, output=tmp_path / "out2", workers=1)
+
+
+def test_case_metrics_match_closed_forms_and_the_noise_budget():
+    """CG-6: white reading noise + linear drift, tide removed, so ADEV(tau)^2 = s^2/m +
+    (D tau)^2/2; the atom gravimeter (no drift): its own analytic noise budget."""
+    from qsense.calibration._cases import run_case
+    from qsense.sensors import AtomGravimeter
+
+    study = parse_study(tiny_text(1), source="tiny.toml")
+    ugal = 1e-8
+    sigma_hour = 13.7 * ugal / np.sqrt(60.0) / np.sqrt(60.0)  # 1-h mean of 60-s readings
+    drift = 11.488 * ugal / 86400.0  # m s-3, the cg6 preset
+    ids = [c["id"] for c in study.config["criteria"]]
+    got = np.array([run_case(study.config, i)["metric"].values for i in range(4)])
+    mean = dict(zip(ids, got.mean(axis=0).T, strict=True))  # id -> (quantum, classical)
+    budget = AtomGravimeter.preset("aqg", cycle_time=60.0).noise_budget(tau=[3600.0, 14400.0])
+    total = budget["adev"].sel(term="total").values
+    for k, (cid, tau) in enumerate((("resolution", 3600.0), ("stability", 4 * 3600.0))):
+        m = tau / 3600.0
+        want = np.sqrt(sigma_hour**2 / m + (drift * tau) ** 2 / 2.0)
+        assert mean[cid][1] == pytest.approx(want, rel=0.1), cid
+        assert mean[cid][0] == pytest.approx(total[k], rel=0.15), cid
+    assert mean["drift"][1] == pytest.approx(drift, rel=0.01)
+    assert mean["drift"][0] < 0.05 * drift
