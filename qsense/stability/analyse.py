@@ -141,12 +141,14 @@ def analyse(
     Examples
     --------
     >>> import numpy as np
+    >>> from qsense.stability import oadev
     >>> x = np.cumsum(np.random.default_rng(0).normal(size=10_000)) * 1e-9
     >>> ds = analyse(x, rate=1.0, statistics=["oadev", "mdev", "totdev"])
-    >>> ds.dev.sizes["statistic"], ds.sizes["tau"]
-    (3, 12)
-    >>> oadev = per_statistic(ds)["oadev"]
-    >>> bool((oadev.dev == __import__("qsense").oadev(x, 1.0).dev).all())
+    >>> ds.sizes["statistic"], ds.sizes["tau"]  # TOTDEV goes one octave further
+    (3, 13)
+    >>> int(ds.m.sel(statistic="oadev", tau=4096.0))  # 0: no OADEV row at 4096 s
+    0
+    >>> bool((per_statistic(ds)["oadev"].dev == oadev(x, 1.0).dev).all())
     True
     """
     request = Request.checked(data_type, ci, bias_correction, bias, alpha)
