@@ -69,7 +69,7 @@ def _check_workers(workers: Any) -> int | None:
 
 
 def _start(study: Study, path: Path, resume: bool) -> tuple[set[int], int]:
-    """Create or check the results file; (finished cases, number of this run)."""
+    """Check the file to resume; (finished cases, number of this run: 1 for a new file)."""
     for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a killed run
         with contextlib.suppress(OSError):
             stale.unlink()
@@ -87,6 +87,11 @@ def _start(study: Study, path: Path, resume: bool) -> tuple[set[int], int]:
             attrs["n_cases"] = study.cases
         set_attrs(path, attrs)
         return set(res.cases), run
+    return set(), 1
+
+
+def _create(study: Study, path: Path, index: int, case: Any) -> None:
+    """Write a new results file holding its first finished case (atomically)."""
     write_results(
         path,
         config=study.config,
@@ -111,8 +116,8 @@ def _start(study: Study, path: Path, resume: bool) -> tuple[set[int], int]:
             "source_path": "" if study.path is None else str(study.path),
             "runs": 1,
         },
+        cases={index: case},
     )
-    return set(), 1
 
 
 @contextlib.contextmanager
@@ -171,8 +176,9 @@ def run_study(
         Address of an existing dask.distributed scheduler (then ``workers`` is unused).
     resume : bool
         Keep the finished cases of an existing file made by the same configuration and
-        compute only the others. False starts a new file, replacing an existing one
-        (atomically) before the first case runs.
+        compute only the others. False starts a new file, which replaces an existing
+        one (atomically) when the first case has finished: a study that fails in its
+        first case leaves no file (or the old one) behind.
     progress : bool, optional
         Show a tqdm progress bar; default when standard error is a terminal.
 
@@ -212,6 +218,10 @@ def run_study(
     ) as bar:
         for index, case in _results(study.config, pending, workers, scheduler):
             case.attrs["run"] = run
-            add_case(path, index, case)
+            if run == 1 and not done:  # a new file, written with its first case
+                _create(study, path, index, case)
+                done = {index}
+            else:
+                add_case(path, index, case)
             bar.update(1)
     return path

@@ -175,3 +175,18 @@ def test_case_metrics_match_closed_forms_and_the_noise_budget():
         assert mean[cid][0] == pytest.approx(total[k], rel=0.15), cid
     assert mean["drift"][1] == pytest.approx(drift, rel=0.01)
     assert mean["drift"][0] < 0.05 * drift
+
+
+def test_a_study_failing_in_its_first_case_leaves_no_file(tmp_path):
+    text = (
+        tiny_text(2)
+        .replace('duration = "5 d"', 'duration = "150 s"')  # two 60-s readings
+        .replace('decimate = "1 h"', "decimate = false")
+        .replace('asd_segment = "1 d"', 'asd_segment = "60 s"')
+    )
+    head, _, _ = text.partition("[[criteria]]")
+    text = head + '[[criteria]]\nid = "s"\nkind = "stability"\ntau = "20 s"\nbelow = "1 uGal"\n'
+    study = parse_study(text, source="short.toml")
+    with pytest.raises(ValueError, match="samples"):  # too short for the drift fit
+        run_study(study, output=tmp_path, workers=1, progress=False)
+    assert not list(tmp_path.iterdir())
