@@ -192,6 +192,16 @@ RECIPES: dict[str, Recipe] = {
         ("pressure",),
     ),
     "qsense.environment.gravity_corrections": Recipe(_gravity_corrections, ("tilt_x",)),
+    "qsense.calibration.fit_drift": Recipe(
+        lambda d, r: importlib.import_module("qsense.calibration").fit_drift(d, r, noise="white"),
+        ("data",),
+    ),
+    "qsense.calibration.detect_tares": Recipe(
+        lambda d, r: importlib.import_module("qsense.calibration").detect_tares(
+            d, r, noise="white"
+        ),
+        ("data",),
+    ),
 }
 
 #: Public names that take no record, each with where its bad input is tested instead.
@@ -284,7 +294,6 @@ NOT_A_RECORD = {
     "qsense.environment.pressure_series": "n, rate, model: tests/environment/test_drivers.py",
     "qsense.environment.temperature_series": "n, rate, model: tests/environment/test_drivers.py",
     "qsense.environment.site_environment": "n, rate, site: tests/environment/test_site.py",
-    "qsense.calibration.fit_drift": "a record: tests/calibration/test_bad_input.py (bad_records)",
     "qsense.calibration.Study": "a validated study: tests/calibration/test_study.py",
     "qsense.calibration.StudyError": "an exception class",
     "qsense.calibration.StudyResults": "a results file: tests/calibration/test_study_results.py",

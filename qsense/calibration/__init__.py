@@ -17,6 +17,7 @@ from qsense.calibration.drift import DRIFT_MODELS, DRIFT_NOISE, fit_drift
 from qsense.calibration.results import StudyResults, open_results
 from qsense.calibration.runner import run_study
 from qsense.calibration.study import Study, StudyError, load_study, parse_study
+from qsense.calibration.tares import detect_tares
 
 __all__ = [
     "DRIFT_MODELS",
@@ -24,6 +25,7 @@ __all__ = [
     "Study",
     "StudyError",
     "StudyResults",
+    "detect_tares",
     "fit_drift",
     "load_study",
     "open_results",

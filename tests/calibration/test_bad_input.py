@@ -47,3 +47,16 @@ def test_bad_ci_refused_by_name(ci):
         ("ci",),
         __file__,
     )
+
+
+@pytest.mark.parametrize("noise", ["white", "auto"])
+@SETTINGS
+@given(kind=bad.kinds, n=st.integers(4, 80), seed=st.integers(0, 2**16), rate=bad.rates)
+def test_detect_tares_bad_records_refused_by_name(noise, kind, n, seed, rate):
+    data = bad.record(kind, n, seed)
+    bad.check(
+        f"detect_tares:{kind}/{rate!r}",
+        lambda: calibration.detect_tares(data, rate, noise=noise),
+        ("data", "rate"),
+        __file__,
+    )
