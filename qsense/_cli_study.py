@@ -126,6 +126,13 @@ def run(args: argparse.Namespace) -> int:
     except (StudyError, ValueError, TypeError) as exc:
         print(f"qsense study: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(
+            "qsense study: interrupted; the finished cases are saved: run the same command "
+            "with --resume to complete the study",
+            file=sys.stderr,
+        )
+        return 130
     elapsed = time.perf_counter() - t0
     res = open_results(path)
     v = res.verdicts()

@@ -70,3 +70,16 @@ def test_progress_bar_on_request(tmp_path, capsys):
     assert "study tiny" in capsys.readouterr().err
     run_study(study, output=tmp_path / "q", workers=1, progress=False)
     assert "study tiny" not in capsys.readouterr().err
+
+
+def test_ctrl_c_says_how_to_resume(tmp_path, capsys, monkeypatch):
+    import qsense.calibration.runner as runner
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "run_study", interrupted)
+    toml = tmp_path / "tiny.toml"
+    toml.write_text(tiny_text(1))
+    assert main(["study", str(toml), "--output", str(tmp_path)]) == 130
+    assert "--resume" in capsys.readouterr().err
