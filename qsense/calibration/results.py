@@ -49,6 +49,10 @@ The interface (fixed; :mod:`qsense.report` and the notebooks read it)
     365.25 d), ``gain_geomean`` (geometric mean of ``gain`` over the criteria) and
     ``gain_per_cost`` (``gain_geomean / cost_ratio``). Always: ``n_cases`` (finished).
 
+Beyond the fixed interface: ``.root`` (every root attribute as stored, e.g.
+``config_hash``, ``source``, ``source_path``, ``runs``) and ``.metrics()`` (the
+``metric`` of every finished case stacked on a ``case`` dim, SI).
+
 Layout on disk
 ==============
 One NetCDF4/HDF5 file (h5netcdf engine): the root group carries the attributes
