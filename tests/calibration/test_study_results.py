@@ -6,6 +6,8 @@ import h5py
 import numpy as np
 import pytest
 import xarray as xr
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from qsense.calibration.results import ROLES, add_case, open_results, write_results
 
@@ -136,3 +138,18 @@ def test_open_results_refuses_other_files(tmp_path):
         open_results(tmp_path / "y.h5")
     with pytest.raises(TypeError, match="path"):
         open_results(3)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.floats(0.0, 0.999))
+def test_a_truncated_results_file_is_refused_naming_it(fraction):
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "r.h5"
+        write_results(path, config=CONFIG, attrs=ATTRS, sensors=SENSORS, cases={0: fake_case(0)})
+        data = path.read_bytes()
+        path.write_bytes(data[: int(len(data) * fraction)])
+        with pytest.raises(ValueError, match=r"r\.h5"):
+            open_results(path).case(0)
