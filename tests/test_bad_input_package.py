@@ -196,6 +196,18 @@ RECIPES: dict[str, Recipe] = {
         lambda d, r: importlib.import_module("qsense.calibration").fit_drift(d, r, noise="white"),
         ("data",),
     ),
+    "qsense.calibration.fit_coefficients": Recipe(
+        lambda d, r: importlib.import_module("qsense.calibration").fit_coefficients(
+            d, {"temperature": bad_records.like(d, 64, 99)}, r, noise="white"
+        ),
+        ("data", "drivers"),
+    ),
+    "qsense.calibration.fit_scale_factor": Recipe(
+        lambda d, r: importlib.import_module("qsense.calibration").fit_scale_factor(
+            d, bad_records.like(d, 64, 99), r, noise="white"
+        ),
+        ("data", "reference"),
+    ),
     "qsense.calibration.detect_tares": Recipe(
         lambda d, r: importlib.import_module("qsense.calibration").detect_tares(
             d, r, noise="white"

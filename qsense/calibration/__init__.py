@@ -13,6 +13,7 @@ Studies (:mod:`~qsense.calibration.study`, :mod:`~qsense.calibration.runner`,
 
 from __future__ import annotations
 
+from qsense.calibration.coefficients import fit_coefficients, fit_scale_factor
 from qsense.calibration.drift import DRIFT_MODELS, DRIFT_NOISE, fit_drift
 from qsense.calibration.results import StudyResults, open_results
 from qsense.calibration.runner import run_study
@@ -26,7 +27,9 @@ __all__ = [
     "StudyError",
     "StudyResults",
     "detect_tares",
+    "fit_coefficients",
     "fit_drift",
+    "fit_scale_factor",
     "load_study",
     "open_results",
     "parse_study",

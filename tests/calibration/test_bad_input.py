@@ -60,3 +60,32 @@ def test_detect_tares_bad_records_refused_by_name(noise, kind, n, seed, rate):
         ("data", "rate"),
         __file__,
     )
+
+
+TWO_RECORD_CALLS = {
+    "fit_coefficients_data": lambda d, r: calibration.fit_coefficients(
+        d, {"temperature": bad.like(d, 64, 5)}, r, noise="white"
+    ),
+    "fit_coefficients_driver": lambda d, r: calibration.fit_coefficients(
+        bad.like(d, 64, 5), {"temperature": d}, r, noise="white"
+    ),
+    "fit_scale_factor_data": lambda d, r: calibration.fit_scale_factor(
+        d, bad.like(d, 64, 6), r, noise="white"
+    ),
+    "fit_scale_factor_reference": lambda d, r: calibration.fit_scale_factor(
+        bad.like(d, 64, 6), d, r, noise="white"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TWO_RECORD_CALLS))
+@SETTINGS
+@given(kind=bad.kinds, n=st.integers(4, 60), seed=st.integers(0, 2**16), rate=bad.rates)
+def test_two_record_functions_refuse_bad_records_by_name(name, kind, n, seed, rate):
+    data = bad.record(kind, n, seed)
+    bad.check(
+        f"{name}:{kind}/{rate!r}",
+        lambda: TWO_RECORD_CALLS[name](data, rate),
+        ("data", "drivers", "reference", "rate"),
+        __file__,
+    )
