@@ -58,7 +58,7 @@ FIELDS = ("m", "tau", "dev", "lo", "hi", "n", "edf", "alpha")
 
 @dataclass
 class Rows:
-    """One statistic's columns (ThêoH: both parts) and which of them get an interval."""
+    """One statistic's columns (ThêoH: both parts, told apart by ``part``)."""
 
     name: str
     cols: Columns
@@ -84,7 +84,7 @@ class Shared:
         self._b1: dict[int, tuple[float, int]] = {}
         self._rn: dict[int, float] = {}
         self._decided: dict[tuple[float, int, int], int | None] = {}  # B1 decisions
-        self._variance: list[Columns] = []  # columns awaiting their interval
+        self._variance: list[_Slice] = []  # columns awaiting their interval
         # both ACF depths wanted (Allan and Hadamard statistics): one kernel pass for both
         self._both = {2, 3} <= {_dmax(s) for s in names if not _is_theo(s)}
 
