@@ -153,6 +153,9 @@ def _compute(args: argparse.Namespace) -> int:
         out = Path(args.plot) if args.plot else Path.cwd() / f"{stem}_{tag}.png"
         names = list(results)
         ax = plot_stability(list(results.values()), labels=names if len(names) > 1 else None)
+        if len(names) > 4:  # the plot's label lists every name: too long; say the units
+            seconds = [s for s, r in results.items() if r.attrs.get("units") == "s"]
+            ax.set_ylabel("deviation" + (f" (in s: {', '.join(seconds)})" if seconds else ""))
         ax.figure.suptitle(src.name, fontsize=9)
         ax.figure.savefig(out, dpi=120, bbox_inches="tight")
         plt.close(ax.figure)
