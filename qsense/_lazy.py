@@ -20,7 +20,20 @@ from qsense._timecoord import check_span
 from qsense._validate import positive_float
 from qsense.signal import GRID_RTOL, rate_from_time, time_grid
 
-__all__ = ["finite_check", "is_lazy", "lazy_series", "time_coords"]
+__all__ = ["MIN_CHUNK", "finite_check", "is_lazy", "lazy_series", "merge_chunks", "time_coords"]
+
+#: Fewest samples per dask task of a streaming reduction (8 MiB of float64): smaller
+#: chunks (an HDF5 file's are typically 32768 samples) are merged lazily, which cuts
+#: the per-task overhead and the halo re-reads. Tests lower it to exercise tiny chunks.
+MIN_CHUNK = 1 << 20
+
+
+def merge_chunks(x: Any, minimum: int = 0) -> Any:
+    """The dask array ``x`` with chunks of at least ``max(MIN_CHUNK, minimum)`` samples."""
+    target = max(MIN_CHUNK, minimum)
+    if len(x.chunks[0]) > 1 and min(x.chunks[0][:-1]) < target:
+        return x.rechunk({0: target})
+    return x
 
 
 def _is_dask_array(obj: Any) -> bool:

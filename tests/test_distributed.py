@@ -10,9 +10,16 @@ import xarray as xr
 
 distributed = pytest.importorskip("distributed")
 
+from qsense import _lazy  # noqa: E402
 from qsense.denoise import hampel, remove_drift  # noqa: E402
 from qsense.signal import make_series  # noqa: E402
 from qsense.spectral import asd  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def small_tasks(monkeypatch):
+    """Tasks of the record's own 4001-sample chunks, so that both workers get some."""
+    monkeypatch.setattr(_lazy, "MIN_CHUNK", 1)
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,15 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
+from qsense import _lazy
 from qsense.signal import make_series
 from qsense.spectral import asd, psd
+
+
+@pytest.fixture(autouse=True)
+def tiny_tasks(monkeypatch):
+    """Keep the record's own (tiny) chunks as tasks: no merging to 8 MiB."""
+    monkeypatch.setattr(_lazy, "MIN_CHUNK", 1)
 
 
 @st.composite
@@ -80,6 +87,16 @@ def test_dask_asd_of_a_dask_array_with_rate_and_straddling_segments():
     got = asd(lazy, rate=10.0, nperseg=512, window=("tukey", 0.25))
     _assert_same(expected, got)
     assert got.attrs["n_averages"] == expected.attrs["n_averages"] == 16
+
+
+def test_small_chunks_are_merged_into_larger_tasks(monkeypatch):
+    monkeypatch.setattr(_lazy, "MIN_CHUNK", 1000)
+    x = np.random.default_rng(5).normal(size=10_000)
+    assert _lazy.merge_chunks(da.from_array(x, chunks=64), 800).chunks[0] == (1000,) * 10
+    assert _lazy.merge_chunks(da.from_array(x, chunks=64), 2500).chunks[0] == (2500,) * 4
+    _assert_same(
+        psd(x, rate=1.0, nperseg=100), psd(da.from_array(x, chunks=64), rate=1.0, nperseg=100)
+    )
 
 
 def test_dask_psd_reads_the_record_in_tasks_and_refuses_bad_values():

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from qsense._lazy import finite_check
+from qsense._lazy import finite_check, merge_chunks
 from qsense.denoise import _kernels
 
 __all__ = ["check_values", "hampel_centre_scale", "polynomial_drift"]
@@ -89,6 +89,7 @@ def polynomial_drift(v: Any, data_type: str, method: str) -> tuple[float, float,
     import dask
     import dask.array as da
 
+    v = merge_chunks(v)
     degree = 1 if data_type == "freq" else 2
     need = degree + 2
     n_all = int(v.shape[0])

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import scipy.signal
 
-from qsense._lazy import finite_check
+from qsense._lazy import finite_check, merge_chunks
 
 __all__ = ["finite_runs", "segment_sum"]
 
@@ -46,6 +46,7 @@ def finite_runs(x: Any, label: str = "data") -> tuple[np.ndarray, np.ndarray]:
     """
     import dask
 
+    x = merge_chunks(x)
     blocks = x.to_delayed().ravel()
     parts = dask.compute(*[dask.delayed(_block_runs)(b, label) for b in blocks])
     offsets = np.concatenate(([0], np.cumsum(x.chunks[0])))
@@ -101,6 +102,7 @@ def segment_sum(
     import dask
 
     nperseg = kw["nperseg"]
+    x = merge_chunks(x, 8 * nperseg)
     n = int(x.shape[0])
     edges = np.concatenate(([0], np.cumsum(x.chunks[0]))).astype(np.int64)
     lo = np.searchsorted(starts, edges[:-1])
