@@ -9,6 +9,7 @@ import pytest
 import xarray as xr
 
 from qsense.denoise import hampel, remove_drift
+from qsense.environment import temperature_series
 from qsense.io import Appender, FileFormatError, load, save, simulate_to_file
 from qsense.sensors import AtomGravimeter, AtomicClock
 from qsense.signal import make_series
@@ -136,6 +137,24 @@ def test_streamed_simulation_equals_the_one_shot_bit_for_bit(tmp_path, model, ch
     longer = model.simulate(duration + 20 * model.cycle_time, seed=11, start="2024-03-01")
     tail = run.next(20)
     np.testing.assert_array_equal(tail[model.measured].values, longer[model.measured][40:].values)
+
+
+def test_streamed_simulation_with_an_environment_equals_the_one_shot(tmp_path):
+    clock = AtomicClock.preset("cs-fountain", temperature_coefficient=1e-14)
+    env = xr.Dataset(
+        {
+            "temperature": temperature_series(
+                200, rate=1.0, start="2024-03-01", diurnal_amplitude=2.0, seed=4
+            )
+        }
+    )
+    duration = 60 * clock.cycle_time
+    kw = dict(seed=2, start="2024-03-01T00:00:10", environment=env)
+    simulate_to_file(clock, duration, tmp_path / "env.h5", chunk_seconds=7.0, **kw)
+    one = clock.simulate(duration, **kw)
+    assert np.ptp(one["temperature"].values) > 0  # the driver acts
+    save(one, tmp_path / "one.h5")
+    xr.testing.assert_identical(load(tmp_path / "env.h5"), load(tmp_path / "one.h5"))
 
 
 def test_streamed_simulation_shows_progress_and_refuses_bad_input(tmp_path, capsys):
