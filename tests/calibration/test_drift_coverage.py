@@ -95,3 +95,33 @@ def test_exponential_unresolved_settling_warns():
     assert any("search bound" in str(w.message) for w in caught)
     assert all(w.filename == __file__ for w in caught)
     assert not float(out.tau_std) < float(out.tau)  # unresolved: an error as large as tau
+
+
+def test_random_walk_drift_coverage_and_smoothed_curve():
+    """Drift as a random walk (D = 1e-18 m2 s-4 s-1) plus a trend and white noise."""
+    seeds, rate, n, D = 100, 0.1, 500, 1e-18
+    lo, hi = band(seeds)
+    hits: dict[str, list[bool]] = {"diffusion": [], "drift_rate": []}
+    for s in range(seeds):
+        rng = np.random.default_rng(s)
+        walk = np.cumsum(rng.standard_normal(n)) * np.sqrt(D / rate)
+        y = 9.8 + 5e-11 * np.arange(n) / rate + walk + 3e-9 * rng.standard_normal(n)
+        out = fit_drift(y, rate, model="random_walk")
+        for k, v in (("diffusion", D), ("drift_rate", 5e-11)):
+            hits[k].append(abs(float(out[k]) - v) < float(out[f"{k}_std"]))
+    cov = {k: float(np.mean(v)) for k, v in hits.items()}
+    assert all(lo < c < hi for c in cov.values()), cov
+    # the RTS-smoothed drift follows the walk (last seed)
+    truth = 9.8 + 5e-11 * np.arange(n) / rate + walk
+    assert np.corrcoef(out["fit"].values, truth)[0, 1] > 0.99
+    assert out["diffusion"].attrs["units"] == "s-1"  # dimensionless data: 1^2 per s
+
+
+def test_polynomial_drift_recovered():
+    rng = np.random.default_rng(21)
+    t = np.arange(1000.0)
+    y = 2.0 + 1e-3 * t - 4e-7 * t**2 + 0.01 * rng.standard_normal(t.size)
+    out = fit_drift(y, 1.0, model="polynomial", degree=2, noise="white")
+    for name, true in (("offset", 2.0), ("drift_rate", 1e-3), ("c2", -4e-7)):
+        assert abs(float(out[name]) - true) < 4 * float(out[f"{name}_std"]), name
+    assert out["c2"].attrs["units"] == "s-2" and out.attrs["degree"] == 2
