@@ -150,5 +150,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         from qsense.report import write_report
 
-        print(f"report: {write_report(path)}")
+        try:
+            print(f"report: {write_report(path)}")
+        except (ValueError, TypeError, OSError) as exc:  # the results are saved already
+            print(f"qsense study: the report failed: {exc}", file=sys.stderr)
+            return 1
     return 0
