@@ -83,3 +83,18 @@ def test_ctrl_c_says_how_to_resume(tmp_path, capsys, monkeypatch):
     toml.write_text(tiny_text(1))
     assert main(["study", str(toml), "--output", str(tmp_path)]) == 130
     assert "--resume" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(importlib.util.find_spec("qsense.report") is None, reason="no qsense.report")
+def test_a_failing_report_leaves_the_results_and_exits_1(tmp_path, capsys, monkeypatch):
+    import qsense.report
+
+    def broken(path):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(qsense.report, "write_report", broken)
+    toml = tmp_path / "tiny.toml"
+    toml.write_text(tiny_text(1))
+    assert main(["study", str(toml), "--output", str(tmp_path), "--workers", "1"]) == 1
+    assert "the report failed: disk full" in capsys.readouterr().err
+    assert open_results(tmp_path / "tiny.h5").cases == (0,)
