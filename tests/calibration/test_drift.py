@@ -190,3 +190,16 @@ def test_stations_recover_levels_and_a_common_drift():
 def test_bad_stations_name_the_parameter(kwargs, word):
     with pytest.raises(ValueError, match=word):
         fit_drift(np.arange(50.0), 1.0, **kwargs)
+
+
+def test_white_linear_fit_agrees_with_denoise_remove_drift():
+    """The Kalman GLS with white noise is the least-squares line of remove_drift."""
+    from qsense.denoise import remove_drift
+
+    rng = np.random.default_rng(12)
+    y = 1e-12 + 3e-15 * np.arange(500.0) + 1e-13 * rng.standard_normal(500)
+    y[40:60] = np.nan
+    ours = fit_drift(y, 2.0, noise="white")
+    ref = remove_drift(y, 2.0, data_type="freq", method="linear")
+    np.testing.assert_allclose(float(ours.drift_rate), ref.attrs["drift"], rtol=1e-6)
+    np.testing.assert_allclose(float(ours.drift_rate_std), ref.attrs["drift_stderr"], rtol=1e-3)
