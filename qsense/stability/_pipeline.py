@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from qsense._lazy import is_lazy
 from qsense._validate import choice, confidence
 from qsense.signal import DataType, as_series
 from qsense.stability import _bias, _edf
@@ -31,6 +32,7 @@ __all__ = [
     "Request",
     "attrs",
     "build",
+    "columns",
     "compute",
     "evaluate",
     "given_alpha",
@@ -190,16 +192,35 @@ def evaluate(
     vals, n = spec.estimator()(phase.gap_free, m, rate, phase.span)
     vals = np.asarray(vals, dtype=np.float64)
     n = np.asarray(n, dtype=np.int64)
-
-    k = m.size
-    out_alpha = np.zeros(k, dtype=np.int64)
-    edf = np.full(k, np.nan)
-    dev = np.full(k, np.nan)
+    out_alpha = np.zeros(m.size, dtype=np.int64)
     valid = np.flatnonzero(n > 0)
     if alpha is None:
         out_alpha[valid] = identify_alphas(phase.x, m[valid], spec.name, request.data_type)
     else:
         out_alpha[valid] = alpha[valid]
+    sizes = (record.values.size, record.n_phase, rate)
+    return columns(spec, m, vals, n, out_alpha, sizes, request, edf_alpha)
+
+
+def columns(
+    spec: Spec,
+    m: np.ndarray,
+    vals: np.ndarray,
+    n: np.ndarray,
+    out_alpha: np.ndarray,
+    sizes: tuple[int, int, float],
+    request: Request,
+    edf_alpha: int | None = None,
+) -> Columns:
+    """The :class:`Columns` of raw values ``vals`` (variance or value) with ``n`` terms
+    and noise exponents ``out_alpha`` at the factors ``m``: bias, deviation, EDF and
+    interval; ``sizes`` = (input samples, phase points N, rate in Hz). Shared by
+    :func:`evaluate` and the streaming path (:mod:`._stream`)."""
+    n_in, n_phase, rate = sizes
+    k = m.size
+    edf = np.full(k, np.nan)
+    dev = np.full(k, np.nan)
+    valid = np.flatnonzero(n > 0)
     if spec.kind == "value":
         dev[valid] = vals[valid]
         lo = np.full(k, np.nan)
@@ -208,12 +229,12 @@ def evaluate(
         var = vals[valid]
         a, mv = out_alpha[valid], m[valid]
         if request.bias_correction and spec.bias != "none":  # the others divide by 1
-            n_in = record.values.size  # Stable32's T = n_in tau0 (Sr87 TOTDEV tables)
+            # Stable32's T = n_in tau0 (Sr87 TOTDEV tables)
             var = var / _bias.bias_factors(spec.name, a, mv, n_in, rate, request.bias)
         dev[valid] = np.sqrt(var)
         if edf_alpha is not None:
             a = np.full(a.size, edf_alpha, dtype=np.int64)
-        edf[valid] = _edf.edfs(spec.name, a, mv, record.n_phase)
+        edf[valid] = _edf.edfs(spec.name, a, mv, n_phase)
         lo, hi = _edf.ci_bounds(dev, edf, request.ci)
         lo = np.asarray(lo, dtype=np.float64)
         hi = np.asarray(hi, dtype=np.float64)
@@ -274,6 +295,10 @@ def compute(
     array([1., 2., 4.])
     """
     spec = statistic if isinstance(statistic, Spec) else spec_of(statistic)
+    if is_lazy(data):  # a dask-backed record: streamed in bounded memory
+        from qsense.stability._stream import compute_lazy
+
+        return compute_lazy(spec, data, rate, taus, request)
     record = data if isinstance(data, Record) else prepare(data, rate, request.data_type)
     m = factors(spec, taus, record.n_phase, record.rate)
     warn_if_empty(m, spec.name, record.n_phase, taus)

@@ -131,6 +131,14 @@ def _acf_exponents(
 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`lag1_acf_alpha` at every factor of ``ms`` in one kernel call."""
     r1, d = acf_alphas(x, ms, data_type_in == "freq", dmax)
+    return _exponents_of(r1, d, data_type_in)
+
+
+def _exponents_of(
+    r1: np.ndarray, d: np.ndarray, data_type_in: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """(alpha, rounded alpha) of the lag-1 ACF ``r1`` after ``d`` differences ([RG04]
+    sec. 3; see :func:`lag1_acf_alpha`); shared with the streaming path."""
     with np.errstate(divide="ignore", invalid="ignore"):
         delta = r1 / (1.0 + r1)
     shift = 2 if data_type_in == "phase" else 0

@@ -1,0 +1,554 @@
+"""Stability statistics of dask-backed records, streamed in bounded memory (private).
+
+:func:`qsense.stability._pipeline.compute` routes a dask-backed record (a DataArray
+whose data is a ``dask.array.Array`` chunked along ``time``, or a dask array plus
+``rate``) here; the in-memory path is untouched. The numbers are those of the
+in-memory path (the same estimators, EDF, bias and noise identification), summed in
+another order: equal to ~1e-15 relative, with the same ``n``, ``edf`` and ``alpha``
+(tests/stability/test_stream.py).
+
+How the record is read, all with dask (no scheduler of our own):
+
+* frequency input: one pass for the mean (and the NaN/inf check), then the phase
+  ``x = cumsum((y - mean) / rate)`` chunk by chunk, the running sum carried from one
+  chunk to the next as a chain of dask tasks (the same additions, in the same order,
+  as ``numpy.cumsum`` over the whole record);
+* one pass of block tasks: each block of consecutive chunks reads its samples plus a
+  halo of the next ones (the largest window of the statistic) and returns the partial
+  sums (MTIE: the largest range) of the terms that start in it, with the kernels of
+  the in-memory path; the partial sums are added in block order;
+* the same pass gathers the decimated phase ``x[::m]`` that noise identification reads
+  (when shorter than :data:`GATHER_SAMPLES`), or, for longer ones, the shifted sums of
+  the lag-1 autocorrelation of its differences;
+* long taus: ADEV and HDEV from the decimated phase ``x[::m]`` (exact: their terms read
+  nothing else); OADEV from three lagged reads ``x[i]``, ``x[i+m]``, ``x[i+2m]`` of
+  independent copies of the record's graph (``dask.graph_manipulation.clone``), so that
+  no chunk is held while the scheduler waits for its partner ``2m`` samples later.
+
+Memory: a block task holds its block plus its halo, at most :data:`WINDOW_SAMPLES`
+beyond which OADEV, ADEV and HDEV switch to the long-tau reads above; OHDEV, MDEV,
+TDEV, TOTDEV and MTIE keep their halo, so their memory grows with their largest window
+(3 m, 3 m, 3 m, 2 m and m samples). Records with NaN (gaps) are refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import dask
+import dask.array as da
+import numpy as np
+import xarray as xr
+from dask.graph_manipulation import clone
+
+from qsense._lazy import lazy_series
+from qsense.stability._kernels import _decimated_sum, _diff2_block, _diff3_block, _mtie, _strided
+from qsense.stability._kernels_modified import _mdev_block, _prefix2
+from qsense.stability._kernels_noise import acf_alphas, b1_ratios
+from qsense.stability._pipeline import Request, attrs, build, columns, given_alpha
+from qsense.stability._registry import Spec
+from qsense.stability._taus import factors, warn_if_empty
+from qsense.stability.noise_id import (
+    _ACF_MIN_POINTS,
+    _b1_decide,
+    _dmax,
+    _exponents_of,
+    _last_identified,
+    _n_terms,
+    _rn_boundary,
+)
+
+__all__ = ["BLOCK_SAMPLES", "GATHER_SAMPLES", "STREAMED", "WINDOW_SAMPLES", "compute_lazy"]
+
+#: The statistics a dask-backed record is streamed through.
+STREAMED = ("adev", "oadev", "mdev", "tdev", "hdev", "ohdev", "totdev", "mtie")
+
+#: Consecutive chunks are grouped into blocks of at least this many samples (one task
+#: per block; 8 MB).
+BLOCK_SAMPLES = 1 << 20
+
+#: Largest halo (samples) a block task reads beyond its block for OADEV, ADEV and HDEV
+#: (128 MB); longer windows take the long-tau reads (module docstring).
+WINDOW_SAMPLES = 1 << 24
+
+#: Longest decimated phase ``x[::m]`` gathered in memory for noise identification
+#: (64 MB); longer ones are reduced to shifted lag-1 sums in the pass.
+GATHER_SAMPLES = 1 << 23
+
+# Per statistic: (kind of block sum, order of the differences)
+_KIND = {
+    "oadev": ("diff2", 2),
+    "adev": ("strided", 2),
+    "hdev": ("strided", 3),
+    "ohdev": ("diff3", 3),
+    "mdev": ("mdev", 3),
+    "tdev": ("mdev", 3),
+    "totdev": ("totdev", 2),
+    "mtie": ("mtie", 1),
+}
+_EMPTY = np.zeros(1)
+
+
+@dataclass(frozen=True)
+class LazyRecord:
+    """A validated dask-backed record: phase ``x`` (s, dask, N points), input length."""
+
+    x: Any
+    rate: float
+    n_in: int
+    check: bool  # the values are still to be checked for NaN/inf (phase input)
+    source: Any = None  # frequency input: the values and their mean
+    mean: float = 0.0
+
+    @property
+    def n_phase(self) -> int:
+        return int(self.x.shape[0])
+
+    def copy(self, seed: int) -> Any:
+        """The phase from an independent copy of the record's graph (no shared keys)."""
+        if self.source is None:
+            return clone(self.x, seed=seed)
+        return _integrated(clone(self.source, seed=seed), self.mean, self.rate)
+
+
+def _gap_error(name: str = "data") -> ValueError:
+    return ValueError(
+        f"{name} contains NaN (a gap): a dask-backed record is streamed only without "
+        "gaps; fill or split the record, or pass data.compute() to use the in-memory "
+        "path, which handles gaps"
+    )
+
+
+def _finite(block: np.ndarray) -> None:
+    if not np.isfinite(block).all():
+        if np.isinf(block).any():
+            raise ValueError("data contains infinite values; use NaN for a gap")
+        raise _gap_error()
+
+
+def _integrate(y: np.ndarray, carry: float, mean: float, rate: float) -> np.ndarray:
+    """Phase of one chunk: the running sum of ``(y - mean) / rate`` from ``carry``."""
+    d = np.empty(y.size + 1)
+    d[0] = carry
+    np.divide(np.asarray(y, dtype=np.float64) - mean, rate, out=d[1:])
+    return np.cumsum(d)[1:]
+
+
+def prepare_lazy(data: Any, rate: float | None, data_type: str, name: str = "data") -> LazyRecord:
+    """Validate a dask-backed record (no read for phase; one pass for frequency) and
+    build its phase lazily (frequency: integrated with the mean removed, SP 1065 eq. 3)."""
+    values, rate, _, _ = lazy_series(data, rate, name=name, min_length=2)
+    n_in = int(values.shape[0])
+    if data_type == "phase":
+        return LazyRecord(values, rate, n_in, True)
+    nan, inf, total = dask.compute(da.isnan(values).any(), da.isinf(values).any(), values.sum())
+    if inf:
+        raise ValueError(f"{name} contains infinite values; use NaN for a gap")
+    if nan:
+        raise _gap_error(name)
+    mean = float(total) / n_in
+    return LazyRecord(_integrated(values, mean, rate), rate, n_in, False, values, mean)
+
+
+def _integrated(values: Any, mean: float, rate: float) -> Any:
+    """Phase points 0, 1, ..., n of the frequency ``values``: a chain of chunk tasks."""
+    parts = [da.zeros(1, chunks=1)]
+    carry: Any = 0.0
+    for blk, size in zip(values.to_delayed().ravel(), values.chunks[0], strict=True):
+        ph = dask.delayed(_integrate, pure=True)(blk, carry, mean, rate)
+        parts.append(da.from_delayed(ph, (size,), dtype=np.float64))
+        carry = ph[-1]
+    return da.concatenate(parts)
+
+
+def _blocks(src: Any, halo: int = 0) -> list[tuple[int, int]]:
+    """Block bounds: runs of consecutive chunks of at least :data:`BLOCK_SAMPLES` and
+    ``halo`` samples (so that a block task copies at most twice its own samples)."""
+    out, a, b = [], 0, 0
+    least = max(BLOCK_SAMPLES, halo)
+    for size in src.chunks[0]:
+        b += int(size)
+        if b - a >= least:
+            out.append((a, b))
+            a = b
+    if b > a:
+        out.append((a, b))
+    return out
+
+
+# ---------------------------------------------------------------- block tasks
+
+
+def _stat_block(xb, a, b, kind, order, ms, lo, hi, check):
+    """Sums (MTIE: largest range) and counts, per factor, of the terms whose first
+    sample lies in ``[max(a, lo[k]), min(b, hi[k]))``; ``xb`` = the source from ``a``."""
+    xb = np.ascontiguousarray(xb, dtype=np.float64)
+    if check:
+        _finite(xb[: b - a])
+    s = np.zeros(ms.size)
+    n = np.zeros(ms.size, dtype=np.int64)
+    one_s, one_n = np.zeros(1), np.zeros(1, dtype=np.int64)
+    for k, m in enumerate(ms.tolist()):
+        i0, i1 = max(a, int(lo[k])) - a, min(b, int(hi[k])) - a
+        if i1 <= i0:
+            continue
+        if kind in ("diff2", "totdev"):
+            s[k], n[k] = _diff2_block(xb, _EMPTY, m, m, i0, i1, 0)
+        elif kind == "diff3":
+            s[k], n[k] = _diff3_block(xb, _EMPTY, m, i0, i1, 0)
+        elif kind == "strided":
+            first = -(-(a + i0) // m) * m - a
+            if first >= i1:
+                continue
+            terms = (i1 - 1 - first) // m + 1
+            piece = xb[first : first + (terms - 1 + order) * m + 1]
+            _strided(piece, _EMPTY, np.array([m]), order, 0, one_s, one_n)
+            s[k], n[k] = one_s[0], one_n[0]
+        elif kind == "mdev":
+            piece = xb[i0 : i1 + 3 * m - 1]
+            ch, cl = np.empty(piece.size + 1), np.empty(piece.size + 1)
+            _prefix2(piece, float(np.mean(piece)), ch, cl)
+            s[k], n[k] = _mdev_block(ch, cl, _EMPTY, m, 0, i1 - i0, 0, False)
+        else:  # mtie: windows of m + 1 samples
+            _mtie(xb[i0 : i1 + m], _EMPTY, np.array([m]), 0, one_s, one_n)
+            s[k], n[k] = one_s[0], one_n[0]
+    return s, n
+
+
+def _lag_block(p0, p1, p2):
+    """Sum and count of ``(x[i+2m] - 2 x[i+m] + x[i])^2`` from the three lagged reads."""
+    d = np.asarray(p2, dtype=np.float64) - 2.0 * np.asarray(p1, dtype=np.float64) + p0
+    return float(np.dot(d, d)), d.size
+
+
+def _acf_sums(xb, a, b, n, m, base, dmax, shift):
+    """Shifted lag-1 sums of the levels 0 ... dmax of the decimated phase ``x[::m]``
+    (frequency input: of its first difference) at the decimated points of ``[a, b)``:
+    per level (sum, sum of squares, lag-1 products, first value, last value)."""
+    out = np.full((dmax + 1, 5), np.nan)
+    out[:, :3] = 0.0
+    t0, t1 = -(-a // m), -(-b // m)
+    nz = (n - 1) // m + 1 - base
+    z = xb[t0 * m - a :: m]
+    if base:
+        z = np.diff(z)
+    for d in range(dmax + 1):
+        if d:
+            z = np.diff(z)
+        nd = nz - d
+        cnt = min(t1, nd) - t0
+        if cnt <= 0:
+            continue
+        v = z[:cnt] - shift[d]
+        out[d, 0] = v.sum()
+        out[d, 1] = v @ v
+        pairs = min(t1, nd - 1) - t0
+        if pairs > 0:
+            out[d, 2] = v[:pairs] @ (z[1 : pairs + 1] - shift[d])
+        if t0 == 0:
+            out[d, 3] = z[0]
+        if t0 <= nd - 1 < t0 + cnt:
+            out[d, 4] = z[nd - 1 - t0]
+    return out
+
+
+def _noise_block(xb, a, b, n, gather, acf, base, dmax, shifts, check):
+    """Decimated phase ``x[::m]`` in ``[a, b)`` per factor of ``gather``, and the lag-1
+    sums of :func:`_acf_sums` per factor of ``acf``."""
+    xb = np.asarray(xb, dtype=np.float64)
+    if check:
+        _finite(xb[: b - a])
+    kept = [xb[(-a) % m : b - a : m].copy() for m in gather]
+    sums = [_acf_sums(xb, a, b, n, m, base, dmax, shifts[k]) for k, m in enumerate(acf)]
+    return kept, sums
+
+
+# ---------------------------------------------------------------- passes
+
+
+def _stat_tasks(spec: Spec, rec: LazyRecord, ms: np.ndarray) -> list[Any]:
+    """One task per block of the statistic's source (the phase, or TOTDEV's reflected
+    phase), each returning (sums, counts) per factor of ``ms``."""
+    kind, order = _KIND[spec.name]
+    x, n = rec.x, rec.n_phase
+    zero = np.zeros(ms.size, dtype=np.int64)
+    check = rec.check
+    if kind == "totdev":
+        e = int(min(ms.max(), n - 2))
+        head = 2.0 * x[0] - x[e:0:-1]
+        tail = 2.0 * x[n - 1] - x[n - 2 : n - 2 - e : -1] if e else x[:0]
+        src = da.concatenate([head, x, tail]) if e else x
+        lo = np.where(ms <= e, e + 1 - ms, 0)
+        hi = np.where(ms <= e, e + 1 - ms + n - 2, 0)
+        halo, check = 2 * int(ms.max()), False
+        if rec.check:  # the reflected ends are not checked again
+            src = da.concatenate([head, x.map_blocks(_checked, dtype=np.float64), tail])
+    else:
+        src = x
+        width = {"diff2": 2, "strided": order, "diff3": 3, "mdev": 3, "mtie": 1}[kind]
+        hi = np.maximum(n - width * ms + (kind == "mdev"), 0)
+        lo = zero
+        halo = width * int(ms.max()) if ms.size else 0
+    size = int(src.shape[0])
+    tasks = []
+    for a, b in _blocks(src, halo):
+        piece = src[a : min(size, b + halo)]
+        tasks.append(
+            dask.delayed(_stat_block, pure=True)(piece, a, b, kind, order, ms, lo, hi, check)
+        )
+    return tasks
+
+
+def _checked(block: np.ndarray) -> np.ndarray:
+    _finite(block)
+    return block
+
+
+def _lag_tasks(rec: LazyRecord, n: int, ms: list[int]) -> list[list[Any]]:
+    """Per long OADEV factor, one task per block: (sum, count) from three lagged reads,
+    the reads at offsets m and 2m from copies of the record's graph."""
+    x = rec.x
+    offsets = sorted({o for m in ms for o in (m, 2 * m)})
+    streams = {0: x, **{o: rec.copy(o) for o in offsets}}
+    out = []
+    for m in ms:
+        tasks = []
+        for a, b in _blocks(x):
+            hi = min(b, n - 2 * m)
+            if hi <= a:
+                break
+            reads = [streams[o][a + o : hi + o] for o in (0, m, 2 * m)]
+            tasks.append(dask.delayed(_lag_block, pure=True)(*reads))
+        out.append(tasks)
+    return out
+
+
+def _noise_plan(spec: Spec, n: int, ms: np.ndarray, long_strided: list[int]):
+    """Factors whose decimated phase is gathered, and those reduced to lag-1 sums."""
+    acf = n // ms >= _ACF_MIN_POINTS
+    last = _last_identified(spec.name, n)
+    length = (n - 1) // ms + 1
+    gather = set(ms[acf & (length <= GATHER_SAMPLES)].tolist())
+    gather |= set(ms[~acf & (ms <= last)].tolist())
+    if np.any(~acf & (ms > last)):
+        gather.add(int(last))
+    gather |= set(long_strided)
+    stream = sorted(ms[acf & (length > GATHER_SAMPLES)].tolist())
+    return sorted(gather), stream
+
+
+def _shifts(x: Any, n: int, ms: list[int], base: int, dmax: int) -> list[np.ndarray]:
+    """Per factor, the first value of each level (the shifts of :func:`_acf_sums`)."""
+    if not ms:
+        return []
+    head = np.asarray(x[: min(n, (dmax + base + 2) * max(ms) + 1)].compute())
+    out = []
+    for m in ms:
+        z = head[::m]
+        z = np.diff(z) if base else z
+        levels = []
+        for _ in range(dmax + 1):
+            levels.append(z[0] if z.size else 0.0)
+            z = np.diff(z)
+        out.append(np.asarray(levels))
+    return out
+
+
+def _r1_of(sums: np.ndarray, nd: int, shift: float) -> float:
+    """Stable32's lag-1 ACF of one level from its shifted sums (see :func:`_acf_sums`)."""
+    s1, s2, p, first, last = sums
+    if nd < 2:
+        return np.nan
+    dm = s1 / nd
+    ss = s2 - s1 * dm
+    sp = p - dm * ((s1 - (last - shift)) + (s1 - (first - shift))) + (nd - 1) * dm * dm
+    den = ss / (nd - 1)
+    return (sp / nd) / den if den > 0 else np.nan
+
+
+def _acf_decision(r: list[float], dmax: int) -> tuple[float, int]:
+    """(r1, d) of the RG04 loop: difference while delta = r1 / (1 + r1) >= 0.25."""
+    for d in range(dmax + 1):
+        delta = r[d] / (1.0 + r[d]) if r[d] != -1.0 else -np.inf
+        if delta < 0.25 or d >= dmax:
+            return r[d], d
+    return r[dmax], dmax  # pragma: no cover - the loop returns at d = dmax
+
+
+# ---------------------------------------------------------------- the statistic
+
+
+def _combine(results: list[tuple[np.ndarray, np.ndarray]], k: int, kind: str):
+    s = np.zeros(k)
+    n = np.zeros(k, dtype=np.int64)
+    for bs, bn in results:  # block order: a fixed order
+        if kind == "mtie":
+            s = np.where(bn > 0, np.maximum(s, bs), s)
+        else:
+            s += bs
+        n += bn
+    return s, n
+
+
+def _values(spec: Spec, s: np.ndarray, n: np.ndarray, ms: np.ndarray, rate: float):
+    """The raw values of the in-memory estimators from the sums (same scaling)."""
+    mf = ms.astype(np.float64)
+    if spec.name == "mtie":
+        return np.where(n > 0, s, np.nan)
+    scale = {
+        "mdev": rate**2 / (2.0 * mf**4),
+        "tdev": 1.0 / (6.0 * mf**2),
+        "hdev": rate**2 / (6.0 * mf**2),
+        "ohdev": rate**2 / (6.0 * mf**2),
+    }.get(spec.name, rate**2 / (2.0 * mf**2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, s * scale / np.maximum(n, 1), np.nan)
+
+
+def _sums(spec: Spec, rec: LazyRecord, ms: np.ndarray, extra: list[Any] = ()):
+    """Sums and counts of ``spec`` at ``ms`` (halo blocks, long-tau reads), computed in
+    one dask call together with the ``extra`` tasks; returns (s, n, extra results)."""
+    kind, order = _KIND[spec.name]
+    n_ph = rec.n_phase
+    window = {"diff2": 2, "strided": order}.get(kind, 0) * ms
+    long = (window > WINDOW_SAMPLES) if kind in ("diff2", "strided") else np.zeros(ms.size, bool)
+    short = ms[~long]
+    stat = _stat_tasks(spec, rec, short) if short.size else []
+    checks = []
+    if rec.check and not short.size:  # the long-tau reads do not check the values
+        checks = [rec.x.map_blocks(_checked, dtype=np.float64).sum()]
+    lag = _lag_tasks(rec, n_ph, ms[long].tolist()) if kind == "diff2" else []
+    done = dask.compute(stat, lag, list(extra), checks)
+    s, n = np.zeros(ms.size), np.zeros(ms.size, dtype=np.int64)
+    s[~long], n[~long] = _combine(done[0], short.size, kind)
+    for k, res in zip(np.flatnonzero(long if lag else []).tolist(), done[1], strict=True):
+        s[k], n[k] = sum(r[0] for r in res), sum(r[1] for r in res)
+    return s, n, long, done[2]
+
+
+def compute_lazy(
+    spec: Spec, data: Any, rate: float | None, taus: Any, request: Request
+) -> xr.Dataset:
+    """:func:`qsense.stability._pipeline.compute` of a dask-backed record (see the
+    module docstring): the same Dataset as the in-memory path."""
+    if spec.name not in STREAMED:
+        raise ValueError(
+            f"data is dask-backed, which {spec.name} does not stream (streamed: "
+            f"{', '.join(STREAMED)}); pass data.compute() to compute it in memory"
+        )
+    rec = prepare_lazy(data, rate, request.data_type)
+    n_ph = rec.n_phase
+    m = factors(spec, taus, n_ph, rec.rate)
+    warn_if_empty(m, spec.name, n_ph, taus)
+    alpha = given_alpha(request.alpha, m.size)
+    kind, order = _KIND[spec.name]
+    long_strided = m[order * m > WINDOW_SAMPLES].tolist() if kind == "strided" and m.size else []
+    base, dmax = int(request.data_type == "freq"), _dmax(spec.name)
+    gather, stream = _noise_plan(spec, n_ph, m, long_strided) if alpha is None else ([], [])
+    gather = sorted(set(gather) | set(long_strided))
+    shifts = _shifts(rec.x, n_ph, stream, base, dmax)
+    noise = []
+    if m.size and (gather or stream):
+        halo = (dmax + base + 2) * max(stream) if stream else 0
+        for a, b in _blocks(rec.x, halo):
+            piece = rec.x[a : min(n_ph, b + halo)]
+            noise.append(
+                dask.delayed(_noise_block, pure=True)(
+                    piece, a, b, n_ph, gather, stream, base, dmax, shifts, False
+                )
+            )
+    if m.size:
+        s, n, long, noise_done = _sums(spec, rec, m, noise)
+    else:
+        s, n, long, noise_done = np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0, bool), []
+    decimated = {g: np.concatenate([blk[0][i] for blk in noise_done]) for i, g in enumerate(gather)}
+    for k in np.flatnonzero(long).tolist() if kind == "strided" else []:
+        xd = decimated[int(m[k])]
+        s[k], n[k] = _decimated_sum(xd, xd.size, order)
+    vals = _values(spec, s, n, m, rec.rate)
+    out_alpha = np.zeros(m.size, dtype=np.int64)
+    valid = np.flatnonzero(n > 0)
+    if alpha is None:
+        acf_sums = {}
+        for i, g in enumerate(stream):  # first/last values: NaN but in one block
+            rows = np.stack([blk[1][i] for blk in noise_done])
+            acf_sums[g] = np.concatenate([rows[:, :, :3].sum(0), np.nansum(rows[:, :, 3:], 0)], 1)
+        out_alpha[valid] = _alphas(
+            spec,
+            rec,
+            m[valid],
+            request.data_type,
+            decimated,
+            acf_sums,
+            dict(zip(stream, shifts, strict=True)),
+        )
+    else:
+        out_alpha[valid] = alpha[valid]
+    sizes = (rec.n_in, n_ph, rec.rate)
+    cols = columns(spec, m, vals, n, out_alpha, sizes, request)
+    return build(spec, cols, attrs(rec, request))
+
+
+def _alphas(spec, rec, m, data_type, decimated, acf_sums, shifts) -> np.ndarray:
+    """:func:`qsense.stability.noise_id.identify_alphas` from the gathered decimated
+    phase and the streamed lag-1 sums (R(n) by one more pass where B1 needs it)."""
+    name, n_ph = spec.name, rec.n_phase
+    dmax, last = _dmax(name), _last_identified(name, n_ph)
+    base = int(data_type == "freq")
+    out = np.zeros(m.size, dtype=np.int64)
+    acf = n_ph // m >= _ACF_MIN_POINTS
+    r1 = np.zeros(m.size)
+    d = np.zeros(m.size, dtype=np.int64)
+    for k in np.flatnonzero(acf).tolist():
+        g = int(m[k])
+        if g in decimated:
+            r, dd = acf_alphas(decimated[g], np.ones(1, dtype=np.int64), bool(base), dmax)
+            r1[k], d[k] = r[0], dd[0]
+        else:
+            nz = (n_ph - 1) // g + 1 - base
+            rs = [_r1_of(acf_sums[g][q], nz - q, shifts[g][q]) for q in range(dmax + 1)]
+            r1[k], d[k] = _acf_decision(rs, dmax)
+    if acf.any():
+        out[acf] = _exponents_of(r1[acf], d[acf], data_type)[1]
+    kept = ~acf & (m > last)
+    b1_at = np.flatnonzero(~acf & ~kept).tolist()
+    order = np.argsort(m, kind="stable")
+    if kept.any() and kept[order[0]]:
+        b1_at.append(-1)  # the factor `last` for the first kept factor
+    factors_b1 = [int(m[k]) if k >= 0 else int(last) for k in b1_at]
+    found = _b1_alphas(spec, rec, factors_b1, decimated)
+    first_kept = None
+    for k, a in zip(b1_at, found, strict=True):
+        if k >= 0:
+            out[k] = a
+        else:
+            first_kept = a
+    if kept.any():
+        if kept[order[0]]:
+            out[order[0]] = first_kept
+        for prev, k in zip(order[:-1].tolist(), order[1:].tolist(), strict=True):
+            if kept[k]:
+                out[k] = out[prev]
+    return out
+
+
+def _b1_alphas(spec: Spec, rec: LazyRecord, ms: list[int], decimated) -> list[int]:
+    """B1 alphas at ``ms`` (decimated phase gathered), R(n) streamed where needed."""
+    out: list[int | None] = []
+    for g in ms:
+        b1, ny = b1_ratios(decimated[g], np.ones(1, dtype=np.int64))
+        out.append(_b1_decide(float(b1[0]), int(ny[0]), _n_terms(spec.name, rec.n_phase, g)))
+    pm = [i for i, a in enumerate(out) if a is None]
+    if pm:
+        pm_ms = np.array(sorted({ms[i] for i in pm}), dtype=np.int64)
+        from qsense.stability._registry import SPECS
+
+        s_oa, n_oa, _, _ = _sums(SPECS["oadev"], rec, pm_ms)
+        s_mo, n_mo, _, _ = _sums(SPECS["mdev"], rec, pm_ms)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rn = (s_mo / n_mo / pm_ms.astype(np.float64) ** 2) / (s_oa / n_oa)
+        by_m = dict(zip(pm_ms.tolist(), rn.tolist(), strict=True))
+        for i in pm:
+            out[i] = 1 if by_m[ms[i]] > _rn_boundary(ms[i]) else 2
+    return [int(a) for a in out]

@@ -1,0 +1,173 @@
+"""Dask-backed records streamed through the stability statistics (qsense.stability._stream).
+
+The streamed result must equal the in-memory one for any chunking: dev, dev_lo, dev_hi
+to 1e-12 relative, identical n, edf, alpha and taus; phase and frequency input; chunks
+shorter than the largest window (down to one sample); the long-tau reads, the streamed
+lag-1 ACF and the R(n) pass exercised by shrinking the module's memory budgets.
+"""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import numpy as np
+import pytest
+import xarray as xr
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import qsense.stability as S
+from qsense.stability import _stream
+
+da = pytest.importorskip("dask.array")
+
+STATS = _stream.STREAMED
+
+
+def _record(kind: str, n: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    y = rng.standard_normal(n) * 1e-12
+    if kind == "rw":  # random-walk FM as frequency, or white FM as phase
+        y = np.cumsum(y)
+    return y + 3e-11  # an offset: the frequency mean is removed across chunks
+
+
+def _same(got: xr.Dataset, ref: xr.Dataset, label: str) -> None:
+    for v in ("m", "n", "alpha"):
+        np.testing.assert_array_equal(got[v].values, ref[v].values, err_msg=f"{label} {v}")
+    np.testing.assert_array_equal(got.tau.values, ref.tau.values, err_msg=label)
+    for v in ("dev", "dev_lo", "dev_hi", "edf"):
+        np.testing.assert_allclose(
+            got[v].values, ref[v].values, rtol=1e-12, atol=0, err_msg=f"{label} {v}"
+        )
+    np.testing.assert_array_equal(np.isnan(got.edf.values), np.isnan(ref.edf.values))
+    assert got.attrs == ref.attrs
+
+
+def _chunks(n: int, sizes: list[int]) -> tuple[int, ...]:
+    out, left = [], n
+    for s in sizes:
+        if left <= 0:
+            break
+        out.append(min(s, left))
+        left -= out[-1]
+    if left > 0:
+        out.append(left)
+    return tuple(out)
+
+
+def _budgets(small: bool):
+    if not small:
+        return mock.patch.multiple(_stream, BLOCK_SAMPLES=1)
+    return mock.patch.multiple(_stream, BLOCK_SAMPLES=1, WINDOW_SAMPLES=12, GATHER_SAMPLES=40)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    stat=st.sampled_from(STATS),
+    data_type=st.sampled_from(("phase", "freq")),
+    kind=st.sampled_from(("white", "rw")),
+    taus=st.sampled_from(("octave", "decade", "all")),
+    n=st.integers(40, 200),
+    sizes=st.lists(st.integers(1, 90), min_size=1, max_size=12),
+    small=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_any_chunking_equals_in_memory(stat, data_type, kind, taus, n, sizes, small, seed):
+    y = _record(kind, n, seed)
+    f = getattr(S, stat)
+    ref = f(y, rate=4.0, data_type=data_type, taus=taus)
+    with _budgets(small):
+        got = f(
+            da.from_array(y, chunks=(_chunks(n, sizes),)), rate=4.0, data_type=data_type, taus=taus
+        )
+    _same(got, ref, f"{stat} {data_type} {kind} {taus} n={n} chunks={sizes} small={small}")
+
+
+@pytest.mark.parametrize("stat", STATS)
+def test_every_statistic_one_sample_chunks(stat):
+    y = _record("white", 64, 7)
+    data_type = "freq" if stat in ("adev", "mdev", "ohdev", "mtie") else "phase"
+    ref = getattr(S, stat)(y, rate=1.0, data_type=data_type)
+    with _budgets(True):
+        got = getattr(S, stat)(da.from_array(y, chunks=1), rate=1.0, data_type=data_type)
+    _same(got, ref, f"{stat} {data_type}")
+
+
+def test_streamed_acf_and_long_taus_on_a_longer_record():
+    """N/m above GATHER_SAMPLES: the lag-1 ACF from shifted streamed sums; 2m above
+    WINDOW_SAMPLES: the three lagged reads (OADEV) and the decimated phase (ADEV, HDEV)."""
+    y = _record("white", 1500, 3)
+    x = np.cumsum(y)
+    with mock.patch.multiple(_stream, BLOCK_SAMPLES=64, WINDOW_SAMPLES=60, GATHER_SAMPLES=100):
+        for stat in ("oadev", "adev", "hdev", "mdev"):
+            for data, dt in ((y, "freq"), (x, "phase"), (x - x.mean() * 0.5, "phase")):
+                ref = getattr(S, stat)(data, rate=1.0, data_type=dt)
+                got = getattr(S, stat)(da.from_array(data, chunks=97), rate=1.0, data_type=dt)
+                _same(got, ref, f"{stat} {dt}")
+
+
+def test_white_pm_uses_the_streamed_rn_ratio():
+    """White PM phase: B1 gives mu = -2 at the last factors, split by R(n) = MVAR/AVAR,
+    computed by one more streamed pass."""
+    x = np.random.default_rng(5).standard_normal(500) * 1e-9
+    for stat in ("oadev", "adev", "totdev"):
+        ref = getattr(S, stat)(x, rate=1.0, taus="all")
+        got = getattr(S, stat)(da.from_array(x, chunks=33), rate=1.0, taus="all")
+        _same(got, ref, stat)
+        assert 2 in ref.alpha.values or 1 in ref.alpha.values
+
+
+def test_dataarray_with_time_coordinate_and_explicit_taus():
+    from qsense.signal import make_series
+
+    y = _record("white", 400, 11)
+    rec = make_series(y, 10.0)
+    lazy = rec.chunk({"time": 37})
+    for taus in ([0.1, 0.5, 2.0, 0.73], "decade"):
+        ref = S.totdev(
+            rec, data_type="freq", taus=[0.1, 0.5, 2.0, 0.7] if taus != "decade" else taus
+        )
+        with pytest.warns(UserWarning, match="rounded") if taus != "decade" else _nothing():
+            got = S.totdev(lazy, data_type="freq", taus=taus)
+        _same(got, ref, str(taus))
+    ref = S.oadev(rec, data_type="freq", alpha=-1, ci=0.9)
+    _same(S.oadev(lazy, data_type="freq", alpha=-1, ci=0.9), ref, "alpha given")
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+@pytest.mark.parametrize("data_type", ["phase", "freq"])
+def test_gaps_and_infinities_refused(data_type):
+    y = _record("white", 200, 1)
+    y[57] = np.nan
+    with pytest.raises(ValueError, match="gap"):
+        S.oadev(da.from_array(y, chunks=50), rate=1.0, data_type=data_type)
+    y[57] = np.inf
+    with pytest.raises(ValueError, match="infinite"):
+        S.mdev(da.from_array(y, chunks=50), rate=1.0, data_type=data_type)
+
+
+def test_statistic_not_streamed_and_bad_inputs_refused():
+    y = da.from_array(_record("white", 200, 1), chunks=50)
+    with pytest.raises(ValueError, match=r"data\.compute"):
+        S.theo1(y, rate=1.0)
+    with pytest.raises(ValueError, match="rate"):
+        S.oadev(y)
+    with pytest.raises(ValueError, match="rate"):
+        S.oadev(y, rate=-1.0)
+    with pytest.raises(ValueError, match="at least 2"):
+        S.oadev(da.from_array(np.ones(1), chunks=1), rate=1.0)
+    with pytest.raises(ValueError, match="1-D"):
+        S.oadev(da.ones((4, 4), chunks=2), rate=1.0)
+    with pytest.raises(TypeError):
+        S.oadev(da.from_array(np.array(["a", "b", "c"]), chunks=1), rate=1.0)
+    with pytest.warns(UserWarning, match="too short"):
+        out = S.oadev(da.from_array(np.arange(4.0), chunks=2), rate=1.0)
+    assert out.tau.size == 0
