@@ -46,6 +46,7 @@ from qsense._lazy import lazy_series
 from qsense.stability._kernels import _decimated_sum, _diff2_block, _diff3_block, _mtie, _strided
 from qsense.stability._kernels_modified import _mdev_block, _prefix2
 from qsense.stability._kernels_noise import acf_alphas, b1_ratios
+from qsense.stability._kernels_stream import lag1_sums
 from qsense.stability._pipeline import Request, attrs, build, columns, given_alpha
 from qsense.stability._registry import Spec
 from qsense.stability._taus import factors, warn_if_empty
@@ -230,7 +231,7 @@ def _acf_sums(xb, a, b, n, m, base, dmax, shift):
     out[:, :3] = 0.0
     t0, t1 = -(-a // m), -(-b // m)
     nz = (n - 1) // m + 1 - base
-    z = xb[t0 * m - a :: m]
+    z = np.ascontiguousarray(xb[t0 * m - a :: m])
     if base:
         z = np.diff(z)
     for d in range(dmax + 1):
@@ -240,12 +241,7 @@ def _acf_sums(xb, a, b, n, m, base, dmax, shift):
         cnt = min(t1, nd) - t0
         if cnt <= 0:
             continue
-        v = z[:cnt] - shift[d]
-        out[d, 0] = v.sum()
-        out[d, 1] = v @ v
-        pairs = min(t1, nd - 1) - t0
-        if pairs > 0:
-            out[d, 2] = v[:pairs] @ (z[1 : pairs + 1] - shift[d])
+        out[d, :3] = lag1_sums(z, cnt, max(min(t1, nd - 1) - t0, 0), shift[d])
         if t0 == 0:
             out[d, 3] = z[0]
         if t0 <= nd - 1 < t0 + cnt:
