@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
@@ -137,7 +137,7 @@ def fit_coefficients(
     rate: float | None = None,
     *,
     degree: int = 1,
-    noise: str = "auto",
+    noise: Literal["auto", "white", "ar1", "flicker", "random_walk"] = "auto",
     ci: float = 0.683,
 ) -> xr.Dataset:
     """Temperature, pressure (or any driver) coefficients fitted jointly with the drift.
@@ -224,7 +224,7 @@ def fit_scale_factor(
     rate: float | None = None,
     *,
     degree: int = 1,
-    noise: str = "auto",
+    noise: Literal["auto", "white", "ar1", "flicker", "random_walk"] = "auto",
     ci: float = 0.683,
 ) -> xr.Dataset:
     """Scale factor of an instrument against a reference: ``data = k reference + drift``.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import scipy.linalg
@@ -141,7 +141,7 @@ def detect_tares(
     window_samples: int | None = None,
     false_alarm: float = 0.01,
     max_tares: int = 20,
-    noise: str = "auto",
+    noise: Literal["auto", "white", "ar1", "flicker", "random_walk"] = "auto",
     despike: bool = True,
     ci: float = 0.683,
 ) -> xr.Dataset:
