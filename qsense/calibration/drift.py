@@ -284,7 +284,10 @@ def fit_drift(
     variance is the inverse Hessian of the log-likelihood (in log-parameters) and the
     coefficients' covariance is inflated by their dependence on ``tau``. For
     ``"random_walk"``, ``offset`` and ``drift_rate`` come from the RTS smoother's
-    covariance and ``diffusion``/``measurement_noise`` from the Hessian.
+    covariance and ``diffusion``/``measurement_noise`` from the Hessian (over 100
+    seeds of a walk and white noise of equal size per sample, the truth fell within
+    1 sigma 63 % of the time for ``diffusion``, 71 % for ``drift_rate`` but 58 % for
+    ``measurement_noise``: the latter's error is somewhat optimistic).
 
     Gaps: NaN samples are skipped by the filter (no interpolation); the time of every
     sample is its place on the grid.
