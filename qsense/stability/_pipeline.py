@@ -242,7 +242,7 @@ def columns(
     return Columns(m, tau, dev, lo, hi, n, edf, out_alpha)
 
 
-def attrs(record: Record, request: Request) -> dict[str, Any]:
+def attrs(record: Any, request: Request) -> dict[str, Any]:
     """The attributes every stability result carries (but ``statistic`` and ``units``)."""
     return {
         "data_type": request.data_type,
@@ -296,9 +296,15 @@ def compute(
     """
     spec = statistic if isinstance(statistic, Spec) else spec_of(statistic)
     if is_lazy(data):  # a dask-backed record: streamed in bounded memory
-        from qsense.stability._stream import compute_lazy
+        from qsense.stability import _stream
 
-        return compute_lazy(spec, data, rate, taus, request)
+        lazy = _stream.prepare_lazy(spec, data, rate, request.data_type)
+        m = factors(spec, taus, lazy.n_phase, lazy.rate)
+        warn_if_empty(m, spec.name, lazy.n_phase, taus)
+        imposed = given_alpha(request.alpha, m.size)
+        vals, n, alphas = _stream.streamed(spec, lazy, m, request.data_type, imposed)
+        sizes = (lazy.n_in, lazy.n_phase, lazy.rate)
+        return build(spec, columns(spec, m, vals, n, alphas, sizes, request), attrs(lazy, request))
     record = data if isinstance(data, Record) else prepare(data, rate, request.data_type)
     m = factors(spec, taus, record.n_phase, record.rate)
     warn_if_empty(m, spec.name, record.n_phase, taus)

@@ -39,7 +39,6 @@ from typing import Any
 import dask
 import dask.array as da
 import numpy as np
-import xarray as xr
 from dask.graph_manipulation import clone
 
 from qsense._lazy import lazy_series
@@ -47,9 +46,7 @@ from qsense.stability._kernels import _decimated_sum, _diff2_block, _diff3_block
 from qsense.stability._kernels_modified import _mdev_block, _prefix2
 from qsense.stability._kernels_noise import acf_alphas, b1_ratios
 from qsense.stability._kernels_stream import lag1_sums
-from qsense.stability._pipeline import Request, attrs, build, columns, given_alpha
-from qsense.stability._registry import Spec
-from qsense.stability._taus import factors, warn_if_empty
+from qsense.stability._registry import SPECS, Spec
 from qsense.stability.noise_id import (
     _ACF_MIN_POINTS,
     _b1_decide,
@@ -60,7 +57,15 @@ from qsense.stability.noise_id import (
     _rn_boundary,
 )
 
-__all__ = ["BLOCK_SAMPLES", "GATHER_SAMPLES", "STREAMED", "WINDOW_SAMPLES", "compute_lazy"]
+__all__ = [
+    "BLOCK_SAMPLES",
+    "GATHER_SAMPLES",
+    "STREAMED",
+    "WINDOW_SAMPLES",
+    "LazyRecord",
+    "prepare_lazy",
+    "streamed",
+]
 
 #: The statistics a dask-backed record is streamed through.
 STREAMED = ("adev", "oadev", "mdev", "tdev", "hdev", "ohdev", "totdev", "mtie")
@@ -136,9 +141,17 @@ def _integrate(y: np.ndarray, carry: float, mean: float, rate: float) -> np.ndar
     return np.cumsum(d)[1:]
 
 
-def prepare_lazy(data: Any, rate: float | None, data_type: str, name: str = "data") -> LazyRecord:
-    """Validate a dask-backed record (no read for phase; one pass for frequency) and
-    build its phase lazily (frequency: integrated with the mean removed, SP 1065 eq. 3)."""
+def prepare_lazy(
+    spec: Spec, data: Any, rate: float | None, data_type: str, name: str = "data"
+) -> LazyRecord:
+    """Validate a dask-backed record for ``spec`` (no read for phase; one pass for
+    frequency) and build its phase lazily (frequency: integrated with the mean
+    removed, SP 1065 eq. 3)."""
+    if spec.name not in STREAMED:
+        raise ValueError(
+            f"data is dask-backed, which {spec.name} does not stream (streamed: "
+            f"{', '.join(STREAMED)}); pass data.compute() to compute it in memory"
+        )
     values, rate, _, _ = lazy_series(data, rate, name=name, min_length=2)
     n_in = int(values.shape[0])
     if data_type == "phase":
@@ -423,24 +436,16 @@ def _sums(spec: Spec, rec: LazyRecord, ms: np.ndarray, extra: list[Any] = ()):
     return s, n, long, done[2]
 
 
-def compute_lazy(
-    spec: Spec, data: Any, rate: float | None, taus: Any, request: Request
-) -> xr.Dataset:
-    """:func:`qsense.stability._pipeline.compute` of a dask-backed record (see the
-    module docstring): the same Dataset as the in-memory path."""
-    if spec.name not in STREAMED:
-        raise ValueError(
-            f"data is dask-backed, which {spec.name} does not stream (streamed: "
-            f"{', '.join(STREAMED)}); pass data.compute() to compute it in memory"
-        )
-    rec = prepare_lazy(data, rate, request.data_type)
+def streamed(
+    spec: Spec, rec: LazyRecord, m: np.ndarray, data_type: str, alpha: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Raw values (as the in-memory estimator), term counts and noise exponents of
+    ``spec`` at the factors ``m`` of a dask-backed record (see the module docstring);
+    ``alpha``: imposed exponents, one per factor (None: identified)."""
     n_ph = rec.n_phase
-    m = factors(spec, taus, n_ph, rec.rate)
-    warn_if_empty(m, spec.name, n_ph, taus)
-    alpha = given_alpha(request.alpha, m.size)
     kind, order = _KIND[spec.name]
     long_strided = m[order * m > WINDOW_SAMPLES].tolist() if kind == "strided" and m.size else []
-    base, dmax = int(request.data_type == "freq"), _dmax(spec.name)
+    base, dmax = int(data_type == "freq"), _dmax(spec.name)
     gather, stream = _noise_plan(spec, n_ph, m, long_strided) if alpha is None else ([], [])
     gather = sorted(set(gather) | set(long_strided))
     shifts = _shifts(rec.x, n_ph, stream, base, dmax)
@@ -474,16 +479,14 @@ def compute_lazy(
             spec,
             rec,
             m[valid],
-            request.data_type,
+            data_type,
             decimated,
             acf_sums,
             dict(zip(stream, shifts, strict=True)),
         )
     else:
         out_alpha[valid] = alpha[valid]
-    sizes = (rec.n_in, n_ph, rec.rate)
-    cols = columns(spec, m, vals, n, out_alpha, sizes, request)
-    return build(spec, cols, attrs(rec, request))
+    return vals, n, out_alpha
 
 
 def _alphas(spec, rec, m, data_type, decimated, acf_sums, shifts) -> np.ndarray:
@@ -538,8 +541,6 @@ def _b1_alphas(spec: Spec, rec: LazyRecord, ms: list[int], decimated) -> list[in
     pm = [i for i, a in enumerate(out) if a is None]
     if pm:
         pm_ms = np.array(sorted({ms[i] for i in pm}), dtype=np.int64)
-        from qsense.stability._registry import SPECS
-
         s_oa, n_oa, _, _ = _sums(SPECS["oadev"], rec, pm_ms)
         s_mo, n_mo, _, _ = _sums(SPECS["mdev"], rec, pm_ms)
         with np.errstate(invalid="ignore", divide="ignore"):
