@@ -32,7 +32,9 @@ from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import xarray as xr
+from xarray.indexes import PandasIndex
 
 from qsense._validate import warn
 from qsense.signal import DataType
@@ -349,12 +351,23 @@ def _assemble(rows: list[Rows], attributes: dict[str, Any]) -> xr.Dataset:
     }
     if has_part:
         data_vars["part"] = (dims, part, {"long_name": f"theoh rows: {_PART}, -1 elsewhere"})
-    names = [r.name for r in rows]
+    names = np.array([r.name for r in rows], dtype=str)
     coords = {
-        "statistic": ("statistic", np.array(names, dtype=str)),
+        "statistic": ("statistic", names, {}),
         "tau": ("tau", union, {"units": "s", "long_name": "averaging time"}),
         "m": (dims, grid["m"], {"long_name": "averaging factor (0: no row)"}),
-        "dev_units": ("statistic", np.array([SPECS[s].units for s in names], dtype=str)),
-        "dev_long_name": ("statistic", np.array([SPECS[s].long_name for s in names], dtype=str)),
+        "dev_units": ("statistic", np.array([SPECS[s].units for s in names], dtype=str), {}),
+        "dev_long_name": (
+            "statistic",
+            np.array([SPECS[s].long_name for s in names], dtype=str),
+            {},
+        ),
     }
-    return xr.Dataset(data_vars, coords=coords, attrs=dict(attributes))
+    # ready Variables and indexes: the same Dataset as from tuples, without its merging
+    indexes = {
+        "statistic": PandasIndex(pd.Index(names), "statistic"),
+        "tau": PandasIndex(pd.Index(union), "tau"),
+    }
+    coordinates = xr.Coordinates({k: xr.Variable(*v) for k, v in coords.items()}, indexes=indexes)
+    variables = {k: xr.Variable(*v) for k, v in data_vars.items()}
+    return xr.Dataset(variables, coords=coordinates, attrs=dict(attributes))
