@@ -265,7 +265,10 @@ def compute(
         Registry name (or spec) of the statistic.
     data : xarray.DataArray or array-like, shape (n,), or Record
         Phase in s or fractional frequency (``request.data_type``); NaN marks a gap. A
-        :class:`Record` from :func:`prepare` is used as it is (``rate`` ignored).
+        :class:`Record` from :func:`prepare` is used as it is (``rate`` ignored). A
+        dask-backed DataArray (or dask array) is streamed chunk by chunk in bounded
+        memory by :mod:`._stream` (statistics of ``_stream.STREAMED``, no gaps), with
+        the same result.
     rate : float or None
         Sample rate in Hz (None for a DataArray with a time coordinate).
     taus : {"octave", "decade", "all"} or array-like of float
