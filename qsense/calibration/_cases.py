@@ -6,7 +6,8 @@ same bits wherever and in whatever order it runs. The chain for each sensor:
 
 1. acquire: ``model.simulate(duration, seed=child, start=start, environment=env)`` (the
    case's seed is spawned into environment, quantum, classical) or the record of
-   ``file``; the time stamps shifted by ``time_offset``;
+   ``file`` (read by its ``reader``, one ``station``, a ``window``); the time stamps shifted by
+   ``time_offset``;
 2. outliers: :func:`qsense.denoise.hampel` (``replace="median"``), when set;
 3. decimate: block means over ``decimate`` (whole samples; stamped at block centres);
 4. the series so far is the input of ``snr`` (the tide is the signal there);
@@ -21,7 +22,6 @@ same bits wherever and in whatever order it runs. The chain for each sensor:
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import Any
 
@@ -88,20 +88,21 @@ def build_environment(config: dict[str, Any], ss: np.random.SeedSequence) -> xr.
     return xr.Dataset(out) if out else None
 
 
-@functools.lru_cache(maxsize=4)
-def _record(path: str, variable: str | None) -> xr.DataArray:
-    from qsense.io import load
-
-    obj = load(path)
-    return obj if variable is None else obj[variable]
-
-
 def _acquire(config: dict, role: str, ss: np.random.SeedSequence, env: Any) -> xr.DataArray:
     from qsense.sensors import SensorModel
 
     entry = config["sensors"][role]
     if entry["kind"] == "file":
-        da = _record(entry["file"], entry["variable"]).copy()
+        from qsense.calibration._files import cached_record
+
+        window = entry.get("window")
+        da = cached_record(
+            entry["file"],
+            entry.get("reader", "qsense"),
+            entry["variable"],
+            entry.get("station"),
+            None if window is None else tuple(window),
+        ).copy()
     else:
         model = SensorModel.from_attrs(
             {"model": entry["model"], "model_params": entry["model_params"]}

@@ -22,8 +22,15 @@ model parameters are plain SI numbers. The schema (``[]`` optional)::
                     (a table present = the driver on)
     [sensors.quantum], [sensors.classical]   exactly these two roles, each:
                     model = class name of a qsense.sensors model, [preset], [params]
-                    (SI overrides), or file = a qsense HDF5 record (qsense.io.load; path
-                    relative to the study file) with [variable]; [label],
+                    (SI overrides), or file = a recorded series (path relative to the
+                    study file) read by [reader] = "qsense" (qsense.io.load, the
+                    default) | "cg6" | "cg5" | "burris" | "a10" | "ggp" | "tsf" |
+                    "iaga2002" (qsense.io.read_<reader>), with [variable] (default
+                    "gravity" for the gravimeter readers, "g" for "a10"; required for "iaga2002",
+                    "tsf" and multi-variable qsense files), [station] (survey
+                    records: keep one station's rows) and [window] = [first, end]
+                    (UTC; keep the rows in [first, end)); the series must be uniformly
+                    sampled, on 'time', with 'quantity' and SI 'units'; [label],
                     [display_units], [time_offset] (added to the time stamps: e.g. a
                     reading stamped at its start is centred by half its length)
     [processing]    outliers = n_sigmas (Hampel, window outlier_window samples) | false,
@@ -206,20 +213,20 @@ def parse_study(text: str, *, source: str = "<study>", base: str | Path | None =
     return Study(config=config, source=text, path=None if base is None else Path(source))
 
 
-def _start(r: Reader, value: Any) -> str:
+def _start(r: Reader, value: Any, key: str = "start") -> str:
     if isinstance(value, _dt.datetime):
         if value.tzinfo is not None:
             value = value.astimezone(_dt.UTC).replace(tzinfo=None)
         value = value.isoformat()
     if isinstance(value, _dt.date) and not isinstance(value, _dt.datetime):
         value = value.isoformat()
-    value = r.string("start", value)
+    value = r.string(key, value)
     try:
         t = np.datetime64(value, "ns")
     except ValueError:
-        raise r.fail("start", f"must be an ISO 8601 UTC time, got {value!r}") from None
+        raise r.fail(key, f"must be an ISO 8601 UTC time, got {value!r}") from None
     if np.isnat(t):
-        raise r.fail("start", f"must be an ISO 8601 UTC time, got {value!r}")
+        raise r.fail(key, f"must be an ISO 8601 UTC time, got {value!r}")
     return str(t)
 
 
@@ -302,6 +309,9 @@ def _sensors(r: Reader, data: Any, base: Path) -> dict[str, Any]:
             "params",
             "file",
             "variable",
+            "reader",
+            "station",
+            "window",
             "label",
             "display_units",
             "time_offset",
@@ -313,8 +323,9 @@ def _sensors(r: Reader, data: Any, base: Path) -> dict[str, Any]:
         if "time_offset" in s:
             entry["time_offset"] = r.duration(f"{key}.time_offset", s["time_offset"], False)
         if "model" in s:
-            if "variable" in s:
-                raise r.fail(f"{key}.variable", "only with 'file', not with 'model'")
+            for k in ("variable", "reader", "station", "window"):
+                if k in s:
+                    raise r.fail(f"{key}.{k}", "only with 'file', not with 'model'")
             entry.update(_model_entry(r, key, s))
         else:
             for k in ("preset", "params"):
@@ -385,39 +396,37 @@ def _model_entry(r: Reader, key: str, s: dict) -> dict[str, Any]:
 
 
 def _file_entry(r: Reader, key: str, s: dict, base: Path) -> dict[str, Any]:
-    from qsense.io import load
+    from qsense.calibration._files import READERS, RecordError, file_label, read_record
 
     name = r.string(f"{key}.file", s["file"])
+    reader = r.string(f"{key}.reader", s.get("reader", "qsense"), tuple(READERS))
+    variable = None if "variable" not in s else r.string(f"{key}.variable", s["variable"])
+    station = None if "station" not in s else r.string(f"{key}.station", s["station"])
+    window = None
+    if "window" in s:
+        w = s["window"]
+        if not isinstance(w, list) or len(w) != 2:
+            raise r.fail(f"{key}.window", f"must be [first, end] (UTC times), got {w!r}")
+        window = [_start(r, v, f"{key}.window[{i}]") for i, v in enumerate(w)]
+        if not window[0] < window[1]:
+            raise r.fail(f"{key}.window", f"must have first < end, got {w!r}")
     path = (base / name).resolve()
     try:
-        obj = load(path)
-    except (OSError, ValueError, TypeError) as exc:
-        raise r.fail(
-            f"{key}.file", f"cannot read {str(path)!r} with qsense.io.load: {exc}"
-        ) from None
-    if hasattr(obj, "data_vars"):
-        variable = r.string(f"{key}.variable", s.get("variable", ""))
-        if variable not in obj.data_vars:
-            raise r.fail(
-                f"{key}.variable",
-                f"must name a variable of the file, one of "
-                f"{sorted(map(str, obj.data_vars))}, got {variable!r}",
-            )
-        da = obj[variable]
-    else:
-        da, variable = obj, None
-    if da.dims != ("time",) or da.sizes["time"] < 16:
-        raise r.fail(f"{key}.file", f"must hold a series on 'time' of >= 16 samples, got {da.dims}")
-    quantity = da.attrs.get("quantity")
-    if quantity not in QUANTITIES or da.attrs.get("units") != QUANTITIES[quantity]["units"]:
-        raise r.fail(f"{key}.file", "the series needs 'quantity' and SI 'units' attributes")
+        da, variable = read_record(
+            str(path), reader, variable, station, None if window is None else tuple(window)
+        )
+    except RecordError as exc:
+        raise r.fail(f"{key}.{exc.key}", str(exc)) from None
     return {
         "kind": "file",
         "file": str(path),
+        "reader": reader,
         "variable": variable,
+        "station": station,
+        "window": window,
         "model": f"file:{path.name}",
-        "quantity": str(quantity),
-        "label": path.stem,
+        "quantity": str(da.attrs["quantity"]),
+        "label": file_label(path, station),
     }
 
 
