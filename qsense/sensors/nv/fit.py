@@ -13,6 +13,8 @@ from qsense import _validate
 __all__ = ["OdmrFit", "fit_odmr"]
 
 _MIN_POINTS = 8
+_N_REFINE = 2  # add-or-split starts refined by a full fit, after a local screening fit
+_EXACT_MAX = 10_000  # Jacobian size (points x parameters) above which LSMR replaces SVD
 
 
 @dataclass(frozen=True)
@@ -46,12 +48,29 @@ class OdmrFit:
         return self.depths / self.baseline
 
 
+def _parts(p: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per-dip (rows) pieces of the model: amplitude, offset, denominator, Lorentzian."""
+    a, c, hw = p[1::3, None], p[2::3, None], p[3::3, None]
+    d = x[None, :] - c
+    den = d * d + hw * hw
+    return a, hw, d, den, hw * hw / den
+
+
 def _model(p: np.ndarray, x: np.ndarray) -> np.ndarray:
-    out = np.full_like(x, p[0])
-    for k in range(1, p.size, 3):
-        a, x0, hw = p[k : k + 3]
-        out -= a * hw**2 / ((x - x0) ** 2 + hw**2)
-    return out
+    """Baseline p[0] minus dips (amplitude, centre, half width) = p[1:4], p[4:7], ..."""
+    a, _, _, _, lor = _parts(p, x)
+    return p[0] - np.sum(a * lor, axis=0)
+
+
+def _model_jac(p: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Analytic Jacobian of :func:`_model`, shape (x.size, p.size)."""
+    a, hw, d, den, lor = _parts(p, x)
+    jac = np.empty((x.size, p.size))
+    jac[:, 0] = 1.0
+    jac[:, 1::3] = -lor.T
+    jac[:, 2::3] = (-2.0 * a * lor * d / den).T
+    jac[:, 3::3] = (-2.0 * a * hw * d * d / (den * den)).T
+    return jac
 
 
 def _check(freqs: Any, signal: Any, sigma: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -85,17 +104,66 @@ def _check(freqs: Any, signal: Any, sigma: Any) -> tuple[np.ndarray, np.ndarray,
 def _matched_start(
     x: np.ndarray, depth: np.ndarray, widths: np.ndarray
 ) -> tuple[float, float, float]:
-    """Best (amplitude, centre, half width) of one Lorentzian in ``depth`` (>0 = dip),
-    by a least-squares matched filter over a grid of widths and all sample centres."""
+    """Best (amplitude, centre, half width) of one Lorentzian dip in ``depth`` (>0 = dip),
+    by a least-squares matched filter over a grid of widths and centres.
+
+    For half width hw the centres are every max(1, hw / (4 median step))-th sample and the
+    template is cut at +-30 hw (it keeps 99.9 % of its energy), so each width costs
+    O(n) rather than O(n^2): a start value, refined by the fit, needs no more.
+    """
+    n = x.size
+    step = float(np.median(np.diff(x)))
     best = (-np.inf, 0.0, x[0], widths[0])
     for hw in widths:
-        k = hw**2 / ((x[None, :] - x[:, None]) ** 2 + hw**2)  # rows: centre at x_i
-        amp = (k @ depth) / np.sum(k * k, axis=1)
-        score = amp * (k @ depth)  # reduction of the residual sum of squares
+        centres = np.arange(0, n, max(1, int(hw / (4 * step))))
+        xc = x[centres]
+        lo = np.searchsorted(x, xc - 30 * hw, side="left")
+        hi = np.searchsorted(x, xc + 30 * hw, side="right")
+        idx = lo[:, None] + np.arange(int(np.max(hi - lo)))[None, :]
+        inside = idx < hi[:, None]
+        idx = np.minimum(idx, n - 1)
+        k = np.where(inside, hw**2 / ((x[idx] - xc[:, None]) ** 2 + hw**2), 0.0)
+        kd = np.sum(k * depth[idx], axis=1)
+        kk = np.sum(k * k, axis=1)
+        score = np.where(kd > 0, kd * kd / kk, 0.0)  # reduction of the residual sum of squares
         i = int(np.argmax(score))
         if score[i] > best[0]:
-            best = (score[i], amp[i], x[i], hw)
+            best = (score[i], kd[i] / kk[i], xc[i], hw)
     return best[1], best[2], best[3]
+
+
+def _local_fit(
+    p: np.ndarray,
+    dips: list[int],
+    x: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+) -> np.ndarray:
+    """``p`` with only the listed dips refitted, on the points within 5 half widths of
+    them, the baseline and every other dip held fixed (a cheap screen of a start)."""
+    free = np.ravel([[1 + 3 * i, 2 + 3 * i, 3 + 3 * i] for i in dips])
+    near = np.zeros(x.size, dtype=bool)
+    for i in dips:
+        near |= np.abs(x - p[2 + 3 * i]) < 5 * p[3 + 3 * i]
+    if np.count_nonzero(near) <= free.size:
+        return p
+    xs, ws = x[near], w[near]
+    fixed = p.copy()
+    fixed[free[::3]] = 0.0  # the baseline and the other dips stay as they are
+    rest = _model(fixed, xs) - y[near]
+
+    def resid(q: np.ndarray) -> np.ndarray:
+        return (rest + _model(np.r_[0.0, q], xs)) * ws
+
+    def jac(q: np.ndarray) -> np.ndarray:
+        return _model_jac(np.r_[0.0, q], xs)[:, 1:] * ws[:, None]
+
+    q = least_squares(resid, p[free], jac=jac, bounds=(lo[free], hi[free]), x_scale="jac")
+    out = p.copy()
+    out[free] = q.x
+    return out
 
 
 def fit_odmr(
@@ -111,8 +179,17 @@ def fit_odmr(
     Starting values come from a matched filter (least-squares Lorentzian template over
     a grid of widths from the frequency step to a quarter of the span), applied greedily
     to the residual of the fit with one dip fewer; each N = 1..max_dips is fitted by
-    least squares (scipy, bounded), and N is chosen by the Bayesian information
-    criterion (N = 0, the baseline alone, included) unless ``n_dips`` is given.
+    least squares (scipy, bounded, analytic Jacobian), and N is chosen by the Bayesian
+    information criterion (N = 0, the baseline alone, included) unless ``n_dips`` is
+    given. The N-dip start is the (N-1)-dip fit plus the matched-filter dip, or with one
+    of its dips split in two; every such start is first screened by refitting only the
+    dips it moves, on the points near them, and the best two are refined by a full fit.
+    N = max_dips + 1 is fitted too: if it beats every N <= max_dips with all its dips
+    significant, the fit is flagged (more dips than max_dips).
+
+    Cost: about a second for an NV ensemble's 8 lines on 1360 points (``max_dips=8``)
+    and a fraction of a second for a single NV's 40-point spectrum, on a busy 2-core
+    machine (load average 4-5).
 
     Parameters
     ----------
@@ -131,8 +208,8 @@ def fit_odmr(
     -------
     OdmrFit
         ``success`` False (with empty arrays or the fitted values and a ``message``),
-        and a UserWarning, when no dip is significant (depth < 3 sigma) or a dip is
-        unphysical.
+        and a UserWarning, when no dip is significant (depth < 3 sigma), a dip is
+        unphysical, or the spectrum holds more than ``max_dips`` dips.
 
     Raises
     ------
@@ -153,25 +230,40 @@ def fit_odmr(
     def resid(p: np.ndarray) -> np.ndarray:
         return (_model(p, x) - y) * w
 
+    def jac(p: np.ndarray) -> np.ndarray:
+        return _model_jac(p, x) * w[:, None]
+
     base = float(np.quantile(y, 0.75))
     fits = {0: np.array([base])}
     n = y.size
     p = fits[0]
-    for k in range(1, top + 1):
+    # one dip beyond max_dips is tried too: a spectrum with more dips is flagged, not cut
+    for k in range(1, top + 1 + (n_fixed is None)):
         if 1 + 3 * k >= n:
             break
+        # exact (SVD) trust-region steps for small problems; LSMR for large ones, whose
+        # SVD can cost 100x more on a busy multi-core machine (BLAS threads contending)
+        solver = "exact" if n * (1 + 3 * k) <= _EXACT_MAX else "lsmr"
         lo = np.concatenate([[-np.inf], np.tile([0.0, -0.1, step / 4], k)])
         hi = np.concatenate([[np.inf], np.tile([np.inf, 1.1, 0.25], k)])
         amp, c, hw = _matched_start(x, _model(p, x) - y, widths)
         starts = [np.concatenate([p, [max(amp, 1e-6), c, hw]])]  # add a dip to the residual
+        changed = [[k - 1]]  # the dips each start moves
         for j in range(1, p.size, 3):  # or split one fitted dip into two
             a, cj, hj = p[j : j + 3]
             starts.append(np.concatenate([p[:j], [a, cj - hj / 2, hj / 2], p[j + 3 :],
                                           [a, cj + hj / 2, hj / 2]]))  # fmt: skip
+            changed.append([j // 3, k - 1])
+        starts = [np.clip(q, lo + 1e-9, hi - 1e-9) for q in starts]
+        if len(starts) > _N_REFINE:  # screen every start by refitting only the dips it moves
+            starts = [
+                _local_fit(q, d, x, y, w, lo, hi) for q, d in zip(starts, changed, strict=True)
+            ]
+            starts = [starts[i] for i in np.argsort([np.sum(resid(q) ** 2) for q in starts])]
         best = None
-        for start in starts:
-            q = least_squares(resid, np.clip(start, lo + 1e-9, hi - 1e-9), bounds=(lo, hi),
-                              x_scale="jac")  # fmt: skip
+        for start in starts[:_N_REFINE]:
+            q = least_squares(resid, start, jac=jac, bounds=(lo, hi), x_scale="jac",
+                              tr_solver=solver)  # fmt: skip
             if best is None or q.cost < best.cost:
                 best = q
         p = best.x
@@ -187,9 +279,9 @@ def fit_odmr(
 
     def errors(p: np.ndarray) -> tuple[np.ndarray, float]:
         redchi2 = float(np.sum(resid(p) ** 2) / max(n - p.size, 1))
-        jac = _jacobian(resid, p)
+        j = jac(p)
         try:
-            cov = np.linalg.inv(jac.T @ jac)
+            cov = np.linalg.inv(j.T @ j)
         except np.linalg.LinAlgError:
             cov = np.full((p.size, p.size), np.inf)
         if e is None:
@@ -197,11 +289,13 @@ def fit_odmr(
         return np.sqrt(np.abs(np.diag(cov))), redchi2
 
     stats = {j: errors(q) for j, q in fits.items()}
+    more = False  # does N = max_dips + 1 beat every N <= max_dips?
     if n_fixed is not None:
         k = n_fixed
     else:  # lowest BIC among N whose every dip is significant (depth >= 3 sigma)
         valid = [j for j in fits if j == 0 or np.all(fits[j][1::3] >= 3 * stats[j][0][1::3])]
-        k = min(valid, key=lambda j: bic(fits[j]))
+        k = min((j for j in valid if j <= top), key=lambda j: bic(fits[j]))
+        more = top + 1 in valid and bic(fits[top + 1]) < bic(fits[k])
     p = fits[k]
     err, redchi2 = stats[k]
     if e is None:
@@ -216,7 +310,9 @@ def fit_odmr(
     ea, ec, ehw = err[1::3], err[2::3], err[3::3]
     order = np.argsort(c)
     ok, why = True, "ok"
-    if np.any(a < 3 * ea):
+    if more:
+        ok, why = False, f"more dips than max_dips = {top} (raise max_dips)"
+    elif np.any(a < 3 * ea):
         ok, why = False, "a dip is not significant (depth below 3 sigma)"
     elif np.any((c < 0) | (c > 1)):
         ok, why = False, "a dip centre lies outside the frequency range"
@@ -238,14 +334,3 @@ def fit_odmr(
         success=ok,
         message=why,
     )
-
-
-def _jacobian(fun: Any, p: np.ndarray) -> np.ndarray:
-    """Central-difference Jacobian of ``fun`` at ``p``."""
-    cols = []
-    for i in range(p.size):
-        h = 1e-6 * max(abs(p[i]), 1e-3)
-        dp = np.zeros_like(p)
-        dp[i] = h
-        cols.append((fun(p + dp) - fun(p - dp)) / (2 * h))
-    return np.stack(cols, axis=1)
