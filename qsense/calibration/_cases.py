@@ -10,7 +10,10 @@ same bits wherever and in whatever order it runs. The chain for each sensor:
    ``time_offset``;
 2. outliers: :func:`qsense.denoise.hampel` (``replace="median"``), when set;
 3. decimate: block means over ``decimate`` (whole samples; stamped at block centres);
-4. the series so far is the input of ``snr`` (the tide is the signal there);
+4. denoise (``"rts"``), when set: :func:`qsense.calibration._fusion_step.denoise`;
+   the series so far is the input of ``snr`` (the tide is the signal there);
+   fuse, when set: a third role ``fused`` from the two series so far
+   (:func:`qsense.calibration._fusion_step.fuse`), then steps 5-7 like the sensors;
 5. correct: ``tide`` subtracts :func:`qsense.environment.gravity_tide` (the
    environment's tide model), ``pressure`` adds
    :func:`qsense.environment.pressure_admittance_correction` of the pressure driver;
@@ -148,11 +151,10 @@ def _blocks(da: xr.DataArray, m: int) -> xr.DataArray:
 
 
 def _process(config: dict, da: xr.DataArray, env: Any) -> tuple[xr.DataArray, xr.DataArray]:
-    """(series before corrections, corrected series), both decimated."""
+    """(series before corrections, corrected series), both decimated (and denoised)."""
     from qsense.denoise import hampel
-    from qsense.environment import gravity_tide, pressure_admittance_correction
 
-    proc, site = config["processing"], config["site"]
+    proc = config["processing"]
     if proc["outliers"] is not None:
         clean = hampel(
             da, window_samples=proc["outlier_window"], n_sigmas=proc["outliers"], replace="median"
@@ -160,6 +162,18 @@ def _process(config: dict, da: xr.DataArray, env: Any) -> tuple[xr.DataArray, xr
         da = da.copy(data=clean["data"].values)
     if proc["decimate"] is not None:
         da = _blocks(da, max(1, round(proc["decimate"] * _rate(da))))
+    if proc.get("denoise") is not None:
+        from qsense.calibration._fusion_step import denoise
+
+        da = denoise(da, proc["denoise"])
+    return _correct(config, da, env)
+
+
+def _correct(config: dict, da: xr.DataArray, env: Any) -> tuple[xr.DataArray, xr.DataArray]:
+    """(``da``, ``da`` corrected), both with their ``sample_rate``."""
+    from qsense.environment import gravity_tide, pressure_admittance_correction
+
+    proc, site = config["processing"], config["site"]
     raw = da
     values = da.values.copy()
     times = da["time"].values
@@ -237,7 +251,7 @@ def _analyse(config: dict, role: str, raw: xr.DataArray, series: xr.DataArray):
     from qsense.spectral import asd
     from qsense.stability import oadev
 
-    units = config["sensors"][role]["units"]
+    units = config["sensors"][role if role in ROLES else "quantum"]["units"]
     rate = series.attrs["sample_rate"]
     proc = config["processing"]
     drift = fit_drift(series, model=proc["drift_model"], noise=proc["drift_noise"])
@@ -313,13 +327,27 @@ def run_case(config: dict[str, Any], index: int) -> xr.Dataset:
         [],
         {"case": int(index), "seed_entropy": str(ss.entropy), "seed_spawn_key": list(ss.spawn_key)},
     )
+    raws = {}
     for role, rss in zip(ROLES, role_ss, strict=True):
         da = _acquire(config, role, rss, env)
-        raw, series = _process(config, da, env)
-        out, m, extra = _analyse(config, role, raw, series)
+        raws[role], series = _process(config, da, env)
+        out, m, extra = _analyse(config, role, raws[role], series)
         variables.update(out)
         metrics.append(m)
         attrs.update(extra)
+    if config["processing"].get("fuse") is not None:
+        from qsense.calibration._fusion_step import fuse
+
+        fused = fuse(raws["quantum"], raws["classical"], config["processing"]["fuse"])
+        out, m, extra = _analyse(config, "fused", *_correct(config, fused, env))
+        variables.update(out)
+        variables["fused_metric"] = xr.DataArray(
+            np.asarray(m, dtype=np.float64),
+            dims=("criterion",),
+            attrs={"long_name": f"criterion value (SI) of the {fused.attrs['fuse']} fusion"},
+        )
+        attrs.update(extra)
+        attrs.update({k: v for k, v in fused.attrs.items() if k.startswith("fuse")})
     variables["metric"] = xr.DataArray(
         np.asarray(metrics, dtype=np.float64),
         dims=("role", "criterion"),

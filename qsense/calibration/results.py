@@ -32,6 +32,10 @@ The interface (fixed; :mod:`qsense.report` and the notebooks read it)
     ``criterion``) in SI with coords ``role`` and ``criterion``. ``attrs``: ``case``,
     ``seed_entropy`` (str), ``seed_spawn_key`` (the case's SeedSequence), ``run`` (the
     invocation of the runner that computed it: 1 for the first, +1 per resume).
+    A study with ``processing.fuse`` adds the role ``fused`` (the fusion of the two
+    sensors, on ``time_fused``, ``tau_fused``, ``frequency_fused``) with the same
+    variables, ``fused_metric`` on ``criterion`` (SI) and attrs ``fuse`` (the method),
+    ``fuse_*`` (its fitted parameters), ``fused_drift_rate``, ``fused_samples``, ...
 ``.verdicts() -> xarray.Dataset``
     On dim ``criterion`` with coords ``criterion`` (id), ``description``, ``units``
     (display units), ``comparison`` (``"below"``/``"above"``). Variables, in display

@@ -37,7 +37,13 @@ model parameters are plain SI numbers. The schema (``[]`` optional)::
                     decimate = "60 s" | false (block means), correct = ["tide",
                     "pressure"] (gravity only), drift_model = "linear" | "exponential" |
                     "polynomial" | "random_walk", drift_noise = "auto" | "white" |
-                    "ar1" | "flicker" | "random_walk" (fit_drift's model and noise)
+                    "ar1" | "flicker" | "random_walk" (fit_drift's model and noise),
+                    denoise = "rts" | false (after decimate: the RTS-smoothed level of a
+                    local-level model fitted by maximum likelihood, qsense.denoise),
+                    fuse = "kalman" | "complementary" | false (a third, "fused" series
+                    from both sensors before corrections, on the quantum time stamps:
+                    qsense.fusion.kalman_fuse or complementary; corrected and analysed
+                    like the sensors, its metrics stored per case as fused_metric)
     [analysis]      taus = "octave" | "decade" | "all" | [durations], asd_segment
     [[criteria]]    id, kind = "snr" | "resolution" | "drift" | "stability",
                     below = "<value unit>" | above = ..., [description];
@@ -65,6 +71,7 @@ from typing import Any
 
 import numpy as np
 
+from qsense.calibration._fusion_step import DENOISE, FUSE
 from qsense.calibration._schema import KINDS, NAME, ROLES, Reader, StudyError, cost, criteria
 from qsense.calibration._units import parse_quantity
 from qsense.calibration.drift import DRIFT_MODELS, DRIFT_NOISE
@@ -435,7 +442,16 @@ def _processing(r: Reader, data: Any, config: dict) -> dict[str, Any]:
     t = r.table(
         data,
         key,
-        {"outliers", "outlier_window", "decimate", "correct", "drift_model", "drift_noise"},
+        {
+            "outliers",
+            "outlier_window",
+            "decimate",
+            "denoise",
+            "fuse",
+            "correct",
+            "drift_model",
+            "drift_noise",
+        },
         set(),
     )
     out: dict[str, Any] = {}
@@ -449,6 +465,10 @@ def _processing(r: Reader, data: Any, config: dict) -> dict[str, Any]:
     out["decimate"] = None if decimate is False else r.duration(f"{key}.decimate", decimate)
     if out["decimate"] is not None and out["decimate"] * 64 > config["duration"]:
         raise r.fail(f"{key}.decimate", "leaves fewer than 64 samples in the duration")
+    for step, options in (("denoise", DENOISE), ("fuse", FUSE)):
+        v = t.get(step, False)  # only when on: older configurations keep their hash
+        if v is not False:
+            out[step] = r.string(f"{key}.{step}", v, options)
     correct = t.get("correct", [])
     if not isinstance(correct, list):
         raise r.fail(f"{key}.correct", f"must be a list of corrections, got {correct!r}")
