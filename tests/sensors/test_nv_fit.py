@@ -235,3 +235,17 @@ def test_matched_start_finds_a_lone_dip(n):
     assert abs(centre - 0.6137) <= max(hw / 4, x[1])  # centres: every hw/4 or every sample
     assert 0.5 < hw / 0.013 < 2  # the width grid's ratio is 1.7
     assert 0.01 < amp < 0.03
+
+
+def test_a_generous_max_dips_changes_nothing_and_stops_early():
+    f = np.linspace(2.860e9, 2.880e9, 201)
+    b = 50e-6 * AXIS
+    s = nv.odmr(f, b, contrast=0.01, linewidth=1e6, axes=AXIS, rate=4e9, dwell_seconds=1e-3,
+                seed=0)  # fmt: skip
+    few = nv.fit_odmr(f, s)
+    start = time.perf_counter()
+    many = nv.fit_odmr(f, s, max_dips=12)
+    elapsed = time.perf_counter() - start
+    assert few.success and many.success and many.n_dips == few.n_dips == 2
+    np.testing.assert_array_equal(many.centers, few.centers)
+    assert elapsed < 10.0  # dips stop being added once the BIC has risen twice in a row
