@@ -32,6 +32,24 @@ for a deep dip: Barry's formula takes the photon noise at the off-resonant rate 
 ``eta_barry``) times ``sqrt(1 - n_dips C L(depth))`` (0.94 for one line with C = 0.15,
 0.99 with C = 0.028).
 
+**Laser RIN through the lock-in** (derived here; the linearisation of
+:mod:`qsense.sensors.nv._run`): the demodulation at the modulation frequency reads the
+fractional intensity PSD ``S_eps`` there, so the RIN's field ASD is ``field_per_hz (1 -
+n_dips C L(depth)) sqrt(S_eps(f_mod - f)) / (C |L'(depth)|)`` times the loop response:
+the shot-noise ASD with ``2 / R`` (shot noise's fractional PSD) replaced by ``S_eps``
+and ``sqrt(1 - n C L)`` by ``(1 - n C L)``; with two lines the estimator's weights
+``m_0i`` combine the lines, ``sqrt(sum_i m_0i^2 S_i)``. ``S_i`` is the PSD of the
+sub-step samples where line ``i``'s Walsh pattern reads them: the only alias of the
+block-decimated demodulation with non-zero weight is ``f_sub / 2`` for ``(+,-,+,-)``
+and ``f_sub / 4`` for ``(+,+,-,-)`` (``f_sub = 2 f_mod``, the sub-step rate), so
+``S_0(f) = h_0 + pi h_-1 / (f_sub cos(pi f / f_sub))`` and ``S_1`` the mean of the
+Kasdin-Walter discrete flicker law ``pi h_-1 / (f_sub sin(pi f' / f_sub))`` at ``f' =
+f_sub / 4 +- f`` (at ``f_mod``, ``pi / 2`` above the continuous ``h_-1 / f_mod``: the
+sampled intensity folds the flicker above ``f_mod`` onto it). ADEV ``ASD(0) / sqrt(2 tau)``.
+
+**Offset random walk**: ``h_-2 = q^2 / (2 pi^2)``, ASD ``sqrt(h_-2) / f``, ADEV from
+:func:`qsense.noise.adev_from_h` (``q sqrt(tau / 3)`` for sampled taus).
+
 **Pulsed readout** (Taylor et al., Nat. Phys. 4, 810 (2008); Barry et al. 2020 sec. V,
 as recalled, check): Ramsey (DC) ``eta = sqrt(1/N + 1/(C^2 n)) sqrt(t_I + tau + t_R) /
 (2 pi gamma e^(-tau/T2*) tau)`` for ``N`` spins and ``n`` detected photons per readout
@@ -49,6 +67,7 @@ import numpy as np
 import xarray as xr
 
 from qsense._validate import choice
+from qsense.noise import adev_from_h
 from qsense.sensors._build import budget_dataset
 
 if TYPE_CHECKING:
@@ -97,6 +116,49 @@ def optimal_evolution(model: NVMagnetometer, coherence: float) -> tuple[float, f
     return tau, float(cost(np.array([tau]))[0])
 
 
+def _extra_terms(model, dimming, slope, loop, adev, asd, refs, attrs) -> None:
+    """The laser RIN and offset random-walk terms of the CW budget (see the module doc)."""
+    h0, h1 = model.laser_rin_white**2, model.laser_rin_flicker**2
+    f_sub = 2.0 * model.modulation_frequency  # sub-step rate
+    weights = model._estimator[0] * dimming / (model.contrast * slope)
+
+    def rin(f: Any) -> Any:
+        w = np.pi * np.asarray(f, dtype=np.float64) / f_sub
+        s0 = h0 + np.pi * h1 / (f_sub * np.cos(w))  # line 0: at f_sub / 2 - f
+        q = np.pi / 4.0  # line 1: the two sidebands of f_sub / 4
+        s1 = h0 + np.pi * h1 / f_sub * 0.5 * (1.0 / np.sin(q + w) + 1.0 / np.sin(q - w))
+        return np.sqrt(weights[0] ** 2 * s0 + weights[1] ** 2 * s1)
+
+    if h0 > 0 or h1 > 0:
+        eta_rin = float(rin(0.0)) / math.sqrt(2.0)
+        adev["laser_rin"] = lambda t: eta_rin / np.sqrt(t)
+        asd["laser_rin"] = lambda f: rin(f) * loop(f)
+        refs["laser_rin"] = (
+            "laser RIN S_eps = h_0 + h_-1/f read by the FM lock-in at f_mod (common mode "
+            "cancelled): ASD field_per_hz (1 - n C L(depth)) sqrt(S_eps) / (C |L'(depth)|) "
+            "times the loop response; ADEV ASD(0) / sqrt(2 tau) (qsense.sensors.nv._budget)"
+        )
+    q = model.offset_random_walk
+    if q > 0:
+        h2 = q * q / (2.0 * math.pi**2)
+        rate = model.rate
+
+        def walk(t: np.ndarray) -> np.ndarray:
+            m = t * rate
+            sampled = np.all((np.abs(m - np.rint(m)) <= 1e-9 * np.maximum(1.0, m)) & (m >= 0.5))
+            return adev_from_h({-2: h2}, t, rate, model="sampled" if sampled else "table")
+
+        adev["offset_random_walk"] = walk
+        asd["offset_random_walk"] = lambda f: math.sqrt(h2) / f
+        refs["offset_random_walk"] = (
+            "NIST SP 1065 (2008) sec. 5.2: random-walk offset, h_-2 = q^2 / (2 pi^2), "
+            "ADEV q sqrt(tau / 3) (qsense.noise.adev_from_h)"
+        )
+    bias = model.bias_coefficients * model.bias_temperature_coefficient
+    pair = (float(bias[0]), float(bias[1]) if bias.size > 1 else 0.0)
+    attrs["bias_false_field_per_kelvin"] = float(model.estimate(*pair)[0])
+
+
 def budget(model: NVMagnetometer, tau: Any, frequency: Any, readout: str) -> xr.Dataset:
     readout = choice("readout", readout, ("cw", "ramsey", "hahn_echo"))
     for name, axis in (("tau", tau), ("frequency", frequency)):
@@ -135,6 +197,7 @@ def budget(model: NVMagnetometer, tau: Any, frequency: Any, readout: str) -> xr.
         asd["shot_noise"] = lambda f: math.sqrt(2.0) * eta * loop(f)
         refs["shot_noise"] = _BARRY
         attrs.update(eta=eta, eta_barry=eta_barry, eta_units="T s1/2")
+        _extra_terms(model, dimming, slope, loop, adev, asd, refs, attrs)
     else:
         coherence, factor, what = (
             (model.t2_star, 1.0, "Ramsey (DC)")

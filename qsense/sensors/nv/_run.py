@@ -11,6 +11,23 @@ feedback loop, where each block's error must be known before the next block's
 microwave frequency is set. The kernel therefore demodulates block by block with the
 square (Walsh) reference itself: ``sum_j w_j N_j`` over one block is what ``lockin``'s
 boxcar gives for a square reference over one period, causal.
+
+**Laser RIN and offset drift.** With ``laser_rin_white`` or ``laser_rin_flicker``, the
+fractional intensity ``eps_j`` of each sub-step (a :class:`qsense.noise.PowerLawStream`
+at the sub-step rate ``2 modulation_frequency``, interval means, flicker law held from
+``1e-4`` of that rate: slower intensity changes are rejected by the demodulation
+anyway) multiplies the counts, ``N_j (1 + eps_j)``. Linearised about the lock (each
+tracked dip seen at ``+-depth``, ``N_j = R dt (1 - n_dips C L(depth))``), the block's
+error gains ``R dt (1 - n_dips C L(depth)) sum_j w_j eps_j``: a constant ``eps`` (the
+common-mode part) cancels since ``sum_j w_j = 0``, and what is left, the RIN near the
+modulation frequency, reads as the line offset ``x = -(1 - n_dips C L(depth)) sum_j
+w_j eps_j / (4 C |L'(depth)|)`` Hz. It passes through the same integrator,
+``n_(b+1) = (1 - g) n_b + g x_b`` (:func:`scipy.signal.lfilter`, its state carried), is
+averaged over each output sample like the servo frequencies, and goes through the
+estimator. The part of ``eps`` that scales the error signal itself (a loop-gain change
+proportional to the tracking error) is second order in lock and left out.
+``offset_random_walk`` is drawn at the output rate (``h_-2 = q^2 / (2 pi^2)``) and added
+to the output. Both are added to ``B``; each has its own seed child.
 """
 
 from __future__ import annotations
@@ -21,8 +38,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
+from scipy.signal import lfilter
 
 from qsense._validate import real_array, warn
+from qsense.noise import PowerLawStream
 from qsense.seeding import Seed, generator, seed_sequence, spawn
 from qsense.sensors._base import SensorModel
 from qsense.sensors._build import (
@@ -33,7 +52,8 @@ from qsense.sensors._build import (
     simulation_dataset,
     start_time,
 )
-from qsense.sensors.nv._kernels import STATE_SIZE, nv_lock
+from qsense.sensors.nv._budget import line_slope
+from qsense.sensors.nv._kernels import STATE_SIZE, WALSH, nv_lock
 from qsense.signal import DEFAULT_START
 
 if TYPE_CHECKING:
@@ -44,7 +64,40 @@ __all__ = ["NVRun"]
 #: Output samples computed per kernel call (the held drivers of a block: 32 MB).
 _BLOCK_SAMPLES = 1 << 21
 #: Version tag of :meth:`NVRun.state`.
-_FORMAT = "qsense.sensors.nv.NVRun/1"
+_FORMAT = "qsense.sensors.nv.NVRun/2"
+#: Sub-steps of laser RIN drawn per call (8 MB).
+_RIN_SUBSTEPS = 1 << 20
+#: Flicker RIN law held down to this fraction of the sub-step rate.
+_RIN_BAND = 1e4
+
+
+def rin_stream(model: NVMagnetometer, seed: Any) -> PowerLawStream | None:
+    """The fractional laser-intensity stream at the sub-step rate, or None without RIN."""
+    h = {0: model.laser_rin_white**2, -1: model.laser_rin_flicker**2}
+    if not (h[0] > 0 or h[-1] > 0):
+        return None
+    rate = 2.0 * model.modulation_frequency
+    return PowerLawStream(h, rate, seed=seed, tau_max=_RIN_BAND / rate)
+
+
+def offset_stream(model: NVMagnetometer, seed: Any) -> PowerLawStream | None:
+    """The random-walk output offset (T) at the output rate, or None without it."""
+    if not model.offset_random_walk > 0:
+        return None
+    h = {-2: model.offset_random_walk**2 / (2.0 * np.pi**2)}
+    return PowerLawStream(h, model.rate, seed=seed)
+
+
+def rin_scale(model: NVMagnetometer) -> float:
+    """Hz of line offset per unit ``sum_j w_j eps_j``: ``-(1 - n C L(depth)) / (4 C |L'|)``."""
+    hw, depth = model.linewidth / 2.0, model.depth
+    dips = 2.0 if model.lines == "both" else 1.0
+    dimming = 1.0 - dips * model.contrast * hw * hw / (depth * depth + hw * hw)
+    return -dimming / (4.0 * model.contrast * line_slope(hw, depth))
+
+
+def _pad(values: np.ndarray) -> tuple[float, float]:
+    return float(values[0]), float(values[1]) if values.size > 1 else 0.0
 
 
 def _check_model(model: Any) -> None:
@@ -67,7 +120,7 @@ class NVRun:
     model : NVMagnetometer
         The magnetometer.
     seed : int >= 0, numpy.random.SeedSequence or None
-        Seed of the run (one child: the photon counts).
+        Seed of the run (children: the photon counts, the laser RIN, the offset).
     start : datetime-like, optional
         UTC time of the first sample.
     """
@@ -76,8 +129,11 @@ class NVRun:
         _check_model(model)
         self._model = model
         self._ss = seed_sequence(seed)
-        (photons_ss,) = spawn(self._ss, 1)
+        photons_ss, rin_ss, offset_ss = spawn(self._ss, 3)
         self._gen = generator(photons_ss)
+        self._rin = rin_stream(model, rin_ss)
+        self._rin_loop = np.zeros(2)
+        self._offset = offset_stream(model, offset_ss)
         t0 = start_time(start)
         self._start = DEFAULT_START if t0 is None else t0
         self._state = np.zeros(STATE_SIZE)
@@ -96,13 +152,17 @@ class NVRun:
         dict
             ``format``, ``model_params``, ``start``, ``seed``/``seed_spawn_key``,
             ``samples``, ``servo`` (float64 (4,): the servo frequencies and the noiseless
-            loop's, Hz) and ``photons_rng`` (PCG64 state).
+            loop's, Hz), ``photons_rng`` (PCG64 state), ``rin_loop`` (float64 (2,), Hz)
+            and the states of the ``rin`` and ``offset`` streams (None when off).
         """
         return {
             **run_state(self._model, _FORMAT, self._start, self._ss),
             "samples": self._samples,
             "servo": self._state.copy(),
             "photons_rng": copy.deepcopy(self._gen.bit_generator.state),
+            "rin_loop": self._rin_loop.copy(),
+            "rin": None if self._rin is None else self._rin.state(),
+            "offset": None if self._offset is None else self._offset.state(),
         }
 
     @classmethod
@@ -132,6 +192,16 @@ class NVRun:
         self._gen = generator_from_state("state['photons_rng']", state.get("photons_rng"))
         self._samples = int(samples)
         self._state = np.array(servo, dtype=np.float64)
+        loop = real_array("state['rin_loop']", state.get("rin_loop"))
+        if loop.shape != (2,) or not np.all(np.isfinite(loop)):
+            raise ValueError(f"state['rin_loop'] must be 2 finite numbers, got {loop!r}")
+        self._rin_loop = np.array(loop, dtype=np.float64)
+        for key in ("rin", "offset"):
+            saved = state.get(key)
+            if (saved is None) != (getattr(self, "_" + key) is None):
+                raise ValueError(f"state[{key!r}] does not match the model's {key} noise")
+            if saved is not None:
+                setattr(self, "_" + key, PowerLawStream.from_state(saved))
         return self
 
     def next(self, samples: int, *, environment: xr.Dataset | None = None) -> xr.Dataset:
@@ -163,6 +233,33 @@ class NVRun:
         offsets = np.rint(np.arange(first, first + n, dtype=np.float64) * step).astype(np.int64)
         return self._start + offsets.astype("timedelta64[ns]")
 
+    def _rin_lines(self, n: int, lines: int) -> np.ndarray:
+        """Servo-frequency offsets (Hz) the laser RIN gives, averaged per output sample."""
+        out = np.zeros((2, n))
+        if self._rin is None:
+            return out
+        m = self._model
+        blocks = m.blocks_per_sample
+        scale = rin_scale(m)
+        g = m.loop_gain
+        step = max(1, _RIN_SUBSTEPS // (4 * blocks))
+        for lo in range(0, n, step):
+            k = min(n, lo + step) - lo
+            eps = self._rin.next(4 * blocks * k).reshape(k * blocks, 4)
+            for i in range(lines):
+                w = WALSH[i]
+                x = scale * (
+                    w[0] * eps[:, 0] + w[1] * eps[:, 1] + w[2] * eps[:, 2] + w[3] * eps[:, 3]
+                )
+                y, zf = lfilter([0.0, g], [1.0, g - 1.0], x, zi=self._rin_loop[i : i + 1])
+                self._rin_loop[i] = zf[0]
+                y = y.reshape(k, blocks)
+                acc = y[:, 0].copy()
+                for j in range(1, blocks):
+                    acc += y[:, j]
+                out[i, lo : lo + k] = acc * (1.0 / blocks)
+        return out
+
     def _next(self, n: int, environment: xr.Dataset | None, duration: Any) -> xr.Dataset:
         m = self._model
         first = self._samples
@@ -172,6 +269,7 @@ class NVRun:
         truth = np.zeros(n) if field is None else field
         d_temp = np.zeros(n) if temp is None else temp - m.reference_temperature
         a, c = m.line_coefficients
+        bias = m.bias_coefficients * m.bias_temperature_coefficient
         lines = 2 if m.lines == "both" else 1
         out = np.empty((4, n))
         outside = 0
@@ -180,6 +278,8 @@ class NVRun:
             f0 = np.zeros((2, hi - lo))
             for i in range(lines):
                 f0[i] = a[i] * m.flux_gain * truth[lo:hi] + c[i] * d_temp[lo:hi]
+                if bias[i] != 0:
+                    f0[i] += bias[i] * d_temp[lo:hi]
             outside += nv_lock(
                 f0,
                 self._gen,
@@ -208,11 +308,20 @@ class NVRun:
         field_est, temp_est = m.estimate(out[0], out[1])
         lin_field, _ = m.estimate(out[2], out[3])
         false_field = m.temperature_false_field * d_temp
+        bias_field, _ = m.estimate(*(bias[i] * d_temp if i < lines else 0.0 for i in (0, 1)))
+        rin_lines = self._rin_lines(n, lines)
+        rin, rin_temp = m.estimate(rin_lines[0], rin_lines[1])
+        offset = np.zeros(n) if self._offset is None else self._offset.next(n)
         terms: dict[str, Any] = {
             "shot_noise": field_est - lin_field,
-            "servo_lag": lin_field - truth - false_field,
+            "servo_lag": lin_field - truth - false_field - bias_field,
             "temperature": false_field,
+            "laser_rin": rin,
+            "bias_temperature": bias_field * np.ones(n),
+            "offset_random_walk": offset,
         }
+        field_est = field_est + rin + offset
+        temp_est = temp_est + rin_temp
         if lines == 2:
             terms["temperature_estimate"] = (m.reference_temperature + temp_est, "temperature")
         ds = simulation_dataset(
@@ -231,6 +340,7 @@ class NVRun:
                 "modulation_depth": m.depth,
                 "loop_gain": m.loop_gain,
                 "temperature_false_field_per_kelvin": m.temperature_false_field,
+                "bias_false_field_per_kelvin": float(m.estimate(*_pad(bias))[0]),
             },
         )
         return ds.assign_coords(time=("time", times, ds["time"].attrs))

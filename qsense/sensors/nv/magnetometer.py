@@ -114,6 +114,17 @@ class NVMagnetometer(SensorModel):
         Pulsed readout: number of NV spins read out.
     init_time, readout_time : float
         Pulsed readout: initialisation and readout durations in s.
+    laser_rin_white, laser_rin_flicker : float
+        Laser relative intensity noise of the detected light, fractional, one-sided ASD
+        in Hz^-1/2: ``S(f) = laser_rin_white^2 + laser_rin_flicker^2 / f`` (default 0;
+        see the Notes for how the FM lock-in rejects it).
+    bias_temperature_coefficient : float
+        Fractional change of the bias field per kelvin of the environment's
+        ``temperature`` (K^-1; NdFeB about -1.2e-3, SmCo about -3.5e-4, typical magnet
+        grades; default 0: a stable bias source).
+    offset_random_walk : float
+        Random-walk offset of the output (T s^-1/2: the offset after ``t`` seconds has
+        variance ``offset_random_walk^2 t``); default 0.
 
     Notes
     -----
@@ -140,6 +151,16 @@ class NVMagnetometer(SensorModel):
     constructor refuses a bias field that leaves the tracked NV's two lines within four
     linewidths; other orientations of an ensemble are not checked). Environment
     drivers are sampled at the output times and held over each output sample. The
+    **Real-instrument terms** (each its own Dataset variable and budget term, each from
+    its own seed child; see :mod:`qsense.sensors.nv._run`): ``laser_rin``, the intensity
+    noise multiplying the counts of each sub-step, ``N_j (1 + eps_j)``: its common-mode
+    (slow) part cancels in the Walsh demodulation at the lock point, and the residual is
+    the RIN at the modulation frequency read as a line offset through the slope,
+    ``-(1 - n_dips C L(depth)) sum_j w_j eps_j / (4 C |L'(depth)|)`` Hz per block,
+    filtered by the servo loop (linearised about the lock, added to ``B``);
+    ``bias_temperature``, the bias magnet's drift ``bias_temperature_coefficient dT``
+    moving the lines as a field at the diamond does (through the loop; two-line tracking
+    does not reject it); ``offset_random_walk``, a random walk added to the output. The
     lock-in is the kernel's own block-wise square-reference demodulation, not
     :func:`qsense.denoise.lockin`, which filters a whole record non-causally and so
     cannot close a feedback loop (see :mod:`qsense.sensors.nv._run`).
@@ -215,6 +236,14 @@ class NVMagnetometer(SensorModel):
     spins: int = parameter(1, unit="1", kind="int", minimum=1, maximum=1e15, doc="NV spins")
     init_time: float = parameter(1e-6, unit="s", minimum=0.0, doc="pulsed initialisation time")
     readout_time: float = parameter(0.3e-6, unit="s", minimum=0.0, doc="pulsed readout time")
+    laser_rin_white: float = parameter(0.0, unit="Hz-1/2", minimum=0.0, maximum=0.01, doc="RIN")
+    laser_rin_flicker: float = parameter(0.0, unit="Hz-1/2", minimum=0.0, maximum=0.01, doc="1/f")
+    bias_temperature_coefficient: float = parameter(
+        0.0, unit="K-1", minimum=-0.01, maximum=0.01, doc="bias field change per kelvin"
+    )
+    offset_random_walk: float = parameter(
+        0.0, unit="T s-1/2", minimum=0.0, maximum=1e-3, doc="random-walk output offset"
+    )
 
     def _check(self) -> None:
         if len(self.bias_field) != 3:
@@ -322,6 +351,15 @@ class NVMagnetometer(SensorModel):
         ) / (2.0 * _DIFF_TEMPERATURE)
         pick = {"lower": [0], "upper": [1], "both": [0, 1]}[self.lines]
         return da[pick], dc[pick]
+
+    @cached_property
+    def bias_coefficients(self) -> np.ndarray:
+        """Each tracked line's shift (Hz) per unit fractional change of the bias field."""
+        bias = np.asarray(self.bias_field)
+        t0 = self.reference_temperature
+        step = _DIFF_FIELD / max(float(np.linalg.norm(bias)), _DIFF_FIELD)
+        d = self._lines_at(bias * (1 + step), t0) - self._lines_at(bias * (1 - step), t0)
+        return d[{"lower": [0], "upper": [1], "both": [0, 1]}[self.lines]] / (2.0 * step)
 
     @cached_property
     def _estimator(self) -> np.ndarray:
@@ -503,7 +541,8 @@ class NVMagnetometer(SensorModel):
         duration : float or numpy.timedelta64
             Length in s (at least 2 output samples).
         seed : int >= 0, numpy.random.SeedSequence or None
-            Root seed (recorded in ``attrs``); one child: the photon counts.
+            Root seed (recorded in ``attrs``); three children in this order: the photon
+            counts, the laser RIN, the offset random walk.
         start : datetime-like, optional
             UTC time of the first sample.
         environment : xarray.Dataset, optional
@@ -513,8 +552,9 @@ class NVMagnetometer(SensorModel):
         Returns
         -------
         xarray.Dataset
-            ``B`` (T), ``truth``, ``shot_noise``, ``servo_lag``, ``temperature`` (T) and,
-            tracking both lines, ``temperature_estimate`` (K); see the class Notes.
+            ``B`` (T), ``truth``, ``shot_noise``, ``servo_lag``, ``temperature``,
+            ``laser_rin``, ``bias_temperature``, ``offset_random_walk`` (T) and, tracking
+            both lines, ``temperature_estimate`` (K); see the class Notes.
 
         Warns
         -----
@@ -539,9 +579,12 @@ class NVMagnetometer(SensorModel):
             Fourier frequencies in Hz (> 0; for ``"cw"`` at most ``rate / 2``).
         readout : {"cw", "ramsey", "hahn_echo"}
             ``"cw"``: the simulated lock's ``shot_noise`` (Barry et al. 2020, times the
-            loop response in the ASD); ``"ramsey"`` (DC, T2*) and ``"hahn_echo"`` (AC at
-            ``1 / tau``, T2): ``spin_projection`` and ``photon_shot_noise`` at the best
-            free evolution (Taylor et al. 2008), flat in frequency.
+            loop response in the ASD), ``laser_rin`` and ``offset_random_walk`` (each
+            when non-zero; the bias temperature term depends on the temperature record:
+            attr ``bias_false_field_per_kelvin``, T/K); ``"ramsey"`` (DC, T2*) and
+            ``"hahn_echo"`` (AC at ``1 / tau``, T2): ``spin_projection`` and
+            ``photon_shot_noise`` at the best free evolution (Taylor et al. 2008), flat
+            in frequency.
 
         Returns
         -------
