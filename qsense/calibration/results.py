@@ -42,7 +42,8 @@ The interface (fixed; :mod:`qsense.report` and the notebooks read it)
     units: ``quantum``, ``quantum_lo``, ``quantum_hi`` (median and 16th/84th
     percentiles over the finished cases), the same for ``classical``, ``threshold``,
     ``quantum_pass`` and ``classical_pass`` (int8 0/1, the median against the
-    threshold), ``margin`` (> 1 when the quantum sensor passes: threshold/value for
+    threshold; with ``processing.fuse`` also ``fused``, ``fused_lo``, ``fused_hi``,
+    ``fused_pass``), ``margin`` (> 1 when the quantum sensor passes: threshold/value for
     "below", value/threshold for "above") and ``gain`` (> 1 when the quantum sensor is
     the better: classical/quantum for "below", quantum/classical for "above").
     The integration cost is in ``attrs`` (absent when the study has no ``[cost]``):
@@ -147,9 +148,26 @@ class StudyResults:
             name="metric",
         )
 
+    def fused_metrics(self) -> xr.DataArray | None:
+        """``fused_metric`` of every finished case on (``case``, ``criterion``), SI; None
+        when the study has no ``processing.fuse``."""
+        if self.config.get("processing", {}).get("fuse") is None:
+            return None
+        criteria = [c["id"] for c in self.config["criteria"]]
+        values = np.full((len(self.cases), len(criteria)), np.nan)
+        with h5py.File(self.path, "r") as f:
+            for k, i in enumerate(self.cases):
+                values[k] = f[_case_group(i)]["fused_metric"][()]
+        return xr.DataArray(
+            values,
+            dims=("case", "criterion"),
+            coords={"case": list(self.cases), "criterion": criteria},
+            name="fused_metric",
+        )
+
     def verdicts(self) -> xr.Dataset:
         """Each criterion for both sensors against its threshold (module docstring)."""
-        return verdicts(self.config, self.metrics())
+        return verdicts(self.config, self.metrics(), fused=self.fused_metrics())
 
 
 def open_results(path: str | os.PathLike) -> StudyResults:
@@ -215,7 +233,9 @@ def _plain(value: Any) -> Any:
 
 
 # ------------------------------------------------------------------- verdicts
-def verdicts(config: Mapping[str, Any], metric: xr.DataArray) -> xr.Dataset:
+def verdicts(
+    config: Mapping[str, Any], metric: xr.DataArray, *, fused: xr.DataArray | None = None
+) -> xr.Dataset:
     """The verdict table from the metrics of the cases (SI) and the configuration.
 
     Parameters
@@ -224,6 +244,9 @@ def verdicts(config: Mapping[str, Any], metric: xr.DataArray) -> xr.Dataset:
         Resolved study configuration (``criteria``, optional ``cost``).
     metric : xarray.DataArray on (case, role, criterion)
         Metrics in SI, e.g. :meth:`StudyResults.metrics`.
+    fused : xarray.DataArray on (case, criterion), optional
+        Metrics of the fused series in SI (:meth:`StudyResults.fused_metrics`): adds
+        ``fused``, ``fused_lo``, ``fused_hi`` and ``fused_pass``.
 
     Returns
     -------
@@ -252,6 +275,16 @@ def verdicts(config: Mapping[str, Any], metric: xr.DataArray) -> xr.Dataset:
         for role in ROLES:
             ok = np.where(below, stats[role] < threshold, stats[role] > threshold)
             data[f"{role}_pass"] = ("criterion", ok.astype(np.int8))
+        if fused is not None:
+            values = fused.values / scale
+            if values.shape[0]:
+                lo, med, hi = np.percentile(values, [16.0, 50.0, 84.0], axis=0)
+            else:
+                lo = med = hi = np.full(len(ids), np.nan)
+            data.update(fused=("criterion", med), fused_lo=("criterion", lo))
+            data["fused_hi"] = ("criterion", hi)
+            ok = np.where(below, med < threshold, med > threshold)
+            data["fused_pass"] = ("criterion", ok.astype(np.int8))
         q, c = stats["quantum"], stats["classical"]
         data["margin"] = ("criterion", np.where(below, threshold / q, q / threshold))
         data["gain"] = ("criterion", np.where(below, c / q, q / c))

@@ -120,9 +120,24 @@ def test_tiny_study_with_denoise_and_kalman_fusion(tmp_path):
         assert case.attrs["fuse"] == "kalman" and case.attrs["fused_samples"] >= 100
         assert case["fused_series"].sizes["time_fused"] == case.attrs["fused_samples"]
         assert "fused_adev" in case and "fused_asd" in case
-    v = res.verdicts()  # the verdict table and the report read the two sensors as before
+    v = res.verdicts()  # the two sensors as before, plus the fused series' columns
     assert set(v["criterion"].values) == set(ids)
+    fused = res.fused_metrics()
+    assert fused.dims == ("case", "criterion") and fused.sizes["case"] == 2
+    scale = np.array([c["scale"] for c in res.config["criteria"]])
+    want = np.median(fused.values / scale, axis=0)
+    np.testing.assert_allclose(v["fused"].values, want, rtol=1e-14)
+    drift = ids.index("drift")
+    assert v["fused_pass"].values[drift] == 1 and v["classical_pass"].values[drift] == 0
     from qsense.report import write_report
 
     page = write_report(res, tmp_path / "f.html")
     assert page.exists() and "verdict-table" in page.read_text()
+
+
+def test_a_study_without_fusion_has_no_fused_columns(tmp_path):
+    path = run_study(parse_study(tiny_text(1), source="t.toml"), output=tmp_path, workers=1)
+    res = open_results(path)
+    assert res.fused_metrics() is None
+    assert not [name for name in res.verdicts().variables if str(name).startswith("fused")]
+    assert not [name for name in res.case(0).variables if str(name).startswith("fused")]
