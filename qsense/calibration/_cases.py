@@ -105,6 +105,7 @@ def _acquire(config: dict, role: str, ss: np.random.SeedSequence, env: Any) -> x
             entry["variable"],
             entry.get("station"),
             None if window is None else tuple(window),
+            entry.get("clock"),
         ).copy()
     else:
         model = SensorModel.from_attrs(

@@ -3,7 +3,8 @@
 A ``file`` sensor names a file, the :mod:`qsense.io` reader that opens it (``reader``,
 default ``"qsense"``: :func:`qsense.io.load`), the variable of the dataset it returns
 (``variable``; the instrument readers have a default) and, for survey records whose rows
-carry a ``station`` coordinate (CG-5, CG-6, Burris), the ``station`` to keep, and a time
+carry a ``station`` coordinate (CG-5, CG-6, Burris), the ``station`` to keep, for records
+of many clocks (RINEX clock) the ``clock`` to keep, and a time
 ``window`` ``[first, end)`` (UTC) to keep (one visit of a station surveyed twice). The series
 must be one-dimensional on ``time``, carry ``quantity`` and SI ``units`` attributes (every
 reader sets them) and be uniformly sampled (after the station selection): studies
@@ -31,6 +32,7 @@ READERS: dict[str, tuple[str, str | None]] = {
     "iaga2002": ("read_iaga2002", None),
     "tsf": ("read_tsf", None),
     "ggp": ("read_ggp", "gravity"),
+    "rinex_clock": ("read_rinex_clock", "bias"),
 }
 #: Largest relative spread of the sampling intervals of a ``file`` series.
 UNIFORM_RTOL = 1e-3
@@ -45,6 +47,14 @@ class RecordError(ValueError):
 
 
 def _open(path: str, reader: str) -> Any:
+    import os
+
+    return _open_cached(path, reader, os.stat(path).st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=2)
+def _open_cached(path: str, reader: str, mtime_ns: int) -> Any:
+    """The reader's output, kept for the validation and the cases (never modified)."""
     import qsense.io
 
     return getattr(qsense.io, READERS[reader][0])(path)
@@ -56,6 +66,7 @@ def read_record(
     variable: str | None,
     station: str | None,
     window: tuple[str, str] | None = None,
+    clock: str | None = None,
 ) -> tuple[xr.DataArray, str | None]:
     """The validated series of a ``file`` sensor and the variable it came from.
 
@@ -71,6 +82,8 @@ def read_record(
         Keep only the rows of this station (records with a ``station`` coordinate).
     window : (str, str) or None
         Keep only the rows stamped in ``[first, end)`` (ISO 8601 UTC).
+    clock : str or None
+        The clock of a record on a ``clock`` dimension (RINEX clock: ``"G01"``, a station).
 
     Returns
     -------
@@ -81,7 +94,8 @@ def read_record(
     Raises
     ------
     RecordError
-        Naming the sensor key at fault (``file``, ``variable``, ``station``, ``window``).
+        Naming the sensor key at fault (``file``, ``variable``, ``station``, ``window``,
+        ``clock``).
     """
     fn = READERS[reader][0]
     try:
@@ -102,6 +116,15 @@ def read_record(
         raise RecordError("variable", f"the file holds a single series, got {variable!r}")
     else:
         da = obj
+    if "clock" in da.dims:
+        names = [str(c) for c in da["clock"].values]
+        if clock not in names:
+            raise RecordError(
+                "clock", f"must name a clock of the file, one of {names}, got {clock!r}"
+            )
+        da = da.isel(clock=names.index(clock), drop=True)
+    elif clock is not None:
+        raise RecordError("clock", f"the record has no clocks, got {clock!r}")
     if station is not None:
         if "station" not in da.coords:
             raise RecordError("station", f"the record has no stations, got {station!r}")
@@ -150,11 +173,12 @@ def cached_record(
     variable: str | None,
     station: str | None,
     window: tuple[str, str] | None,
+    clock: str | None = None,
 ) -> xr.DataArray:
     """:func:`read_record` once per worker process (the cases share the record)."""
-    return read_record(path, reader, variable, station, window)[0]
+    return read_record(path, reader, variable, station, window, clock)[0]
 
 
-def file_label(path: Path, station: str | None) -> str:
+def file_label(path: Path, station: str | None, clock: str | None = None) -> str:
     """Default label of a file sensor."""
-    return path.stem + (f" {station}" if station else "")
+    return path.stem + (f" {station}" if station else "") + (f" {clock}" if clock else "")

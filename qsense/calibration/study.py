@@ -25,11 +25,13 @@ model parameters are plain SI numbers. The schema (``[]`` optional)::
                     (SI overrides), or file = a recorded series (path relative to the
                     study file) read by [reader] = "qsense" (qsense.io.load, the
                     default) | "cg6" | "cg5" | "burris" | "a10" | "ggp" | "tsf" |
-                    "iaga2002" (qsense.io.read_<reader>), with [variable] (default
-                    "gravity" for the gravimeter readers, "g" for "a10"; required for "iaga2002",
-                    "tsf" and multi-variable qsense files), [station] (survey
-                    records: keep one station's rows) and [window] = [first, end]
-                    (UTC; keep the rows in [first, end)); the series must be uniformly
+                    "iaga2002" | "rinex_clock" (qsense.io.read_<reader>), with
+                    [variable] (default "gravity" for the gravimeter readers, "g" for
+                    "a10", "bias" for "rinex_clock"; required for "iaga2002", "tsf"
+                    and multi-variable qsense files), [clock] (rinex_clock: the clock
+                    to keep, e.g. "G01"), [station] (survey records: keep one
+                    station's rows) and [window] = [first, end] (UTC; keep the rows
+                    in [first, end)); the series must be uniformly
                     sampled, on 'time', with 'quantity' and SI 'units'; [label],
                     [display_units], [time_offset] (added to the time stamps: e.g. a
                     reading stamped at its start is centred by half its length)
@@ -319,6 +321,7 @@ def _sensors(r: Reader, data: Any, base: Path) -> dict[str, Any]:
             "reader",
             "station",
             "window",
+            "clock",
             "label",
             "display_units",
             "time_offset",
@@ -330,7 +333,7 @@ def _sensors(r: Reader, data: Any, base: Path) -> dict[str, Any]:
         if "time_offset" in s:
             entry["time_offset"] = r.duration(f"{key}.time_offset", s["time_offset"], False)
         if "model" in s:
-            for k in ("variable", "reader", "station", "window"):
+            for k in ("variable", "reader", "station", "window", "clock"):
                 if k in s:
                     raise r.fail(f"{key}.{k}", "only with 'file', not with 'model'")
             entry.update(_model_entry(r, key, s))
@@ -409,6 +412,7 @@ def _file_entry(r: Reader, key: str, s: dict, base: Path) -> dict[str, Any]:
     reader = r.string(f"{key}.reader", s.get("reader", "qsense"), tuple(READERS))
     variable = None if "variable" not in s else r.string(f"{key}.variable", s["variable"])
     station = None if "station" not in s else r.string(f"{key}.station", s["station"])
+    clock = None if "clock" not in s else r.string(f"{key}.clock", s["clock"])
     window = None
     if "window" in s:
         w = s["window"]
@@ -420,7 +424,7 @@ def _file_entry(r: Reader, key: str, s: dict, base: Path) -> dict[str, Any]:
     path = (base / name).resolve()
     try:
         da, variable = read_record(
-            str(path), reader, variable, station, None if window is None else tuple(window)
+            str(path), reader, variable, station, None if window is None else tuple(window), clock
         )
     except RecordError as exc:
         raise r.fail(f"{key}.{exc.key}", str(exc)) from None
@@ -431,9 +435,10 @@ def _file_entry(r: Reader, key: str, s: dict, base: Path) -> dict[str, Any]:
         "variable": variable,
         "station": station,
         "window": window,
+        **({"clock": clock} if clock is not None else {}),
         "model": f"file:{path.name}",
         "quantity": str(da.attrs["quantity"]),
-        "label": file_label(path, station),
+        "label": file_label(path, station, clock),
     }
 
 

@@ -188,3 +188,44 @@ def test_reader_keys_belong_to_file_sensors_and_files_must_exist(tmp_path):
     no_var = iaga_study().replace('variable = "F"\n', "")
     with pytest.raises(StudyError, match=r"sensors\.quantum\.variable: must name .*'F'"):
         parse_study(no_var, source="x.toml")
+
+
+RINEX = ROOT / "clocks" / "igs_rinex_clock" / "GRG0MGXFIN_20201770000_01D_30S_CLK.CLK.gz"
+
+
+def test_a_rinex_clock_satellite_runs_as_a_sensor(tmp_path):
+    """Two GPS satellite clocks of an IGS RINEX clock day (30 s): phase in s."""
+    from qsense.io import read_rinex_clock
+
+    text = HEAD.format(
+        name="rinex_file",
+        duration="1 d",
+        start="2020-06-25T00:00:00",
+        tau="1 h",
+        below="1 ns",
+        drift="1 ns per day",
+    ) + "".join(
+        f'[sensors.{role}]\nfile = "{RINEX}"\nreader = "rinex_clock"\nclock = "{clock}"\n'
+        for role, clock in (("quantum", "G01"), ("classical", "G02"))
+    )
+    study = parse_study(text, source="rinex.toml")
+    assert study.config["sensors"]["quantum"]["variable"] == "bias"
+    assert study.config["sensors"]["quantum"]["quantity"] == "phase"
+    path = run_study(study, output=tmp_path, workers=1, progress=False)
+    case = open_results(path).case(0)
+    bias = read_rinex_clock(RINEX)["bias"]
+    for role, clock in (("quantum", "G01"), ("classical", "G02")):
+        x = bias.sel(clock=clock).values
+        assert case.attrs[f"{role}_samples"] == x.size == 2880
+        got = float(case["metric"].sel(role=role, criterion="stability"))
+        assert got == pytest.approx(naive_adev(x, 120), rel=1e-9)
+    for old, new, key in (
+        ('clock = "G02"', 'clock = "Z99"', "clock"),
+        ('clock = "G02"\n', "", "clock"),
+    ):
+        with pytest.raises(StudyError, match="must name a clock of the file") as info:
+            parse_study(text.replace(old, new), source="x.toml")
+        assert str(info.value).startswith(f"x.toml: sensors.classical.{key}: ")
+    cg6 = cg6_study(classical='clock = "G01"\n')
+    with pytest.raises(StudyError, match=r"sensors\.classical\.clock: the record has no clocks"):
+        parse_study(cg6, source="x.toml")
