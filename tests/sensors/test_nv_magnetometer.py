@@ -128,7 +128,7 @@ def test_terms_add_up_to_the_measurement():
     temp = 300.0 + np.linspace(0.0, 0.5, n)
     ds = m.simulate(3.0, seed=3, environment=env(n, 1000.0, magnetic_field=field, temperature=temp))
     total = ds.truth + ds.temperature + ds.servo_lag + ds.shot_noise
-    total = total + ds.laser_rin + ds.bias_temperature + ds.offset_random_walk
+    total = total + ds.laser_rin + ds.bias_temperature + ds.microwave + ds.offset_random_walk
     np.testing.assert_allclose(ds.B, total, rtol=0, atol=1e-18)
     np.testing.assert_array_equal(ds.truth, field)
     np.testing.assert_allclose(ds.temperature, m.temperature_false_field * (temp - 300.0))

@@ -45,6 +45,8 @@ _PARAMS = (
     "laser_rin_flicker",
     "bias_temperature_coefficient",
     "offset_random_walk",
+    "microwave_white_fm",
+    "microwave_flicker_fm",
 )
 
 

@@ -16,8 +16,10 @@ from qsense.sensors.nv import NVMagnetometer, NVRun
 from qsense.sensors.nv._budget import line_slope
 from qsense.sensors.nv._run import rin_stream
 
-NEW = ("laser_rin", "bias_temperature", "offset_random_walk")
+NEW = ("laser_rin", "bias_temperature", "microwave", "offset_random_walk")
 ALL_ON = {
+    "microwave_white_fm": 1e-9,
+    "microwave_flicker_fm": 1e-9,
     "laser_rin_white": 1e-7,
     "laser_rin_flicker": 1e-6,
     "offset_random_walk": 1e-11,
@@ -103,6 +105,41 @@ def test_offset_random_walk_follows_its_budget():
     assert long[1] > long[0]
 
 
+@pytest.mark.parametrize("lines", ["lower", "both"])
+def test_microwave_reference_white_fm_matches_its_budget_term(lines):
+    m = NVMagnetometer.preset("bulk-ensemble", lines=lines, microwave_white_fm=1e-9)
+    ds = m.simulate(32.0, seed=3)
+    measured = float(spectral.sensitivity(ds.microwave, (1.0, 10.0))["sensitivity"])
+    b = m.noise_budget(frequency=[math.sqrt(10.0)], tau=[0.1, 0.5])
+    asd = float(b.asd.sel(term="microwave")[0])
+    assert measured == pytest.approx(asd, rel=0.1)
+    dev = qsense.stability.oadev(ds.microwave, data_type="freq", taus=[0.1, 0.5])["dev"].values
+    np.testing.assert_allclose(dev, b.adev.sel(term="microwave").values, rtol=0.15)
+    # the read frequency is off by f_line y: one line, f_0 sqrt(h_0) / gamma_line;
+    # two lines on one reference keep only (f_1 - f_0) / 2 of it
+    f0, f1 = m._line_pair
+    a, _ = m.line_coefficients
+    one_line = f0 * 1e-9 / abs(a[0])
+    expected = one_line if lines == "lower" else abs(f1 - f0) / 2.0 * 1e-9 / abs(a[0])
+    low = float(m.noise_budget(frequency=[1e-3]).asd.sel(term="microwave")[0])
+    assert low == pytest.approx(expected, rel=1e-3)
+
+
+def test_microwave_reference_flicker_fm_is_an_allan_floor():
+    m = NVMagnetometer.preset("bulk-ensemble", microwave_flicker_fm=1e-9)
+    taus = [0.05, 0.1, 0.5]
+    devs = [
+        qsense.stability.oadev(m.simulate(16.0, seed=s).microwave, data_type="freq", taus=taus)[
+            "dev"
+        ].values
+        for s in range(4)
+    ]
+    floor = m.noise_budget(tau=taus).adev.sel(term="microwave").values
+    a, _ = m.line_coefficients
+    np.testing.assert_allclose(floor, m._line_pair[0] * 1e-9 / abs(a[0]), rtol=1e-9)
+    np.testing.assert_allclose(np.mean(devs, axis=0), floor, rtol=0.1)
+
+
 def test_bias_temperature_is_a_field_two_lines_do_not_reject():
     k = -3.5e-4
     n, rate = 4000, 1000.0
@@ -127,6 +164,7 @@ def test_bias_temperature_is_a_field_two_lines_do_not_reject():
 
 def test_each_term_has_its_own_seed_child():
     quiet = {"laser_rin_white": 0.0, "laser_rin_flicker": 0.0, "offset_random_walk": 0.0}
+    quiet |= {"microwave_white_fm": 0.0, "microwave_flicker_fm": 0.0}
     n = 500
     e = env(n, 1000.0, temperature=300.0 + np.linspace(0.0, 1.0, n))
 
@@ -146,6 +184,9 @@ def test_each_term_has_its_own_seed_child():
     # but draws nothing: the RIN and the walk keep their samples
     every = run(**ALL_ON)
     np.testing.assert_array_equal(every.offset_random_walk.values, walk.offset_random_walk.values)
+    microwave = run(microwave_white_fm=1e-9, microwave_flicker_fm=1e-9)
+    np.testing.assert_array_equal(microwave.shot_noise.values, none.shot_noise.values)
+    np.testing.assert_array_equal(every.microwave.values, microwave.microwave.values)
     white = run(**{**ALL_ON, "laser_rin_flicker": 0.0})
     np.testing.assert_array_equal(white.laser_rin.values, rin.laser_rin.values)
     assert not np.array_equal(every.laser_rin.values, rin.laser_rin.values)

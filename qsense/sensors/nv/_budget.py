@@ -47,6 +47,12 @@ Kasdin-Walter discrete flicker law ``pi h_-1 / (f_sub sin(pi f' / f_sub))`` at `
 f_sub / 4 +- f`` (at ``f_mod``, ``pi / 2`` above the continuous ``h_-1 / f_mod``: the
 sampled intensity folds the flicker above ``f_mod`` onto it). ADEV ``ASD(0) / sqrt(2 tau)``.
 
+**Microwave reference** (:mod:`qsense.sensors.nv._run`): its fractional frequency
+``y`` moves every drive by ``f_i y``, coherently, so the field sees ``(sum_i m_0i f_i)
+y``: ``f_0 y / (a_0 G)`` with one line, ``(f_1 - f_0) y / (2 gamma G)`` with two on an
+axial bias; ASD ``|sum_i m_0i f_i| sqrt(S_y(f))`` (flicker in the discrete law at the
+block rate) times the loop response.
+
 **Offset random walk**: ``h_-2 = q^2 / (2 pi^2)``, ASD ``sqrt(h_-2) / f``, ADEV from
 :func:`qsense.noise.adev_from_h` (``q sqrt(tau / 3)`` for sampled taus).
 
@@ -137,6 +143,27 @@ def _extra_terms(model, dimming, slope, loop, adev, asd, refs, attrs) -> None:
             "laser RIN S_eps = h_0 + h_-1/f read by the FM lock-in at f_mod (common mode "
             "cancelled): ASD field_per_hz (1 - n C L(depth)) sqrt(S_eps) / (C |L'(depth)|) "
             "times the loop response; ADEV ASD(0) / sqrt(2 tau) (qsense.sensors.nv._budget)"
+        )
+    h_mw = {0: model.microwave_white_fm**2, -1: model.microwave_flicker_fm**2 / (2 * math.log(2))}
+    if h_mw[0] > 0 or h_mw[-1] > 0:
+        pick = {"lower": [0], "upper": [1], "both": [0, 1]}[model.lines]
+        freqs = np.zeros(2)
+        freqs[: len(pick)] = model._line_pair[pick]
+        scale = abs(float(model._estimator[0] @ freqs))  # T per unit y, coherent lines
+        f_block = model.rate * model.blocks_per_sample
+        h_field = {k: v * scale * scale for k, v in h_mw.items()}
+
+        def microwave(f: Any) -> Any:
+            f = np.asarray(f, dtype=np.float64)
+            flicker = np.pi * h_field[-1] / (f_block * np.sin(np.pi * f / f_block))
+            return np.sqrt(h_field[0] + flicker) * loop(f)
+
+        adev["microwave"] = lambda t: adev_from_h(h_field, t, model.rate, model="table")
+        asd["microwave"] = microwave
+        refs["microwave"] = (
+            "microwave reference y (h_0 white FM, h_-1 = floor^2 / (2 ln 2)) read 1:1 as a "
+            "line offset f_line y: field S = (sum_i m_0i f_i)^2 S_y (two lines cancel "
+            "all but (f_1 - f_0) / 2), times the loop response; ADEV qsense.noise.adev_from_h"
         )
     q = model.offset_random_walk
     if q > 0:

@@ -26,6 +26,11 @@ w_j eps_j / (4 C |L'(depth)|)`` Hz. It passes through the same integrator,
 averaged over each output sample like the servo frequencies, and goes through the
 estimator. The part of ``eps`` that scales the error signal itself (a loop-gain change
 proportional to the tracking error) is second order in lock and left out.
+**Microwave reference.** With ``microwave_white_fm`` or ``microwave_flicker_fm`` the
+reference's fractional frequency ``y`` (a PowerLawStream at the block rate, held over
+each block) moves line ``i``'s drive by ``f_i y`` (``f_i`` its frequency at the
+bias). The servo locks the real drive to the line, so the read frequency is off by
+``x = -f_i y``, through the same integrator and estimator (its own filter state).
 ``offset_random_walk`` is drawn at the output rate (``h_-2 = q^2 / (2 pi^2)``) and added
 to the output. Both are added to ``B``; each has its own seed child.
 """
@@ -80,6 +85,14 @@ def rin_stream(model: NVMagnetometer, seed: Any) -> PowerLawStream | None:
     return PowerLawStream(h, rate, seed=seed, tau_max=_RIN_BAND / rate)
 
 
+def microwave_stream(model: NVMagnetometer, seed: Any) -> PowerLawStream | None:
+    """The microwave reference's fractional frequency at the block rate, or None."""
+    h = {0: model.microwave_white_fm**2, -1: model.microwave_flicker_fm**2 / (2 * np.log(2))}
+    if not (h[0] > 0 or h[-1] > 0):
+        return None
+    return PowerLawStream(h, model.rate * model.blocks_per_sample, seed=seed)
+
+
 def offset_stream(model: NVMagnetometer, seed: Any) -> PowerLawStream | None:
     """The random-walk output offset (T) at the output rate, or None without it."""
     if not model.offset_random_walk > 0:
@@ -120,7 +133,8 @@ class NVRun:
     model : NVMagnetometer
         The magnetometer.
     seed : int >= 0, numpy.random.SeedSequence or None
-        Seed of the run (children: the photon counts, the laser RIN, the offset).
+        Seed of the run (children: the photon counts, the laser RIN, the offset, the
+        microwave reference).
     start : datetime-like, optional
         UTC time of the first sample.
     """
@@ -129,11 +143,13 @@ class NVRun:
         _check_model(model)
         self._model = model
         self._ss = seed_sequence(seed)
-        photons_ss, rin_ss, offset_ss = spawn(self._ss, 3)
+        photons_ss, rin_ss, offset_ss, microwave_ss = spawn(self._ss, 4)
         self._gen = generator(photons_ss)
         self._rin = rin_stream(model, rin_ss)
         self._rin_loop = np.zeros(2)
         self._offset = offset_stream(model, offset_ss)
+        self._microwave = microwave_stream(model, microwave_ss)
+        self._microwave_loop = np.zeros(2)
         t0 = start_time(start)
         self._start = DEFAULT_START if t0 is None else t0
         self._state = np.zeros(STATE_SIZE)
@@ -152,8 +168,9 @@ class NVRun:
         dict
             ``format``, ``model_params``, ``start``, ``seed``/``seed_spawn_key``,
             ``samples``, ``servo`` (float64 (4,): the servo frequencies and the noiseless
-            loop's, Hz), ``photons_rng`` (PCG64 state), ``rin_loop`` (float64 (2,), Hz)
-            and the states of the ``rin`` and ``offset`` streams (None when off).
+            loop's, Hz), ``photons_rng`` (PCG64 state), ``rin_loop`` and ``microwave_loop``
+            (float64 (2,), Hz) and the states of the ``rin``, ``offset`` and
+            ``microwave`` streams (None when off).
         """
         return {
             **run_state(self._model, _FORMAT, self._start, self._ss),
@@ -163,6 +180,8 @@ class NVRun:
             "rin_loop": self._rin_loop.copy(),
             "rin": None if self._rin is None else self._rin.state(),
             "offset": None if self._offset is None else self._offset.state(),
+            "microwave_loop": self._microwave_loop.copy(),
+            "microwave": None if self._microwave is None else self._microwave.state(),
         }
 
     @classmethod
@@ -192,11 +211,12 @@ class NVRun:
         self._gen = generator_from_state("state['photons_rng']", state.get("photons_rng"))
         self._samples = int(samples)
         self._state = np.array(servo, dtype=np.float64)
-        loop = real_array("state['rin_loop']", state.get("rin_loop"))
-        if loop.shape != (2,) or not np.all(np.isfinite(loop)):
-            raise ValueError(f"state['rin_loop'] must be 2 finite numbers, got {loop!r}")
-        self._rin_loop = np.array(loop, dtype=np.float64)
-        for key in ("rin", "offset"):
+        for key in ("rin_loop", "microwave_loop"):
+            loop = real_array(f"state[{key!r}]", state.get(key))
+            if loop.shape != (2,) or not np.all(np.isfinite(loop)):
+                raise ValueError(f"state[{key!r}] must be 2 finite numbers, got {loop!r}")
+            setattr(self, "_" + key, np.array(loop, dtype=np.float64))
+        for key in ("rin", "offset", "microwave"):
             saved = state.get(key)
             if (saved is None) != (getattr(self, "_" + key) is None):
                 raise ValueError(f"state[{key!r}] does not match the model's {key} noise")
@@ -233,31 +253,49 @@ class NVRun:
         offsets = np.rint(np.arange(first, first + n, dtype=np.float64) * step).astype(np.int64)
         return self._start + offsets.astype("timedelta64[ns]")
 
+    def _servo(self, x: np.ndarray, zi: np.ndarray, i: int, k: int) -> np.ndarray:
+        """Line offsets ``x`` (Hz, one per block) through the integrator, averaged over
+        each of the ``k`` output samples; the filter state ``zi[i]`` is carried."""
+        blocks = self._model.blocks_per_sample
+        g = self._model.loop_gain
+        y, zf = lfilter([0.0, g], [1.0, g - 1.0], x, zi=zi[i : i + 1])
+        zi[i] = zf[0]
+        y = y.reshape(k, blocks)
+        acc = y[:, 0].copy()
+        for j in range(1, blocks):
+            acc += y[:, j]
+        return acc * (1.0 / blocks)
+
     def _rin_lines(self, n: int, lines: int) -> np.ndarray:
         """Servo-frequency offsets (Hz) the laser RIN gives, averaged per output sample."""
         out = np.zeros((2, n))
         if self._rin is None:
             return out
-        m = self._model
-        blocks = m.blocks_per_sample
-        scale = rin_scale(m)
-        g = m.loop_gain
+        blocks = self._model.blocks_per_sample
+        scale = rin_scale(self._model)
         step = max(1, _RIN_SUBSTEPS // (4 * blocks))
         for lo in range(0, n, step):
             k = min(n, lo + step) - lo
             eps = self._rin.next(4 * blocks * k).reshape(k * blocks, 4)
             for i in range(lines):
                 w = WALSH[i]
-                x = scale * (
-                    w[0] * eps[:, 0] + w[1] * eps[:, 1] + w[2] * eps[:, 2] + w[3] * eps[:, 3]
-                )
-                y, zf = lfilter([0.0, g], [1.0, g - 1.0], x, zi=self._rin_loop[i : i + 1])
-                self._rin_loop[i] = zf[0]
-                y = y.reshape(k, blocks)
-                acc = y[:, 0].copy()
-                for j in range(1, blocks):
-                    acc += y[:, j]
-                out[i, lo : lo + k] = acc * (1.0 / blocks)
+                x = w[0] * eps[:, 0] + w[1] * eps[:, 1] + w[2] * eps[:, 2] + w[3] * eps[:, 3]
+                out[i, lo : lo + k] = self._servo(scale * x, self._rin_loop, i, k)
+        return out
+
+    def _microwave_lines(self, n: int, lines: int) -> np.ndarray:
+        """Servo-frequency offsets (Hz) the microwave reference gives, per output sample."""
+        out = np.zeros((2, n))
+        if self._microwave is None:
+            return out
+        m = self._model
+        freqs = m._line_pair[{"lower": [0], "upper": [1], "both": [0, 1]}[m.lines]]
+        step = max(1, _RIN_SUBSTEPS // m.blocks_per_sample)
+        for lo in range(0, n, step):
+            k = min(n, lo + step) - lo
+            y = self._microwave.next(m.blocks_per_sample * k)
+            for i in range(lines):
+                out[i, lo : lo + k] = self._servo(-freqs[i] * y, self._microwave_loop, i, k)
         return out
 
     def _next(self, n: int, environment: xr.Dataset | None, duration: Any) -> xr.Dataset:
@@ -311,6 +349,8 @@ class NVRun:
         bias_field, _ = m.estimate(*(bias[i] * d_temp if i < lines else 0.0 for i in (0, 1)))
         rin_lines = self._rin_lines(n, lines)
         rin, rin_temp = m.estimate(rin_lines[0], rin_lines[1])
+        mw_lines = self._microwave_lines(n, lines)
+        microwave, mw_temp = m.estimate(mw_lines[0], mw_lines[1])
         offset = np.zeros(n) if self._offset is None else self._offset.next(n)
         terms: dict[str, Any] = {
             "shot_noise": field_est - lin_field,
@@ -318,10 +358,11 @@ class NVRun:
             "temperature": false_field,
             "laser_rin": rin,
             "bias_temperature": bias_field * np.ones(n),
+            "microwave": microwave,
             "offset_random_walk": offset,
         }
-        field_est = field_est + rin + offset
-        temp_est = temp_est + rin_temp
+        field_est = field_est + rin + microwave + offset
+        temp_est = temp_est + rin_temp + mw_temp
         if lines == 2:
             terms["temperature_estimate"] = (m.reference_temperature + temp_est, "temperature")
         ds = simulation_dataset(

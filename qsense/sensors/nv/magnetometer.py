@@ -119,12 +119,14 @@ class NVMagnetometer(SensorModel):
         in Hz^-1/2: ``S(f) = laser_rin_white^2 + laser_rin_flicker^2 / f`` (default 0;
         see the Notes for how the FM lock-in rejects it).
     bias_temperature_coefficient : float
-        Fractional change of the bias field per kelvin of the environment's
-        ``temperature`` (K^-1; NdFeB about -1.2e-3, SmCo about -3.5e-4, typical magnet
-        grades; default 0: a stable bias source).
+        Bias field's fractional change per kelvin of ``temperature`` (K^-1; typical
+        magnets: NdFeB -1.2e-3, SmCo -3.5e-4; default 0, a stable bias).
+    microwave_white_fm, microwave_flicker_fm : float
+        Fractional frequency noise ``y`` of the microwave reference: white FM ASD
+        (Hz^-1/2, ``h_0 = value^2``) and flicker-FM Allan floor (``h_-1 = value^2 / (2
+        ln 2)``); default 0.
     offset_random_walk : float
-        Random-walk offset of the output (T s^-1/2: the offset after ``t`` seconds has
-        variance ``offset_random_walk^2 t``); default 0.
+        Output offset random walk (T s^-1/2: variance ``value^2 t`` after ``t`` s); 0.
 
     Notes
     -----
@@ -151,16 +153,14 @@ class NVMagnetometer(SensorModel):
     constructor refuses a bias field that leaves the tracked NV's two lines within four
     linewidths; other orientations of an ensemble are not checked). Environment
     drivers are sampled at the output times and held over each output sample. The
-    **Real-instrument terms** (each its own Dataset variable and budget term, each from
-    its own seed child; see :mod:`qsense.sensors.nv._run`): ``laser_rin``, the intensity
-    noise multiplying the counts of each sub-step, ``N_j (1 + eps_j)``: its common-mode
-    (slow) part cancels in the Walsh demodulation at the lock point, and the residual is
-    the RIN at the modulation frequency read as a line offset through the slope,
-    ``-(1 - n_dips C L(depth)) sum_j w_j eps_j / (4 C |L'(depth)|)`` Hz per block,
-    filtered by the servo loop (linearised about the lock, added to ``B``);
-    ``bias_temperature``, the bias magnet's drift ``bias_temperature_coefficient dT``
-    moving the lines as a field at the diamond does (through the loop; two-line tracking
-    does not reject it); ``offset_random_walk``, a random walk added to the output. The
+    **Real-instrument terms** (each a Dataset variable and budget term from its own seed
+    child; derivations in :mod:`qsense.sensors.nv._run` and ``_budget``): ``laser_rin``,
+    the intensity noise scaling each sub-step's counts, whose common-mode part cancels
+    in the demodulation, the rest (RIN at the modulation frequency) read through the
+    slope ``C |L'(depth)|``; ``microwave``, the drive's error ``f_line y``, read 1:1 as
+    a line offset (two lines on one reference keep ``(f_1 - f_0) y / 2``);
+    ``bias_temperature``, the bias field scaled by ``bias_temperature_coefficient dT``
+    (a field at the diamond: two lines do not reject it); ``offset_random_walk``. The
     lock-in is the kernel's own block-wise square-reference demodulation, not
     :func:`qsense.denoise.lockin`, which filters a whole record non-causally and so
     cannot close a feedback loop (see :mod:`qsense.sensors.nv._run`).
@@ -241,6 +241,8 @@ class NVMagnetometer(SensorModel):
     bias_temperature_coefficient: float = parameter(
         0.0, unit="K-1", minimum=-0.01, maximum=0.01, doc="bias field change per kelvin"
     )
+    microwave_white_fm: float = parameter(0.0, unit="Hz-1/2", minimum=0.0, maximum=0.01, doc="y")
+    microwave_flicker_fm: float = parameter(0.0, unit="1", minimum=0.0, maximum=0.01, doc="y")
     offset_random_walk: float = parameter(
         0.0, unit="T s-1/2", minimum=0.0, maximum=1e-3, doc="random-walk output offset"
     )
@@ -541,8 +543,8 @@ class NVMagnetometer(SensorModel):
         duration : float or numpy.timedelta64
             Length in s (at least 2 output samples).
         seed : int >= 0, numpy.random.SeedSequence or None
-            Root seed (recorded in ``attrs``); three children in this order: the photon
-            counts, the laser RIN, the offset random walk.
+            Root seed (recorded in ``attrs``); children in this order: the photon
+            counts, the laser RIN, the offset random walk, the microwave reference.
         start : datetime-like, optional
             UTC time of the first sample.
         environment : xarray.Dataset, optional
@@ -553,7 +555,8 @@ class NVMagnetometer(SensorModel):
         -------
         xarray.Dataset
             ``B`` (T), ``truth``, ``shot_noise``, ``servo_lag``, ``temperature``,
-            ``laser_rin``, ``bias_temperature``, ``offset_random_walk`` (T) and, tracking
+            ``laser_rin``, ``bias_temperature``, ``microwave``, ``offset_random_walk``
+            (T) and, tracking
             both lines, ``temperature_estimate`` (K); see the class Notes.
 
         Warns
@@ -579,7 +582,7 @@ class NVMagnetometer(SensorModel):
             Fourier frequencies in Hz (> 0; for ``"cw"`` at most ``rate / 2``).
         readout : {"cw", "ramsey", "hahn_echo"}
             ``"cw"``: the simulated lock's ``shot_noise`` (Barry et al. 2020, times the
-            loop response in the ASD), ``laser_rin`` and ``offset_random_walk`` (each
+            loop response in the ASD), ``laser_rin``, ``microwave``, ``offset_random_walk`` (each
             when non-zero; the bias temperature term depends on the temperature record:
             attr ``bias_false_field_per_kelvin``, T/K); ``"ramsey"`` (DC, T2*) and
             ``"hahn_echo"`` (AC at ``1 / tau``, T2): ``spin_projection`` and
