@@ -17,7 +17,7 @@ import numpy as np
 import xarray as xr
 
 from qsense._lazy import is_lazy
-from qsense._validate import choice, confidence
+from qsense._validate import choice, confidence, warn
 from qsense.signal import DataType, as_series
 from qsense.stability import _bias, _edf
 from qsense.stability._phase import PhaseInput, to_phase
@@ -288,7 +288,8 @@ def compute(
     Warns
     -----
     UserWarning
-        When the record is too short for any tau of a named set (empty result).
+        When the record is too short for any tau of a named set (empty result), or
+        when gaps leave no averaging time a complete term (``dev`` NaN everywhere).
 
     Examples
     --------
@@ -312,6 +313,11 @@ def compute(
     m = factors(spec, taus, record.n_phase, record.rate)
     warn_if_empty(m, spec.name, record.n_phase, taus)
     cols = evaluate(spec, record, m, request, alpha=given_alpha(request.alpha, m.size))
+    if cols.n.size and not np.any(cols.n > 0):
+        warn(
+            f"{spec.name}: no averaging time has a complete term (the gaps in data leave "
+            f"none of its {record.n_phase} phase points usable); dev is NaN at every tau"
+        )
     return build(spec, cols, attrs(record, request))
 
 

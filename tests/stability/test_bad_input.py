@@ -36,7 +36,9 @@ import qsense.stability as S
 from qsense.stability._registry import PUBLIC, SPECS
 
 FUNCS = sorted(PUBLIC)
-ALLOWED_WARNINGS = re.compile(r"too short|rounded|dropped taus|taus is empty|not positive")
+ALLOWED_WARNINGS = re.compile(
+    r"too short|rounded|dropped taus|taus is empty|not positive|complete term"
+)
 CASES: Counter[str] = Counter()
 
 
@@ -236,3 +238,12 @@ def test_bad_input_is_refused_or_handled(name, case):
 def test_zz_report_case_count():
     """Printed with ``pytest -s``: how many cases each function was given."""
     print(f"\nbad-input cases: {sum(CASES.values())} over {len(CASES)} functions: {dict(CASES)}")
+
+
+def test_gaps_leaving_no_complete_term_warn_not_silent_nan():
+    # four frequency samples, every other one missing: TTOTDEV has one tau and no term
+    y = np.array([np.nan, -0.12, np.nan, 0.13])
+    with pytest.warns(UserWarning, match="no averaging time has a complete term"):
+        ds = S.ttotdev(y, rate=1.0, data_type="freq")
+    assert ds.n.values.tolist() == [0]
+    assert np.isnan(ds.dev.values).all()
