@@ -230,6 +230,12 @@ def _start(r: Reader, value: Any, key: str = "start") -> str:
     if isinstance(value, _dt.date) and not isinstance(value, _dt.datetime):
         value = value.isoformat()
     value = r.string(key, value)
+    try:  # an ISO string with a UTC offset: to naive UTC (numpy warns on offsets)
+        parsed = _dt.datetime.fromisoformat(value)
+    except ValueError:
+        parsed = None
+    if parsed is not None and parsed.tzinfo is not None:
+        value = parsed.astimezone(_dt.UTC).replace(tzinfo=None).isoformat()
     try:
         t = np.datetime64(value, "ns")
     except ValueError:

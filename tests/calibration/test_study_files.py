@@ -11,11 +11,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from qsense.calibration.results import open_results
 from qsense.calibration.runner import run_study
 from qsense.calibration.study import StudyError, parse_study
 from qsense.io import read_cg6, read_iaga2002
+
+from .test_study import JUNK, _leaves, _toml
 
 ROOT = Path(__file__).resolve().parents[2] / "datasets"
 CG6 = ROOT / "gravity" / "relative_gsadjust" / "CG-6_TsoftFormat.DAT"
@@ -173,6 +177,17 @@ def test_a_bad_file_sensor_is_refused_naming_the_key(old, new, key, reason):
     assert str(info.value).startswith(f"x.toml: {key}: ")
 
 
+def test_times_with_a_utc_offset_are_converted_to_utc():
+    text = cg6_study().replace(
+        '"2017-07-24T01:46:00", "2017-07-24T01:50:00"',
+        '"2017-07-24T03:46:00+02:00", "2017-07-24T01:50:00Z"',
+    )
+    study = parse_study(text.replace('"2017-07-24T00:00:00"', '"2017-07-24T02:00:00+02:00"'))
+    assert study.config["start"] == "2017-07-24T00:00:00.000000000"
+    window = study.config["sensors"]["classical"]["window"]
+    assert window == ["2017-07-24T01:46:00.000000000", "2017-07-24T01:50:00.000000000"]
+
+
 def test_reader_keys_belong_to_file_sensors_and_files_must_exist(tmp_path):
     text = cg6_study()
     model = '[sensors.classical]\nmodel = "SpringGravimeter"\npreset = "cg6"\nreader = "cg6"\n'
@@ -229,3 +244,58 @@ def test_a_rinex_clock_satellite_runs_as_a_sensor(tmp_path):
     cg6 = cg6_study(classical='clock = "G01"\n')
     with pytest.raises(StudyError, match=r"sensors\.classical\.clock: the record has no clocks"):
         parse_study(cg6, source="x.toml")
+
+
+def _strings(data):
+    """TOML datetimes as ISO strings (the test writer takes plain values)."""
+    if isinstance(data, dict):
+        return {k: _strings(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_strings(v) for v in data]
+    return data.isoformat() if hasattr(data, "isoformat") else data
+
+
+def _damaged_bases():
+    import tomllib
+
+    from .test_study_fusion import with_steps
+    from .tiny_study import tiny_text
+
+    steps = with_steps(tiny_text(1), 'denoise = "rts"\nfuse = "kalman"')
+    return [_strings(tomllib.loads(t)) for t in (cg6_study(), iaga_study(), steps)]
+
+
+BASES = _damaged_bases()
+
+
+#: The junk of test_study without control characters (its TOML writer cannot write them).
+PRINTABLE_JUNK = JUNK.filter(lambda v: not (isinstance(v, str) and not v.isprintable()))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data(), PRINTABLE_JUNK, st.booleans())
+def test_a_damaged_file_sensor_or_step_is_accepted_or_refused_naming_the_key(data, junk, delete):
+    import copy
+    import tomllib
+
+    k = data.draw(st.integers(0, len(BASES) - 1))
+    base = BASES[k]
+    leaves = [p for p in _leaves(base) if p[0] in ("sensors", "processing")]
+    leaf = data.draw(st.sampled_from(leaves))
+    damaged = copy.deepcopy(base)
+    node = damaged
+    for key in leaf[:-1]:
+        node = node[key]
+    if delete:
+        del node[leaf[-1]]
+    else:
+        node[leaf[-1]] = junk
+    text = _toml(damaged)
+    assert tomllib.loads(text) == damaged
+    try:
+        parse_study(text, source="damaged.toml")
+    except StudyError as exc:
+        message = str(exc)
+        assert message.startswith("damaged.toml: ")
+        key, _, reason = message[len("damaged.toml: ") :].partition(": ")
+        assert key and reason
