@@ -339,7 +339,8 @@ def run_case(config: dict[str, Any], index: int) -> xr.Dataset:
     if config["processing"].get("fuse") is not None:
         from qsense.calibration._fusion_step import fuse
 
-        fused = fuse(raws["quantum"], raws["classical"], config["processing"]["fuse"])
+        proc = config["processing"]
+        fused = fuse(raws["quantum"], raws["classical"], proc["fuse"], proc.get("crossover"))
         out, m, extra = _analyse(config, "fused", *_correct(config, fused, env))
         variables.update(out)
         variables["fused_metric"] = xr.DataArray(

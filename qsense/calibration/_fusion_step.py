@@ -7,9 +7,10 @@ likelihood (:func:`qsense.denoise.fit`), then the RTS smoother's level
 
 ``fuse = "kalman" | "complementary"``: a third series, ``fused``, from the two sensors
 before their corrections: the classical series is interpolated linearly onto the quantum
-series' time stamps inside the span both cover, then :func:`qsense.fusion.kalman_fuse`
-(bias random walk and drift fitted by maximum likelihood, RTS-smoothed) or
-:func:`qsense.fusion.complementary` (crossover where the two spectra cross) combines them.
+series' time stamps inside the span both cover (bridging its NaN gaps), then
+:func:`qsense.fusion.kalman_fuse` (bias random walk and drift fitted by maximum
+likelihood, RTS-smoothed) or :func:`qsense.fusion.complementary` (crossover
+``processing.crossover``, default where the two spectra cross) combines them.
 Both steps work on the series divided by a scale (the standard deviation of the first
 differences of the series, for fuse of the signal-free difference quantum - classical) and
 multiply the result back, so the likelihood fits see O(1) numbers whatever the unit
@@ -75,11 +76,17 @@ def _on_grid(q: xr.DataArray, c: xr.DataArray) -> tuple[np.ndarray, np.ndarray, 
             f"got {int(keep.sum())}"
         )
     t = tq[keep]
-    cv = np.interp((t - tc[0]).astype(np.float64), (tc - tc[0]).astype(np.float64), c.values)
+    cy = np.asarray(c.values, dtype=np.float64)
+    ok = np.isfinite(cy)  # gaps of the classical record bridged linearly
+    if ok.sum() < 2:
+        raise ValueError("fuse needs a classical record with >= 2 finite samples")
+    cv = np.interp((t - tc[0]).astype(np.float64), (tc[ok] - tc[0]).astype(np.float64), cy[ok])
     return t, np.asarray(q.values, dtype=np.float64)[keep], cv
 
 
-def fuse(q: xr.DataArray, c: xr.DataArray, method: str) -> xr.DataArray:
+def fuse(
+    q: xr.DataArray, c: xr.DataArray, method: str, crossover: float | None = None
+) -> xr.DataArray:
     """The fused series on the quantum time stamps the classical record covers.
 
     Parameters
@@ -87,6 +94,8 @@ def fuse(q: xr.DataArray, c: xr.DataArray, method: str) -> xr.DataArray:
     q, c : xarray.DataArray on ``time``
         Quantum and classical series (same units; ``sample_rate`` attribute of ``q``).
     method : {"kalman", "complementary"}
+    crossover : float, optional
+        Crossover frequency (Hz) of ``"complementary"``; default where the spectra cross.
 
     Returns
     -------
@@ -111,7 +120,12 @@ def fuse(q: xr.DataArray, c: xr.DataArray, method: str) -> xr.DataArray:
             fuse_r=float(out.attrs["r"]) * scale**2,
         )
     else:
-        out = complementary(qz, cz, rate)
+        try:
+            out = complementary(qz, cz, rate, crossover=crossover)
+        except ValueError as exc:
+            raise ValueError(
+                f"processing.fuse = 'complementary': {exc}; set processing.crossover"
+            ) from None
         extra["fuse_crossover"] = float(out.attrs["crossover"])
     fused = np.asarray(out["fused"].values, dtype=np.float64) * scale + centre
     return xr.DataArray(

@@ -45,7 +45,9 @@ model parameters are plain SI numbers. The schema (``[]`` optional)::
                     fuse = "kalman" | "complementary" | false (a third, "fused" series
                     from both sensors before corrections, on the quantum time stamps:
                     qsense.fusion.kalman_fuse or complementary; corrected and analysed
-                    like the sensors, its metrics stored per case as fused_metric)
+                    like the sensors, its metrics stored per case as fused_metric),
+                    crossover = "1 mHz" (complementary only; default where the two
+                    spectra cross)
     [analysis]      taus = "octave" | "decade" | "all" | [durations], asd_segment
     [[criteria]]    id, kind = "snr" | "resolution" | "drift" | "stability",
                     below = "<value unit>" | above = ..., [description];
@@ -75,7 +77,7 @@ import numpy as np
 
 from qsense.calibration._fusion_step import DENOISE, FUSE
 from qsense.calibration._schema import KINDS, NAME, ROLES, Reader, StudyError, cost, criteria
-from qsense.calibration._units import parse_quantity
+from qsense.calibration._units import parse_frequency, parse_quantity
 from qsense.calibration.drift import DRIFT_MODELS, DRIFT_NOISE
 from qsense.quantities import QUANTITIES
 
@@ -459,6 +461,7 @@ def _processing(r: Reader, data: Any, config: dict) -> dict[str, Any]:
             "decimate",
             "denoise",
             "fuse",
+            "crossover",
             "correct",
             "drift_model",
             "drift_noise",
@@ -480,6 +483,14 @@ def _processing(r: Reader, data: Any, config: dict) -> dict[str, Any]:
         v = t.get(step, False)  # only when on: older configurations keep their hash
         if v is not False:
             out[step] = r.string(f"{key}.{step}", v, options)
+    if "crossover" in t:
+        if out.get("fuse") != "complementary":
+            raise r.fail(f"{key}.crossover", "only with fuse = 'complementary'")
+        out["crossover"] = r.get(f"{key}.crossover", t["crossover"], parse_frequency)
+        if not out["crossover"] > 0:
+            raise r.fail(
+                f"{key}.crossover", f"must be a positive frequency, got {t['crossover']!r}"
+            )
     correct = t.get("correct", [])
     if not isinstance(correct, list):
         raise r.fail(f"{key}.correct", f"must be a list of corrections, got {correct!r}")

@@ -37,6 +37,10 @@ def series(values: np.ndarray, step_s: float, offset_s: float = 0.0) -> xr.DataA
         ("fuse = true", "processing.fuse", "must be a string"),
         ("denoise = 3", "processing.denoise", "must be a string"),
         ('fusion = "kalman"', "processing.fusion", "unknown key"),
+        ('fuse = "kalman"\ncrossover = "1 mHz"', "processing.crossover", "only with"),
+        ('crossover = "1 mHz"', "processing.crossover", "only with"),
+        ('fuse = "complementary"\ncrossover = "1 fortnight"', "processing.crossover", "fortnight"),
+        ('fuse = "complementary"\ncrossover = "0 Hz"', "processing.crossover", "positive"),
     ],
 )
 def test_bad_steps_are_refused_naming_the_key(steps, key, reason):
@@ -53,6 +57,8 @@ def test_steps_off_leave_the_configuration_as_before():
     on = parse_study(with_steps(tiny_text(1), 'denoise = "rts"\nfuse = "kalman"'), source="s")
     assert on.config["processing"]["denoise"] == "rts"
     assert on.config["processing"]["fuse"] == "kalman"
+    comp = with_steps(tiny_text(1), 'fuse = "complementary"\ncrossover = "0.5 cpd"')
+    assert parse_study(comp).config["processing"]["crossover"] == pytest.approx(0.5 / 86400)
 
 
 def test_rts_denoise_recovers_a_random_walk_level_and_its_variances():
@@ -93,6 +99,24 @@ def test_fusion_keeps_the_signal_and_removes_the_classical_drift(method):
     assert abs(slope) < 0.05 * drift  # the classical drift is gone
     assert np.std(resid[100:-100]) < 0.5e-8  # quieter than the quantum sensor's 1e-8
     assert out.attrs["fuse"] == method
+
+
+def test_fusion_bridges_classical_gaps_and_takes_a_crossover():
+    rng = np.random.default_rng(0)
+    n = 500
+    q = rng.normal(0.0, 1e-8, n)
+    c = rng.normal(0.0, 1e-9, n) + np.arange(n) * 1e-11
+    q[10:20], c[100:105] = np.nan, np.nan
+    out = fuse(series(q, 60.0), series(c, 60.0), "kalman")
+    assert np.isfinite(out.values).all() and out.sizes["time"] == n
+    with pytest.raises(ValueError, match=r"processing\.crossover"):
+        fuse(series(q, 60.0), series(c, 60.0), "complementary")  # the spectra do not cross
+    out = fuse(series(q, 60.0), series(c, 60.0), "complementary", crossover=1e-4)
+    assert out.attrs["fuse_crossover"] == 1e-4
+    # the classical record carries the short term: with no quantum gap the fused record
+    # equals classical + the low-passed difference, so it stays within the quantum noise
+    ok = np.isfinite(q) & np.isfinite(c)
+    assert np.std((out.values - c)[ok][50:-50]) < 1e-8
 
 
 def test_fusion_needs_overlapping_records():
