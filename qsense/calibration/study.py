@@ -436,14 +436,13 @@ def _file_entry(r: Reader, key: str, s: dict, base: Path) -> dict[str, Any]:
         )
     except RecordError as exc:
         raise r.fail(f"{key}.{exc.key}", str(exc)) from None
+    # reader, station, window, clock only when set: older configurations keep their hash
+    extra = {"reader": reader, "station": station, "window": window, "clock": clock}
     return {
         "kind": "file",
         "file": str(path),
-        "reader": reader,
         "variable": variable,
-        "station": station,
-        "window": window,
-        **({"clock": clock} if clock is not None else {}),
+        **{k: v for k, v in extra.items() if v is not None and v != "qsense"},
         "model": f"file:{path.name}",
         "quantity": str(da.attrs["quantity"]),
         "label": file_label(path, station, clock),

@@ -105,6 +105,7 @@ def test_a_cg6_survey_station_runs_as_a_sensor(tmp_path):
     q = study.config["sensors"]["quantum"]
     assert (q["reader"], q["variable"], q["station"]) == ("cg6", "gravity", "gsvs086")
     assert q["label"] == "CG-6_TsoftFormat gsvs086" and q["quantity"] == "gravity"
+    assert "clock" not in q  # keys left unset are not stored (older results keep their hash)
     path = run_study(study, output=tmp_path, workers=1, progress=False)
     res = open_results(path)
     metric = res.case(0)["metric"]
