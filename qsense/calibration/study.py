@@ -482,6 +482,8 @@ def _processing(r: Reader, data: Any, config: dict) -> dict[str, Any]:
         v = t.get(step, False)  # only when on: older configurations keep their hash
         if v is not False:
             out[step] = r.string(f"{key}.{step}", v, options)
+    if "fuse" in out:
+        _check_overlap(r, f"{key}.fuse", config)
     if "crossover" in t:
         if out.get("fuse") != "complementary":
             raise r.fail(f"{key}.crossover", "only with fuse = 'complementary'")
@@ -509,6 +511,38 @@ def _processing(r: Reader, data: Any, config: dict) -> dict[str, Any]:
     if out["drift_model"] == "random_walk" and out["drift_noise"] not in ("auto", "white"):
         raise r.fail(f"{key}.drift_noise", "the random_walk model takes 'auto' or 'white'")
     return out
+
+
+def _check_overlap(r: Reader, key: str, config: dict) -> None:
+    """Fusion needs the two records to overlap in time (a model spans the duration)."""
+    from qsense.calibration._files import read_record
+
+    spans = {}
+    for role, e in config["sensors"].items():
+        if e["kind"] == "file":
+            window = e.get("window")
+            da, _ = read_record(
+                e["file"],
+                e.get("reader", "qsense"),
+                e["variable"],
+                e.get("station"),
+                None if window is None else tuple(window),
+                e.get("clock"),
+            )
+            t = da["time"].values.astype("datetime64[ns]")
+            first, last = t[0], t[-1]
+        else:
+            first = np.datetime64(config["start"], "ns")
+            last = first + np.timedelta64(round(config["duration"] * 1e9), "ns")
+        shift = np.timedelta64(round(e["time_offset"] * 1e9), "ns")
+        spans[role] = (first + shift, last + shift)
+    (q0, q1), (c0, c1) = spans["quantum"], spans["classical"]
+    if min(q1, c1) <= max(q0, c0):
+        raise r.fail(
+            key,
+            f"the two sensors' records do not overlap in time (quantum {q0} to {q1}, "
+            f"classical {c0} to {c1})",
+        )
 
 
 def _analysis(r: Reader, data: Any, config: dict) -> dict[str, Any]:

@@ -49,6 +49,20 @@ def test_bad_steps_are_refused_naming_the_key(steps, key, reason):
     assert str(info.value).startswith(f"s.toml: {key}: ")
 
 
+def test_fusing_records_that_do_not_overlap_is_refused_before_running():
+    from .test_study_files import cg6_study
+
+    text = cg6_study().replace('drift_noise = "white"', 'drift_noise = "white"\nfuse = "kalman"')
+    with pytest.raises(StudyError, match="do not overlap in time") as info:
+        parse_study(text, source="f.toml")  # two stations visited an hour apart
+    assert str(info.value).startswith("f.toml: processing.fuse: ")
+    same = text.replace('station = "gsvs091"', 'station = "gsvs086"').replace(
+        '"2017-07-24T01:46:00", "2017-07-24T01:50:00"',
+        '"2017-07-24T02:37:00", "2017-07-24T02:41:00"',
+    )
+    assert parse_study(same, source="f.toml").config["processing"]["fuse"] == "kalman"
+
+
 def test_steps_off_leave_the_configuration_as_before():
     off = parse_study(tiny_text(1), source="s.toml")
     explicit = parse_study(with_steps(tiny_text(1), "denoise = false\nfuse = false"), source="s")
