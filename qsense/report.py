@@ -44,7 +44,7 @@ from qsense import __version__
 from qsense import _report_plots as plots
 from qsense._validate import warn
 
-__all__ = ["PLOT_CASES", "VERDICT_COLUMNS", "write_report"]
+__all__ = ["FUSED_COLUMNS", "PLOT_CASES", "VERDICT_COLUMNS", "write_report"]
 
 #: Columns of the verdict CSV, in order (numbers in the criterion's display units).
 VERDICT_COLUMNS = (
@@ -66,6 +66,9 @@ VERDICT_COLUMNS = (
 )
 _NUMBERS = ("threshold", "quantum", "quantum_lo", "quantum_hi", "classical", "classical_lo")
 _NUMBERS += ("classical_hi", "margin", "gain")
+_FUSED_NUMBERS = ("fused", "fused_lo", "fused_hi")
+#: Columns the CSV adds, after :data:`VERDICT_COLUMNS`, for a study with processing.fuse.
+FUSED_COLUMNS = ("fused", "fused_lo", "fused_hi", "fused_pass")
 #: Most cases drawn in the plots (faint lines and the median over them); a study with
 #: more has this many evenly spaced ones drawn, and the page says so.
 PLOT_CASES = 200
@@ -256,6 +259,12 @@ def _header(results: Any, n_done: int) -> str:
     )
 
 
+def _verdict_roles(v: xr.Dataset) -> tuple[str, ...]:
+    """The roles of the verdict table: both sensors, and the fused series of a study
+    with ``processing.fuse``."""
+    return (*_ROLES, "fused") if "fused" in v.data_vars else _ROLES
+
+
 def _verdict_table(v: xr.Dataset, n_done: int) -> str:
     spread = (
         f"the median over the {n_done} finished cases with, in brackets, their 16th and "
@@ -263,9 +272,11 @@ def _verdict_table(v: xr.Dataset, n_done: int) -> str:
         if n_done > 1
         else "the one finished case (no Monte Carlo spread: the brackets repeat the value)"
     )
+    roles = _verdict_roles(v)
+    fused = "<th>fused (quantum + classical)</th><th>verdict</th>" if "fused" in roles else ""
     head = (
         "<tr><th>criterion</th><th>threshold</th><th>quantum sensor</th><th>verdict</th>"
-        "<th>classical fallback</th><th>verdict</th>"
+        f"<th>classical fallback</th><th>verdict</th>{fused}"
         '<th>margin<br><span class="spread">&gt; 1: quantum passes</span></th>'
         '<th>gain<br><span class="spread">&gt; 1: quantum better</span></th></tr>'
     )
@@ -278,7 +289,7 @@ def _verdict_table(v: xr.Dataset, n_done: int) -> str:
             f'<span class="spread">{_e(_scalar(v, "description", k))}</span></td>',
             f'<td class="num">{_e(comparison)} {_num(_scalar(v, "threshold", k))}{units}</td>',
         ]
-        for role in _ROLES:
+        for role in roles:
             value = _num(_scalar(v, role, k))
             lo, hi = _num(_scalar(v, f"{role}_lo", k)), _num(_scalar(v, f"{role}_hi", k))
             cells.append(
@@ -378,7 +389,11 @@ def _plot_sections(results: Any, cases: list[int]) -> str:
         cases = [cases[k] for k in picks]
     data = [results.case(i) for i in cases]
     roles = [r for r in _ROLES if r in results.sensors and f"{r}_adev" in data[0]]
-    sensors = results.sensors
+    sensors = dict(results.sensors)
+    if "fused_adev" in data[0] and "quantum" in sensors:  # processing.fuse: a third series
+        method = data[0].attrs.get("fuse", "")
+        sensors["fused"] = {**sensors["quantum"], "label": f"{method} fusion of both".strip()}
+        roles.append("fused")
     criteria = results.config.get("criteria") if isinstance(results.config, Mapping) else None
     criteria = [c for c in criteria if isinstance(c, Mapping)] if isinstance(criteria, list) else []
     adev = plots.png(plots.adev_figure(data, sensors, roles, criteria))
@@ -415,15 +430,18 @@ def _atomic_write(path: Path, text: str, newline: str | None = None) -> None:
 def _csv_text(v: xr.Dataset | None) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(VERDICT_COLUMNS)
+    columns = VERDICT_COLUMNS
+    if v is not None and "fused" in _verdict_roles(v):
+        columns += FUSED_COLUMNS
+    writer.writerow(columns)
     if v is not None:
         for k, criterion in enumerate(v["criterion"].values.tolist()):
             row: list[Any] = [criterion]
-            for col in VERDICT_COLUMNS[1:]:
+            for col in columns[1:]:
                 value = _scalar(v, col, k)
                 if col.endswith("_pass"):
                     row.append(_passed(value, _scalar(v, col[: -len("_pass")], k)) or "")
-                elif col in _NUMBERS:
+                elif col in _NUMBERS + _FUSED_NUMBERS:
                     row.append(repr(float(value)))
                 else:
                     row.append(str(value))

@@ -170,7 +170,15 @@ def test_tiny_study_with_denoise_and_kalman_fusion(tmp_path):
     from qsense.report import write_report
 
     page = write_report(res, tmp_path / "f.html")
-    assert page.exists() and "verdict-table" in page.read_text()
+    html = page.read_text()
+    assert "verdict-table" in html and "<th>fused (quantum + classical)</th>" in html
+    for k, c in enumerate(ids):  # one fused value cell per criterion row, its verdict beside
+        row = html.split(f'data-criterion="{c}"')[1].split("</tr>")[0]
+        assert row.count('class="num"') == 1 + 3 + 2  # threshold, 3 roles, margin, gain
+        assert ("PASS" if v["fused_pass"].values[k] else "FAIL") in row.split("</td>")[-4]
+    rows = (tmp_path / "f_verdicts.csv").read_text().splitlines()
+    assert rows[0].endswith(",fused,fused_lo,fused_hi,fused_pass")
+    assert float(rows[1 + drift].split(",")[-4]) == v["fused"].values[drift]
 
 
 def test_a_study_without_fusion_has_no_fused_columns(tmp_path):
