@@ -64,6 +64,10 @@ def real_array(name: str, value: Any) -> np.ndarray:
         arr = np.asarray(value)
     except ValueError:  # ragged nested sequences
         raise ValueError(f"{name} must be a rectangular array of numbers (not ragged)") from None
+    except TypeError:  # e.g. an xarray.Dataset, which refuses conversion
+        raise TypeError(
+            f"{name} must be an array of real numbers, got {type(value).__name__}"
+        ) from None
     if arr.dtype == object:
         for v in arr.flat:
             if isinstance(v, bool | np.bool_) or not isinstance(v, numbers.Real):

@@ -165,3 +165,10 @@ def test_bad_runs_and_states_are_refused():
             NVRun.from_state(m, {**state, key: value})
     with pytest.raises(ValueError, match="state"):
         NVRun.from_state(m, "not a state")
+
+
+def test_a_dataset_of_frequencies_is_refused_naming_freqs():
+    ds = xr.Dataset({"f": ("x", np.linspace(2.8e9, 2.9e9, 16))})
+    model = NVMagnetometer.preset("bulk-ensemble")
+    with pytest.raises(TypeError, match="freqs must be an array of real numbers, got Dataset"):
+        model.odmr(ds, [0.0, 0.0, 1e-3], seed=1)
