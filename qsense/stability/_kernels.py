@@ -15,6 +15,10 @@ run in parallel (``_PARTS``), added in a fixed order: the result does not depend
 number of threads. MDEV/TDEV, which sum windows of m second differences, are in
 :mod:`._kernels_modified`.
 
+The per-block kernels that :mod:`._stream` calls from dask's threads
+(``_diff2_block``, ``_diff3_block``, ``_strided``, ``_decimated_sum``, ``_mtie``) release
+the GIL (``nogil=True``, which changes no arithmetic: the results are bit-identical).
+
 The ``*_raw`` functions are the ``raw`` callables of
 :func:`qsense.stability._pipeline.compute`: ``raw(x, m, rate, span)`` returns the
 variance (or the MTIE/TIE rms value) and the number of terms per factor.
@@ -75,7 +79,7 @@ def _add_parts(ps, pn, out, cnt):  # pragma: no cover - numba
             cnt[k] += pn[p, k]
 
 
-@kernel
+@kernel(nogil=True)
 def _diff2_block(x, sp, m, c, i0, i1, mode):  # pragma: no cover - numba
     """Sum and count of the squared second differences ``x[c+i-m] - 2x[c+i] + x[c+i+m]``,
     ``i0 <= i < i1``; ``mode``: 0 no gaps, 1 skip NaN terms, 2 skip terms whose ``sp``
@@ -132,7 +136,7 @@ def _diff2(x, sp, ms, c0, nts, mode, blk, out, cnt):  # pragma: no cover - numba
     _add_parts(ps, pn, out, cnt)
 
 
-@kernel
+@kernel(nogil=True)
 def _diff3_block(x, sp, m, i0, i1, mode):  # pragma: no cover - numba
     """Sum and count of the squared third differences
     ``x[i+3m] - 3x[i+2m] + 3x[i+m] - x[i]``, ``i0 <= i < i1``; ``mode`` as
@@ -185,7 +189,7 @@ def _diff3(x, sp, ms, mode, blk, out, cnt):  # pragma: no cover - numba
     _add_parts(ps, pn, out, cnt)
 
 
-@kernel
+@kernel(nogil=True)
 def _strided(x, sp, ms, order, mode, out, cnt):  # pragma: no cover - numba
     """Non-overlapping sums over i = 0, m, 2m, ...: squared second (``order`` 2,
     ADEV eq. 8) or third (``order`` 3, HDEV eq. 18) differences; ``mode`` as above."""
@@ -239,7 +243,7 @@ def _strided(x, sp, ms, order, mode, out, cnt):  # pragma: no cover - numba
         cnt[k] = n
 
 
-@kernel
+@kernel(nogil=True)
 def _decimated_sum(z, length, order):  # pragma: no cover - numba
     """Sum of squared lag-1 differences of order 2 or 3 over ``z[:length]``."""
     terms = max(length - order, 0)
@@ -313,7 +317,7 @@ def _diff1(x, sp, ms, mode, out, cnt):  # pragma: no cover - numba
             cnt[k] += n
 
 
-@kernel
+@kernel(nogil=True)
 def _mtie(x, sp, ms, mode, out, cnt):  # pragma: no cover - numba
     """max over windows x[i..i+m] of (max - min), by monotone deques (O(N) per m)."""
     nx = x.size

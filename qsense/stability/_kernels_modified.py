@@ -9,6 +9,9 @@ Both sum windows of m second differences of the phase,
 * powers of two on a gap-free record: the window sums double level by level
   (:func:`_mdev_octave`), a serial wavefront that keeps the small levels in cache.
 
+``_prefix2`` and ``_mdev_block``, which :mod:`._stream` calls from dask's threads,
+release the GIL (``nogil=True``; no change in arithmetic).
+
 ``mdev_raw`` and ``tdev_raw`` are the ``raw`` callables of
 :func:`qsense.stability._pipeline.compute` (see :mod:`._kernels`).
 """
@@ -24,7 +27,7 @@ from qsense.stability._kernels import _PARTS, _add_parts, _block, _outputs, _sca
 __all__ = ["mdev_raw", "tdev_raw"]
 
 
-@kernel
+@kernel(nogil=True)
 def _prefix2(x, shift, ch, cl):  # pragma: no cover - numba
     """Compensated prefix sums of ``x - shift`` with NaN taken as 0:
     ``ch[k] + cl[k] = sum(x[:k] - shift)`` to ~1e-32 relative (Neumaier two-sum)."""
@@ -46,7 +49,7 @@ def _prefix2(x, shift, ch, cl):  # pragma: no cover - numba
         cl[i + 1] = c
 
 
-@kernel
+@kernel(nogil=True)
 def _mdev_block(ch, cl, bad, m, j0, j1, eo, check):  # pragma: no cover - numba
     """Sum and count of W_j^2 over ``j0 <= j < j1`` (see :func:`_mdev`)."""
     h3 = ch[3 * m + j0 : 3 * m + j1]
