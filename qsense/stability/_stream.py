@@ -21,17 +21,20 @@ How the record is read, all with dask (no scheduler of our own):
   (when shorter than :data:`GATHER_SAMPLES`), or, for longer ones, the shifted sums of
   the lag-1 autocorrelation of its differences;
 * long taus: ADEV and HDEV from the decimated phase ``x[::m]`` (exact: their terms read
-  nothing else); OADEV from three lagged reads ``x[i]``, ``x[i+m]``, ``x[i+2m]`` of
-  independent copies of the record's graph (``dask.graph_manipulation.clone``), so that
-  no chunk is held while the scheduler waits for its partner ``2m`` samples later.
+  nothing else); OADEV, OHDEV, TOTDEV, MDEV and TDEV from lagged reads ``x[i]``,
+  ``x[i+m]``, ... (MDEV, TDEV: of the phase's compensated prefix sums; TOTDEV: of the
+  reflected record) of independent copies of the record's graph
+  (``dask.graph_manipulation.clone``), so that no chunk is held while the scheduler
+  waits for its partner samples later (:mod:`._stream_long`).
 
 Memory: a block task holds its block plus its halo, at most :data:`WINDOW_SAMPLES`
-beyond which OADEV, ADEV and HDEV switch to the long-tau reads above; OHDEV, MDEV,
-TDEV, TOTDEV and MTIE keep their halo, so their memory grows with their largest window
-(3 m, 3 m, 3 m, 2 m and m samples). Records with NaN (gaps) are refused.
+beyond which the statistics switch to the long-tau reads above; MTIE keeps its halo of
+``m`` samples, so its memory grows with its largest window. Records with NaN (gaps)
+are refused.
 
-Cost: each distinct lag of the long OADEV taus is one more read of the record (five
-at 1e9 points, octave taus), and white/flicker PM rows of the B1 test one more pass
+Cost: each distinct lag of the long taus is one more read of the record (OADEV: five
+at 1e9 points, octave taus; TOTDEV: three reads per lag, and one pass for the last
+point of frequency input), and white/flicker PM rows of the B1 test one more pass
 for R(n). Measured (tests/benchmarks/bench_long_record.py, HDF5 in the page cache,
 2 shared cores): OADEV octave of 2e8 points in 13.7 s with 1.06 GB peak RSS, 68
 ns/sample (the in-memory path: ~40 ns/sample), 47x one plain read pass.
@@ -53,6 +56,7 @@ from qsense.stability._kernels_modified import _mdev_block, _prefix2
 from qsense.stability._kernels_noise import acf_alphas, b1_ratios
 from qsense.stability._kernels_stream import lag1_sums
 from qsense.stability._registry import SPECS, Spec
+from qsense.stability._stream_long import LONG_KINDS, long_sums, long_tasks
 from qsense.stability.noise_id import (
     _ACF_MIN_POINTS,
     _b1_decide,
@@ -236,12 +240,6 @@ def _stat_block(xb, a, b, kind, order, ms, lo, hi, check):
     return s, n
 
 
-def _lag_block(p0, p1, p2):
-    """Sum and count of ``(x[i+2m] - 2 x[i+m] + x[i])^2`` from the three lagged reads."""
-    d = np.asarray(p2, dtype=np.float64) - 2.0 * np.asarray(p1, dtype=np.float64) + p0
-    return float(np.dot(d, d)), d.size
-
-
 def _acf_sums(xb, a, b, n, m, base, dmax, shift):
     """Shifted lag-1 sums of the levels 0 ... dmax of the decimated phase ``x[::m]``
     (frequency input: of its first difference) at the decimated points of ``[a, b)``:
@@ -318,25 +316,6 @@ def _stat_tasks(spec: Spec, rec: LazyRecord, ms: np.ndarray) -> list[Any]:
 def _checked(block: np.ndarray) -> np.ndarray:
     _finite(block)
     return block
-
-
-def _lag_tasks(rec: LazyRecord, n: int, ms: list[int]) -> list[list[Any]]:
-    """Per long OADEV factor, one task per block: (sum, count) from three lagged reads,
-    the reads at offsets m and 2m from copies of the record's graph."""
-    x = rec.x
-    offsets = sorted({o for m in ms for o in (m, 2 * m)})
-    streams = {0: x, **{o: rec.copy(o) for o in offsets}}
-    out = []
-    for m in ms:
-        tasks = []
-        for a, b in _blocks(x):
-            hi = min(b, n - 2 * m)
-            if hi <= a:
-                break
-            reads = [streams[o][a + o : hi + o] for o in (0, m, 2 * m)]
-            tasks.append(dask.delayed(_lag_block, pure=True)(*reads))
-        out.append(tasks)
-    return out
 
 
 def _noise_plan(spec: Spec, n: int, ms: np.ndarray, long_strided: list[int]):
@@ -425,20 +404,19 @@ def _sums(spec: Spec, rec: LazyRecord, ms: np.ndarray, extra: list[Any] = ()):
     """Sums and counts of ``spec`` at ``ms`` (halo blocks, long-tau reads), computed in
     one dask call together with the ``extra`` tasks; returns (s, n, extra results)."""
     kind, order = _KIND[spec.name]
-    n_ph = rec.n_phase
-    window = {"diff2": 2, "strided": order}.get(kind, 0) * ms
-    long = (window > WINDOW_SAMPLES) if kind in ("diff2", "strided") else np.zeros(ms.size, bool)
+    width = {"diff2": 2, "strided": order, "diff3": 3, "mdev": 3, "totdev": 2}
+    long = width.get(kind, 0) * ms > WINDOW_SAMPLES if kind in width else np.zeros(ms.size, bool)
     short = ms[~long]
     stat = _stat_tasks(spec, rec, short) if short.size else []
     checks = []
     if rec.check and not short.size:  # the long-tau reads do not check the values
         checks = [rec.x.map_blocks(_checked, dtype=np.float64).sum()]
-    lag = _lag_tasks(rec, n_ph, ms[long].tolist()) if kind == "diff2" else []
+    lag = long_tasks(kind, rec, ms[long].tolist(), BLOCK_SAMPLES) if kind in LONG_KINDS else []
     done = dask.compute(stat, lag, list(extra), checks)
     s, n = np.zeros(ms.size), np.zeros(ms.size, dtype=np.int64)
     s[~long], n[~long] = _combine(done[0], short.size, kind)
-    for k, res in zip(np.flatnonzero(long if lag else []).tolist(), done[1], strict=True):
-        s[k], n[k] = sum(r[0] for r in res), sum(r[1] for r in res)
+    if lag:
+        s[long], n[long] = long_sums(done[1])
     return s, n, long, done[2]
 
 

@@ -182,3 +182,56 @@ def test_lag1_sums_kernel_against_a_loop():
         s2 = sum((z[i] - shift) ** 2 for i in range(cnt))
         p = sum((z[i] - shift) * (z[i + 1] - shift) for i in range(pairs))
         np.testing.assert_allclose(lag1_sums(z, cnt, pairs, shift), [s1, s2, p], rtol=1e-13)
+
+
+@pytest.mark.parametrize("stat", ["oadev", "ohdev", "mdev", "tdev", "totdev"])
+@pytest.mark.parametrize("data_type", ["phase", "freq"])
+def test_long_taus_read_lagged_copies(stat, data_type):
+    """Windows above a shrunken WINDOW_SAMPLES: the lagged reads of _stream_long (no
+    halo), equal to the in-memory result for several chunkings."""
+    from qsense.stability import _stream_long
+
+    y = _record("rw" if data_type == "freq" else "white", 700, 21)
+    calls = []
+    real = _stream_long.long_tasks
+
+    def spy(kind, rec, ms, least):
+        calls.append((kind, list(ms)))
+        return real(kind, rec, ms, least)
+
+    ref = getattr(S, stat)(y, rate=2.0, data_type=data_type, taus="octave")
+    budgets = mock.patch.multiple(_stream, BLOCK_SAMPLES=16, WINDOW_SAMPLES=24)
+    for chunks in (53, (7, 300, 1, 392)):
+        calls.clear()
+        with budgets, mock.patch.object(_stream, "long_tasks", spy):
+            got = getattr(S, stat)(
+                da.from_array(y, chunks=chunks), rate=2.0, data_type=data_type, taus="octave"
+            )
+        _same(got, ref, f"{stat} {data_type} chunks={chunks}")
+        assert any(ms for _, ms in calls), "the long-tau reads were not used"
+
+
+def test_long_tau_kernels_against_loops():
+    from qsense.stability._kernels_stream import lag_mdev_sum, lag_sum, prefix_chunk
+
+    rng = np.random.default_rng(4)
+    x = np.cumsum(rng.standard_normal(90)) + 5.0
+    m = 7
+    for order in (2, 3):
+        k = x.size - order * m
+        reads = [x[j * m : j * m + k] for j in range(order + 1)]
+        coef = [(1, -2, 1), (-1, 3, -3, 1)][order - 2]
+        want = sum(sum(c * x[i + j * m] for j, c in enumerate(coef)) ** 2 for i in range(k))
+        s, n = lag_sum(*reads)
+        assert n == k
+        np.testing.assert_allclose(s, want, rtol=1e-12)
+    # prefix sums in two chunks with the carry, then MDEV's W_j^2 from four lags
+    a = prefix_chunk(x[:40], 5.0, (0.0, 0.0))
+    b = prefix_chunk(x[40:], 5.0, (a[0, -1], a[1, -1]))
+    c = np.concatenate([np.zeros((2, 1)), a, b], axis=1)
+    np.testing.assert_allclose(c.sum(0)[1:], np.cumsum(x - 5.0), rtol=1e-13, atol=1e-13)
+    k = x.size - 3 * m + 1
+    s, n = lag_mdev_sum(*[c[:, j * m : j * m + k] for j in range(4)])
+    w = [sum(x[i + 2 * m] - 2 * x[i + m] + x[i] for i in range(j, j + m)) for j in range(k)]
+    assert n == k
+    np.testing.assert_allclose(s, sum(v * v for v in w), rtol=1e-11)

@@ -1,0 +1,136 @@
+"""Long-tau reads of the streamed statistics, in bounded memory (private; see
+:mod:`._stream`).
+
+A term of OADEV, OHDEV, TOTDEV, MDEV or TDEV at factor ``m`` reads samples ``m`` apart
+(three or four of them). Instead of holding a halo of ``2m`` or ``3m`` samples, each
+lag is read from an independent copy of the record's graph
+(``dask.graph_manipulation.clone``), so that the scheduler streams the copies side by
+side and never holds a chunk while it waits for its partner ``km`` samples later:
+
+* OADEV, OHDEV: the record at offsets ``0, m, 2m`` (``3m``), the differences and their
+  squares summed per block (:func:`._kernels_stream.lag_sum`);
+* TOTDEV: the same on the reflected record (SP 1065 eq. 25), each copy's head, middle
+  and tail built from its own copies of the record;
+* MDEV, TDEV: the compensated prefix sums ``C`` of ``x - x[0]``, carried from chunk to
+  chunk as a chain of tasks, read at offsets ``0, m, 2m, 3m``; ``W_j`` as in the
+  in-memory kernel (:func:`._kernels_stream.lag_mdev_sum`).
+
+Memory: a task holds one block of each read; each distinct offset costs one more read
+of the record (and, for frequency input, one more integration).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import dask
+import dask.array as da
+import numpy as np
+
+from qsense.stability._kernels_stream import lag_mdev_sum, lag_sum, prefix_chunk
+
+__all__ = ["LONG_KINDS", "long_sums", "long_tasks"]
+
+#: Block kinds of :mod:`._stream` with long-tau reads, and their reads per term.
+LONG_KINDS = {"diff2": 3, "diff3": 4, "totdev": 3, "mdev": 4}
+
+
+def _ends(rec: Any) -> tuple[float, float]:
+    """First and last phase points (frequency input: one integration pass)."""
+    n = rec.n_phase
+    x0, xl = dask.compute(rec.x[0], rec.x[n - 1])
+    return float(x0), float(xl)
+
+
+def _reflected(rec: Any, o: int, e: int, x0: float, xl: float) -> Any:
+    """The record reflected by ``e`` points at each end (as ``_stream._stat_tasks``),
+    head, middle and tail from three independent copies."""
+    n = rec.n_phase
+    xa, xb, xc = (rec.copy(("totdev", o, k)) for k in range(3))
+    head = 2.0 * x0 - xa[e:0:-1]
+    tail = 2.0 * xl - xc[n - 2 : n - 2 - e : -1]
+    return da.concatenate([head, xb, tail])
+
+
+def _prefix(x: Any, shift: float) -> Any:
+    """Compensated prefix sums ``C[k] = sum(x[:k] - shift)``, rows (high, low), shape
+    (2, n + 1): a chain of chunk tasks carrying the running sum."""
+    parts = [da.zeros((2, 1), chunks=(2, 1))]
+    carry: Any = (0.0, 0.0)
+    for blk, size in zip(x.to_delayed().ravel(), x.chunks[0], strict=True):
+        ph = dask.delayed(prefix_chunk, pure=True)(blk, shift, carry)
+        parts.append(da.from_delayed(ph, (2, size), dtype=np.float64))
+        carry = (ph[0, -1], ph[1, -1])
+    return da.concatenate(parts, axis=1)
+
+
+def _blocks_of(size: int, chunks: tuple[int, ...], least: int) -> list[tuple[int, int]]:
+    out, a, b = [], 0, 0
+    for c in chunks:
+        b = min(size, b + int(c))
+        if b - a >= least:
+            out.append((a, b))
+            a = b
+    if size > a:
+        out.append((a, size))
+    return out
+
+
+def long_tasks(kind: str, rec: Any, ms: list[int], least: int) -> list[list[Any]]:
+    """Per factor of ``ms``, one task per block of terms returning (sum, count) from the
+    lagged reads of ``kind`` (see the module docstring); blocks of at least ``least``
+    terms."""
+    n = rec.n_phase
+    lags = LONG_KINDS[kind]
+    m_arr = np.asarray(ms, dtype=np.int64)
+    use = m_arr <= n - 2 if kind == "totdev" else np.ones(m_arr.size, bool)
+    if not use.any():
+        return [[] for _ in ms]
+    source: Callable[[int], Any]
+    if kind == "totdev":
+        e = int(m_arr[use].max())
+        x0, xl = _ends(rec)
+        lo = np.where(use, e + 1 - m_arr, 0)
+        hi = np.where(use, e + 1 - m_arr + n - 2, 0)
+
+        def source(o: int) -> Any:
+            return _reflected(rec, o, e, x0, xl)
+
+        get = lag_sum
+    elif kind == "mdev":
+        x0 = float(rec.x[0].compute())
+        lo, hi = np.zeros(m_arr.size, np.int64), np.maximum(n - 3 * m_arr + 1, 0)
+
+        def source(o: int) -> Any:
+            return _prefix(rec.x if o == 0 else rec.copy(("mdev", o)), x0)
+
+        get = lag_mdev_sum
+    else:
+        lo, hi = np.zeros(m_arr.size, np.int64), np.maximum(n - (lags - 1) * m_arr, 0)
+
+        def source(o: int) -> Any:
+            return rec.x if o == 0 else rec.copy(o)
+
+        get = lag_sum
+    offsets = sorted({k * m for m in m_arr[use].tolist() for k in range(lags)})
+    streams = {o: source(o) for o in offsets}
+    base = streams[0] if kind != "mdev" else rec.x
+    out = []
+    for m, ok, a0, a1 in zip(m_arr.tolist(), use.tolist(), lo.tolist(), hi.tolist(), strict=True):
+        tasks = []
+        for a, b in _blocks_of(int(base.shape[0]), base.chunks[0], least) if ok else []:
+            i0, i1 = max(a, a0), min(b, a1)
+            if i1 <= i0:
+                continue
+            reads = [streams[k * m][..., i0 + k * m : i1 + k * m] for k in range(lags)]
+            tasks.append(dask.delayed(get, pure=True)(*reads))
+        out.append(tasks)
+    return out
+
+
+def long_sums(done: list[list[tuple[float, int]]]) -> tuple[np.ndarray, np.ndarray]:
+    """Sums and counts per factor of the computed :func:`long_tasks` (block order)."""
+    s = np.array([sum(r[0] for r in res) for res in done], dtype=np.float64)
+    n = np.array([sum(r[1] for r in res) for res in done], dtype=np.int64)
+    return s, n
