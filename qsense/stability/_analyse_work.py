@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from qsense._numba import launch
-from qsense.stability import _bias, _edf
+from qsense.stability import _edf, _pipeline
 from qsense.stability._kernels import (
     _block,
     _diff2,
@@ -138,33 +138,19 @@ class Shared:
         vals, n = self.raw(spec, m)
         vals = np.asarray(vals, dtype=np.float64)
         n = np.asarray(n, dtype=np.int64)
-        k = m.size
-        out_alpha = np.zeros(k, dtype=np.int64)
-        edf = np.full(k, np.nan)
-        dev = np.full(k, np.nan)
-        lo = np.full(k, np.nan)
-        hi = np.full(k, np.nan)
+        out_alpha = np.zeros(m.size, dtype=np.int64)
         valid = np.flatnonzero(n > 0)
         if alpha is None:
             out_alpha[valid] = self.alphas(spec.name, m[valid])
         else:
             out_alpha[valid] = alpha[valid]
-        tau = m.astype(np.float64) * (spec.tau_scale / self.rate)
-        cols = Columns(m, tau, dev, lo, hi, n, edf, out_alpha)
-        if spec.kind == "value":
-            dev[valid] = vals[valid]
-            return cols
-        var = vals[valid]
-        a, mv = out_alpha[valid], m[valid]
-        request = self.request
-        if request.bias_correction and spec.bias != "none":
-            n_in = self.record.values.size
-            var = var / _bias.bias_factors(spec.name, a, mv, n_in, self.rate, request.bias)
-        dev[valid] = np.sqrt(var)
-        if edf_alpha is not None:
-            a = np.full(a.size, edf_alpha, dtype=np.int64)
-        edf[valid] = self.edfs(spec, a, mv)
-        self._variance.append(_Slice(cols, 0, k))
+        sizes = (self.record.values.size, self.n_phase, self.rate)
+        cols = _pipeline.columns(
+            spec, m, vals, n, out_alpha, sizes, self.request, edf_alpha,
+            edfs=lambda a, mv: self.edfs(spec, a, mv), bounds=False,
+        )  # fmt: skip
+        if spec.kind != "value":
+            self._variance.append(_Slice(cols, 0, m.size))
         return cols
 
     def intervals(self) -> None:

@@ -10,6 +10,7 @@ calls its raw estimator, asks the noise-identification, bias and EDF modules for
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -211,20 +212,25 @@ def columns(
     sizes: tuple[int, int, float],
     request: Request,
     edf_alpha: int | None = None,
+    *,
+    edfs: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+    bounds: bool = True,
 ) -> Columns:
     """The :class:`Columns` of raw values ``vals`` (variance or value) with ``n`` terms
     and noise exponents ``out_alpha`` at the factors ``m``: bias, deviation, EDF and
     interval; ``sizes`` = (input samples, phase points N, rate in Hz). Shared by
-    :func:`evaluate` and the streaming path (:mod:`._stream`)."""
+    :func:`evaluate`, the streaming path (:mod:`._stream`) and ``analyse``, which passes
+    ``edfs(alpha, m)`` (its memoised ``_edf.edfs``) and ``bounds=False`` (it fills
+    ``lo``/``hi`` of every statistic in one ``_edf.ci_bounds`` call; left NaN here)."""
     n_in, n_phase, rate = sizes
     k = m.size
     edf = np.full(k, np.nan)
     dev = np.full(k, np.nan)
+    lo = np.full(k, np.nan)
+    hi = np.full(k, np.nan)
     valid = np.flatnonzero(n > 0)
     if spec.kind == "value":
         dev[valid] = vals[valid]
-        lo = np.full(k, np.nan)
-        hi = np.full(k, np.nan)
     else:
         var = vals[valid]
         a, mv = out_alpha[valid], m[valid]
@@ -234,10 +240,11 @@ def columns(
         dev[valid] = np.sqrt(var)
         if edf_alpha is not None:
             a = np.full(a.size, edf_alpha, dtype=np.int64)
-        edf[valid] = _edf.edfs(spec.name, a, mv, n_phase)
-        lo, hi = _edf.ci_bounds(dev, edf, request.ci)
-        lo = np.asarray(lo, dtype=np.float64)
-        hi = np.asarray(hi, dtype=np.float64)
+        edf[valid] = _edf.edfs(spec.name, a, mv, n_phase) if edfs is None else edfs(a, mv)
+        if bounds:
+            lo, hi = _edf.ci_bounds(dev, edf, request.ci)
+            lo = np.asarray(lo, dtype=np.float64)
+            hi = np.asarray(hi, dtype=np.float64)
     tau = m.astype(np.float64) * (spec.tau_scale / rate)
     return Columns(m, tau, dev, lo, hi, n, edf, out_alpha)
 
