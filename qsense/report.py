@@ -32,7 +32,6 @@ import html
 import io
 import math
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -43,6 +42,7 @@ import xarray as xr
 from qsense import __version__
 from qsense import _report_plots as plots
 from qsense._validate import warn
+from qsense.io import replacing
 
 __all__ = ["FUSED_COLUMNS", "PLOT_CASES", "VERDICT_COLUMNS", "write_report"]
 
@@ -412,19 +412,9 @@ def _plot_sections(results: Any, cases: list[int]) -> str:
 
 # ---------------------------------------------------------------- files
 def _atomic_write(path: Path, text: str, newline: str | None = None) -> None:
-    """Write ``text`` to a temporary file beside ``path``, flush it, rename it over."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    """Write ``text`` to ``path`` atomically (:func:`qsense.io.replacing`)."""
+    with replacing(path) as tmp, open(tmp, "w", encoding="utf-8", newline=newline) as f:
+        f.write(text)
 
 
 def _csv_text(v: xr.Dataset | None) -> str:

@@ -249,6 +249,7 @@ NOT_A_RECORD = {
     "qsense.io.load": "a path: tests/io",
     "qsense.io.read_stable32": "a path: tests/io",
     "qsense.io.save": "a Dataset and a path: tests/io",
+    "qsense.io.replacing": "a path: tests/io/test_hdf5.py",
     "qsense.io.simulate_to_file": "a model and a path: tests/io/test_lazy_io.py",
     "qsense.io.read_rinex_clock": "a path: tests/io/test_rinex.py",
     "qsense.io.read_tempo_clk": "a path: tests/io/test_tempo.py",

@@ -73,11 +73,9 @@ complete file, never a damaged one.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import json
 import os
-import secrets
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -87,6 +85,8 @@ from typing import Any
 import h5py
 import numpy as np
 import xarray as xr
+
+from qsense.io import replacing
 
 __all__ = ["ROLES", "StudyResults", "add_case", "open_results", "write_results"]
 
@@ -369,25 +369,6 @@ def _prepare(ds: xr.Dataset) -> xr.Dataset:
     return ds
 
 
-def _replace(tmp: str, target: Path) -> None:
-    fd = os.open(tmp, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, target)
-    with contextlib.suppress(OSError):
-        dfd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-
-
-def _temp_beside(target: Path) -> str:
-    return str(target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp")
-
-
 def write_results(
     path: str | os.PathLike,
     *,
@@ -420,8 +401,7 @@ def write_results(
     pathlib.Path
     """
     target = Path(path)
-    tmp = _temp_beside(target)
-    try:
+    with replacing(target) as tmp:
         root = _root_attrs(config, attrs, sensors, extra or {})
         xr.Dataset(attrs=root).to_netcdf(tmp, mode="w", engine="h5netcdf")
         for index, ds in sorted((cases or {}).items()):
@@ -433,11 +413,6 @@ def write_results(
                 engine="h5netcdf",
                 encoding=_encoding(ds),
             )
-        _replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(tmp)
-        raise
     return target
 
 
@@ -463,8 +438,7 @@ def add_case(
     """
     target = Path(path)
     group = _case_group(int(index))
-    tmp = _temp_beside(target)
-    try:
+    with replacing(target) as tmp:
         shutil.copyfile(target, tmp)
         with h5py.File(tmp, "r") as f:
             if group in f:
@@ -475,24 +449,12 @@ def add_case(
             with h5py.File(tmp, "a") as f:
                 for k, v in attrs.items():
                     f.attrs[k] = v
-        _replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(tmp)
-        raise
 
 
 def set_attrs(path: str | os.PathLike, attrs: Mapping[str, Any]) -> None:
     """Set root attributes of a results file, copy-on-write (atomic)."""
-    target = Path(path)
-    tmp = _temp_beside(target)
-    try:
-        shutil.copyfile(target, tmp)
+    with replacing(path) as tmp:
+        shutil.copyfile(path, tmp)
         with h5py.File(tmp, "a") as f:
             for k, v in attrs.items():
                 f.attrs[k] = v
-        _replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(tmp)
-        raise

@@ -9,7 +9,7 @@ from qsense.io._simulate import simulate_to_file
 from qsense.io.append import Appender
 from qsense.io.gnsslog import clean_gnss_log, read_gnss_log
 from qsense.io.gravimeters import read_a10, read_burris
-from qsense.io.hdf5 import FileFormatError, load, save
+from qsense.io.hdf5 import FileFormatError, load, replacing, save
 from qsense.io.iaga import read_iaga2002
 from qsense.io.igets import read_ggp, read_tsf
 from qsense.io.qudi import read_qudi
@@ -37,6 +37,7 @@ __all__ = [
     "read_stable32",
     "read_tempo_clk",
     "read_tsf",
+    "replacing",
     "save",
     "simulate_to_file",
     "to_uniform_grid",

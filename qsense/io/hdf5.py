@@ -54,7 +54,7 @@ import numbers
 import os
 import secrets
 import stat
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -62,7 +62,7 @@ import h5py
 import numpy as np
 import xarray as xr
 
-__all__ = ["FileFormatError", "load", "save"]
+__all__ = ["FileFormatError", "load", "replacing", "save"]
 
 #: Global attribute recording whether a Dataset or a DataArray was saved.
 _KIND_ATTR = "qsense_object"
@@ -317,20 +317,56 @@ def save(obj: xr.Dataset | xr.DataArray, path: str | os.PathLike, overwrite: boo
     if not folder.is_dir():
         raise FileNotFoundError(f"the folder of path {path!r} does not exist: {str(folder)!r}")
     encoding = _encodings(ds)
-    tmp = _create_temp(target)
-    try:
+    with replacing(target) as tmp:
         ds.to_netcdf(tmp, mode="w", engine="h5netcdf", encoding=encoding)
-        _fsync(tmp)
         if not overwrite and target.exists():
             raise FileExistsError(
                 f"path {path!r} was created while writing; pass overwrite=True to replace it"
             )
+
+
+@contextlib.contextmanager
+def replacing(path: str | os.PathLike) -> Iterator[str]:
+    """Write a file atomically: a temporary file beside ``path`` to write, renamed over it.
+
+    The body writes the file named by the yielded path (empty, with the permissions of
+    the file being replaced, else those a new file gets under the process umask). When
+    the body returns, the file is flushed to disk, renamed over ``path`` with
+    :func:`os.replace` and the rename made durable; when it raises (Ctrl-C included),
+    the temporary file is removed and ``path`` is untouched. Every qsense file write
+    goes through it (HDF5 records, study results, reports).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to create or replace; its folder must exist.
+
+    Yields
+    ------
+    str
+        The temporary file's path, in the same folder.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     target = pathlib.Path(folder) / "note.txt"
+    ...     with replacing(target) as tmp:
+    ...         _ = pathlib.Path(tmp).write_text("done")
+    ...     print(target.read_text())
+    done
+    """
+    target = Path(_check_path(path))
+    tmp = _create_temp(target)
+    try:
+        yield tmp
+        _fsync(tmp)
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.remove(tmp)
         raise
-    _fsync_folder(folder)
+    _fsync_folder(target.parent)
 
 
 def _create_temp(target: Path) -> str:

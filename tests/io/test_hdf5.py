@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import qsense.io.hdf5 as hdf5
-from qsense.io import Appender, FileFormatError, load, save
+from qsense.io import Appender, FileFormatError, load, replacing, save
 from qsense.signal import make_series, time_grid
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -599,3 +599,30 @@ def test_appender_file_survives_sigkill_between_chunks(tmp_path: Path) -> None:
     assert_bit_exact(back, expected)
     with xr.open_dataset(path, engine="h5netcdf") as plain:
         assert plain.sizes["time"] == 50 * completed
+
+
+def test_replacing_renames_on_success_and_leaves_the_file_on_failure(tmp_path):
+    target = tmp_path / "page.txt"
+    target.write_text("old")
+    target.chmod(0o640)
+    with pytest.raises(RuntimeError, match="half way"):
+        with replacing(target) as tmp:
+            Path(tmp).write_text("half")
+            raise RuntimeError("half way")
+    assert target.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == [
+        "page.txt"
+    ]
+    with replacing(str(target)) as tmp:
+        assert Path(tmp).parent == tmp_path and Path(tmp).read_text() == ""
+        Path(tmp).write_text("new")
+    assert target.read_text() == "new" and target.stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["page.txt"]
+
+
+@pytest.mark.parametrize(
+    ("path", "error"), [(None, TypeError), (b"x.h5", TypeError), ("", ValueError), (3, TypeError)]
+)
+def test_replacing_refuses_a_bad_path_naming_it(path, error):
+    with pytest.raises(error, match="path"):
+        with replacing(path):
+            pass
