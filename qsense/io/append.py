@@ -7,7 +7,6 @@ completed chunk. The file layout and encodings are those of :mod:`qsense.io.hdf5
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 from collections.abc import Hashable, Mapping
@@ -29,11 +28,9 @@ from qsense.io.hdf5 import (
     Kind,
     _check_bool,
     _check_path,
-    _create_temp,
     _encodings,
-    _fsync,
-    _fsync_folder,
     _to_dataset,
+    replacing,
 )
 
 #: Rows per HDF5 chunk of an appended file (256 KiB for a float64 series).
@@ -323,23 +320,15 @@ class Appender:
             row_bytes = var.dtype.itemsize * max(1, math.prod(var.shape[1:]))
             rows = max(1, _APPEND_ROWS * 8 // row_bytes)
             encoding[name]["chunksizes"] = (rows, *var.shape[1:])
-        tmp = _create_temp(target)
-        try:
+        with replacing(target) as tmp:
             ds.to_netcdf(
                 tmp, mode="w", engine="h5netcdf", encoding=encoding, unlimited_dims=["time"]
             )
-            _fsync(tmp)
             if not self._overwrite and target.exists():
                 raise FileExistsError(
                     f"path {self._path!r} was created while writing; pass overwrite=True "
                     "to replace it"
                 )
-            os.replace(tmp, target)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(tmp)
-            raise
-        _fsync_folder(target.parent)
         self._layout = _Layout(ds)
         self._kind = kind
         self._name = ds.attrs.get(_NAME_ATTR)

@@ -334,7 +334,8 @@ def replacing(path: str | os.PathLike) -> Iterator[str]:
     the body returns, the file is flushed to disk, renamed over ``path`` with
     :func:`os.replace` and the rename made durable; when it raises (Ctrl-C included),
     the temporary file is removed and ``path`` is untouched. Every qsense file write
-    goes through it (HDF5 records, study results, reports).
+    goes through it (saved records, an appended record's first chunk, study results,
+    reports).
 
     Parameters
     ----------

@@ -18,6 +18,7 @@ import pytest
 import xarray as xr
 
 import qsense.io.append as append_mod
+import qsense.io.hdf5 as hdf5_mod
 from qsense.io import Appender, load, save
 from qsense.signal import time_grid
 
@@ -88,7 +89,8 @@ def test_first_chunk_failure_leaves_previous_file(
         error = ValueError
     elif stage == "fsync_fails":
         monkeypatch.setattr(xr.Dataset, "to_netcdf", spy)
-        monkeypatch.setattr(append_mod, "_fsync", lambda p: (_ for _ in ()).throw(OSError("EIO")))
+        # the first chunk is written through qsense.io.replacing, which flushes it
+        monkeypatch.setattr(hdf5_mod, "_fsync", lambda p: (_ for _ in ()).throw(OSError("EIO")))
         error = OSError
     else:
         monkeypatch.setattr(xr.Dataset, "to_netcdf", spy)
@@ -188,7 +190,7 @@ CHILD = textwrap.dedent(
     import dask.array as da
     import numpy as np
     import xarray as xr
-    import qsense.io.append as append_mod
+    import qsense.io.hdf5 as hdf5_mod
     from qsense.io import Appender
     from qsense.signal import time_grid
 
@@ -205,7 +207,7 @@ CHILD = textwrap.dedent(
         return x
 
     if STAGE == "before_rename":
-        append_mod._fsync = lambda path: stall()
+        hdf5_mod._fsync = lambda path: stall()
 
     values = da.arange(N, chunks=BLOCK, dtype=np.float64).map_blocks(block, dtype=np.float64)
     ds = xr.Dataset({"x": ("time", values)}, coords={"time": time_grid(N, 100.0)})
