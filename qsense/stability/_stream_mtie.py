@@ -3,8 +3,8 @@
 
 MTIE at factor ``m`` is the largest range ``max(x[i..i+m]) - min(x[i..i+m])`` (s) over
 the ``N - m`` windows of ``m + 1`` phase samples. The record is cut into blocks of
-consecutive chunks of at least ``window`` samples (the longest block has ``B``
-samples); every window is handled by the block holding its first sample, and never
+consecutive chunks of at least ``min(window, BLOCK_SAMPLES)`` samples (the longest
+block has ``B`` samples); every window is handled by the block holding its first sample, and never
 more than a few blocks of samples are held by a task, whatever ``m``:
 
 * pass 1, one task per block: the NaN/inf check, the block's largest and smallest
@@ -26,7 +26,12 @@ more than a few blocks of samples are held by a task, whatever ``m``:
 Max and min are exact, so the result equals the in-memory kernel
 (:func:`._kernels.mtie_raw`) bit for bit. Memory per task: at most about ``6 B``
 float64 (pass 1: block, halo and two tables; pass 2: block, far samples of at most
-``3 B`` and two suffix arrays), ``B < window + longest chunk``.
+``3 B`` and two suffix arrays), ``B < min(window, BLOCK_SAMPLES) + longest chunk``.
+
+Measured (2e8-sample HDF5 record in the page cache, chunks of 2**22, octave factors,
+2 shared cores at load ~2.3): 20.5 s and 0.74 GB peak RSS (0.25 GB of it the
+interpreter and libraries), against 139 s and 3.0 GB for ``mtie_raw`` in memory; one
+plain read pass of the file: 0.5 s.
 """
 
 from __future__ import annotations
@@ -41,7 +46,12 @@ from dask.highlevelgraph import HighLevelGraph
 
 from qsense._numba import kernel
 
-__all__ = ["mtie_sums"]
+__all__ = ["BLOCK_SAMPLES", "mtie_sums"]
+
+#: Largest block target (samples, 32 MB): blocks hold at least ``min(window, this)``
+#: samples. Time hardly depends on it (windows longer than a block cost one more read
+#: each, shorter ones a halo and one table level each); memory grows with it.
+BLOCK_SAMPLES = 1 << 22
 
 
 # ---------------------------------------------------------------- kernels
@@ -56,9 +66,53 @@ def _extremes(x):  # pragma: no cover - numba
     for i in range(x.size):
         v = x[i]
         bad += v * 0.0  # 0 for finite samples, NaN otherwise
-        hi = max(hi, v)
-        lo = min(lo, v)
+        hi = v if v > hi else hi
+        lo = v if v < lo else lo
     return hi, lo, bad != bad
+
+
+#: Samples per tile of :func:`_short_ranges`: each pass goes through the table in tiles
+#: through small buffers, so that its loops vectorise (the in-place update of the table
+#: reads the samples ``span`` ahead, which defeats numba's alias analysis, and a max
+#: reduction vectorises only as elementwise maxima over a tile). 2x faster than plain
+#: loops on 6e6 samples and 22 factors (1.2 against 2.5 ns per sample and pass).
+_TILE = 256
+
+
+@kernel(nogil=True)
+def _double(up, down, span):  # pragma: no cover - numba
+    """``up[i] = max(up[i], up[i + span])`` (``down``: min) for ``i <= size - 2 span``,
+    tile by tile through two buffers (allocated here: they alias nothing)."""
+    ta = np.empty(_TILE)
+    tb = np.empty(_TILE)
+    size = up.size - 2 * span + 1
+    for s in range(0, size, _TILE):
+        e = min(_TILE, size - s)
+        for j in range(e):
+            ta[j] = up[s + span + j]
+            tb[j] = down[s + span + j]
+        u = up[s : s + e]
+        d = down[s : s + e]
+        for j in range(e):
+            u[j] = ta[j] if ta[j] > u[j] else u[j]
+            d[j] = tb[j] if tb[j] < d[j] else d[j]
+
+
+@kernel(nogil=True)
+def _widest(up, down, off, count):  # pragma: no cover - numba
+    """Largest ``max(up[i], up[i+off]) - min(down[i], down[i+off])`` over ``i < count``
+    (0 if none is larger), through maxima per position in a tile."""
+    acc = np.zeros(_TILE)
+    for s in range(0, count, _TILE):
+        e = min(_TILE, count - s)
+        u = up[s : s + e]
+        d = down[s : s + e]
+        ua = up[s + off : s + off + e]
+        da = down[s + off : s + off + e]
+        for j in range(e):
+            r = (ua[j] if ua[j] > u[j] else u[j]) - (da[j] if da[j] < d[j] else d[j])
+            acc[j] = r if r > acc[j] else acc[j]
+    return acc.max()
 
 
 @kernel(nogil=True)
@@ -68,32 +122,18 @@ def _short_ranges(x, ms, counts, up, down, out):  # pragma: no cover - numba
     sparse table: ``up[i]`` = max of ``x[i..i+span-1]``, ``span`` doubled in place
     while ``2 span <= m + 1``; a window's max is that of the two ranges of ``span``
     samples at its two ends (they overlap)."""
-    nx = x.size
-    for i in range(nx):
-        up[i] = x[i]
-        down[i] = x[i]
+    up[:] = x
+    down[:] = x
     span = 1
     for k in range(ms.size):
         w = ms[k] + 1
-        c = counts[k]
-        if c <= 0:
+        if counts[k] <= 0:
             out[k] = 0.0
             continue
         while 2 * span <= w:
-            a = up[span:]
-            b = down[span:]
-            for i in range(nx - 2 * span + 1):
-                up[i] = max(up[i], a[i])
-                down[i] = min(down[i], b[i])
+            _double(up, down, span)
             span *= 2
-        off = w - span
-        ua = up[off:]
-        da = down[off:]
-        best = 0.0
-        for i in range(c):
-            r = max(up[i], ua[i]) - min(down[i], da[i])
-            best = max(best, r)
-        out[k] = best
+        out[k] = _widest(up, down, w - span, counts[k])
 
 
 @kernel(nogil=True)
@@ -105,8 +145,9 @@ def _long_ranges(near, far, ends, counts, mid_hi, mid_lo, sufmax, sufmin, out): 
     hi = -np.inf
     lo = np.inf
     for i in range(near.size - 1, -1, -1):
-        hi = max(hi, near[i])
-        lo = min(lo, near[i])
+        v = near[i]
+        hi = v if v > hi else hi
+        lo = v if v < lo else lo
         sufmax[i] = hi
         sufmin[i] = lo
     for k in range(ends.size):
@@ -118,15 +159,17 @@ def _long_ranges(near, far, ends, counts, mid_hi, mid_lo, sufmax, sufmin, out): 
         ph = mid_hi
         pl = mid_lo
         for t in range(e):
-            ph = max(ph, far[t])
-            pl = min(pl, far[t])
+            v = far[t]
+            ph = v if v > ph else ph
+            pl = v if v < pl else pl
         tail = far[e:]
         best = 0.0
         for i in range(c):
-            ph = max(ph, tail[i])
-            pl = min(pl, tail[i])
-            r = max(sufmax[i], ph) - min(sufmin[i], pl)
-            best = max(best, r)
+            v = tail[i]
+            ph = v if v > ph else ph
+            pl = v if v < pl else pl
+            r = (sufmax[i] if sufmax[i] > ph else ph) - (sufmin[i] if sufmin[i] < pl else pl)
+            best = r if r > best else best
         out[k] = best
 
 
@@ -324,7 +367,7 @@ def mtie_sums(rec: Any, ms: np.ndarray, window: int) -> tuple[np.ndarray, np.nda
 
     ``MTIE(m) = max_i (max(x[i..i+m]) - min(x[i..i+m]))`` over ``i = 0 .. N-m-1``
     (ITU-T G.810; Stable32), read in two dask passes (module docstring) whose tasks
-    hold O(``window`` + longest chunk) samples whatever ``m``.
+    hold O(``min(window, BLOCK_SAMPLES)`` + longest chunk) samples whatever ``m``.
 
     Parameters
     ----------
@@ -332,11 +375,12 @@ def mtie_sums(rec: Any, ms: np.ndarray, window: int) -> tuple[np.ndarray, np.nda
         The record: ``rec.x`` dask phase (s) of ``rec.n_phase`` points, ``rec.check``
         (refuse NaN/inf while reading), ``rec.copy(seed)`` (independent graph copy).
     ms : numpy.ndarray of int64, shape (k,)
-        Averaging factors, ascending (``tau = m / rate`` s, windows of ``m + 1``
-        samples).
+        Averaging factors >= 0, any order (``tau = m / rate`` s, windows of
+        ``m + 1`` samples).
     window : int
-        Memory budget (samples): blocks hold at least this many samples; factors
-        below the longest block read a halo, longer ones the record copies.
+        Memory budget (samples): blocks hold at least ``min(window,
+        BLOCK_SAMPLES)`` samples; factors below the longest block read a halo,
+        longer ones the record copies.
 
     Returns
     -------
@@ -360,13 +404,13 @@ def mtie_sums(rec: Any, ms: np.ndarray, window: int) -> tuple[np.ndarray, np.nda
     >>> mtie_sums(rec, np.array([1, 2, 4]), window=2)
     (array([2., 3., 3.]), array([4, 3, 1]))
     """
-    ms = np.asarray(ms, dtype=np.int64)
+    ms, back = np.unique(np.asarray(ms, dtype=np.int64), return_inverse=True)
     n = rec.n_phase
     counts = np.maximum(n - ms, 0)
     s = np.zeros(ms.size)
     if not ms.size:
         return s, counts
-    bounds = _blocks(rec.x.chunks[0], max(int(window), 1))
+    bounds = _blocks(rec.x.chunks[0], max(min(int(window), BLOCK_SAMPLES), 1))
     longest = int(np.diff(bounds).max())
     short = (ms < longest) & (counts > 0)
     long = (ms >= longest) & (counts > 0)
@@ -390,4 +434,4 @@ def mtie_sums(rec: Any, ms: np.ndarray, window: int) -> tuple[np.ndarray, np.nda
         at = np.flatnonzero(long)
         for k, r in zip(where, ranges, strict=True):
             np.maximum.at(s, at[k], r)
-    return s, counts
+    return s[back], counts[back]
