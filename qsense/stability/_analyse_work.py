@@ -27,14 +27,13 @@ from qsense.stability._kernels import (
     _outputs,
     _scaled,
     _span_args,
-    _span_extend,
     _strided,
-    _strided_octave,
     oadev_raw,
-    totdev_extend,
+    strided_octave,
 )
 from qsense.stability._kernels_modified import _mdev_sums
 from qsense.stability._kernels_noise import acf_alphas, b1_ratios, rn_ratios
+from qsense.stability._kernels_totdev import totdev_edges
 from qsense.stability._pipeline import Columns, Record, Request, given_alpha
 from qsense.stability._registry import SPECS, Spec
 from qsense.stability._taus import factors, theoh_factors, warn_if_empty
@@ -174,7 +173,8 @@ class Shared:
         name, x, span, rate = spec.name, self.x, self.span, self.rate
         key = m.tobytes()
         if name in ("mdev", "tdev"):  # as _kernels_modified.mdev_raw / tdev_raw
-            ms, s, n = self.memo(("mdev_sums", key), lambda: _mdev_sums(x, m, span))
+            nan = self._gaps()[1] == 1  # the record's NaN scan, shared
+            ms, s, n = self.memo(("mdev_sums", key), lambda: _mdev_sums(x, m, span, nan))
             mf = ms.astype(np.float64)
             scale = rate**2 / (2.0 * mf**4) if name == "mdev" else 1.0 / (6.0 * mf**2)
             return _scaled(s, n, scale), n
@@ -213,11 +213,16 @@ class Shared:
             return _scaled(s, n, rate**2 / (6.0 * ms.astype(np.float64) ** 2)), n
         order = 2 if name == "adev" else 3
         if mode == 0 and ms.size and np.all((ms & (ms - 1)) == 0):  # octave: decimate
-            levels = int(ms.max()).bit_length()
-            sl, nl = np.zeros(levels), np.zeros(levels, dtype=np.int64)
-            _strided_octave(x, int(ms.max()), order, np.empty((x.size + 1) // 2), sl, nl)
+            # ADEV and HDEV from one decimation (each level's sums do not depend on top)
+            orders = (2, 3) if {"adev", "hdev"} <= set(self.names) else (order,)
+            top = int(ms.max())
+            old = self._memo.get(("strided_octave", orders))
+            if old is None or old[0].shape[1] < top.bit_length():
+                self._memo[("strided_octave", orders)] = strided_octave(x, top, orders)
+            sl, nl = self._memo[("strided_octave", orders)]
             k = np.log2(ms).astype(np.int64)
-            s, n = sl[k], nl[k]
+            r = orders.index(order)
+            s, n = sl[r, k], nl[r, k]
         else:
             _strided(x, sp, ms, order, mode, s, n)
         scale = rate**2 / ((2.0 if name == "adev" else 6.0) * ms.astype(np.float64) ** 2)
@@ -234,30 +239,32 @@ class Shared:
         )
 
     def _oadev_totdev(self, mo: np.ndarray) -> None:
-        """``oadev_raw`` at ``mo`` and ``totdev_raw`` at TOTDEV's factors in one
-        ``_diff2`` pass over TOTDEV's reflected record: OADEV's terms are read at offset
-        e + m there (the same samples, the same gap test: the reflected gap counts are
-        the record's plus a constant), and each factor's blocked partial sums do not
-        depend on the other factors of the call. Memoised as the two estimators' calls."""
+        """``oadev_raw`` at ``mo`` and ``totdev_raw`` at TOTDEV's factors with one
+        ``_diff2`` pass: TOTDEV's sum is OADEV's interior sum plus its edge terms
+        (``totdev_edges``), and each factor's blocked partial sums do not depend on the
+        other factors of the call, so the pass over the union of the factors gives both
+        the same numbers. Memoised as the two estimators' calls."""
         spec_o, spec_t = SPECS["oadev"], SPECS["totdev"]
         mt = factors(spec_t, self.taus, self.n_phase, self.rate)
         keys = ((spec_o.raw, mo.tobytes()), (spec_t.raw, mt.tobytes()))
         if mo.size == 0 or mt.size == 0 or all(k in self._memo for k in keys):
             return
-        x, span, rate, nx = self.x, self.span, self.rate, self.x.size
-        e = int(min(mt.max(), nx - 2))
-        ext = totdev_extend(x, e)
-        sp, mode = (_span_extend(span, e), 2) if span is not None else self._gaps()
-        use = mt <= e
-        ms = np.concatenate([mo, np.where(use, mt, 0)]).astype(np.int64)
-        c0 = np.concatenate([mo + e, np.full(mt.size, e + 1)]).astype(np.int64)
-        nts = np.concatenate([np.maximum(nx - 2 * mo, 0), np.where(use, nx - 2, 0)])
+        x, rate, nx = self.x, self.rate, self.x.size
+        sp, mode = self._gaps()
+        mu = np.where(mt <= nx - 2, mt, 0)
+        ms = np.union1d(mo, mu[mu > 0]).astype(np.int64)
+        nts = np.maximum(nx - 2 * ms, 0).astype(np.int64)
         s, n = _outputs(ms)
-        launch(_diff2, nx, ext, sp, ms, c0, nts.astype(np.int64), mode, _block(nx), s, n)
-        k = mo.size
-        for key, m, sl in ((keys[0], mo, slice(0, k)), (keys[1], mt, slice(k, None))):
+        launch(_diff2, nx, x, sp, ms, ms.copy(), nts, mode, _block(nx), s, n)
+        io = np.searchsorted(ms, mo)
+        so, no = s[io], n[io]
+        it = np.searchsorted(ms, mu)
+        st = np.where(mu > 0, s[np.minimum(it, ms.size - 1)], 0.0)
+        nt = np.where(mu > 0, n[np.minimum(it, ms.size - 1)], 0).astype(np.int64)
+        totdev_edges(x, self.span, mode, mu, st, nt)
+        for key, m, sm, nm in ((keys[0], mo, so, no), (keys[1], mt, st, nt)):
             scale = rate**2 / (2.0 * m.astype(np.float64) ** 2)
-            self._memo[key] = (_scaled(s[sl], n[sl], scale), n[sl])
+            self._memo[key] = (_scaled(sm, nm, scale), nm)
 
     def theo1(self, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``_total_raw.theo1_raw`` at ``m``, each factor computed once (its Theo1 sum

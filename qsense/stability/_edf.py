@@ -21,6 +21,7 @@ import numpy as np
 from scipy import special
 
 from qsense._validate import confidence, positive_int
+from qsense.stability._kernels_edf import greenhall_edfs, greenhall_tables
 from qsense.stability._kernels_noise import basic_sum
 from qsense.stability._registry import SPECS, STATISTICS, Statistic
 
@@ -53,6 +54,7 @@ _TABLE2 = {
 }
 # [GR03] Table 3 (unmodified, alpha = 1): (b0, b1) for d = 1, 2, 3
 _TABLE3 = ((6.0, 4.0), (15.23, 12.0), (47.8, 40.0))
+_TABLES = greenhall_tables(_TABLE1, _TABLE2, _TABLE3)  # as greenhall_edfs reads them
 
 # [SP1065] sec. 5.2.11 Table 11: TOTVAR edf = b (T / tau) - c, by alpha
 _TOT_BC = {0: (1.50, 0.0), -1: (1.17, 0.22), -2: (0.93, 0.36)}
@@ -316,6 +318,16 @@ def edfs(statistic: Statistic, alpha: np.ndarray, m: np.ndarray, n_phase: int) -
     rest = np.ones(alpha.size, dtype=bool)
     if statistic in _GREENHALL:
         rest = ~_greenhall_tables(out, statistic, alpha, m, n_phase)
+        # greenhall_edf in one compiled loop, with the same numbers, except flicker PM
+        # of the unmodified variances (case 3: its BasicSum with F = m cancels badly,
+        # and the compiled loop inlines _basic_sum_k with other contractions)
+        compiled = rest & ((alpha != 1) | _GREENHALL[statistic][2])
+        at = np.flatnonzero(compiled)
+        if at.size:
+            out[at] = greenhall_edfs(
+                alpha[at], m[at], n_phase, _GREENHALL[statistic], _TABLES, _J_MAX
+            )
+        rest &= ~compiled
     for i in np.flatnonzero(rest).tolist():
         out[i] = _edf_one(statistic, int(alpha[i]), int(m[i]), n_phase)
     return out

@@ -195,10 +195,12 @@ def _mdev_octave(x, top, xa, xb, out, cnt):  # pragma: no cover - numba
 # ---------------------------------------------------------------- raw estimators
 
 
-def _mdev_sums(x, m, span):
+def _mdev_sums(x, m, span, has_nan=None):
+    """Factors, sums of W_j^2 and term counts; ``has_nan`` (whether ``x`` holds a NaN)
+    is found by a read pass when not given."""
     ms = np.ascontiguousarray(m, dtype=np.int64)
     s, n = _outputs(ms)
-    has_nan = any_nonfinite(x)
+    has_nan = any_nonfinite(x) if has_nan is None else bool(has_nan)
     nan = np.isnan(x) if has_nan else None
     if span is None and not has_nan and ms.size and np.all((ms & (ms - 1)) == 0):
         # powers of two (octave taus): pairwise doubling of the window sums

@@ -218,12 +218,13 @@ def _b1_decide(b1: float, ny: int, n_terms: int) -> int | None:
         return 0
     if math.isnan(b1):  # constant frequency: no evidence, white FM
         return 0
-    theory = {mu: _b1_theory(n_terms, mu) for mu in (2, 1, 0, -1, -2)}
+    hi = _b1_theory(n_terms, 2)  # B1(N, mu) from mu = 2 down, as far as needed
     for cand in (2, 1, 0, -1):
-        lo, hi = theory[cand - 1], theory[cand]
+        lo = _b1_theory(n_terms, cand - 1)
         bound = 0.5 * (lo + hi) if cand == 2 else math.sqrt(lo * hi)
         if b1 > bound:
             return max(-2, -cand - 1)
+        hi = lo
     return None
 
 

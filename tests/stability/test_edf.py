@@ -11,7 +11,8 @@ import pytest
 from scipy import stats
 
 from qsense.stability import oadev
-from qsense.stability._edf import ci_bounds, edf, greenhall_edf
+from qsense.stability._edf import ci_bounds, edf, edfs, greenhall_edf
+from qsense.stability._registry import SPECS
 
 STATS = (
     "adev",
@@ -251,3 +252,21 @@ def test_extreme_confidence_levels_keep_finite_nested_bounds():
     # a 0.1 % interval is a sliver around the chi-square median, inside the 95 % one
     assert np.all(narrow.dev_hi - narrow.dev_lo < 0.01 * narrow.dev)
     assert np.all(mid.dev_lo < narrow.dev_lo) and np.all(narrow.dev_hi < mid.dev_hi)
+
+
+@pytest.mark.parametrize("stat", ["adev", "oadev", "mdev", "tdev", "hdev", "ohdev"])
+def test_compiled_greenhall_edfs_equal_the_python_function(stat):
+    """``edfs`` (one compiled loop over the pairs) gives ``greenhall_edf``'s numbers at
+    every noise exponent and at factors covering the exact sums, the large-r fits and
+    the rescaled sums (J > J_max with r <= d + 1), and no term (NaN); with N = 12345 the
+    large-r fits at alpha = 1 of the unmodified variances (case 3)."""
+    d, overlapping, modified = SPECS[stat].greenhall
+    for n_phase in (40, 1001, 12345, 100_000):
+        m = np.unique(np.r_[np.arange(1, 80), np.geomspace(80, n_phase, 60).astype(np.int64)])
+        for alpha in (-2, -1, 0, 1, 2):
+            got = edfs(stat, np.full(m.size, alpha), m, n_phase)
+            want = [
+                greenhall_edf(alpha, d, int(k), n_phase, overlapping=overlapping, modified=modified)
+                for k in m
+            ]
+            np.testing.assert_array_equal(got, want, err_msg=f"{stat} alpha={alpha} N={n_phase}")

@@ -137,6 +137,29 @@ def test_totdev_extension_is_reflection_about_the_end_points():
     np.testing.assert_array_equal(ext, [-2.0, -3.0, -1.0, 0, 1, 3, 2, 5, 8, 7, 9])
 
 
+@pytest.mark.parametrize("gaps", ["none", "phase", "frequency"])
+@pytest.mark.parametrize("n_points", [61, 62])
+def test_totdev_edge_terms_at_every_factor(gaps, n_points):
+    """TOTDEV = OADEV's interior sum + the edge terms, at every factor up to N - 2 (where
+    m > (N-1)/2 a centre reads reflected samples at both ends), against the naive loop."""
+    x = noise_phase("ffm", n_points, seed=n_points)
+    m = np.arange(1, n_points - 1, dtype=np.int64)
+    span = None
+    if gaps == "phase":
+        x[[9, 30, 31, n_points - 12]] = np.nan
+    if gaps == "frequency":
+        y = np.diff(x) * RATE
+        y[[4, 20, n_points - 9]] = np.nan
+        ph = to_phase(y, RATE, "freq")
+        x, span = ph.x_filled, ph.span
+        xr_, gap = naive.freq_gaps_to_phase(y, RATE)
+        ref = [naive.totdev(xr_, int(k), RATE, gap) for k in m]
+    else:
+        ref = [naive.totdev(x, int(k), RATE) for k in m]
+    got, n = K.totdev_raw(x, m, RATE, span)
+    _check("totdev", got, n, ref)
+
+
 def test_mtie_deque_matches_brute_force_on_long_record():
     x = noise_phase("ffm", 3000, seed=5)
     m = np.array([1, 31, 255, 2000], dtype=np.int64)
