@@ -174,23 +174,60 @@ def _diff3_block(x, sp, m, i0, i1, mode):  # pragma: no cover - numba
     return s, n
 
 
+@kernel
+def _diff3_pair(x, m, q, i0, i1):  # pragma: no cover - numba
+    """Sums of the squared third differences at the factors m and q over
+    ``i0 <= i < i1`` (no gaps), reading the shared ``x[i]`` once for both."""
+    xe = x[i0:i1]
+    a3 = x[3 * m + i0 : 3 * m + i1]
+    a2 = x[2 * m + i0 : 2 * m + i1]
+    a1 = x[m + i0 : m + i1]
+    c3 = x[3 * q + i0 : 3 * q + i1]
+    c2 = x[2 * q + i0 : 2 * q + i1]
+    c1 = x[q + i0 : q + i1]
+    s = 0.0
+    t = 0.0
+    for i in range(i1 - i0):
+        d = a3[i] - 3.0 * a2[i] + 3.0 * a1[i] - xe[i]
+        e = c3[i] - 3.0 * c2[i] + 3.0 * c1[i] - xe[i]
+        s += d * d
+        t += e * e
+    return s, t
+
+
 @kernel(parallel=True)
 def _diff3(x, sp, ms, mode, blk, out, cnt):  # pragma: no cover - numba
     """Sums of squared third differences ``x[i+3m] - 3x[i+2m] + 3x[i+m] - x[i]``,
-    ``i < N - 3m`` (OHDEV, SP 1065 eq. 20); ``mode`` and blocks as :func:`_diff2`."""
+    ``i < N - 3m`` (OHDEV, SP 1065 eq. 20); ``mode`` and blocks as :func:`_diff2`.
+    Without gaps the factors go in pairs through :func:`_diff3_pair` where both have
+    terms (as ``_kernels_modified._mdev``; a factor's sum depends on its partner)."""
     nx = x.size
     nblocks = (nx + blk - 1) // blk
     ps = np.zeros((_PARTS, ms.size))
     pn = np.zeros((_PARTS, ms.size), dtype=np.int64)
+    step = 2 if mode == 0 else 1
     for p in prange(_PARTS):
         for b in range(p, nblocks, _PARTS):
             i0 = b * blk
-            for k in range(ms.size):
-                i1 = min(i0 + blk, nx - 3 * ms[k])
-                if i1 > i0:
-                    s, n = _diff3_block(x, sp, ms[k], i0, i1, mode)
-                    ps[p, k] += s
-                    pn[p, k] += n
+            for k0 in range(0, ms.size, step):
+                k1 = min(k0 + step, ms.size)
+                ic = i0
+                if k1 - k0 == 2:
+                    m = ms[k0]
+                    q = ms[k0 + 1]
+                    ic = max(min(i0 + blk, nx - 3 * m, nx - 3 * q), i0)
+                    if ic > i0:
+                        s, t = _diff3_pair(x, m, q, i0, ic)
+                        ps[p, k0] += s
+                        ps[p, k0 + 1] += t
+                        pn[p, k0] += ic - i0
+                        pn[p, k0 + 1] += ic - i0
+                for k in range(k0, k1):
+                    i1 = min(i0 + blk, nx - 3 * ms[k])
+                    if i1 > ic:
+                        s, n = _diff3_block(x, sp, ms[k], ic, i1, mode)
+                        ps[p, k] += s
+                        pn[p, k] += n
     _add_parts(ps, pn, out, cnt)
 
 

@@ -82,6 +82,39 @@ def _mdev_block(ch, cl, bad, m, j0, j1, eo, check):  # pragma: no cover - numba
     return s, n
 
 
+@kernel
+def _mdev_pair(ch, cl, m, q, j0, j1):  # pragma: no cover - numba
+    """Sums of W_j^2 at the factors m and q over ``j0 <= j < j1`` (no gap check): one
+    loop reads the shared ``C[j]`` once for both (14 instead of 16 loads per two
+    terms; the loop is bound by its loads)."""
+    h0 = ch[j0:j1]
+    l0 = cl[j0:j1]
+    a3 = ch[3 * m + j0 : 3 * m + j1]
+    a2 = ch[2 * m + j0 : 2 * m + j1]
+    a1 = ch[m + j0 : m + j1]
+    b3 = cl[3 * m + j0 : 3 * m + j1]
+    b2 = cl[2 * m + j0 : 2 * m + j1]
+    b1 = cl[m + j0 : m + j1]
+    c3 = ch[3 * q + j0 : 3 * q + j1]
+    c2 = ch[2 * q + j0 : 2 * q + j1]
+    c1 = ch[q + j0 : q + j1]
+    d3 = cl[3 * q + j0 : 3 * q + j1]
+    d2 = cl[2 * q + j0 : 2 * q + j1]
+    d1 = cl[q + j0 : q + j1]
+    s = 0.0
+    t = 0.0
+    for j in range(j1 - j0):
+        w = ((a3[j] - a2[j]) - 2.0 * (a2[j] - a1[j]) + (a1[j] - h0[j])) + (
+            (b3[j] - b2[j]) - 2.0 * (b2[j] - b1[j]) + (b1[j] - l0[j])
+        )
+        v = ((c3[j] - c2[j]) - 2.0 * (c2[j] - c1[j]) + (c1[j] - h0[j])) + (
+            (d3[j] - d2[j]) - 2.0 * (d2[j] - d1[j]) + (d1[j] - l0[j])
+        )
+        s += w * w
+        t += v * v
+    return s, t
+
+
 @kernel(parallel=True)
 def _mdev(ch, cl, bad, ms, eo, check, blk, out, cnt):  # pragma: no cover - numba
     """Sums over j of W_j^2, W_j = sum_{i=j}^{j+m-1} (x[i+2m] - 2x[i+m] + x[i]) (eq. 14).
@@ -92,21 +125,40 @@ def _mdev(ch, cl, bad, ms, eo, check, blk, out, cnt):  # pragma: no cover - numb
     about one rounding error, as a direct sum would, and the loop vectorises.
     With ``check`` a term j is valid iff ``bad[j + 3m + eo] == bad[j]``. Blocks of
     ``blk`` terms dealt to ``_PARTS`` parallel partial sums (see :func:`_diff2`).
+    Without gaps the factors go in pairs (``ms[0:2]``, ``ms[2:4]``, ...) through
+    :func:`_mdev_pair` where both have terms, the rest of a block through
+    :func:`_mdev_block`: 15 -> 12 ms for the 294 "all" factors at 1e5 points (one
+    thread). A factor's sum depends on its partner, so callers that share it between
+    statistics call with the same factors (``_mdev_sums`` of each statistic).
     """
     nx = ch.size - 1
     nblocks = (nx + blk - 1) // blk
     ps = np.zeros((_PARTS, ms.size))
     pn = np.zeros((_PARTS, ms.size), dtype=np.int64)
+    step = 1 if check else 2
     for p in prange(_PARTS):
         for b in range(p, nblocks, _PARTS):
             j0 = b * blk
-            for k in range(ms.size):
-                m = ms[k]
-                j1 = min(j0 + blk, nx - 3 * m + 1)
-                if j1 > j0:
-                    s, n = _mdev_block(ch, cl, bad, m, j0, j1, eo, check)
-                    ps[p, k] += s
-                    pn[p, k] += n
+            for k0 in range(0, ms.size, step):
+                k1 = min(k0 + step, ms.size)
+                jc = j0
+                if k1 - k0 == 2:
+                    m = ms[k0]
+                    q = ms[k0 + 1]
+                    jc = max(min(j0 + blk, nx - 3 * m + 1, nx - 3 * q + 1), j0)
+                    if jc > j0:
+                        s, t = _mdev_pair(ch, cl, m, q, j0, jc)
+                        ps[p, k0] += s
+                        ps[p, k0 + 1] += t
+                        pn[p, k0] += jc - j0
+                        pn[p, k0 + 1] += jc - j0
+                for k in range(k0, k1):
+                    m = ms[k]
+                    j1 = min(j0 + blk, nx - 3 * m + 1)
+                    if j1 > jc:
+                        s, n = _mdev_block(ch, cl, bad, m, jc, j1, eo, check)
+                        ps[p, k] += s
+                        pn[p, k] += n
     _add_parts(ps, pn, out, cnt)
 
 
