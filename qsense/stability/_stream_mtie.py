@@ -42,7 +42,6 @@ import dask
 import numpy as np
 from dask.base import tokenize
 from dask.delayed import Delayed
-from dask.highlevelgraph import HighLevelGraph
 
 from qsense._numba import kernel
 
@@ -307,14 +306,21 @@ def _chunked(x: Any) -> tuple[list[Any], np.ndarray]:
     return list(x.__dask_keys__()), edges
 
 
-def _delayed(name: str, calls: list[tuple], deps: list[Any]) -> list[Any]:
-    """One ``Delayed`` per task ``(function, *args)`` of ``calls`` (lists of chunk keys
-    of the dask arrays ``deps`` among the args), all in one graph layer ``name``:
-    building the layer directly costs microseconds per task, where ``dask.delayed``
-    calls on chunk objects cost milliseconds (graph finalised per call)."""
-    layer = {(name, i): call for i, call in enumerate(calls)}
-    graph = HighLevelGraph.from_collections(name, layer, dependencies=deps)
-    return [Delayed((name, i), graph, layer=name) for i in range(len(calls))]
+def _delayed(name: str, calls: list[tuple], deps: list[Any]) -> Any:
+    """One ``Delayed`` of the list of results of the tasks ``(function, *args)`` of
+    ``calls`` (lists of chunk keys of the dask arrays ``deps`` among the args): a
+    graph built directly costs microseconds per task, where ``dask.delayed`` calls on
+    chunk objects cost milliseconds (graph finalised per call). The arrays' graphs are
+    merged key by key (their layers may share names but be culled differently), the
+    record's first: ``clone`` leaves the aliases of chunk-aligned slices pointing to
+    the record's keys."""
+    graph: dict = {}
+    for dep in deps:
+        graph.update(dep.__dask_graph__())
+    keys = [(name, i) for i in range(len(calls))]
+    graph.update(zip(keys, calls, strict=True))
+    graph[name] = keys
+    return Delayed(name, graph)
 
 
 def _covering(edges: np.ndarray, a: int, b: int) -> tuple[slice, int]:
@@ -324,18 +330,20 @@ def _covering(edges: np.ndarray, a: int, b: int) -> tuple[slice, int]:
 
 
 def _far_tasks(rec, ms, bounds, b_hi, b_lo, token):
-    """Pass-2 tasks, per group of long factors (one record copy each) and block, and
-    the positions of their factors in ``ms``."""
+    """Pass-2 tasks, per group of long factors and block, and the positions of their
+    factors in ``ms``. Each group reads its blocks and its far samples from two copies
+    of the record of its own: tasks of different groups share no chunk, which would
+    otherwise be held from the first group to the last (the whole record)."""
     n = rec.n_phase
     starts = bounds[:, 0]
-    near, edges = _chunked(rec.x)
     calls, where, deps = [], [], [rec.x]
     for g, group in enumerate(_groups(ms, int(np.diff(bounds).max()))):
         live = np.flatnonzero(starts + group[0] < n)  # blocks where the group has windows
         q0 = np.searchsorted(starts, starts[live] + group[0], side="right") - 1
         mid_hi = _range_reduce(b_hi, live + 1, q0, np.maximum, -np.inf)
         mid_lo = _range_reduce(b_lo, live + 1, q0, np.minimum, np.inf)
-        deps.append(rec.copy(("mtie", g)))
+        deps += [rec.copy(("mtie-near", g)), rec.copy(("mtie-far", g))]
+        near, edges = _chunked(deps[-2])
         far, far_edges = _chunked(deps[-1])
         for k, p in enumerate(live.tolist()):
             a, b = bounds[p].tolist()
@@ -429,8 +437,8 @@ def mtie_sums(rec: Any, ms: np.ndarray, window: int) -> tuple[np.ndarray, np.nda
     if long.any():
         b_hi = np.array([r[0] for r in done])
         b_lo = np.array([r[1] for r in done])
-        tasks, where = _far_tasks(rec, ms[long], bounds, b_hi, b_lo, token)
-        (ranges,) = dask.compute(tasks)
+        task, where = _far_tasks(rec, ms[long], bounds, b_hi, b_lo, token)
+        (ranges,) = dask.compute(task)
         at = np.flatnonzero(long)
         for k, r in zip(where, ranges, strict=True):
             np.maximum.at(s, at[k], r)

@@ -149,3 +149,30 @@ def test_no_task_reads_more_than_a_few_blocks(window):
     want_s, want_n = _expected(x, ms)
     np.testing.assert_array_equal(s, want_s)
     np.testing.assert_array_equal(cnt, want_n)
+
+
+def test_far_samples_come_from_record_copies():
+    """Pass 2 reads each group's blocks and far samples from two copies of the record's
+    graph of its own (no chunk key shared with the record, the other read or another
+    group), one group per run of factors within a block."""
+    x = np.cumsum(np.random.default_rng(6).standard_normal(512))
+    rec = _lazy(x, 16)
+    bounds = M._blocks(rec.x.chunks[0], 32)
+    b_hi = np.array([x[a:b].max() for a, b in bounds])
+    b_lo = np.array([x[a:b].min() for a, b in bounds])
+    task, where = M._far_tasks(rec, np.array([64, 80, 200]), bounds, b_hi, b_lo, "t")
+    graph = dict(task.__dask_graph__())
+    own = set(rec.x.__dask_keys__())
+    reads: dict = {}
+    for key, at in zip(graph[task.key], where, strict=True):
+        _, near, far, *_ = graph[key]
+        for kind, keys in (("near", near), ("far", far)):
+            reads.setdefault((kind, tuple(at)), set()).update(keys)
+    assert sorted({g for _, g in reads}) == [(0, 1), (2,)]  # 64 and 80 share a group
+    for a, keys in reads.items():
+        assert not keys & own
+        for b, other in reads.items():
+            assert a == b or not keys & other, (a, b)
+    np.testing.assert_array_equal(
+        M.mtie_sums(rec, np.array([64, 80, 200]), 32)[0], _expected(x, np.array([64, 80, 200]))[0]
+    )
