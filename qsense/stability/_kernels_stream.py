@@ -16,10 +16,36 @@ arrays, with the arithmetic of the in-memory kernels (:func:`._kernels._diff2_bl
 from __future__ import annotations
 
 import numpy as np
+from numba import float64, types
+from numba.typed import List
 
 from qsense._numba import kernel
 
-__all__ = ["lag1_sums", "lag_mdev_sum", "lag_sum", "prefix_chunk"]
+__all__ = [
+    "acf_levels",
+    "add_compensated",
+    "all_finite",
+    "block_sum",
+    "lag1_sums",
+    "lag_mdev_sum",
+    "lag_sum",
+    "prefix_chunk",
+    "window_sums",
+]
+
+
+@kernel(nogil=True)
+def _sum_times_zero(x):  # pragma: no cover - numba
+    s = 0.0
+    for i in range(x.size):
+        s += x[i] * 0.0
+    return s
+
+
+def all_finite(x: np.ndarray) -> bool:
+    """Whether every sample of ``x`` is finite: one pass summing ``x * 0.0`` (0 for finite
+    samples, NaN otherwise; vectorises, no temporary), serial for dask's threads."""
+    return _sum_times_zero(np.ascontiguousarray(x, dtype=np.float64)) == 0.0
 
 
 @kernel(nogil=True)
@@ -39,6 +65,85 @@ def _lag1_sums(z, cnt, pairs, shift, out):  # pragma: no cover - numba
     out[0] = s1
     out[1] = s2
     out[2] = p
+
+
+#: Points per tile of :func:`_acf_levels` (its levels stay in the L1 cache).
+_TILE = 1024
+
+
+@kernel(nogil=True)
+def _acf_levels(z, extra, t0, t1, nz, base, dmax, shift, out):  # pragma: no cover - numba
+    """Shifted lag-1 sums of the levels 0 ... dmax of the decimated phase ``z`` followed
+    by ``extra`` (from the decimated index ``t0``; frequency input, ``base`` 1: of its
+    first difference), each level the first difference of the one before (the values
+    of ``numpy.diff``); ``out[d]`` = (sum, sum of squares, lag-1 products, first value,
+    last value) of level d over the decimated points ``[t0, t1)`` (``nz`` points in
+    level 0). Tiles of ``_TILE`` points (and the few the differences need beyond): one
+    read of ``z``, every level formed and summed while it is in cache."""
+    top = dmax + base
+    own = z.size
+    size = own + extra.size
+    lev = np.empty((top + 1, _TILE + top + 1))
+    for d in range(dmax + 1):
+        out[d, 0] = 0.0
+        out[d, 1] = 0.0
+        out[d, 2] = 0.0
+        out[d, 3] = np.nan
+        out[d, 4] = np.nan
+    for t in range(0, size, _TILE):
+        tl = min(_TILE + top + 1, size - t)
+        n1 = max(min(tl, own - t), 0)
+        row = lev[0]
+        for i in range(n1):
+            row[i] = z[t + i]
+        for i in range(n1, tl):
+            row[i] = extra[t + i - own]
+        for q in range(1, top + 1):
+            src = lev[q - 1]
+            dst = lev[q]
+            for i in range(tl - q):
+                dst[i] = src[i + 1] - src[i]
+        for d in range(dmax + 1):
+            row = lev[d + base]
+            sh = shift[d]
+            nd = nz - d
+            cnt = min(min(t1, nd) - t0 - t, _TILE)
+            pairs = min(max(min(t1, nd - 1) - t0, 0) - t, _TILE)
+            s1 = 0.0
+            s2 = 0.0
+            p = 0.0
+            for i in range(cnt):
+                v = row[i] - sh
+                s1 += v
+                s2 += v * v
+            for i in range(pairs):
+                p += (row[i] - sh) * (row[i + 1] - sh)
+            out[d, 0] += s1
+            out[d, 1] += s2
+            out[d, 2] += p
+            if t == 0 and t0 == 0 and cnt > 0:
+                out[d, 3] = row[0]
+            r = nd - 1 - t0 - t
+            if 0 <= r < cnt:
+                out[d, 4] = row[r]
+
+
+def acf_levels(z, extra, t0, t1, nz, base, dmax, shift) -> np.ndarray:
+    """Shifted lag-1 sums per level of :func:`_acf_levels`, shape (dmax + 1, 5), of the
+    decimated phase ``z`` (a view) followed by the few points ``extra``."""
+    out = np.empty((dmax + 1, 5))
+    _acf_levels(
+        z,
+        np.asarray(extra, dtype=np.float64),
+        int(t0),
+        int(t1),
+        int(nz),
+        int(base),
+        int(dmax),
+        np.asarray(shift, dtype=np.float64),
+        out,
+    )
+    return out
 
 
 def lag1_sums(z: np.ndarray, cnt: int, pairs: int, shift: float) -> np.ndarray:
@@ -75,30 +180,61 @@ def lag_sum(*reads: np.ndarray) -> tuple[float, int]:
     return float(_lag3(*p)), p[0].size
 
 
-@kernel(nogil=True)
+@kernel(nogil=True, fastmath=False)  # reassociation would undo the two-sum
 def _prefix_chunk(x, shift, s, c, ch, cl):  # pragma: no cover - numba
-    """Compensated running sums of ``x - shift`` from ``(s, c)`` as
+    """Compensated running sums of ``x - shift`` from ``(s, c)``, equal bit for bit to
     :func:`._kernels_modified._prefix2` (``ch[i] + cl[i]`` = sum up to and including
-    ``x[i]``); returns the carried ``(s, c)``."""
+    ``x[i]``): the branch-free two-sum gives the same exact rounding error as its
+    branching form, without the mispredicted branch; returns the carried ``(s, c)``."""
     for i in range(x.size):
         v = x[i] - shift
         t = s + v
-        if abs(s) >= abs(v):
-            c += (s - t) + v
-        else:
-            c += (v - t) + s
+        bp = t - s
+        c += (s - (t - bp)) + (v - bp)
         s = t
         ch[i] = s
         cl[i] = c
     return s, c
 
 
-def prefix_chunk(x: np.ndarray, shift: float, carry: tuple[float, float]) -> np.ndarray:
-    """Rows (high, low) of the compensated prefix sums of one chunk, shape (2, n), and
-    the carry in the last column."""
+@kernel(nogil=True, fastmath=False)
+def _block_sum(x, shift):  # pragma: no cover - numba
+    """Compensated sum ``(high, low)`` of ``x - shift`` (the two-sum of :func:`_prefix_chunk`)."""
+    s = 0.0
+    c = 0.0
+    for i in range(x.size):
+        v = x[i] - shift
+        t = s + v
+        bp = t - s
+        c += (s - (t - bp)) + (v - bp)
+        s = t
+    return s, c
+
+
+def block_sum(x: np.ndarray, shift: float) -> tuple[float, float]:
+    """Compensated sum ``(high, low)`` of ``x - shift`` over one chunk."""
+    return _block_sum(np.ascontiguousarray(x, dtype=np.float64), float(shift))
+
+
+def add_compensated(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
+    """The compensated sum ``(high, low)`` of two compensated sums (two-sum of the highs,
+    its exact error added to the lows)."""
+    t = a[0] + b[0]
+    bp = t - a[0]
+    err = (a[0] - (t - bp)) + (b[0] - bp)
+    return t, a[1] + b[1] + err
+
+
+def prefix_chunk(
+    x: np.ndarray, shift: float, carry: tuple[float, float], first: bool = False
+) -> np.ndarray:
+    """Rows (high, low) of the compensated prefix sums of one chunk, shape (2, n) (with
+    ``first``, (2, n + 1): the zero sum before the record's first sample leads), and the
+    carry in the last column."""
     x = np.ascontiguousarray(x, dtype=np.float64)
-    out = np.empty((2, x.size))
-    _prefix_chunk(x, float(shift), float(carry[0]), float(carry[1]), out[0], out[1])
+    lead = int(first)
+    out = np.zeros((2, x.size + lead))
+    _prefix_chunk(x, float(shift), float(carry[0]), float(carry[1]), out[0, lead:], out[1, lead:])
     return out
 
 
@@ -116,6 +252,129 @@ def _lag_mdev(h0, h1, h2, h3, l0, l1, l2, l3):  # pragma: no cover - numba
 def lag_mdev_sum(c0, c1, c2, c3) -> tuple[float, int]:
     """Sum and count of ``W_j^2`` (SP 1065 eq. 14) from four lagged reads (rows high,
     low) of the compensated prefix sums ``C[j]``, ``C[j+m]``, ``C[j+2m]``, ``C[j+3m]``."""
-    c = [np.ascontiguousarray(r, dtype=np.float64) for r in (c0, c1, c2, c3)]
-    s = _lag_mdev(c[0][0], c[1][0], c[2][0], c[3][0], c[0][1], c[1][1], c[2][1], c[3][1])
-    return float(s), c[0].shape[1]
+    c = (c0, c1, c2, c3)
+    h = [np.ascontiguousarray(r[0], dtype=np.float64) for r in c]
+    lo = [np.ascontiguousarray(r[1], dtype=np.float64) for r in c]
+    return float(_lag_mdev(*h, *lo)), c0.shape[1]
+
+
+_READONLY = types.Array(float64, 1, "C", readonly=True)
+
+#: Terms per sub-block of :func:`window_sums`: every factor is evaluated sub-block by
+#: sub-block so that the reads the factors share stay in cache (as ``_kernels._BLOCK``).
+_SUB = 131072
+
+
+@kernel(nogil=True)
+def _locate(edges, g):  # pragma: no cover - numba
+    """Index of the block holding the global index ``g`` (``edges[k] <= g < edges[k+1]``)."""
+    lo = 0
+    hi = edges.size - 2
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if edges[mid] <= g:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+@kernel(nogil=True)
+def _terms(b0, b1, b2, b3, c0, c1, c2, c3, size, lags):  # pragma: no cover - numba
+    """Sum and count of the squared differences of ``size`` consecutive terms whose
+    reads start at ``b0[c0]``, ``b1[c1]``, ... (contiguous slices: the loop vectorises)."""
+    p0 = b0[c0 : c0 + size]
+    p1 = b1[c1 : c1 + size]
+    p2 = b2[c2 : c2 + size]
+    s = 0.0
+    if lags == 3:
+        for i in range(size):
+            d = p2[i] - 2.0 * p1[i] + p0[i]
+            s += d * d
+    else:
+        p3 = b3[c3 : c3 + size]
+        for i in range(size):
+            d = p3[i] - 3.0 * p2[i] + 3.0 * p1[i] - p0[i]
+            s += d * d
+    return s, size
+
+
+@kernel(nogil=True)
+def _strided_terms(b0, b1, b2, b3, c0, c1, c2, c3, span, m, lags):  # pragma: no cover
+    """:func:`_terms` of the terms ``m`` apart in a span of ``span`` samples."""
+    terms = (span + m - 1) // m
+    s = 0.0
+    for t in range(terms):
+        i = t * m
+        if lags == 3:
+            d = b2[c2 + i] - 2.0 * b1[c1 + i] + b0[c0 + i]
+        else:
+            d = b3[c3 + i] - 3.0 * b2[c2 + i] + 3.0 * b1[c1 + i] - b0[c0 + i]
+        s += d * d
+    return s, terms
+
+
+@kernel(nogil=True)
+def _window_sums(blocks, edges, ms, lo, hi, lags, strided, out, cnt):  # pragma: no cover
+    """Sums and counts per factor of the squared second (``lags`` 3) or third (4)
+    differences ``x[i + q m]`` of the terms ``i`` in ``[edges[0], edges[1])`` and in
+    ``[lo[k], hi[k])`` (``strided``: the multiples of m only), reading the window
+    ``blocks`` (global start ``edges[k]`` each) in place: sub-blocks of ``_SUB`` terms,
+    every factor per sub-block, each split where a read crosses a block edge."""
+    a = edges[0]
+    b = edges[1]
+    kq = np.zeros(4, dtype=np.int64)  # per read: its block, and its start in the block
+    cq = np.zeros(4, dtype=np.int64)
+    for k in range(ms.size):
+        out[k] = 0.0
+        cnt[k] = 0
+    for s0 in range(a, b, _SUB):
+        s1 = min(s0 + _SUB, b)
+        for k in range(ms.size):
+            m = ms[k]
+            j0 = max(s0, lo[k])
+            j1 = min(s1, hi[k])
+            if strided:
+                j0 = -(-j0 // m) * m
+            while j0 < j1:
+                end = j1
+                for q in range(4):
+                    g = j0 + min(q, lags - 1) * m
+                    kq[q] = _locate(edges, g)
+                    cq[q] = g - edges[kq[q]]
+                    end = min(end, edges[kq[q] + 1] - min(q, lags - 1) * m)
+                bs = (blocks[kq[0]], blocks[kq[1]], blocks[kq[2]], blocks[kq[3]])
+                if strided:
+                    s, t = _strided_terms(*bs, cq[0], cq[1], cq[2], cq[3], end - j0, m, lags)
+                else:
+                    s, t = _terms(*bs, cq[0], cq[1], cq[2], cq[3], end - j0, lags)
+                out[k] += s
+                cnt[k] += t
+                j0 = end
+                if strided:
+                    j0 = -(-j0 // m) * m
+
+
+def window_sums(blocks, edges, ms, lo, hi, lags: int, strided: bool):
+    """Sums (float64) and counts (int64) per factor of :func:`_window_sums` over the
+    window ``blocks`` (contiguous float64 arrays starting at the global indices
+    ``edges[:-1]``; ``edges[-1]`` is the window's end)."""
+    lst = List.empty_list(_READONLY)
+    for blk in blocks:
+        view = np.ascontiguousarray(blk, dtype=np.float64).view()
+        view.flags.writeable = False  # one list type for dask's read-only blocks and others
+        lst.append(view)
+    out = np.zeros(ms.size)
+    cnt = np.zeros(ms.size, dtype=np.int64)
+    _window_sums(
+        lst,
+        np.asarray(edges, dtype=np.int64),
+        np.ascontiguousarray(ms, dtype=np.int64),
+        np.ascontiguousarray(lo, dtype=np.int64),
+        np.ascontiguousarray(hi, dtype=np.int64),
+        int(lags),
+        bool(strided),
+        out,
+        cnt,
+    )
+    return out, cnt

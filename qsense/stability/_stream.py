@@ -9,35 +9,35 @@ another order: equal to ~1e-15 relative, with the same ``n``, ``edf`` and ``alph
 
 How the record is read, all with dask (no scheduler of our own):
 
-* frequency input: one pass for the mean (and the NaN/inf check), then the phase
-  ``x = cumsum((y - mean) / rate)`` chunk by chunk, the running sum carried from one
-  chunk to the next as a chain of dask tasks (the same additions, in the same order,
-  as ``numpy.cumsum`` over the whole record);
-* one pass of block tasks: each block of consecutive chunks reads its samples plus a
-  halo of the next ones (the largest window of the statistic) and returns the partial
-  sums (MTIE: the largest range) of the terms that start in it, with the kernels of
-  the in-memory path; the partial sums are added in block order;
-* the same pass gathers the decimated phase ``x[::m]`` that noise identification reads
+* frequency input: one pass for the mean (and the NaN/inf check), one serial pass for
+  the phase before each chunk (its carry), then the phase ``x = cumsum((y - mean) /
+  rate)`` of each chunk from its carry, independently (the same additions, in the same
+  order, as ``numpy.cumsum`` over the whole record);
+* one task per block of consecutive chunks, given the block and the following blocks
+  its window reaches (the statistic's largest window up to :data:`WINDOW_SAMPLES`), as
+  they are: the numba kernels read the terms across the blocks through views
+  (:mod:`._stream_window`), every factor per cache-sized sub-block, and return the
+  partial sums (MTIE: the largest range) of the terms that start in the block;
+* the same tasks gather the decimated phase ``x[::m]`` that noise identification reads
   (when shorter than :data:`GATHER_SAMPLES`), or, for longer ones, the shifted sums of
   the lag-1 autocorrelation of its differences;
 * long taus: ADEV and HDEV from the decimated phase ``x[::m]`` (exact: their terms read
   nothing else); OADEV, OHDEV, TOTDEV, MDEV and TDEV from lagged reads ``x[i]``,
-  ``x[i+m]``, ... (MDEV, TDEV: of the phase's compensated prefix sums; TOTDEV: of the
-  reflected record) of independent copies of the record's graph
-  (``dask.graph_manipulation.clone``), so that no chunk is held while the scheduler
-  waits for its partner samples later (:mod:`._stream_long`).
+  ``x[i+m]``, ... (MDEV, TDEV: of the phase's compensated prefix sums, each chunk from
+  its carry; TOTDEV: of the reflected record) of independent copies of the record's
+  graph (``dask.graph_manipulation.clone``), so that no chunk is held while the
+  scheduler waits for its partner samples later (:mod:`._stream_long`);
+* all of it in stages of :data:`STAGE_SAMPLES` positions, one ``dask.compute`` each
+  (:func:`staged`), the partial sums added in a fixed order.
 
-Memory: a block task holds its block plus its halo, at most :data:`WINDOW_SAMPLES`
-beyond which the statistics switch to the long-tau reads above; MTIE keeps its halo of
-``m`` samples, so its memory grows with its largest window. Records with NaN (gaps)
-are refused.
+Memory: a stage holds its chunks and their windows (about 1 GB with the defaults, for
+any record length); MTIE holds a halo of ``m`` samples per block. Records with NaN
+(gaps) are refused.
 
-Cost: each distinct lag of the long taus is one more read of the record (OADEV: five
-at 1e9 points, octave taus; TOTDEV: three reads per lag, and one pass for the last
-point of frequency input), and white/flicker PM rows of the B1 test one more pass
-for R(n). Measured (tests/benchmarks/bench_long_record.py, HDF5 in the page cache,
-2 shared cores): OADEV octave of 2e8 points in 13.7 s with 1.06 GB peak RSS, 68
-ns/sample (the in-memory path: ~40 ns/sample), 47x one plain read pass.
+Cost: one read of the record for the short taus and noise identification, one more
+per distinct lag of the long taus (OADEV: about three at 1e9 points, octave taus),
+and for white/flicker PM rows of the B1 test one more pass for R(n) (MDEV sums).
+Measured: tests/benchmarks/bench_long_record.py.
 """
 
 from __future__ import annotations
@@ -51,12 +51,18 @@ import numpy as np
 from dask.graph_manipulation import clone
 
 from qsense._lazy import lazy_series
-from qsense.stability._kernels import _decimated_sum, _diff2_block, _diff3_block, _mtie, _strided
-from qsense.stability._kernels_modified import _mdev_block, _prefix2
+from qsense.stability._kernels import _decimated_sum, _mtie
 from qsense.stability._kernels_noise import acf_alphas, b1_ratios
-from qsense.stability._kernels_stream import lag1_sums
+from qsense.stability._kernels_stream import acf_levels, all_finite, lag_mdev_sum, window_sums
 from qsense.stability._registry import SPECS, Spec
-from qsense.stability._stream_long import LONG_KINDS, long_sums, long_tasks
+from qsense.stability._stream_long import (
+    LONG_KINDS,
+    long_sums,
+    long_tasks,
+    prefix_carries,
+    prefix_sums,
+)
+from qsense.stability._stream_window import Window, block_bounds, blocks_of, reached
 from qsense.stability.noise_id import (
     _ACF_MIN_POINTS,
     _b1_decide,
@@ -84,9 +90,13 @@ STREAMED = ("adev", "oadev", "mdev", "tdev", "hdev", "ohdev", "totdev", "mtie")
 #: per block; 8 MB).
 BLOCK_SAMPLES = 1 << 20
 
-#: Largest halo (samples) a block task reads beyond its block for OADEV, ADEV and HDEV
-#: (128 MB); longer windows take the long-tau reads (module docstring).
-WINDOW_SAMPLES = 1 << 24
+#: Largest window (samples) a block task reads beyond its block (256 MB, held as the
+#: record's own chunks, not copied); longer windows take the long-tau reads.
+WINDOW_SAMPLES = 1 << 25
+
+#: Positions (samples) computed per ``dask.compute`` (:func:`staged`; 512 MB of the
+#: record, read with the windows of its blocks).
+STAGE_SAMPLES = 1 << 26
 
 #: Longest decimated phase ``x[::m]`` gathered in memory for noise identification
 #: (64 MB); longer ones are reduced to shifted lag-1 sums in the pass.
@@ -114,8 +124,9 @@ class LazyRecord:
     rate: float
     n_in: int
     check: bool  # the values are still to be checked for NaN/inf (phase input)
-    source: Any = None  # frequency input: the values and their mean
+    source: Any = None  # frequency input: the values, their mean, the phase per chunk
     mean: float = 0.0
+    carries: tuple[float, ...] = ()
 
     @property
     def n_phase(self) -> int:
@@ -125,7 +136,7 @@ class LazyRecord:
         """The phase from an independent copy of the record's graph (no shared keys)."""
         if self.source is None:
             return clone(self.x, seed=seed)
-        return _integrated(clone(self.source, seed=seed), self.mean, self.rate)
+        return _integrated(clone(self.source, seed=seed), self.mean, self.rate, self.carries)
 
 
 def _gap_error(name: str = "data") -> ValueError:
@@ -137,18 +148,19 @@ def _gap_error(name: str = "data") -> ValueError:
 
 
 def _finite(block: np.ndarray) -> None:
-    if not np.isfinite(block).all():
+    if not all_finite(block):
         if np.isinf(block).any():
             raise ValueError("data contains infinite values; use NaN for a gap")
         raise _gap_error()
 
 
-def _integrate(y: np.ndarray, carry: float, mean: float, rate: float) -> np.ndarray:
-    """Phase of one chunk: the running sum of ``(y - mean) / rate`` from ``carry``."""
+def _integrate(y: np.ndarray, carry: float, mean: float, rate: float, first: bool) -> np.ndarray:
+    """Phase of one chunk: the running sum of ``(y - mean) / rate`` from ``carry`` (the
+    ``first`` chunk also holds the leading point, ``carry`` itself)."""
     d = np.empty(y.size + 1)
     d[0] = carry
     np.divide(np.asarray(y, dtype=np.float64) - mean, rate, out=d[1:])
-    return np.cumsum(d)[1:]
+    return np.cumsum(d)[0 if first else 1 :]
 
 
 def prepare_lazy(
@@ -172,145 +184,133 @@ def prepare_lazy(
     if nan:
         raise _gap_error(name)
     mean = float(total) / n_in
-    return LazyRecord(_integrated(values, mean, rate), rate, n_in, False, values, mean)
+    chain, carry = [], 0.0
+    for k, blk in enumerate(values.to_delayed().ravel()):
+        carry = dask.delayed(_last_phase, pure=True)(blk, carry, mean, rate, k == 0)
+        chain.append(carry)
+    carries = (0.0, *dask.compute(*chain[:-1]))
+    x = _integrated(values, mean, rate, carries)
+    return LazyRecord(x, rate, n_in, False, values, mean, carries)
 
 
-def _integrated(values: Any, mean: float, rate: float) -> Any:
-    """Phase points 0, 1, ..., n of the frequency ``values``: a chain of chunk tasks."""
-    parts = [da.zeros(1, chunks=1)]
-    carry: Any = 0.0
-    for blk, size in zip(values.to_delayed().ravel(), values.chunks[0], strict=True):
-        ph = dask.delayed(_integrate, pure=True)(blk, carry, mean, rate)
-        parts.append(da.from_delayed(ph, (size,), dtype=np.float64))
-        carry = ph[-1]
+def _last_phase(y: np.ndarray, carry: float, mean: float, rate: float, first: bool) -> float:
+    """The last phase point of :func:`_integrate` (the carry into the next chunk)."""
+    return float(_integrate(y, carry, mean, rate, first)[-1])
+
+
+def _integrated(values: Any, mean: float, rate: float, carries: tuple[float, ...]) -> Any:
+    """Phase points 0, 1, ..., n of the frequency ``values``: one task per chunk from
+    its carry (the phase before it, from one serial pass of :func:`_last_phase`: the
+    same additions, in the same order, as ``numpy.cumsum`` over the whole record)."""
+    parts = []
+    for k, (blk, size) in enumerate(
+        zip(values.to_delayed().ravel(), values.chunks[0], strict=True)
+    ):
+        ph = dask.delayed(_integrate, pure=True)(blk, carries[k], mean, rate, k == 0)
+        parts.append(da.from_delayed(ph, (size + (k == 0),), dtype=np.float64))
     return da.concatenate(parts)
-
-
-def _blocks(src: Any, halo: int = 0) -> list[tuple[int, int]]:
-    """Block bounds: runs of consecutive chunks of at least :data:`BLOCK_SAMPLES` and
-    ``halo`` samples (so that a block task copies at most twice its own samples)."""
-    out, a, b = [], 0, 0
-    least = max(BLOCK_SAMPLES, halo)
-    for size in src.chunks[0]:
-        b += int(size)
-        if b - a >= least:
-            out.append((a, b))
-            a = b
-    if b > a:
-        out.append((a, b))
-    return out
 
 
 # ---------------------------------------------------------------- block tasks
 
+# Per block kind: the reads of a term at factor m, as multiples of m.
+_READS = {"diff2": 3, "totdev": 3, "strided2": 3, "strided3": 4, "diff3": 4, "mdev": 4, "mtie": 2}
 
-def _stat_block(xb, a, b, kind, order, ms, lo, hi, check):
-    """Sums (MTIE: largest range) and counts, per factor, of the terms whose first
-    sample lies in ``[max(a, lo[k]), min(b, hi[k]))``; ``xb`` = the source from ``a``."""
-    xb = np.ascontiguousarray(xb, dtype=np.float64)
+
+def _lags(kind: str, order: int) -> int:
+    return _READS[kind + str(order) if kind == "strided" else kind]
+
+
+def _stat_block(start, kind, order, ms, lo, hi, check, *blocks):
+    """Sums and counts, per factor, of the terms whose first sample lies in the first of
+    ``blocks`` (from the global index ``start``) and in ``[lo[k], hi[k])``, read through
+    a :class:`Window` of the blocks (no copy), with the lag kernels."""
+    w = Window(blocks, start)
     if check:
-        _finite(xb[: b - a])
+        _finite(w.blocks[0])
+    lags = _lags(kind, order)
+    if kind in ("diff2", "totdev", "diff3", "strided"):
+        return window_sums(w.blocks, w.edges, ms, lo, hi, lags, kind == "strided")
+    a, b = start, w.edges[1]
     s = np.zeros(ms.size)
     n = np.zeros(ms.size, dtype=np.int64)
     one_s, one_n = np.zeros(1), np.zeros(1, dtype=np.int64)
     for k, m in enumerate(ms.tolist()):
-        i0, i1 = max(a, int(lo[k])) - a, min(b, int(hi[k])) - a
-        if i1 <= i0:
+        i0, i1 = max(a, int(lo[k])), min(b, int(hi[k]))
+        if kind == "mtie" and i1 > i0:  # windows of m + 1 samples
+            _mtie(w.span(i0, i1 + m), _EMPTY, np.array([m]), 0, one_s, one_n)
+            s[k], n[k] = one_s[0], one_n[0]
             continue
-        if kind in ("diff2", "totdev"):
-            s[k], n[k] = _diff2_block(xb, _EMPTY, m, m, i0, i1, 0)
-        elif kind == "diff3":
-            s[k], n[k] = _diff3_block(xb, _EMPTY, m, i0, i1, 0)
-        elif kind == "strided":
-            first = -(-(a + i0) // m) * m - a
-            if first >= i1:
-                continue
-            terms = (i1 - 1 - first) // m + 1
-            piece = xb[first : first + (terms - 1 + order) * m + 1]
-            _strided(piece, _EMPTY, np.array([m]), order, 0, one_s, one_n)
-            s[k], n[k] = one_s[0], one_n[0]
-        elif kind == "mdev":
-            piece = xb[i0 : i1 + 3 * m - 1]
-            ch, cl = np.empty(piece.size + 1), np.empty(piece.size + 1)
-            _prefix2(piece, float(np.mean(piece)), ch, cl)
-            s[k], n[k] = _mdev_block(ch, cl, _EMPTY, m, 0, i1 - i0, 0, False)
-        else:  # mtie: windows of m + 1 samples
-            _mtie(xb[i0 : i1 + m], _EMPTY, np.array([m]), 0, one_s, one_n)
-            s[k], n[k] = one_s[0], one_n[0]
+        for views in w.segments(i0, i1, [j * m for j in range(lags)]):
+            ds, dn = lag_mdev_sum(*views)
+            s[k] += ds
+            n[k] += dn
     return s, n
 
 
-def _acf_sums(xb, a, b, n, m, base, dmax, shift):
-    """Shifted lag-1 sums of the levels 0 ... dmax of the decimated phase ``x[::m]``
-    (frequency input: of its first difference) at the decimated points of ``[a, b)``:
-    per level (sum, sum of squares, lag-1 products, first value, last value)."""
-    out = np.full((dmax + 1, 5), np.nan)
-    out[:, :3] = 0.0
-    t0, t1 = -(-a // m), -(-b // m)
-    nz = (n - 1) // m + 1 - base
-    z = np.ascontiguousarray(xb[t0 * m - a :: m])
-    if base:
-        z = np.diff(z)
-    for d in range(dmax + 1):
-        if d:
-            z = np.diff(z)
-        nd = nz - d
-        cnt = min(t1, nd) - t0
-        if cnt <= 0:
-            continue
-        out[d, :3] = lag1_sums(z, cnt, max(min(t1, nd - 1) - t0, 0), shift[d])
-        if t0 == 0:
-            out[d, 3] = z[0]
-        if t0 <= nd - 1 < t0 + cnt:
-            out[d, 4] = z[nd - 1 - t0]
-    return out
-
-
-def _noise_block(xb, a, b, n, gather, acf, base, dmax, shifts, check):
-    """Decimated phase ``x[::m]`` in ``[a, b)`` per factor of ``gather``, and the lag-1
-    sums of :func:`_acf_sums` per factor of ``acf``."""
-    xb = np.asarray(xb, dtype=np.float64)
-    if check:
-        _finite(xb[: b - a])
-    kept = [xb[(-a) % m : b - a : m].copy() for m in gather]
-    sums = [_acf_sums(xb, a, b, n, m, base, dmax, shifts[k]) for k, m in enumerate(acf)]
+def _noise_block(start, n, gather, acf, base, dmax, shifts, *blocks):
+    """Decimated phase ``x[::m]`` of the first block per factor of ``gather``, and the
+    lag-1 sums of :func:`_acf_sums` per factor of ``acf``."""
+    w = Window(blocks, start)
+    a, b = start, w.edges[1]
+    xb = w.blocks[0]
+    kept = [xb[(-a) % m :: m].copy() for m in gather]
+    sums = []
+    for k, m in enumerate(acf):
+        t0, t1 = -(-a // m), -(-b // m)
+        last = min(t1 + dmax + base + 1, (n - 1) // m + 1)
+        extra = [w.value(t * m) for t in range(t1, last)]
+        nz = (n - 1) // m + 1 - base
+        sums.append(acf_levels(xb[t0 * m - a :: m], extra, t0, t1, nz, base, dmax, shifts[k]))
     return kept, sums
 
 
 # ---------------------------------------------------------------- passes
 
 
-def _stat_tasks(spec: Spec, rec: LazyRecord, ms: np.ndarray) -> list[Any]:
-    """One task per block of the statistic's source (the phase, or TOTDEV's reflected
-    phase), each returning (sums, counts) per factor of ``ms``."""
+def _windowed(func, src: Any, reach: int, *args: Any) -> list[tuple[int, Any]]:
+    """One ``func(start, *args, *blocks)`` task per block of ``src``, given the blocks
+    its window of ``reach`` samples beyond the block needs (:mod:`._stream_window`):
+    (start, task) pairs."""
+    bounds = block_bounds(src.chunks[-1], BLOCK_SAMPLES)
+    blocks = blocks_of(src, bounds)
+    tasks = []
+    for k, (a, _) in enumerate(bounds):
+        window = blocks[k : reached(bounds, k, reach)]
+        tasks.append((a, dask.delayed(func, pure=True)(a, *args, *window)))
+    return tasks
+
+
+def _stat_tasks(spec: Spec, rec: LazyRecord, ms: np.ndarray) -> list[tuple[int, Any]]:
+    """One task per block of the statistic's source (the phase; TOTDEV: the reflected
+    phase; MDEV, TDEV: the phase's compensated prefix sums), each returning
+    (sums, counts) per factor of ``ms``, with its start."""
     kind, order = _KIND[spec.name]
     x, n = rec.x, rec.n_phase
-    zero = np.zeros(ms.size, dtype=np.int64)
     check = rec.check
+    lags = _lags(kind, order)
     if kind == "totdev":
         e = int(min(ms.max(), n - 2))
+        if rec.check:  # the reflected ends are not checked again
+            x = x.map_blocks(_checked, dtype=np.float64)
         head = 2.0 * x[0] - x[e:0:-1]
         tail = 2.0 * x[n - 1] - x[n - 2 : n - 2 - e : -1] if e else x[:0]
         src = da.concatenate([head, x, tail]) if e else x
         lo = np.where(ms <= e, e + 1 - ms, 0)
         hi = np.where(ms <= e, e + 1 - ms + n - 2, 0)
-        halo, check = 2 * int(ms.max()), False
-        if rec.check:  # the reflected ends are not checked again
-            src = da.concatenate([head, x.map_blocks(_checked, dtype=np.float64), tail])
+        check = False
+    elif kind == "mdev":
+        if rec.check:
+            x = x.map_blocks(_checked, dtype=np.float64)
+        x0 = float(rec.x[0].compute())
+        src = prefix_sums(x, x0, prefix_carries(rec.x, x0))
+        lo, hi = np.zeros(ms.size, np.int64), np.maximum(n - 3 * ms + 1, 0)
+        check = False
     else:
         src = x
-        width = {"diff2": 2, "strided": order, "diff3": 3, "mdev": 3, "mtie": 1}[kind]
-        hi = np.maximum(n - width * ms + (kind == "mdev"), 0)
-        lo = zero
-        halo = width * int(ms.max()) if ms.size else 0
-    size = int(src.shape[0])
-    tasks = []
-    for a, b in _blocks(src, halo):
-        piece = src[a : min(size, b + halo)]
-        tasks.append(
-            dask.delayed(_stat_block, pure=True)(piece, a, b, kind, order, ms, lo, hi, check)
-        )
-    return tasks
+        lo, hi = np.zeros(ms.size, np.int64), np.maximum(n - (lags - 1) * ms, 0)
+    reach = (lags - 1) * int(ms.max()) if ms.size else 0
+    return _windowed(_stat_block, src, reach, kind, order, ms, lo, hi, check)
 
 
 def _checked(block: np.ndarray) -> np.ndarray:
@@ -400,9 +400,28 @@ def _values(spec: Spec, s: np.ndarray, n: np.ndarray, ms: np.ndarray, rate: floa
         return np.where(n > 0, s * scale / np.maximum(n, 1), np.nan)
 
 
-def _sums(spec: Spec, rec: LazyRecord, ms: np.ndarray, extra: list[Any] = ()):
-    """Sums and counts of ``spec`` at ``ms`` (halo blocks, long-tau reads), computed in
-    one dask call together with the ``extra`` tasks; returns (s, n, extra results)."""
+def staged(groups: list[list[tuple[int, Any]]]) -> list[list[Any]]:
+    """Compute the (position, task) pairs of every group, in stages of
+    :data:`STAGE_SAMPLES` consecutive positions (one ``dask.compute`` per stage, all
+    groups together, so that they share the chunks they read): whatever order dask's
+    scheduler picks within a stage, it holds only the chunks of that stage and of its
+    tasks' windows. Results in the groups' order."""
+    out: list[list[Any]] = [[None] * len(g) for g in groups]
+    stages: dict[int, list[tuple[int, int, Any]]] = {}
+    for gi, group in enumerate(groups):
+        for ti, (pos, task) in enumerate(group):
+            stages.setdefault(pos // STAGE_SAMPLES, []).append((gi, ti, task))
+    for key in sorted(stages):
+        jobs = stages[key]
+        for (gi, ti, _), res in zip(jobs, dask.compute([j[2] for j in jobs])[0], strict=True):
+            out[gi][ti] = res
+    return out
+
+
+def _sums(spec: Spec, rec: LazyRecord, ms: np.ndarray, extra: list[tuple[int, Any]] = ()):
+    """Sums and counts of ``spec`` at ``ms`` (block windows, long-tau reads), computed
+    together with the ``extra`` (position, task) pairs (:func:`staged`); returns (s, n,
+    the long factors, extra results)."""
     kind, order = _KIND[spec.name]
     width = {"diff2": 2, "strided": order, "diff3": 3, "mdev": 3, "totdev": 2}
     long = width.get(kind, 0) * ms > WINDOW_SAMPLES if kind in width else np.zeros(ms.size, bool)
@@ -410,14 +429,20 @@ def _sums(spec: Spec, rec: LazyRecord, ms: np.ndarray, extra: list[Any] = ()):
     stat = _stat_tasks(spec, rec, short) if short.size else []
     checks = []
     if rec.check and not short.size:  # the long-tau reads do not check the values
-        checks = [rec.x.map_blocks(_checked, dtype=np.float64).sum()]
-    lag = long_tasks(kind, rec, ms[long].tolist(), BLOCK_SAMPLES) if kind in LONG_KINDS else []
-    done = dask.compute(stat, lag, list(extra), checks)
+        checks = _windowed(_check_block, rec.x, 0)
+    lag = []
+    if kind in LONG_KINDS:
+        lag = long_tasks(kind, rec, ms[long].tolist(), BLOCK_SAMPLES, WINDOW_SAMPLES)
+    done = staged([stat, *lag, list(extra), checks])
     s, n = np.zeros(ms.size), np.zeros(ms.size, dtype=np.int64)
     s[~long], n[~long] = _combine(done[0], short.size, kind)
     if lag:
-        s[long], n[long] = long_sums(done[1])
-    return s, n, long, done[2]
+        s[long], n[long] = long_sums(done[1 : 1 + len(lag)])
+    return s, n, long, done[1 + len(lag)]
+
+
+def _check_block(start: int, block: np.ndarray) -> None:
+    _finite(block)
 
 
 def streamed(
@@ -435,14 +460,8 @@ def streamed(
     shifts = _shifts(rec.x, n_ph, stream, base, dmax)
     noise = []
     if m.size and (gather or stream):
-        halo = (dmax + base + 2) * max(stream) if stream else 0
-        for a, b in _blocks(rec.x, halo):
-            piece = rec.x[a : min(n_ph, b + halo)]
-            noise.append(
-                dask.delayed(_noise_block, pure=True)(
-                    piece, a, b, n_ph, gather, stream, base, dmax, shifts, False
-                )
-            )
+        reach = (dmax + base + 2) * max(stream) if stream else 0
+        noise = _windowed(_noise_block, rec.x, reach, n_ph, gather, stream, base, dmax, shifts)
     if m.size:
         s, n, long, noise_done = _sums(spec, rec, m, noise)
     else:
@@ -459,6 +478,7 @@ def streamed(
         for i, g in enumerate(stream):  # first/last values: NaN but in one block
             rows = np.stack([blk[1][i] for blk in noise_done])
             acf_sums[g] = np.concatenate([rows[:, :, :3].sum(0), np.nansum(rows[:, :, 3:], 0)], 1)
+        own = dict(zip(m.tolist(), zip(s.tolist(), n.tolist(), strict=True), strict=True))
         out_alpha[valid] = _alphas(
             spec,
             rec,
@@ -467,15 +487,17 @@ def streamed(
             decimated,
             acf_sums,
             dict(zip(stream, shifts, strict=True)),
+            own if spec.name == "oadev" else {},
         )
     else:
         out_alpha[valid] = alpha[valid]
     return vals, n, out_alpha
 
 
-def _alphas(spec, rec, m, data_type, decimated, acf_sums, shifts) -> np.ndarray:
+def _alphas(spec, rec, m, data_type, decimated, acf_sums, shifts, oadev_sums) -> np.ndarray:
     """:func:`qsense.stability.noise_id.identify_alphas` from the gathered decimated
-    phase and the streamed lag-1 sums (R(n) by one more pass where B1 needs it)."""
+    phase and the streamed lag-1 sums (R(n) by one more pass where B1 needs it;
+    ``oadev_sums``: OADEV (sum, count) per factor already computed, not read again)."""
     name, n_ph = spec.name, rec.n_phase
     dmax, last = _dmax(name), _last_identified(name, n_ph)
     base = int(data_type == "freq")
@@ -500,7 +522,7 @@ def _alphas(spec, rec, m, data_type, decimated, acf_sums, shifts) -> np.ndarray:
     if kept.any() and kept[order[0]]:
         b1_at.append(-1)  # the factor `last` for the first kept factor
     factors_b1 = [int(m[k]) if k >= 0 else int(last) for k in b1_at]
-    found = _b1_alphas(spec, rec, factors_b1, decimated)
+    found = _b1_alphas(spec, rec, factors_b1, decimated, oadev_sums)
     first_kept = None
     for k, a in zip(b1_at, found, strict=True):
         if k >= 0:
@@ -516,8 +538,9 @@ def _alphas(spec, rec, m, data_type, decimated, acf_sums, shifts) -> np.ndarray:
     return out
 
 
-def _b1_alphas(spec: Spec, rec: LazyRecord, ms: list[int], decimated) -> list[int]:
-    """B1 alphas at ``ms`` (decimated phase gathered), R(n) streamed where needed."""
+def _b1_alphas(spec: Spec, rec: LazyRecord, ms: list[int], decimated, oadev_sums) -> list[int]:
+    """B1 alphas at ``ms`` (decimated phase gathered), R(n) streamed where needed (the
+    OADEV sums from ``oadev_sums`` where there, the MDEV ones by one more pass)."""
     out: list[int | None] = []
     for g in ms:
         b1, ny = b1_ratios(decimated[g], np.ones(1, dtype=np.int64))
@@ -525,7 +548,11 @@ def _b1_alphas(spec: Spec, rec: LazyRecord, ms: list[int], decimated) -> list[in
     pm = [i for i, a in enumerate(out) if a is None]
     if pm:
         pm_ms = np.array(sorted({ms[i] for i in pm}), dtype=np.int64)
-        s_oa, n_oa, _, _ = _sums(SPECS["oadev"], rec, pm_ms)
+        if all(g in oadev_sums for g in pm_ms.tolist()):
+            s_oa = np.array([oadev_sums[g][0] for g in pm_ms.tolist()])
+            n_oa = np.array([oadev_sums[g][1] for g in pm_ms.tolist()])
+        else:
+            s_oa, n_oa, _, _ = _sums(SPECS["oadev"], rec, pm_ms)
         s_mo, n_mo, _, _ = _sums(SPECS["mdev"], rec, pm_ms)
         with np.errstate(invalid="ignore", divide="ignore"):
             rn = (s_mo / n_mo / pm_ms.astype(np.float64) ** 2) / (s_oa / n_oa)

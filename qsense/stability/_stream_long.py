@@ -11,16 +11,20 @@ side and never holds a chunk while it waits for its partner ``km`` samples later
   squares summed per block (:func:`._kernels_stream.lag_sum`);
 * TOTDEV: the same on the reflected record (SP 1065 eq. 25), each copy's head, middle
   and tail built from its own copies of the record;
-* MDEV, TDEV: the compensated prefix sums ``C`` of ``x - x[0]``, carried from chunk to
-  chunk as a chain of tasks, read at offsets ``0, m, 2m, 3m``; ``W_j`` as in the
-  in-memory kernel (:func:`._kernels_stream.lag_mdev_sum`).
+* MDEV, TDEV: the compensated prefix sums ``C`` of ``x - x[0]``, each chunk from its
+  carry (:func:`prefix_carries`: one parallel pass of chunk sums), read at offsets
+  ``0, m, 2m, 3m``; ``W_j`` as in the in-memory kernel
+  (:func:`._kernels_stream.lag_mdev_sum`).
 
-Memory: a task holds one block of each read; each distinct offset costs one more read
-of the record (and, for frequency input, one more integration).
+A task receives, per read, the run of chunks that holds its samples, as they are, and
+sums over views of them (:func:`._stream_window.segments`): no copy. Memory: a task
+holds one block of each read; each distinct offset costs one more read of the record
+(and, for frequency input, one more integration).
 """
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable
 from typing import Any
 
@@ -28,9 +32,16 @@ import dask
 import dask.array as da
 import numpy as np
 
-from qsense.stability._kernels_stream import lag_mdev_sum, lag_sum, prefix_chunk
+from qsense.stability._kernels_stream import (
+    add_compensated,
+    block_sum,
+    lag_mdev_sum,
+    lag_sum,
+    prefix_chunk,
+)
+from qsense.stability._stream_window import Window, segments
 
-__all__ = ["LONG_KINDS", "long_sums", "long_tasks"]
+__all__ = ["LONG_KINDS", "long_sums", "long_tasks", "prefix_carries", "prefix_sums"]
 
 #: Block kinds of :mod:`._stream` with long-tau reads, and their reads per term.
 LONG_KINDS = {"diff2": 3, "diff3": 4, "totdev": 3, "mdev": 4}
@@ -53,15 +64,26 @@ def _reflected(rec: Any, o: int, e: int, x0: float, xl: float) -> Any:
     return da.concatenate([head, xb, tail])
 
 
-def _prefix(x: Any, shift: float) -> Any:
+def prefix_carries(x: Any, shift: float) -> list[tuple[float, float]]:
+    """The compensated sums ``(high, low)`` of ``x - shift`` before each chunk of ``x``:
+    one parallel pass of chunk sums, added in order (about 1e-32 relative)."""
+    sums = dask.compute(
+        [dask.delayed(block_sum, pure=True)(b, shift) for b in x.to_delayed().ravel()]
+    )[0]
+    carries = [(0.0, 0.0)]
+    for s, c in sums[:-1]:
+        carries.append(add_compensated(carries[-1], (s, c)))
+    return carries
+
+
+def prefix_sums(x: Any, shift: float, carries: list[tuple[float, float]]) -> Any:
     """Compensated prefix sums ``C[k] = sum(x[:k] - shift)``, rows (high, low), shape
-    (2, n + 1): a chain of chunk tasks carrying the running sum."""
-    parts = [da.zeros((2, 1), chunks=(2, 1))]
-    carry: Any = (0.0, 0.0)
-    for blk, size in zip(x.to_delayed().ravel(), x.chunks[0], strict=True):
-        ph = dask.delayed(prefix_chunk, pure=True)(blk, shift, carry)
-        parts.append(da.from_delayed(ph, (2, size), dtype=np.float64))
-        carry = (ph[0, -1], ph[1, -1])
+    (2, n + 1), one independent task per chunk from its carry (:func:`prefix_carries`
+    of the same record, whose chunks ``x`` has)."""
+    parts = []
+    for k, (blk, size) in enumerate(zip(x.to_delayed().ravel(), x.chunks[0], strict=True)):
+        ph = dask.delayed(prefix_chunk, pure=True)(blk, shift, carries[k], k == 0)
+        parts.append(da.from_delayed(ph, (2, size + (k == 0)), dtype=np.float64))
     return da.concatenate(parts, axis=1)
 
 
@@ -77,10 +99,13 @@ def _blocks_of(size: int, chunks: tuple[int, ...], least: int) -> list[tuple[int
     return out
 
 
-def long_tasks(kind: str, rec: Any, ms: list[int], least: int) -> list[list[Any]]:
+def long_tasks(
+    kind: str, rec: Any, ms: list[int], least: int, shared: int = 0
+) -> list[list[tuple[int, Any]]]:
     """Per factor of ``ms``, one task per block of terms returning (sum, count) from the
-    lagged reads of ``kind`` (see the module docstring); blocks of at least ``least``
-    terms."""
+    lagged reads of ``kind`` (see the module docstring), with its first term; blocks of
+    at least ``least`` terms. OADEV, OHDEV: offsets up to ``shared`` read the record
+    itself, not a copy (the windows of the short taus hold those samples already)."""
     n = rec.n_phase
     lags = LONG_KINDS[kind]
     m_arr = np.asarray(ms, dtype=np.int64)
@@ -97,25 +122,23 @@ def long_tasks(kind: str, rec: Any, ms: list[int], least: int) -> list[list[Any]
         def source(o: int) -> Any:
             return _reflected(rec, o, e, x0, xl)
 
-        get = lag_sum
     elif kind == "mdev":
         x0 = float(rec.x[0].compute())
+        carries = prefix_carries(rec.x, x0)
         lo, hi = np.zeros(m_arr.size, np.int64), np.maximum(n - 3 * m_arr + 1, 0)
 
         def source(o: int) -> Any:
-            return _prefix(rec.x if o == 0 else rec.copy(("mdev", o)), x0)
+            return prefix_sums(rec.x if o == 0 else rec.copy(("mdev", o)), x0, carries)
 
-        get = lag_mdev_sum
     else:
         lo, hi = np.zeros(m_arr.size, np.int64), np.maximum(n - (lags - 1) * m_arr, 0)
 
         def source(o: int) -> Any:
-            return rec.x if o == 0 else rec.copy(o)
+            return rec.x if o <= shared else rec.copy(o)
 
-        get = lag_sum
     offsets = sorted({k * m for m in m_arr[use].tolist() for k in range(lags)})
-    streams = {o: source(o) for o in offsets}
-    base = streams[0] if kind != "mdev" else rec.x
+    streams = {o: _Stream(source(o)) for o in offsets}
+    base = streams[0].array if kind != "mdev" else rec.x
     out = []
     for m, ok, a0, a1 in zip(m_arr.tolist(), use.tolist(), lo.tolist(), hi.tolist(), strict=True):
         tasks = []
@@ -123,10 +146,47 @@ def long_tasks(kind: str, rec: Any, ms: list[int], least: int) -> list[list[Any]
             i0, i1 = max(a, a0), min(b, a1)
             if i1 <= i0:
                 continue
-            reads = [streams[k * m][..., i0 + k * m : i1 + k * m] for k in range(lags)]
-            tasks.append(dask.delayed(get, pure=True)(*reads))
+            runs = [streams[k * m].run(i0 + k * m, i1 + k * m) for k in range(lags)]
+            starts = [r[0] for r in runs]
+            counts = [len(r[1]) for r in runs]
+            blocks = [blk for r in runs for blk in r[1]]
+            tasks.append(
+                (i0, dask.delayed(_lag_block, pure=True)(kind, i0, i1, m, starts, counts, *blocks))
+            )
         out.append(tasks)
     return out
+
+
+class _Stream:
+    """One lagged read: a dask array (time last), its delayed chunks and their starts."""
+
+    def __init__(self, array: Any) -> None:
+        self.array = array
+        self.chunks = list(array.to_delayed().ravel())
+        self.starts = np.concatenate([[0], np.cumsum(array.chunks[-1])]).tolist()
+
+    def run(self, g0: int, g1: int) -> tuple[int, list[Any]]:
+        """Start and delayed chunks of the run of chunks holding samples ``[g0, g1)``."""
+        k0 = bisect.bisect_right(self.starts, g0) - 1
+        k1 = bisect.bisect_left(self.starts, g1)
+        return self.starts[k0], self.chunks[k0:k1]
+
+
+def _lag_block(kind, i0, i1, m, starts, counts, *blocks):
+    """Sum and count of the terms ``[i0, i1)`` of ``kind`` at factor ``m``: the read
+    ``q`` from its own run of chunks (``counts[q]`` of ``blocks``, from ``starts[q]``),
+    split where a read crosses a chunk edge (views, no copy)."""
+    windows, k = [], 0
+    for start, c in zip(starts, counts, strict=True):
+        windows.append(Window(blocks[k : k + c], start))
+        k += c
+    get = lag_mdev_sum if kind == "mdev" else lag_sum
+    s, n = 0.0, 0
+    for views in segments(windows, i0, i1, [q * m for q in range(len(starts))]):
+        ds, dn = get(*views)
+        s += ds
+        n += dn
+    return s, n
 
 
 def long_sums(done: list[list[tuple[float, int]]]) -> tuple[np.ndarray, np.ndarray]:

@@ -59,7 +59,9 @@ def _chunks(n: int, sizes: list[int]) -> tuple[int, ...]:
 def _budgets(small: bool):
     if not small:
         return mock.patch.multiple(_stream, BLOCK_SAMPLES=1)
-    return mock.patch.multiple(_stream, BLOCK_SAMPLES=1, WINDOW_SAMPLES=12, GATHER_SAMPLES=40)
+    return mock.patch.multiple(
+        _stream, BLOCK_SAMPLES=1, WINDOW_SAMPLES=12, GATHER_SAMPLES=40, STAGE_SAMPLES=30
+    )
 
 
 @settings(max_examples=30, deadline=None)
@@ -99,7 +101,8 @@ def test_streamed_acf_and_long_taus_on_a_longer_record():
     WINDOW_SAMPLES: the three lagged reads (OADEV) and the decimated phase (ADEV, HDEV)."""
     y = _record("white", 1500, 3)
     x = np.cumsum(y)
-    with mock.patch.multiple(_stream, BLOCK_SAMPLES=64, WINDOW_SAMPLES=60, GATHER_SAMPLES=100):
+    budgets = dict(BLOCK_SAMPLES=64, WINDOW_SAMPLES=60, GATHER_SAMPLES=100, STAGE_SAMPLES=256)
+    with mock.patch.multiple(_stream, **budgets):
         for stat in ("oadev", "adev", "hdev", "mdev"):
             for data, dt in ((y, "freq"), (x, "phase"), (x - x.mean() * 0.5, "phase")):
                 ref = getattr(S, stat)(data, rate=1.0, data_type=dt)
@@ -195,12 +198,12 @@ def test_long_taus_read_lagged_copies(stat, data_type):
     calls = []
     real = _stream_long.long_tasks
 
-    def spy(kind, rec, ms, least):
+    def spy(kind, rec, ms, least, shared=0):
         calls.append((kind, list(ms)))
-        return real(kind, rec, ms, least)
+        return real(kind, rec, ms, least, shared)
 
     ref = getattr(S, stat)(y, rate=2.0, data_type=data_type, taus="octave")
-    budgets = mock.patch.multiple(_stream, BLOCK_SAMPLES=16, WINDOW_SAMPLES=24)
+    budgets = mock.patch.multiple(_stream, BLOCK_SAMPLES=16, WINDOW_SAMPLES=24, STAGE_SAMPLES=100)
     for chunks in (53, (7, 300, 1, 392)):
         calls.clear()
         with budgets, mock.patch.object(_stream, "long_tasks", spy):

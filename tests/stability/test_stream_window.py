@@ -1,0 +1,193 @@
+"""The pieces of the streamed statistics that read a record without copying it.
+
+Windows of blocks (qsense.stability._stream_window), the lag kernels over them
+(_kernels_stream.window_sums, acf_levels), the compensated prefix sums with their
+carries, and the staged computation (_stream.staged), each against a plain reference:
+slices of the concatenated record, Python loops, numpy.diff, the in-memory kernels.
+"""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from qsense.stability import _kernels_stream as K
+from qsense.stability import _stream
+from qsense.stability._kernels_modified import _prefix2
+from qsense.stability._stream_window import Window, block_bounds, reached, segments
+
+da = pytest.importorskip("dask.array")
+
+
+def _split(x: np.ndarray, sizes: list[int]) -> tuple[list[np.ndarray], list[int]]:
+    blocks, edges, a = [], [0], 0
+    for s in sizes:
+        if a >= x.size:
+            break
+        blocks.append(x[a : a + s])
+        a += blocks[-1].size
+        edges.append(a)
+    if a < x.size:
+        blocks.append(x[a:])
+        edges.append(x.size)
+    return blocks, edges
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 40), min_size=1, max_size=10),
+    m=st.integers(1, 30),
+    lags=st.sampled_from((3, 4)),
+    strided=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_window_sums_equal_a_loop_over_the_concatenated_record(sizes, m, lags, strided, seed):
+    x = np.cumsum(np.random.default_rng(seed).standard_normal(150))
+    blocks, edges = _split(x, sizes)
+    coef = {3: (1.0, -2.0, 1.0), 4: (-1.0, 3.0, -3.0, 1.0)}[lags]
+    hi = x.size - (lags - 1) * m
+    for k in range(len(blocks)):
+        a, b = edges[k], edges[k + 1]
+        terms = [i for i in range(a, min(b, hi)) if not strided or i % m == 0]
+        want = sum(sum(c * x[i + q * m] for q, c in enumerate(coef)) ** 2 for i in terms)
+        s, n = K.window_sums(blocks[k:], edges[k:], np.array([m]), [0], [hi], lags, strided)
+        assert n[0] == len(terms)
+        np.testing.assert_allclose(s[0], want, rtol=1e-12, atol=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 25), min_size=1, max_size=8),
+    offsets=st.lists(st.integers(0, 40), min_size=1, max_size=4),
+    i0=st.integers(0, 30),
+    span=st.integers(0, 40),
+    step=st.integers(1, 5),
+)
+def test_segments_are_views_of_the_right_samples(sizes, offsets, i0, span, step):
+    x = np.arange(200.0)
+    blocks, _ = _split(x, sizes)
+    w = Window(blocks, 0)
+    i1 = min(i0 + span, x.size - max(offsets))
+    got = [[] for _ in offsets]
+    for views in w.segments(i0, i1, offsets, step):
+        for q, v in enumerate(views):
+            assert v.base is not None or v.size == 0  # a view, not a copy
+            got[q].extend(v.tolist())
+    terms = [i for i in range(i0, i1) if i % step == 0]
+    for q, o in enumerate(offsets):
+        assert got[q] == [x[i + o] for i in terms]
+    # the same with each read from its own window of another chunking
+    other = Window(*_split(x, [7] * 40)[:1], 0)
+    mixed = [w if q % 2 else other for q in range(len(offsets))]
+    seen = [[] for _ in offsets]
+    for views in segments(mixed, i0, i1, offsets, step):
+        for q, v in enumerate(views):
+            seen[q].extend(v.tolist())
+    assert seen == got
+    if i1 > i0:
+        np.testing.assert_array_equal(w.span(i0, i1), x[i0:i1])
+        assert w.value(i0) == x[i0]
+
+
+def test_block_bounds_and_reach():
+    assert block_bounds((3, 3, 3, 1), 5) == [(0, 6), (6, 10)]
+    assert block_bounds((10,), 4) == [(0, 10)]
+    bounds = [(0, 4), (4, 8), (8, 12), (12, 13)]
+    assert reached(bounds, 0, 0) == 1
+    assert reached(bounds, 0, 1) == 2
+    assert reached(bounds, 0, 5) == 3
+    assert reached(bounds, 2, 100) == 4
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 60),
+    t0=st.integers(0, 5),
+    base=st.sampled_from((0, 1)),
+    dmax=st.integers(0, 3),
+    seed=st.integers(0, 2**16),
+    stride=st.integers(1, 3),
+)
+def test_acf_levels_equal_numpy_diff_levels(n, t0, base, dmax, seed, stride):
+    """The sums of each level against numpy.diff on the whole decimated record, for the
+    block of decimated points [t0, t1) and a strided view with extra points after it."""
+    rng = np.random.default_rng(seed)
+    full = np.cumsum(rng.standard_normal(t0 + n + 8))  # decimated phase, from index 0
+    t1 = t0 + n
+    nz = full.size - base
+    extra = full[t1 : min(full.size, t1 + dmax + base + 1)]
+    raw = np.repeat(full[t0:t1], stride)[::stride]  # a strided view of the block's points
+    shift = rng.standard_normal(dmax + 1)
+    got = K.acf_levels(raw, extra, t0, t1, nz, base, dmax, shift)
+    z = np.diff(full) if base else full
+    for d in range(dmax + 1):
+        lev = z if d == 0 else np.diff(z, d)
+        nd = nz - d
+        own = lev[t0 : min(t1, nd)] - shift[d]
+        pairs = lev[t0 : min(t1, nd - 1) + 1] - shift[d]
+        want = [own.sum(), (own**2).sum(), (pairs[:-1] * pairs[1:]).sum() if pairs.size else 0]
+        np.testing.assert_allclose(got[d, :3], want, rtol=1e-12, atol=1e-9)
+        assert (got[d, 3] == lev[0]) if t0 == 0 and own.size else np.isnan(got[d, 3])
+        assert (got[d, 4] == lev[nd - 1]) if t0 <= nd - 1 < t1 else np.isnan(got[d, 4])
+
+
+def test_prefix_chunks_equal_the_in_memory_prefix_bit_for_bit():
+    x = np.cumsum(np.random.default_rng(2).standard_normal(5000)) * 1e-9 + 3.0
+    ch, cl = np.empty(x.size + 1), np.empty(x.size + 1)
+    _prefix2(x, 3.0, ch, cl)
+    a = K.prefix_chunk(x[:1234], 3.0, (0.0, 0.0), first=True)
+    b = K.prefix_chunk(x[1234:], 3.0, (a[0, -1], a[1, -1]))
+    c = np.concatenate([a, b], axis=1)
+    np.testing.assert_array_equal(c[0], ch)
+    np.testing.assert_array_equal(c[1], cl)
+    # carries from chunk sums: the same represented sums to ~1e-32 of their size
+    s, lo = K.block_sum(x[:1234], 3.0)
+    t, lo2 = K.add_compensated((s, lo), K.block_sum(x[1234:], 3.0))
+    exact = np.sum((x - 3.0).astype(np.longdouble))
+    assert abs((np.longdouble(t) + np.longdouble(lo2)) - exact) <= 1e-15 * abs(exact)
+
+
+def test_staged_keeps_group_order_and_computes_each_stage_apart():
+    import dask
+
+    calls = []
+
+    def f(v):
+        calls.append(v)
+        return v * 10
+
+    groups = [[(p, dask.delayed(f)(p)) for p in (5, 0, 17)], [(9, dask.delayed(f)(-3))]]
+    real = dask.compute
+
+    def spy(*args, **kw):
+        spy.n += 1
+        return real(*args, **kw)
+
+    spy.n = 0
+    with (
+        mock.patch.object(_stream, "STAGE_SAMPLES", 8),
+        mock.patch.object(_stream.dask, "compute", spy),
+    ):
+        out = _stream.staged(groups)
+    assert out == [[50, 0, 170], [-30]]
+    assert spy.n == 3  # positions 0-7, 8-15, 16-23
+
+
+def test_a_stage_reads_only_its_chunks_and_their_windows():
+    """Bounded memory: the tasks of one stage depend on the chunks of that stage and of
+    its windows only, not on the whole record."""
+    import dask
+
+    x = da.from_array(np.cumsum(np.random.default_rng(1).standard_normal(4000)), chunks=100)
+    rec = _stream.LazyRecord(x, 1.0, 4000, True)
+    ms = np.array([1, 2, 4, 8, 16, 32])
+    with mock.patch.multiple(_stream, BLOCK_SAMPLES=100, STAGE_SAMPLES=500):
+        tasks = _stream._stat_tasks(_stream.SPECS["oadev"], rec, ms)
+        first = [t for pos, t in tasks if pos < 500]
+    graph = dict(dask.base.collections_to_expr(first).__dask_graph__())
+    reads = {k for k in graph if isinstance(k, tuple) and k[0] == x.name}
+    assert 5 <= len(reads) <= 7  # 5 chunks of the stage, 64 samples of window beyond
