@@ -300,6 +300,21 @@ def _terms(b0, b1, b2, b3, c0, c1, c2, c3, size, lags):  # pragma: no cover - nu
 
 
 @kernel(nogil=True)
+def _mdev_terms(h0, h1, h2, h3, l0, l1, l2, l3, c0, c1, c2, c3, size):  # pragma: no cover
+    """:func:`_lag_mdev` of ``size`` terms whose reads start at ``h0[c0]``, ... ."""
+    return _lag_mdev(
+        h0[c0 : c0 + size],
+        h1[c1 : c1 + size],
+        h2[c2 : c2 + size],
+        h3[c3 : c3 + size],
+        l0[c0 : c0 + size],
+        l1[c1 : c1 + size],
+        l2[c2 : c2 + size],
+        l3[c3 : c3 + size],
+    )
+
+
+@kernel(nogil=True)
 def _strided_terms(b0, b1, b2, b3, c0, c1, c2, c3, span, m, lags):  # pragma: no cover
     """:func:`_terms` of the terms ``m`` apart in a span of ``span`` samples."""
     terms = (span + m - 1) // m
@@ -315,12 +330,14 @@ def _strided_terms(b0, b1, b2, b3, c0, c1, c2, c3, span, m, lags):  # pragma: no
 
 
 @kernel(nogil=True)
-def _window_sums(blocks, edges, ms, lo, hi, lags, strided, out, cnt):  # pragma: no cover
+def _window_sums(blocks, lows, edges, ms, lo, hi, lags, strided, out, cnt):  # pragma: no cover
     """Sums and counts per factor of the squared second (``lags`` 3) or third (4)
     differences ``x[i + q m]`` of the terms ``i`` in ``[edges[0], edges[1])`` and in
     ``[lo[k], hi[k])`` (``strided``: the multiples of m only), reading the window
     ``blocks`` (global start ``edges[k]`` each) in place: sub-blocks of ``_SUB`` terms,
-    every factor per sub-block, each split where a read crosses a block edge."""
+    every factor per sub-block, each split where a read crosses a block edge. With
+    ``lows`` (not empty): MDEV's ``W_j^2`` of the compensated prefix sums, rows high
+    (``blocks``) and low (``lows``), as :func:`_lag_mdev`."""
     a = edges[0]
     b = edges[1]
     kq = np.zeros(4, dtype=np.int64)  # per read: its block, and its start in the block
@@ -344,7 +361,11 @@ def _window_sums(blocks, edges, ms, lo, hi, lags, strided, out, cnt):  # pragma:
                     cq[q] = g - edges[kq[q]]
                     end = min(end, edges[kq[q] + 1] - min(q, lags - 1) * m)
                 bs = (blocks[kq[0]], blocks[kq[1]], blocks[kq[2]], blocks[kq[3]])
-                if strided:
+                if len(lows):
+                    ls = (lows[kq[0]], lows[kq[1]], lows[kq[2]], lows[kq[3]])
+                    s = _mdev_terms(*bs, *ls, cq[0], cq[1], cq[2], cq[3], end - j0)
+                    t = end - j0
+                elif strided:
                     s, t = _strided_terms(*bs, cq[0], cq[1], cq[2], cq[3], end - j0, m, lags)
                 else:
                     s, t = _terms(*bs, cq[0], cq[1], cq[2], cq[3], end - j0, lags)
@@ -355,19 +376,26 @@ def _window_sums(blocks, edges, ms, lo, hi, lags, strided, out, cnt):  # pragma:
                     j0 = -(-j0 // m) * m
 
 
+def _typed(arrays) -> List:
+    lst = List.empty_list(_READONLY)
+    for arr in arrays:
+        view = np.ascontiguousarray(arr, dtype=np.float64).view()
+        view.flags.writeable = False  # one list type for dask's read-only blocks and others
+        lst.append(view)
+    return lst
+
+
 def window_sums(blocks, edges, ms, lo, hi, lags: int, strided: bool):
     """Sums (float64) and counts (int64) per factor of :func:`_window_sums` over the
     window ``blocks`` (contiguous float64 arrays starting at the global indices
-    ``edges[:-1]``; ``edges[-1]`` is the window's end)."""
-    lst = List.empty_list(_READONLY)
-    for blk in blocks:
-        view = np.ascontiguousarray(blk, dtype=np.float64).view()
-        view.flags.writeable = False  # one list type for dask's read-only blocks and others
-        lst.append(view)
+    ``edges[:-1]``; ``edges[-1]`` is the window's end; 2-D blocks: MDEV's compensated
+    prefix sums, rows high and low, four reads)."""
+    two = np.ndim(blocks[0]) == 2
     out = np.zeros(ms.size)
     cnt = np.zeros(ms.size, dtype=np.int64)
     _window_sums(
-        lst,
+        _typed([b[0] for b in blocks] if two else blocks),
+        _typed([b[1] for b in blocks] if two else []),
         np.asarray(edges, dtype=np.int64),
         np.ascontiguousarray(ms, dtype=np.int64),
         np.ascontiguousarray(lo, dtype=np.int64),

@@ -53,7 +53,7 @@ from dask.graph_manipulation import clone
 from qsense._lazy import lazy_series
 from qsense.stability._kernels import _decimated_sum, _mtie
 from qsense.stability._kernels_noise import acf_alphas, b1_ratios
-from qsense.stability._kernels_stream import acf_levels, all_finite, lag_mdev_sum, window_sums
+from qsense.stability._kernels_stream import acf_levels, all_finite, window_sums
 from qsense.stability._registry import SPECS, Spec
 from qsense.stability._stream_long import (
     LONG_KINDS,
@@ -229,22 +229,17 @@ def _stat_block(start, kind, order, ms, lo, hi, check, *blocks):
     if check:
         _finite(w.blocks[0])
     lags = _lags(kind, order)
-    if kind in ("diff2", "totdev", "diff3", "strided"):
+    if kind != "mtie":
         return window_sums(w.blocks, w.edges, ms, lo, hi, lags, kind == "strided")
     a, b = start, w.edges[1]
     s = np.zeros(ms.size)
     n = np.zeros(ms.size, dtype=np.int64)
     one_s, one_n = np.zeros(1), np.zeros(1, dtype=np.int64)
-    for k, m in enumerate(ms.tolist()):
+    for k, m in enumerate(ms.tolist()):  # MTIE: windows of m + 1 samples
         i0, i1 = max(a, int(lo[k])), min(b, int(hi[k]))
-        if kind == "mtie" and i1 > i0:  # windows of m + 1 samples
+        if i1 > i0:
             _mtie(w.span(i0, i1 + m), _EMPTY, np.array([m]), 0, one_s, one_n)
             s[k], n[k] = one_s[0], one_n[0]
-            continue
-        for views in w.segments(i0, i1, [j * m for j in range(lags)]):
-            ds, dn = lag_mdev_sum(*views)
-            s[k] += ds
-            n[k] += dn
     return s, n
 
 
