@@ -328,6 +328,11 @@ def edfs(statistic: Statistic, alpha: np.ndarray, m: np.ndarray, n_phase: int) -
                 alpha[at], m[at], n_phase, _GREENHALL[statistic], _TABLES, _J_MAX
             )
         rest &= ~compiled
+    elif SPECS[statistic].edf == "totdev":  # b T/tau - c, element by element as _edf_one
+        for a, (b, c) in _TOT_BC.items():
+            at = np.flatnonzero(alpha == a)
+            out[at] = b * ((n_phase - 1) / m[at].astype(np.float64)) - c
+            rest[at] = False
     for i in np.flatnonzero(rest).tolist():
         out[i] = _edf_one(statistic, int(alpha[i]), int(m[i]), n_phase)
     return out

@@ -12,8 +12,10 @@ outputs. Gaps follow two rules, chosen by the caller:
 
 The overlapping kernels (OADEV/TOTDEV, OHDEV) deal their blocks to two partial sums
 run in parallel (``_PARTS``), added in a fixed order: the result does not depend on the
-number of threads. MDEV/TDEV, which sum windows of m second differences, are in
-:mod:`._kernels_modified`.
+number of threads. TOTDEV is OADEV's sum (the centres whose terms read no reflected
+sample) plus its edge terms (:mod:`._kernels_totdev`), so ``analyse`` computes both in
+one pass. OHDEV takes its factors in pairs (one read of ``x[i]`` for two). MDEV/TDEV,
+which sum windows of m second differences, are in :mod:`._kernels_modified`.
 
 The per-block kernels that :mod:`._stream` calls from dask's threads
 (``_diff2_block``, ``_diff3_block``, ``_strided``, ``_decimated_sum``, ``_mtie``) release
@@ -329,13 +331,17 @@ def _strided_octave(x, top, orders, buf, out, cnt):  # pragma: no cover - numba
         k += 1
 
 
-def strided_octave(x: np.ndarray, top: int, orders: tuple[int, ...]):
+def strided_octave(
+    x: np.ndarray, top: int, orders: tuple[int, ...], work: np.ndarray | None = None
+):
     """Sums and counts (rows: ``orders``, columns: m = 1, 2, 4, ... <= ``top``) of
-    :func:`_strided_octave` on the gap-free phase ``x``."""
+    :func:`_strided_octave` on the gap-free phase ``x``; ``work`` (float64, at least
+    (N+1)//2 elements, overwritten) saves allocating the decimation buffer."""
     levels = int(top).bit_length()
     out = np.zeros((len(orders), levels))
     cnt = np.zeros((len(orders), levels), dtype=np.int64)
-    buf = np.empty((x.size + 1) // 2)
+    half = (x.size + 1) // 2
+    buf = work[:half] if work is not None and work.size >= half else np.empty(half)
     _strided_octave(x, int(top), np.array(orders, dtype=np.int64), buf, out, cnt)
     return out, cnt
 

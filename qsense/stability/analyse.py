@@ -8,8 +8,9 @@ single bit of any result: each statistic's slice equals its own function's resul
 What is shared:
 
 - validation (:func:`._pipeline.prepare`) and the frequency-to-phase integration;
-- kernel passes: OADEV and TOTDEV (named tau sets) in one pass over TOTDEV's reflected
-  record, the window sums of MDEV and TDEV (one pass, two scalings), the reflected
+- kernel passes: OADEV and TOTDEV (named tau sets) in one pass (TOTDEV's sum is
+  OADEV's plus its edge terms), ADEV and HDEV (octave taus) from one decimation, the
+  window sums of MDEV and TDEV (one pass, two scalings), the reflected
   window sums of MTOT and TTOT, the Theo1 sums of Theo1, TheoBR, ThêoH and of the
   TheoBR ratio (computed once per averaging factor), the TheoBR ratio itself, and any
   raw estimator called twice on the same factors (ThêoH's Allan rows and OADEV);
@@ -20,7 +21,8 @@ What is shared:
   decision, which depends on each statistic's number of terms, is made per statistic;
 - the EDF of statistics with the same EDF rule (MDEV and TDEV, MTOT and TTOT, the Theo
   statistics) at the same factors and noise exponents, and one chi-square interval
-  call for all statistics.
+  call for all statistics;
+- the record's NaN scan, and the work arrays of the kernels that run one after another.
 
 A dask-backed DataArray is handed to each statistic's public function instead (which
 streams it where it can), and the results are assembled in the same layout.

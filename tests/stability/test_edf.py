@@ -270,3 +270,12 @@ def test_compiled_greenhall_edfs_equal_the_python_function(stat):
                 for k in m
             ]
             np.testing.assert_array_equal(got, want, err_msg=f"{stat} alpha={alpha} N={n_phase}")
+
+
+def test_totdev_edfs_equal_the_scalar_edf():
+    """The vectorised TOTDEV EDF (alpha <= 0) and the scalar one are the same numbers."""
+    m = np.arange(1, 600, dtype=np.int64)
+    for alpha in (-2, -1, 0, 1, 2):
+        got = edfs("totdev", np.full(m.size, alpha), m, 1201)
+        want = [edf("totdev", alpha, int(k), 1201) for k in m]
+        np.testing.assert_array_equal(got, want)
