@@ -2,15 +2,21 @@
 
 All release the GIL so that dask's threads run blocks side by side.
 
-``lag1_sums`` reduces one block of a differenced, decimated phase to the shifted sums
-from which :func:`qsense.stability._stream._r1_of` forms Stable32's lag-1
-autocorrelation: one pass, no temporaries (the numpy version it replaces took 1.4 s of
-3.1 s of OADEV at 2e7 points, octave taus, on one thread).
+``window_sums`` sums the terms of every short factor that start in one block, reading
+the block and the following ones of its window in place (a typed list of the blocks),
+sub-block by sub-block so that the reads the factors share stay in cache, as the
+in-memory kernels do (:func:`._kernels._diff2`), with their arithmetic
+(:func:`._kernels._diff2_block`, :func:`._kernels._diff3_block`,
+:func:`._kernels_modified._mdev_block`).
+
+``acf_levels`` reduces one block of a decimated phase to the shifted sums from which
+:func:`qsense.stability._stream._r1_of` forms Stable32's lag-1 autocorrelation of each
+level of differences, in L1-sized tiles (one read, no work array).
 
 ``lag_sum`` and ``lag_mdev_sum`` are the long-tau terms of :mod:`._stream_long`, from
 lagged reads of the record (or of its compensated prefix sums) passed as separate
-arrays, with the arithmetic of the in-memory kernels (:func:`._kernels._diff2_block`,
-:func:`._kernels._diff3_block`, :func:`._kernels_modified._mdev_block`).
+arrays; ``prefix_chunk``, ``block_sum`` and ``add_compensated`` build the compensated
+prefix sums of MDEV/TDEV chunk by chunk from carries.
 """
 
 from __future__ import annotations
@@ -26,7 +32,6 @@ __all__ = [
     "add_compensated",
     "all_finite",
     "block_sum",
-    "lag1_sums",
     "lag_mdev_sum",
     "lag_sum",
     "prefix_chunk",
@@ -46,25 +51,6 @@ def all_finite(x: np.ndarray) -> bool:
     """Whether every sample of ``x`` is finite: one pass summing ``x * 0.0`` (0 for finite
     samples, NaN otherwise; vectorises, no temporary), serial for dask's threads."""
     return _sum_times_zero(np.ascontiguousarray(x, dtype=np.float64)) == 0.0
-
-
-@kernel(nogil=True)
-def _lag1_sums(z, cnt, pairs, shift, out):  # pragma: no cover - numba
-    """``out`` = (sum of ``z[i] - shift``, sum of its squares over ``i < cnt``, sum of
-    ``(z[i] - shift) (z[i+1] - shift)`` over ``i < pairs``)."""
-    s1 = 0.0
-    s2 = 0.0
-    for i in range(cnt):
-        v = z[i] - shift
-        s1 += v
-        s2 += v * v
-    p = 0.0
-    a = z[1:]
-    for i in range(pairs):
-        p += (z[i] - shift) * (a[i] - shift)
-    out[0] = s1
-    out[1] = s2
-    out[2] = p
 
 
 #: Points per tile of :func:`_acf_levels` (its levels stay in the L1 cache).
@@ -143,13 +129,6 @@ def acf_levels(z, extra, t0, t1, nz, base, dmax, shift) -> np.ndarray:
         np.asarray(shift, dtype=np.float64),
         out,
     )
-    return out
-
-
-def lag1_sums(z: np.ndarray, cnt: int, pairs: int, shift: float) -> np.ndarray:
-    """The three shifted sums of :func:`_lag1_sums` (float64, shape (3,))."""
-    out = np.zeros(3)
-    _lag1_sums(np.ascontiguousarray(z, dtype=np.float64), int(cnt), int(pairs), float(shift), out)
     return out
 
 

@@ -176,17 +176,6 @@ def test_statistic_not_streamed_and_bad_inputs_refused():
     assert out.tau.size == 0
 
 
-def test_lag1_sums_kernel_against_a_loop():
-    from qsense.stability._kernels_stream import lag1_sums
-
-    z = np.random.default_rng(9).standard_normal(57) * 3.0 + 1.0
-    for cnt, pairs, shift in ((57, 56, 0.0), (30, 30, 1.5), (1, 0, -2.0), (0, 0, 0.0)):
-        s1 = sum(z[i] - shift for i in range(cnt))
-        s2 = sum((z[i] - shift) ** 2 for i in range(cnt))
-        p = sum((z[i] - shift) * (z[i + 1] - shift) for i in range(pairs))
-        np.testing.assert_allclose(lag1_sums(z, cnt, pairs, shift), [s1, s2, p], rtol=1e-13)
-
-
 @pytest.mark.parametrize("stat", ["oadev", "ohdev", "mdev", "tdev", "totdev"])
 @pytest.mark.parametrize("data_type", ["phase", "freq"])
 def test_long_taus_read_lagged_copies(stat, data_type):
