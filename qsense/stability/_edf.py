@@ -426,10 +426,14 @@ def ci_bounds(dev: np.ndarray, edf: np.ndarray, ci: float) -> tuple[np.ndarray, 
     nu = np.asarray(edf, dtype=float)
     ci = confidence("ci", ci)
     nu = np.where(nu > 0, nu, np.nan)
+    # each distinct edf once (MDEV and TDEV rows share theirs): the same numbers
+    nu, back = np.unique(nu, return_inverse=True) if nu.ndim == 1 else (nu, None)
     # Stable32's 2-digit level, unless rounding would reach 0 or 1 (ci = 0.999 or 0.001)
     rounded = round(ci, 2) if 0.0 < round(ci, 2) < 1.0 else ci
     level = np.where(nu > _LARGE_EDF, rounded, ci)
     # chi2.ppf(p, nu) = 2 gammaincinv(nu/2, p), as scipy.stats.chi2 computes it
-    lo = dev * np.sqrt(nu / (2.0 * special.gammaincinv(nu / 2.0, (1.0 + level) / 2.0)))
-    hi = dev * np.sqrt(nu / (2.0 * special.gammaincinv(nu / 2.0, (1.0 - level) / 2.0)))
-    return lo, hi
+    f_lo = np.sqrt(nu / (2.0 * special.gammaincinv(nu / 2.0, (1.0 + level) / 2.0)))
+    f_hi = np.sqrt(nu / (2.0 * special.gammaincinv(nu / 2.0, (1.0 - level) / 2.0)))
+    if back is not None:
+        f_lo, f_hi = f_lo[back], f_hi[back]
+    return dev * f_lo, dev * f_hi

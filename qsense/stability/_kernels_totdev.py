@@ -6,9 +6,9 @@ reflection (sec. 5.2.11: ``x*[-j] = 2x[0] - x[j]``, ``x*[N-1+j] = 2x[N-1] - x[N-
 The centres m ... N-1-m read no reflected sample: their sum is OADEV's, computed by
 :func:`._kernels._diff2` (one pass serves both statistics in ``analyse``). The edge
 centres (below m and from max(N-m, m) on) are summed here: without frequency gaps the
-reflected samples are formed on the fly from reversed copies of the record's head and
-tail (:func:`_edges`, vectorised, no extended record); with frequency gaps from the
-reflected record and its gap counts (:func:`_ext_edges`).
+reflected samples are read from the two extensions alone (:func:`_edges`: 2e samples
+instead of a copy of the record); with frequency gaps from the reflected record and
+its gap counts (:func:`_ext_edges`).
 """
 
 from __future__ import annotations
@@ -52,9 +52,9 @@ def totdev_edges(x, span, mode, ms, s, n):
     if e < 1:
         return
     if mode != 2:
-        head = np.ascontiguousarray(x[e::-1])
-        tail = np.ascontiguousarray(x[: nx - 2 - e : -1])
-        _edges(x, ms, mode, head, tail, s, n)
+        left = np.subtract(2.0 * x[0], x[e:0:-1])  # as totdev_extend
+        right = np.subtract(2.0 * x[-1], x[nx - 2 : nx - 2 - e : -1])
+        _edges(x, ms, mode, left, right, s, n)
         return
     ext = totdev_extend(x, e)
     sp = _span_extend(span, e)
@@ -62,41 +62,35 @@ def totdev_edges(x, span, mode, ms, s, n):
 
 
 @kernel
-def _edge_part(a, pa, qa, b, c, pc, qc, mode):  # pragma: no cover - numba
-    """Sum and count of ``d_i = (pa + qa a[i]) - 2 b[i] + (pc + qc c[i])`` squared over
-    the equal-length views ``a``, ``b``, ``c``: a sample (``p`` 0, ``q`` 1, exact) or a
-    reflected one (``p = 2 x[end]``, ``q = -1``: ``2 x[end] - x[j]``, the rounding of
-    :func:`totdev_extend`) at each end, in one loop that vectorises; ``mode`` 1 skips
-    NaN terms."""
+def _edge_part(a, b, c, mode):  # pragma: no cover - numba
+    """Sum and count of the squared ``a[i] - 2 b[i] + c[i]`` over the equal-length views
+    (the arithmetic of ``._kernels._diff2_block``); ``mode`` 1 skips NaN terms."""
     s = 0.0
     n = 0
     if mode == 1:
         for i in range(b.size):
-            d = (pa + qa * a[i]) - 2.0 * b[i] + (pc + qc * c[i])
+            d = a[i] - 2.0 * b[i] + c[i]
             ok = d == d
             s += d * d if ok else 0.0
             n += ok
     else:
         for i in range(b.size):
-            d = (pa + qa * a[i]) - 2.0 * b[i] + (pc + qc * c[i])
+            d = a[i] - 2.0 * b[i] + c[i]
             s += d * d
         n = b.size
     return s, n
 
 
 @kernel
-def _edges(x, ms, mode, head, tail, out, cnt):  # pragma: no cover - numba
-    """:func:`totdev_edges` without frequency gaps (``mode`` 0 or 1). The reflected
-    samples ``x*[c-m] = 2x[0] - x[m-c]`` and ``x*[c+m] = 2x[N-1] - x[2N-2-c-m]`` run
-    backwards through the record: they are read forwards from its reversed head
-    (``head[i] = x[e-i]``) and tail (``tail[i] = x[N-1-i]``), e + 1 samples each, e the
-    largest factor. Per factor: the left edge (centres c < m) where its right end is a
-    sample, where it is reflected too (m > (N-1)/2), then the right edge (centres
-    c >= max(N-m, m)); added to ``out``/``cnt`` in that order."""
+def _edges(x, ms, mode, left, right, out, cnt):  # pragma: no cover - numba
+    """:func:`totdev_edges` without frequency gaps (``mode`` 0 or 1), reading the
+    reflected samples from the two extensions of :func:`totdev_extend` alone
+    (``left[i] = x*[i-e]``, ``right[i] = x*[N+i]``, e samples each, e the largest
+    factor) and the record itself. Per factor: the left edge (centres c < m) where its
+    right end is a sample, where it is reflected too (m > (N-1)/2), then the right edge
+    (centres c >= max(N-m, m)); added to ``out``/``cnt`` in that order."""
     nx = x.size
-    e = head.size - 1
-    x0 = 2.0 * x[0]
-    xl = 2.0 * x[nx - 1]
+    e = left.size
     for k in range(ms.size):
         m = ms[k]
         if m <= 0:
@@ -104,30 +98,14 @@ def _edges(x, ms, mode, head, tail, out, cnt):  # pragma: no cover - numba
         top = min(m, nx - 1)  # left edge: 1 <= c < top
         split = min(top, max(nx - m, 1))  # c + m <= N - 1 below split
         r0 = max(nx - m, m)  # right edge: r0 <= c <= N - 2
-        h0 = e - m  # x[m - c] = head[h0 + c]
-        t0 = m - nx + 1  # x[2N - 2 - c - m] = tail[t0 + c]
-        s1, n1 = _edge_part(
-            head[h0 + 1 : h0 + split], x0, -1.0, x[1:split], x[1 + m : split + m], 0.0, 1.0, mode
-        )
+        h0 = e - m  # x*[c - m] = left[h0 + c] for c < m
+        t0 = m - nx  # x*[c + m] = right[t0 + c] for c + m >= N
+        s1, n1 = _edge_part(left[h0 + 1 : h0 + split], x[1:split], x[1 + m : split + m], mode)
         s2, n2 = _edge_part(
-            head[h0 + split : h0 + top],
-            x0,
-            -1.0,
-            x[split:top],
-            tail[t0 + split : t0 + top],
-            xl,
-            -1.0,
-            mode,
+            left[h0 + split : h0 + top], x[split:top], right[t0 + split : t0 + top], mode
         )
         s3, n3 = _edge_part(
-            x[r0 - m : nx - 1 - m],
-            0.0,
-            1.0,
-            x[r0 : nx - 1],
-            tail[t0 + r0 : t0 + nx - 1],
-            xl,
-            -1.0,
-            mode,
+            x[r0 - m : nx - 1 - m], x[r0 : nx - 1], right[t0 + r0 : t0 + nx - 1], mode
         )
         out[k] += (s1 + s2) + s3
         cnt[k] += n1 + n2 + n3
