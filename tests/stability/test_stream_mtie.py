@@ -176,3 +176,15 @@ def test_far_samples_come_from_record_copies():
     np.testing.assert_array_equal(
         M.mtie_sums(rec, np.array([64, 80, 200]), 32)[0], _expected(x, np.array([64, 80, 200]))[0]
     )
+
+
+def test_empty_chunks_and_float32_chunks():
+    x = np.cumsum(np.random.default_rng(2).standard_normal(50))
+    ms = np.arange(0, 52)
+    s, cnt = M.mtie_sums(_lazy(x, (0, 7, 0, 13, 0, 30, 0)), ms, 4)
+    want_s, want_n = _expected(x, ms)
+    np.testing.assert_array_equal(s, want_s)
+    np.testing.assert_array_equal(cnt, want_n)
+    x32 = x.astype(np.float32)
+    s, _ = M.mtie_sums(_lazy(x32, 9), ms, 4)
+    np.testing.assert_array_equal(s, _expected(x32.astype(np.float64), ms)[0])
