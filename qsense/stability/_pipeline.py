@@ -307,15 +307,7 @@ def compute(
     """
     spec = statistic if isinstance(statistic, Spec) else spec_of(statistic)
     if is_lazy(data):  # a dask-backed record: streamed in bounded memory
-        from qsense.stability import _stream
-
-        lazy = _stream.prepare_lazy(spec, data, rate, request.data_type)
-        m = factors(spec, taus, lazy.n_phase, lazy.rate)
-        warn_if_empty(m, spec.name, lazy.n_phase, taus)
-        imposed = given_alpha(request.alpha, m.size)
-        vals, n, alphas = _stream.streamed(spec, lazy, m, request.data_type, imposed)
-        sizes = (lazy.n_in, lazy.n_phase, lazy.rate)
-        return build(spec, columns(spec, m, vals, n, alphas, sizes, request), attrs(lazy, request))
+        return compute_lazy([spec], data, rate, taus, request)[0]
     record = data if isinstance(data, Record) else prepare(data, rate, request.data_type)
     m = factors(spec, taus, record.n_phase, record.rate)
     warn_if_empty(m, spec.name, record.n_phase, taus)
@@ -326,6 +318,51 @@ def compute(
             f"none of its {record.n_phase} phase points usable); dev is NaN at every tau"
         )
     return build(spec, cols, attrs(record, request))
+
+
+def compute_lazy(
+    specs: list[Spec], data: Any, rate: float | None, taus: Any, request: Request
+) -> list[xr.Dataset]:
+    """:func:`compute` of several statistics of one dask-backed record, streamed
+    together (:func:`qsense.stability._stream.drive`): the record is validated (and
+    frequency integrated) once, and each stage of it is read once for all of them.
+
+    Parameters
+    ----------
+    specs : list of Spec
+        Statistics (of ``_stream.STREAMED``).
+    data : dask-backed DataArray or dask array
+        The record (phase in s, or fractional frequency).
+    rate : float or None
+        Sample rate (Hz), if ``data`` has no time coordinate or ``sample_rate``.
+    taus : str or array_like
+        Averaging times, as :func:`compute`.
+    request : Request
+        Options shared by the statistics.
+
+    Returns
+    -------
+    list of xarray.Dataset
+        One per statistic, as :func:`compute` returns it.
+    """
+    from qsense.stability import _stream
+
+    lazy = _stream.prepare_lazy(specs[0], data, rate, request.data_type)
+    plans, flows = [], []
+    for spec in specs:
+        _stream.check_streamed(spec)
+        m = factors(spec, taus, lazy.n_phase, lazy.rate)
+        warn_if_empty(m, spec.name, lazy.n_phase, taus)
+        imposed = given_alpha(request.alpha, m.size)
+        plans.append(m)
+        flows.append(_stream.flow(spec, lazy, m, request.data_type, imposed))
+    sizes = (lazy.n_in, lazy.n_phase, lazy.rate)
+    out = []
+    for spec, m, (vals, n, alphas) in zip(specs, plans, _stream.drive(flows), strict=True):
+        out.append(
+            build(spec, columns(spec, m, vals, n, alphas, sizes, request), attrs(lazy, request))
+        )
+    return out
 
 
 def build(spec: Spec, cols: Columns, attributes: dict[str, Any], **names: str) -> xr.Dataset:

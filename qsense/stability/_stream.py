@@ -42,16 +42,18 @@ Measured: tests/benchmarks/bench_long_record.py.
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
 import dask
 import dask.array as da
 import numpy as np
+from dask.delayed import Delayed
 from dask.graph_manipulation import clone
 
 from qsense._lazy import lazy_series
-from qsense.stability._kernels import _decimated_sum, _mtie
+from qsense.stability._kernels import _decimated_sum
 from qsense.stability._kernels_noise import acf_alphas, b1_ratios
 from qsense.stability._kernels_stream import acf_levels, all_finite, window_sums
 from qsense.stability._registry import SPECS, Spec
@@ -62,6 +64,7 @@ from qsense.stability._stream_long import (
     prefix_carries,
     prefix_sums,
 )
+from qsense.stability._stream_mtie import mtie_sums
 from qsense.stability._stream_window import Window, block_bounds, blocks_of, reached
 from qsense.stability.noise_id import (
     _ACF_MIN_POINTS,
@@ -79,7 +82,11 @@ __all__ = [
     "STREAMED",
     "WINDOW_SAMPLES",
     "LazyRecord",
+    "check_streamed",
+    "drive",
+    "flow",
     "prepare_lazy",
+    "staged",
     "streamed",
 ]
 
@@ -113,7 +120,11 @@ _KIND = {
     "totdev": ("totdev", 2),
     "mtie": ("mtie", 1),
 }
-_EMPTY = np.zeros(1)
+
+#: A computation that needs dask results: a generator that yields the groups of
+#: (position, task) pairs it needs computed, receives their results (a list per group,
+#: in order) and returns its value; :func:`drive` runs flows.
+Flow = Generator[list[list[tuple[int, Any]]], list[list[Any]], Any]
 
 
 @dataclass(frozen=True)
@@ -163,17 +174,22 @@ def _integrate(y: np.ndarray, carry: float, mean: float, rate: float, first: boo
     return np.cumsum(d)[0 if first else 1 :]
 
 
+def check_streamed(spec: Spec) -> None:
+    """Refuse a statistic that is not streamed (ValueError naming ``data.compute()``)."""
+    if spec.name not in STREAMED:
+        raise ValueError(
+            f"data is dask-backed, which {spec.name} does not stream (streamed: "
+            f"{', '.join(STREAMED)}); pass data.compute() to compute it in memory"
+        )
+
+
 def prepare_lazy(
     spec: Spec, data: Any, rate: float | None, data_type: str, name: str = "data"
 ) -> LazyRecord:
     """Validate a dask-backed record for ``spec`` (no read for phase; one pass for
     frequency) and build its phase lazily (frequency: integrated with the mean
     removed, SP 1065 eq. 3)."""
-    if spec.name not in STREAMED:
-        raise ValueError(
-            f"data is dask-backed, which {spec.name} does not stream (streamed: "
-            f"{', '.join(STREAMED)}); pass data.compute() to compute it in memory"
-        )
+    check_streamed(spec)
     values, rate, _, _ = lazy_series(data, rate, name=name, min_length=2)
     n_in = int(values.shape[0])
     if data_type == "phase":
@@ -214,7 +230,7 @@ def _integrated(values: Any, mean: float, rate: float, carries: tuple[float, ...
 # ---------------------------------------------------------------- block tasks
 
 # Per block kind: the reads of a term at factor m, as multiples of m.
-_READS = {"diff2": 3, "totdev": 3, "strided2": 3, "strided3": 4, "diff3": 4, "mdev": 4, "mtie": 2}
+_READS = {"diff2": 3, "totdev": 3, "strided2": 3, "strided3": 4, "diff3": 4, "mdev": 4}
 
 
 def _lags(kind: str, order: int) -> int:
@@ -229,18 +245,7 @@ def _stat_block(start, kind, order, ms, lo, hi, check, *blocks):
     if check:
         _finite(w.blocks[0])
     lags = _lags(kind, order)
-    if kind != "mtie":
-        return window_sums(w.blocks, w.edges, ms, lo, hi, lags, kind == "strided")
-    a, b = start, w.edges[1]
-    s = np.zeros(ms.size)
-    n = np.zeros(ms.size, dtype=np.int64)
-    one_s, one_n = np.zeros(1), np.zeros(1, dtype=np.int64)
-    for k, m in enumerate(ms.tolist()):  # MTIE: windows of m + 1 samples
-        i0, i1 = max(a, int(lo[k])), min(b, int(hi[k]))
-        if i1 > i0:
-            _mtie(w.span(i0, i1 + m), _EMPTY, np.array([m]), 0, one_s, one_n)
-            s[k], n[k] = one_s[0], one_n[0]
-    return s, n
+    return window_sums(w.blocks, w.edges, ms, lo, hi, lags, kind == "strided")
 
 
 def _noise_block(start, n, gather, acf, base, dmax, shifts, *blocks):
@@ -276,10 +281,10 @@ def _windowed(func, src: Any, reach: int, *args: Any) -> list[tuple[int, Any]]:
     return tasks
 
 
-def _stat_tasks(spec: Spec, rec: LazyRecord, ms: np.ndarray) -> list[tuple[int, Any]]:
+def _stat_tasks(spec: Spec, rec: LazyRecord, ms: np.ndarray) -> Flow:
     """One task per block of the statistic's source (the phase; TOTDEV: the reflected
     phase; MDEV, TDEV: the phase's compensated prefix sums), each returning
-    (sums, counts) per factor of ``ms``, with its start."""
+    (sums, counts) per factor of ``ms``, with its start (a :data:`Flow`)."""
     kind, order = _KIND[spec.name]
     x, n = rec.x, rec.n_phase
     check = rec.check
@@ -297,8 +302,8 @@ def _stat_tasks(spec: Spec, rec: LazyRecord, ms: np.ndarray) -> list[tuple[int, 
     elif kind == "mdev":
         if rec.check:
             x = x.map_blocks(_checked, dtype=np.float64)
-        x0 = float(rec.x[0].compute())
-        src = prefix_sums(x, x0, prefix_carries(rec.x, x0))
+        x0, carries = yield from prefix_carries(rec.x)
+        src = prefix_sums(x, x0, carries)
         lo, hi = np.zeros(ms.size, np.int64), np.maximum(n - 3 * ms + 1, 0)
         check = False
     else:
@@ -327,11 +332,13 @@ def _noise_plan(spec: Spec, n: int, ms: np.ndarray, long_strided: list[int]):
     return sorted(gather), stream
 
 
-def _shifts(x: Any, n: int, ms: list[int], base: int, dmax: int) -> list[np.ndarray]:
-    """Per factor, the first value of each level (the shifts of :func:`_acf_sums`)."""
+def _shifts(x: Any, n: int, ms: list[int], base: int, dmax: int) -> Flow:
+    """Per factor, the first value of each level (the shifts of :func:`acf_levels`); a
+    :data:`Flow`."""
     if not ms:
         return []
-    head = np.asarray(x[: min(n, (dmax + base + 2) * max(ms) + 1)].compute())
+    ((head,),) = yield [[(0, x[: min(n, (dmax + base + 2) * max(ms) + 1)])]]
+    head = np.asarray(head)
     out = []
     for m in ms:
         z = head[::m]
@@ -368,14 +375,11 @@ def _acf_decision(r: list[float], dmax: int) -> tuple[float, int]:
 # ---------------------------------------------------------------- the statistic
 
 
-def _combine(results: list[tuple[np.ndarray, np.ndarray]], k: int, kind: str):
+def _combine(results: list[tuple[np.ndarray, np.ndarray]], k: int):
     s = np.zeros(k)
     n = np.zeros(k, dtype=np.int64)
     for bs, bn in results:  # block order: a fixed order
-        if kind == "mtie":
-            s = np.where(bn > 0, np.maximum(s, bs), s)
-        else:
-            s += bs
+        s += bs
         n += bn
     return s, n
 
@@ -408,29 +412,35 @@ def staged(groups: list[list[tuple[int, Any]]]) -> list[list[Any]]:
             stages.setdefault(pos // STAGE_SAMPLES, []).append((gi, ti, task))
     for key in sorted(stages):
         jobs = stages[key]
-        for (gi, ti, _), res in zip(jobs, dask.compute([j[2] for j in jobs])[0], strict=True):
+        # all Delayed: dask 2026.8 returns the results of a compute() mixing Delayed and
+        # Array collections out of order (the arrays' last)
+        tasks = [t if isinstance(t, Delayed) else dask.delayed(np.asarray)(t) for _, _, t in jobs]
+        for (gi, ti, _), res in zip(jobs, dask.compute(tasks)[0], strict=True):
             out[gi][ti] = res
     return out
 
 
-def _sums(spec: Spec, rec: LazyRecord, ms: np.ndarray, extra: list[tuple[int, Any]] = ()):
+def _sums(spec: Spec, rec: LazyRecord, ms: np.ndarray, extra: list[tuple[int, Any]] = ()) -> Flow:
     """Sums and counts of ``spec`` at ``ms`` (block windows, long-tau reads), computed
     together with the ``extra`` (position, task) pairs (:func:`staged`); returns (s, n,
     the long factors, extra results)."""
     kind, order = _KIND[spec.name]
+    if kind == "mtie":  # two passes of its own (:mod:`._stream_mtie`)
+        s, n = mtie_sums(rec, ms, WINDOW_SAMPLES)
+        return s, n, np.zeros(ms.size, bool), (yield [list(extra)])[0]
     width = {"diff2": 2, "strided": order, "diff3": 3, "mdev": 3, "totdev": 2}
     long = width.get(kind, 0) * ms > WINDOW_SAMPLES if kind in width else np.zeros(ms.size, bool)
     short = ms[~long]
-    stat = _stat_tasks(spec, rec, short) if short.size else []
+    stat = (yield from _stat_tasks(spec, rec, short)) if short.size else []
     checks = []
     if rec.check and not short.size:  # the long-tau reads do not check the values
         checks = _windowed(_check_block, rec.x, 0)
     lag = []
     if kind in LONG_KINDS:
-        lag = long_tasks(kind, rec, ms[long].tolist(), BLOCK_SAMPLES, WINDOW_SAMPLES)
-    done = staged([stat, *lag, list(extra), checks])
+        lag = yield from long_tasks(kind, rec, ms[long].tolist(), BLOCK_SAMPLES, WINDOW_SAMPLES)
+    done = yield [stat, *lag, list(extra), checks]
     s, n = np.zeros(ms.size), np.zeros(ms.size, dtype=np.int64)
-    s[~long], n[~long] = _combine(done[0], short.size, kind)
+    s[~long], n[~long] = _combine(done[0], short.size)
     if lag:
         s[long], n[long] = long_sums(done[1 : 1 + len(lag)])
     return s, n, long, done[1 + len(lag)]
@@ -440,25 +450,54 @@ def _check_block(start: int, block: np.ndarray) -> None:
     _finite(block)
 
 
+def drive(flows: list[Flow]) -> list[Any]:
+    """Run the :data:`Flow` generators side by side: in each round, the groups every
+    unfinished flow asks for are computed together (:func:`staged`, so that the flows
+    share the chunks they read), and each flow receives its own results. Returns what
+    the flows return, in order."""
+    out: list[Any] = [None] * len(flows)
+    answers: dict[int, Any] = dict.fromkeys(range(len(flows)))
+    while answers:
+        asks: dict[int, list] = {}
+        for i, answer in answers.items():
+            try:
+                asks[i] = flows[i].send(answer)
+            except StopIteration as stop:
+                out[i] = stop.value
+        groups = [g for ask in asks.values() for g in ask]
+        done = staged(groups) if groups else []
+        answers, k = {}, 0
+        for i, ask in asks.items():
+            answers[i] = done[k : k + len(ask)]
+            k += len(ask)
+    return out
+
+
 def streamed(
     spec: Spec, rec: LazyRecord, m: np.ndarray, data_type: str, alpha: Any
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Raw values (as the in-memory estimator), term counts and noise exponents of
     ``spec`` at the factors ``m`` of a dask-backed record (see the module docstring);
     ``alpha``: imposed exponents, one per factor (None: identified)."""
+    return drive([flow(spec, rec, m, data_type, alpha)])[0]
+
+
+def flow(spec: Spec, rec: LazyRecord, m: np.ndarray, data_type: str, alpha: Any) -> Flow:
+    """:func:`streamed` as a :data:`Flow`, for :func:`drive` (several statistics of one
+    record read together)."""
     n_ph = rec.n_phase
     kind, order = _KIND[spec.name]
     long_strided = m[order * m > WINDOW_SAMPLES].tolist() if kind == "strided" and m.size else []
     base, dmax = int(data_type == "freq"), _dmax(spec.name)
     gather, stream = _noise_plan(spec, n_ph, m, long_strided) if alpha is None else ([], [])
     gather = sorted(set(gather) | set(long_strided))
-    shifts = _shifts(rec.x, n_ph, stream, base, dmax)
+    shifts = (yield from _shifts(rec.x, n_ph, stream, base, dmax)) if stream else []
     noise = []
     if m.size and (gather or stream):
         reach = (dmax + base + 2) * max(stream) if stream else 0
         noise = _windowed(_noise_block, rec.x, reach, n_ph, gather, stream, base, dmax, shifts)
     if m.size:
-        s, n, long, noise_done = _sums(spec, rec, m, noise)
+        s, n, long, noise_done = yield from _sums(spec, rec, m, noise)
     else:
         s, n, long, noise_done = np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0, bool), []
     decimated = {g: np.concatenate([blk[0][i] for blk in noise_done]) for i, g in enumerate(gather)}
@@ -474,7 +513,7 @@ def streamed(
             rows = np.stack([blk[1][i] for blk in noise_done])
             acf_sums[g] = np.concatenate([rows[:, :, :3].sum(0), np.nansum(rows[:, :, 3:], 0)], 1)
         own = dict(zip(m.tolist(), zip(s.tolist(), n.tolist(), strict=True), strict=True))
-        out_alpha[valid] = _alphas(
+        out_alpha[valid] = yield from _alphas(
             spec,
             rec,
             m[valid],
@@ -489,7 +528,7 @@ def streamed(
     return vals, n, out_alpha
 
 
-def _alphas(spec, rec, m, data_type, decimated, acf_sums, shifts, oadev_sums) -> np.ndarray:
+def _alphas(spec, rec, m, data_type, decimated, acf_sums, shifts, oadev_sums) -> Flow:
     """:func:`qsense.stability.noise_id.identify_alphas` from the gathered decimated
     phase and the streamed lag-1 sums (R(n) by one more pass where B1 needs it;
     ``oadev_sums``: OADEV (sum, count) per factor already computed, not read again)."""
@@ -517,7 +556,7 @@ def _alphas(spec, rec, m, data_type, decimated, acf_sums, shifts, oadev_sums) ->
     if kept.any() and kept[order[0]]:
         b1_at.append(-1)  # the factor `last` for the first kept factor
     factors_b1 = [int(m[k]) if k >= 0 else int(last) for k in b1_at]
-    found = _b1_alphas(spec, rec, factors_b1, decimated, oadev_sums)
+    found = yield from _b1_alphas(spec, rec, factors_b1, decimated, oadev_sums)
     first_kept = None
     for k, a in zip(b1_at, found, strict=True):
         if k >= 0:
@@ -533,7 +572,7 @@ def _alphas(spec, rec, m, data_type, decimated, acf_sums, shifts, oadev_sums) ->
     return out
 
 
-def _b1_alphas(spec: Spec, rec: LazyRecord, ms: list[int], decimated, oadev_sums) -> list[int]:
+def _b1_alphas(spec: Spec, rec: LazyRecord, ms: list[int], decimated, oadev_sums) -> Flow:
     """B1 alphas at ``ms`` (decimated phase gathered), R(n) streamed where needed (the
     OADEV sums from ``oadev_sums`` where there, the MDEV ones by one more pass)."""
     out: list[int | None] = []
@@ -547,8 +586,8 @@ def _b1_alphas(spec: Spec, rec: LazyRecord, ms: list[int], decimated, oadev_sums
             s_oa = np.array([oadev_sums[g][0] for g in pm_ms.tolist()])
             n_oa = np.array([oadev_sums[g][1] for g in pm_ms.tolist()])
         else:
-            s_oa, n_oa, _, _ = _sums(SPECS["oadev"], rec, pm_ms)
-        s_mo, n_mo, _, _ = _sums(SPECS["mdev"], rec, pm_ms)
+            s_oa, n_oa, _, _ = yield from _sums(SPECS["oadev"], rec, pm_ms)
+        s_mo, n_mo, _, _ = yield from _sums(SPECS["mdev"], rec, pm_ms)
         with np.errstate(invalid="ignore", divide="ignore"):
             rn = (s_mo / n_mo / pm_ms.astype(np.float64) ** 2) / (s_oa / n_oa)
         by_m = dict(zip(pm_ms.tolist(), rn.tolist(), strict=True))

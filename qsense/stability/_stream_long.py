@@ -25,7 +25,7 @@ holds one block of each read; each distinct offset costs one more read of the re
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import Any
 
 import dask
@@ -47,10 +47,12 @@ __all__ = ["LONG_KINDS", "long_sums", "long_tasks", "prefix_carries", "prefix_su
 LONG_KINDS = {"diff2": 3, "diff3": 4, "totdev": 3, "mdev": 4}
 
 
-def _ends(rec: Any) -> tuple[float, float]:
-    """First and last phase points (frequency input: one integration pass)."""
+def _ends(rec: Any) -> Generator[Any, Any, tuple[float, float]]:
+    """First and last phase points (a generator of :mod:`._stream`'s protocol: it
+    yields the groups of (position, task) it needs computed and receives their
+    results)."""
     n = rec.n_phase
-    x0, xl = dask.compute(rec.x[0], rec.x[n - 1])
+    ((x0, xl),) = yield [[(0, rec.x[0]), (n - 1, rec.x[n - 1])]]
     return float(x0), float(xl)
 
 
@@ -64,16 +66,23 @@ def _reflected(rec: Any, o: int, e: int, x0: float, xl: float) -> Any:
     return da.concatenate([head, xb, tail])
 
 
-def prefix_carries(x: Any, shift: float) -> list[tuple[float, float]]:
-    """The compensated sums ``(high, low)`` of ``x - shift`` before each chunk of ``x``:
-    one parallel pass of chunk sums, added in order (about 1e-32 relative)."""
-    sums = dask.compute(
-        [dask.delayed(block_sum, pure=True)(b, shift) for b in x.to_delayed().ravel()]
-    )[0]
+def prefix_carries(x: Any) -> Generator[Any, Any, tuple[float, list[tuple[float, float]]]]:
+    """The shift ``x[0]`` and the compensated sums ``(high, low)`` of ``x - x[0]``
+    before each chunk of ``x``: one parallel pass of chunk sums, added in order (about
+    1e-32 relative); a generator as :func:`_ends`."""
+    ((shift,),) = yield [[(0, x[0])]]
+    shift = float(shift)
+    starts = np.concatenate([[0], np.cumsum(x.chunks[0])]).tolist()
+    blocks = x.to_delayed().ravel()
+    tasks = [
+        (a, dask.delayed(block_sum, pure=True)(b, shift))
+        for a, b in zip(starts[:-1], blocks, strict=True)
+    ]
+    (sums,) = yield [tasks]
     carries = [(0.0, 0.0)]
     for s, c in sums[:-1]:
         carries.append(add_compensated(carries[-1], (s, c)))
-    return carries
+    return shift, carries
 
 
 def prefix_sums(x: Any, shift: float, carries: list[tuple[float, float]]) -> Any:
@@ -101,11 +110,12 @@ def _blocks_of(size: int, chunks: tuple[int, ...], least: int) -> list[tuple[int
 
 def long_tasks(
     kind: str, rec: Any, ms: list[int], least: int, shared: int = 0
-) -> list[list[tuple[int, Any]]]:
+) -> Generator[Any, Any, list[list[tuple[int, Any]]]]:
     """Per factor of ``ms``, one task per block of terms returning (sum, count) from the
     lagged reads of ``kind`` (see the module docstring), with its first term; blocks of
     at least ``least`` terms. OADEV, OHDEV: offsets up to ``shared`` read the record
-    itself, not a copy (the windows of the short taus hold those samples already)."""
+    itself, not a copy (the windows of the short taus hold those samples already). A
+    generator as :func:`_ends`."""
     n = rec.n_phase
     lags = LONG_KINDS[kind]
     m_arr = np.asarray(ms, dtype=np.int64)
@@ -115,7 +125,7 @@ def long_tasks(
     source: Callable[[int], Any]
     if kind == "totdev":
         e = int(m_arr[use].max())
-        x0, xl = _ends(rec)
+        x0, xl = yield from _ends(rec)
         lo = np.where(use, e + 1 - m_arr, 0)
         hi = np.where(use, e + 1 - m_arr + n - 2, 0)
 
@@ -123,8 +133,7 @@ def long_tasks(
             return _reflected(rec, o, e, x0, xl)
 
     elif kind == "mdev":
-        x0 = float(rec.x[0].compute())
-        carries = prefix_carries(rec.x, x0)
+        x0, carries = yield from prefix_carries(rec.x)
         lo, hi = np.zeros(m_arr.size, np.int64), np.maximum(n - 3 * m_arr + 1, 0)
 
         def source(o: int) -> Any:

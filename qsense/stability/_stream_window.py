@@ -90,17 +90,6 @@ class Window:
         k = self._locate(g)
         return self.blocks[k][..., g - self.edges[k]]
 
-    def span(self, g0: int, g1: int) -> np.ndarray:
-        """Samples ``[g0, g1)`` (global indices): a view inside one block, else a copy."""
-        k0, k1 = self._locate(g0), self._locate(g1 - 1)
-        if k0 == k1:
-            return self.blocks[k0][..., g0 - self.edges[k0] : g1 - self.edges[k0]]
-        parts = [
-            self.blocks[k][..., max(g0, self.edges[k]) - self.edges[k] : g1 - self.edges[k]]
-            for k in range(k0, k1 + 1)
-        ]
-        return np.concatenate(parts, axis=-1)
-
     def segments(
         self, i0: int, i1: int, offsets: Sequence[int], step: int = 1
     ) -> Iterator[list[np.ndarray]]:

@@ -41,7 +41,7 @@ from xarray.indexes import PandasIndex
 from qsense._validate import warn
 from qsense.signal import DataType
 from qsense.stability._analyse_work import Rows, Shared
-from qsense.stability._pipeline import Columns, Request, attrs, prepare
+from qsense.stability._pipeline import Columns, Request, attrs, compute_lazy, prepare
 from qsense.stability._registry import SINGLE, SPECS, BiasTable, TauSet
 from qsense.stability._result import result
 
@@ -273,23 +273,39 @@ def _without_theobr(names: list[str], n_phase: int) -> list[str]:
 
 
 def _lazy(data, rate, names, every, taus, request, bias, alpha) -> xr.Dataset:
-    """Each statistic through its public function (which streams a dask array)."""
+    """The streamed statistics together (:func:`._pipeline.compute_lazy`: one read of
+    the record's stages for all of them), any other through its public function
+    (which refuses a dask array, naming ``data.compute()``)."""
     if every:
         n_phase = data.size + (request.data_type == "freq")
         if n_phase < _THEOBR_MIN:
             names = _without_theobr(names, n_phase)
+    from qsense.stability._stream import STREAMED  # imports dask: only for dask input
+
+    together = [name for name in names if name in STREAMED]
+    done = dict(
+        zip(
+            together,
+            compute_lazy([SPECS[n] for n in together], data, rate, taus, request)
+            if together
+            else [],
+            strict=True,
+        )
+    )
     rows, attributes = [], None
     for name in names:
-        ds = SPECS[name].function()(
-            data,
-            rate,
-            request.data_type,
-            taus,
-            request.ci,
-            request.bias_correction,
-            bias=bias,
-            alpha=alpha,
-        )
+        ds = done.get(name)
+        if ds is None:
+            ds = SPECS[name].function()(
+                data,
+                rate,
+                request.data_type,
+                taus,
+                request.ci,
+                request.bias_correction,
+                bias=bias,
+                alpha=alpha,
+            )
         cols = Columns(
             *(ds[v].values for v in ("m", "tau", "dev", "dev_lo", "dev_hi", "n", "edf", "alpha"))
         )
