@@ -18,7 +18,7 @@ one pass. OHDEV takes its factors in pairs (one read of ``x[i]`` for two). MDEV/
 which sum windows of m second differences, are in :mod:`._kernels_modified`.
 
 The per-block kernels that :mod:`._stream` calls from dask's threads
-(``_diff2_block``, ``_diff3_block``, ``_strided``, ``_decimated_sum``, ``_mtie``) release
+(``_diff2_block``, ``_diff3_block``, ``_strided``, ``_decimated_sum``) release
 the GIL (``nogil=True``, which changes no arithmetic: the results are bit-identical).
 
 The ``*_raw`` functions are the ``raw`` callables of
@@ -32,6 +32,7 @@ import numpy as np
 from numba import prange
 
 from qsense._numba import any_nonfinite, kernel, launch
+from qsense.stability._kernels_mtie import mtie_doubling
 from qsense.stability._kernels_totdev import totdev_edges, totdev_extend
 
 __all__ = [
@@ -380,54 +381,6 @@ def _diff1(x, sp, ms, mode, out, cnt):  # pragma: no cover - numba
             cnt[k] += n
 
 
-@kernel(nogil=True)
-def _mtie(x, sp, ms, mode, out, cnt):  # pragma: no cover - numba
-    """max over windows x[i..i+m] of (max - min), by monotone deques (O(N) per m)."""
-    nx = x.size
-    qmax = np.empty(nx, dtype=np.int64)
-    qmin = np.empty(nx, dtype=np.int64)
-    for k in range(ms.size):
-        m = ms[k]
-        best = -1.0
-        n = 0
-        h1 = 0
-        t1 = 0
-        h2 = 0
-        t2 = 0
-        last_nan = -1
-        for j in range(nx):
-            v = x[j]
-            if v != v:
-                last_nan = j
-            else:
-                while t1 > h1 and x[qmax[t1 - 1]] <= v:
-                    t1 -= 1
-                qmax[t1] = j
-                t1 += 1
-                while t2 > h2 and x[qmin[t2 - 1]] >= v:
-                    t2 -= 1
-                qmin[t2] = j
-                t2 += 1
-            i = j - m
-            if i < 0:
-                continue
-            while h1 < t1 and qmax[h1] < i:
-                h1 += 1
-            while h2 < t2 and qmin[h2] < i:
-                h2 += 1
-            if mode == 2:
-                ok = sp[j] == sp[i]
-            else:
-                ok = last_nan < i
-            if ok and h1 < t1:
-                r = x[qmax[h1]] - x[qmin[h2]]
-                if r > best:
-                    best = r
-                n += 1
-        out[k] = best if n > 0 else 0.0
-        cnt[k] = n
-
-
 @kernel
 def _gcodev(x1, x2, ms, out, cnt):  # pragma: no cover - numba
     """Sum of products of the two records' second differences (Groslambert)."""
@@ -533,7 +486,7 @@ def mtie_raw(x, m, rate, span=None):
     ms = np.ascontiguousarray(m, dtype=np.int64)
     sp, mode = _span_args(x, span)
     s, n = _outputs(ms)
-    _mtie(x, sp, ms, mode, s, n)
+    mtie_doubling(x, sp, ms, mode, s, n)
     return np.where(n > 0, s, np.nan), n
 
 
