@@ -49,8 +49,9 @@ from typing import Any
 import dask
 import dask.array as da
 import numpy as np
+from dask._task_spec import convert_legacy_graph
+from dask.base import tokenize
 from dask.delayed import Delayed
-from dask.graph_manipulation import clone
 
 from qsense._lazy import lazy_series
 from qsense.stability._kernels import _decimated_sum
@@ -143,11 +144,29 @@ class LazyRecord:
     def n_phase(self) -> int:
         return int(self.x.shape[0])
 
-    def copy(self, seed: int) -> Any:
+    def copy(self, seed: Any) -> Any:
         """The phase from an independent copy of the record's graph (no shared keys)."""
         if self.source is None:
-            return clone(self.x, seed=seed)
-        return _integrated(clone(self.source, seed=seed), self.mean, self.rate, self.carries)
+            return copied(self.x, seed)
+        return _integrated(copied(self.source, seed), self.mean, self.rate, self.carries)
+
+
+def copied(x: Any, seed: Any) -> Any:
+    """An independent copy of the dask array ``x``: its whole graph with every key
+    renamed (salted by ``seed``), so that computing it reads the record again.
+    (``dask.graph_manipulation.clone`` leaves the aliases of a chunk-aligned slice
+    pointing to the original keys, which then fail to compute in dask 2026.8.)"""
+    graph = convert_legacy_graph(dict(x.__dask_graph__()))
+    salt = tokenize(seed)[:10]
+
+    def renamed(key: Any) -> Any:
+        if isinstance(key, tuple):
+            return (f"{key[0]}-copy-{salt}", *key[1:])
+        return f"{key}-copy-{salt}"
+
+    names = {k: renamed(k) for k in graph}
+    tasks = {names[k]: node.substitute(names, key=names[k]) for k, node in graph.items()}
+    return da.Array(tasks, renamed((x.name,))[0], x.chunks, dtype=x.dtype)
 
 
 def _gap_error(name: str = "data") -> ValueError:
@@ -200,13 +219,31 @@ def prepare_lazy(
     if nan:
         raise _gap_error(name)
     mean = float(total) / n_in
-    chain, carry = [], 0.0
-    for k, blk in enumerate(values.to_delayed().ravel()):
-        carry = dask.delayed(_last_phase, pure=True)(blk, carry, mean, rate, k == 0)
-        chain.append(carry)
-    carries = (0.0, *dask.compute(*chain[:-1]))
+    carries = _carries(values, mean, rate)
     x = _integrated(values, mean, rate, carries)
     return LazyRecord(x, rate, n_in, False, values, mean, carries)
+
+
+def _carries(values: Any, mean: float, rate: float) -> tuple[float, ...]:
+    """The phase before each chunk of the frequency ``values``: a serial chain of
+    :func:`_last_phase` tasks, computed stage by stage (:data:`STAGE_SAMPLES`) from the
+    last stage's value, so that dask holds at most a stage of chunks (it may read the
+    chain's chunks ahead of the chain)."""
+    blocks = values.to_delayed().ravel()
+    starts = np.concatenate([[0], np.cumsum(values.chunks[0])])[:-1].tolist()
+    out, carry = [0.0], 0.0
+    k = 0
+    while k < len(blocks):
+        stage = starts[k] // STAGE_SAMPLES
+        chain = []
+        while k < len(blocks) and starts[k] // STAGE_SAMPLES == stage:
+            carry = dask.delayed(_last_phase, pure=True)(blocks[k], carry, mean, rate, k == 0)
+            chain.append(carry)
+            k += 1
+        done = dask.compute(*chain)
+        out.extend(done)
+        carry = done[-1]
+    return tuple(out[:-1])
 
 
 def _last_phase(y: np.ndarray, carry: float, mean: float, rate: float, first: bool) -> float:

@@ -203,6 +203,34 @@ def test_long_taus_read_lagged_copies(stat, data_type):
         assert any(ms for _, ms in calls), "the long-tau reads were not used"
 
 
+@pytest.mark.parametrize("stat", ["oadev", "mdev", "totdev", "ohdev"])
+@pytest.mark.parametrize("data_type", ["phase", "freq"])
+def test_chunk_aligned_slice_of_a_record_streams_its_long_taus(stat, data_type):
+    """A slice on chunk edges (aliases of the record's chunks in dask's graph) read by
+    the long-tau copies: dask's clone failed on it; the copies must read the slice."""
+    from qsense.stability import _stream_long
+
+    y = _record("rw" if data_type == "freq" else "white", 800, 5)
+    ref = getattr(S, stat)(y[100:700], rate=1.0, data_type=data_type, taus="octave")
+    lazy = da.from_array(y, chunks=50)[100:700]
+    budgets = dict(BLOCK_SAMPLES=16, WINDOW_SAMPLES=24, STAGE_SAMPLES=100)
+    with (
+        mock.patch.multiple(_stream, **budgets),
+        mock.patch.object(_stream, "long_tasks", wraps=_stream_long.long_tasks) as spy,
+    ):
+        got = getattr(S, stat)(lazy, rate=1.0, data_type=data_type, taus="octave")
+    assert spy.called
+    _same(got, ref, f"{stat} {data_type}")
+
+
+def test_copied_graphs_share_no_key_and_give_the_same_values():
+    x = da.from_array(np.arange(40.0), chunks=7)[7:35] * 2.0
+    c = _stream.copied(x, ("any", 3))
+    assert not set(dict(c.__dask_graph__())) & set(dict(x.__dask_graph__()))
+    np.testing.assert_array_equal(c.compute(), x.compute())
+    assert c.chunks == x.chunks
+
+
 def test_long_tau_kernels_against_loops():
     from qsense.stability._kernels_stream import lag_mdev_sum, lag_sum, prefix_chunk
 
