@@ -252,31 +252,41 @@ class Shared:
 
     def _oadev_totdev(self, mo: np.ndarray) -> None:
         """``oadev_raw`` at ``mo`` and ``totdev_raw`` at TOTDEV's factors with one
-        ``_diff2`` pass: TOTDEV's sum is OADEV's interior sum plus its edge terms
-        (``totdev_edges``), and each factor's blocked partial sums do not depend on the
-        other factors of the call, so the pass over the union of the factors gives both
-        the same numbers. Memoised as the two estimators' calls."""
+        ``_diff2`` pass where their calls would pair the factors alike: TOTDEV's sum is
+        OADEV's interior sum plus its edge terms (``totdev_edges``). Memoised as the two
+        estimators' calls."""
         spec_o, spec_t = SPECS["oadev"], SPECS["totdev"]
         mt = factors(spec_t, self.taus, self.n_phase, self.rate)
         keys = ((spec_o.raw, mo.tobytes()), (spec_t.raw, mt.tobytes()))
         if mo.size == 0 or mt.size == 0 or all(k in self._memo for k in keys):
             return
         x, rate, nx = self.x, self.rate, self.x.size
-        sp, mode = self._gaps()
+        mode = self._gaps()[1]
         mu = np.where(mt <= nx - 2, mt, 0)
-        ms = np.union1d(mo, mu[mu > 0]).astype(np.int64)
-        nts = np.maximum(nx - 2 * ms, 0).astype(np.int64)
-        s, n = _outputs(ms)
-        launch(_diff2, nx, x, sp, ms, ms.copy(), nts, mode, _block(nx), s, n)
-        io = np.searchsorted(ms, mo)
-        so, no = s[io], n[io]
-        it = np.searchsorted(ms, mu)
-        st = np.where(mu > 0, s[np.minimum(it, ms.size - 1)], 0.0)
-        nt = np.where(mu > 0, n[np.minimum(it, ms.size - 1)], 0).astype(np.int64)
+        # _diff2 pairs the factors by position: one call serves both statistics when
+        # its list is TOTDEV's (as totdev_raw calls it) and OADEV's factors are its
+        # first ones, in whole pairs (as oadev_raw calls it); named sets are so
+        shared = mo.size % 2 == 0 and mo.size <= mu.size and np.array_equal(mu[: mo.size], mo)
+        if shared and np.all(mu > 0):
+            st, nt = self._interior(mu)
+            so, no = st[: mo.size].copy(), nt[: mo.size].copy()
+        else:
+            so, no = self._interior(mo)
+            st, nt = self._interior(mu)
         totdev_edges(x, self.span, mode, mu, st, nt)
         for key, m, sm, nm in ((keys[0], mo, so, no), (keys[1], mt, st, nt)):
             scale = rate**2 / (2.0 * m.astype(np.float64) ** 2)
             self._memo[key] = (_scaled(sm, nm, scale), nm)
+
+    def _interior(self, ms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``_diff2`` sums and counts at ``ms`` (0: none) with ``c0 = m``, the call of
+        ``oadev_raw`` (and of ``totdev_raw`` for its interior)."""
+        x, nx = self.x, self.x.size
+        sp, mode = self._gaps()
+        nts = np.where(ms > 0, np.maximum(nx - 2 * ms, 0), 0).astype(np.int64)
+        s, n = _outputs(ms)
+        launch(_diff2, nx, x, sp, ms, ms.copy(), nts, mode, _block(nx), s, n)
+        return s, n
 
     def theo1(self, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``_total_raw.theo1_raw`` at ``m``, each factor computed once (its Theo1 sum

@@ -14,7 +14,8 @@ The overlapping kernels (OADEV/TOTDEV, OHDEV) deal their blocks to two partial s
 run in parallel (``_PARTS``), added in a fixed order: the result does not depend on the
 number of threads. TOTDEV is OADEV's sum (the centres whose terms read no reflected
 sample) plus its edge terms (:mod:`._kernels_totdev`), so ``analyse`` computes both in
-one pass. OHDEV takes its factors in pairs (one read of ``x[i]`` for two). MDEV/TDEV,
+one pass. OADEV/TOTDEV and OHDEV take their factors in pairs (one read of ``x[i]`` for
+two). MDEV/TDEV,
 which sum windows of m second differences, are in :mod:`._kernels_modified`.
 
 The per-block kernels that :mod:`._stream` calls from dask's threads
@@ -119,28 +120,62 @@ def _diff2_block(x, sp, m, c, i0, i1, mode):  # pragma: no cover - numba
     return s, n
 
 
+@kernel
+def _diff2_pair(x, m, q, i0, i1):  # pragma: no cover - numba
+    """Sums of the squared second differences ``x[i+2m] - 2x[i+m] + x[i]`` at the
+    factors m and q over ``i0 <= i < i1`` (no gaps), reading ``x[i]`` once for both."""
+    xc = x[i0:i1]
+    a1 = x[m + i0 : m + i1]
+    a2 = x[2 * m + i0 : 2 * m + i1]
+    b1 = x[q + i0 : q + i1]
+    b2 = x[2 * q + i0 : 2 * q + i1]
+    s = 0.0
+    t = 0.0
+    for i in range(i1 - i0):
+        d = a2[i] - 2.0 * a1[i] + xc[i]
+        e = b2[i] - 2.0 * b1[i] + xc[i]
+        s += d * d
+        t += e * e
+    return s, t
+
+
 @kernel(parallel=True)
 def _diff2(x, sp, ms, c0, nts, mode, blk, out, cnt):  # pragma: no cover - numba
     """Sums of squared second differences ``x[c+i-m] - 2x[c+i] + x[c+i+m]``, ``c = c0[k]``,
-    ``i < nts[k]`` (OADEV, SP 1065 eq. 10, with ``c0 = m``; TOTDEV eq. 25 on the
-    reflected record), skipping gaps by ``mode`` (:func:`_diff2_block`). Blocked over i
-    in blocks of ``blk`` terms (:func:`_block`), dealt to ``_PARTS`` parallel partial
-    sums."""
+    ``i < nts[k]`` (OADEV, SP 1065 eq. 10, with ``c0 = m``; TOTDEV's interior),
+    skipping gaps by ``mode`` (:func:`_diff2_block`). Blocked over i in blocks of
+    ``blk`` terms (:func:`_block`), dealt to ``_PARTS`` parallel partial sums. Without
+    gaps, the factors go in pairs (``ms[0:2]``, ``ms[2:4]``, ...) through
+    :func:`_diff2_pair` where both have ``c0 = m`` and terms (as :func:`_diff3`: a
+    factor's sum depends on its partner, so sharing a call between statistics needs
+    the same pairs)."""
     ntmax = 0
     for k in range(ms.size):
         ntmax = max(ntmax, nts[k])
     nblocks = (ntmax + blk - 1) // blk
     ps = np.zeros((_PARTS, ms.size))
     pn = np.zeros((_PARTS, ms.size), dtype=np.int64)
+    step = 2 if mode == 0 else 1
     for p in prange(_PARTS):
         for b in range(p, nblocks, _PARTS):
             i0 = b * blk
-            for k in range(ms.size):
-                i1 = min(i0 + blk, nts[k])
-                if i1 > i0:
-                    s, n = _diff2_block(x, sp, ms[k], c0[k], i0, i1, mode)
-                    ps[p, k] += s
-                    pn[p, k] += n
+            for k0 in range(0, ms.size, step):
+                k1 = min(k0 + step, ms.size)
+                ic = i0
+                if k1 - k0 == 2 and c0[k0] == ms[k0] and c0[k0 + 1] == ms[k0 + 1]:
+                    ic = max(min(i0 + blk, nts[k0], nts[k0 + 1]), i0)
+                    if ic > i0:
+                        s, t = _diff2_pair(x, ms[k0], ms[k0 + 1], i0, ic)
+                        ps[p, k0] += s
+                        ps[p, k0 + 1] += t
+                        pn[p, k0] += ic - i0
+                        pn[p, k0 + 1] += ic - i0
+                for k in range(k0, k1):
+                    i1 = min(i0 + blk, nts[k])
+                    if i1 > ic:
+                        s, n = _diff2_block(x, sp, ms[k], c0[k], ic, i1, mode)
+                        ps[p, k] += s
+                        pn[p, k] += n
     _add_parts(ps, pn, out, cnt)
 
 
