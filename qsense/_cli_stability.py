@@ -28,7 +28,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         "frequency text file (one value per line, or 'timetag value'; '#' comments; .gz "
         "allowed), print a Stable32-style table and save a plot.",
     )
-    p.add_argument("file", metavar="FILE", help="phase (s) or fractional-frequency text file")
+    p.add_argument(
+        "file",
+        metavar="FILE",
+        help="phase (s) or fractional-frequency text file, or an HDF5/NetCDF record "
+        "(.h5, .hdf5, .nc; opened lazily and streamed: a record larger than memory)",
+    )
+    p.add_argument(
+        "--var",
+        default=None,
+        metavar="NAME",
+        help="variable of an HDF5/NetCDF file holding several (default: its only one)",
+    )
     p.add_argument(
         "--type",
         dest="data_type",
@@ -121,20 +132,61 @@ def _write_csv(path: str, results: dict[str, xr.Dataset]) -> None:
                 out.writerow([name, *(repr(v.item()) for v in row), res.attrs["units"]])
 
 
+#: Suffixes of the records opened lazily (``qsense.io.load(lazy=True)``).
+_RECORDS = (".h5", ".hdf5", ".nc")
+
+
+def _record(path: str, var: str | None, rate: float | None) -> xr.DataArray:
+    """The record of an HDF5/NetCDF file, dask-backed: a saved DataArray, or the
+    variable ``var`` (default: the only one) of a Dataset; ``rate`` (Hz) overrides its
+    ``sample_rate``."""
+    from qsense.io import load
+
+    obj = load(path, lazy=True)
+    if isinstance(obj, xr.Dataset):
+        names = list(obj.data_vars)
+        if var is None and len(names) != 1:
+            raise ValueError(f"{path} holds {names}: choose one with --var")
+        if var is not None and var not in names:
+            raise ValueError(f"--var {var!r} is not in {path} (it holds {names})")
+        obj = obj[var if var is not None else names[0]]
+    elif var is not None and obj.name != var:
+        raise ValueError(f"--var {var!r}: {path} holds one record, {obj.name!r}")
+    if obj.ndim != 1 or obj.dims[0] != "time":
+        raise ValueError(f"{path}: the record must be 1-D along 'time', got dims {obj.dims}")
+    if rate is not None:
+        obj = obj.assign_attrs(sample_rate=float(rate))
+    elif "sample_rate" not in obj.attrs:
+        raise ValueError(f"{path}: no sample_rate attribute; give --rate (Hz)")
+    return obj
+
+
 def _compute(args: argparse.Namespace) -> int:
     from qsense.io import read_stable32
     from qsense.stability.analyse import analyse, per_statistic
 
     stats = _stats(args.stat)
     statistics = "all" if "all" in stats else stats
-    data = read_stable32(args.file, args.data_type, args.rate, default_rate=1.0)
-    rate = float(data.attrs["sample_rate"])
-    n_nan = int(np.count_nonzero(np.isnan(data.values)))
-    print(
-        f"{args.file}: {data.size} {args.data_type} points"
-        + (f" ({n_nan} NaN)" if n_nan else "")
-        + f", tau0 = {1.0 / rate:.6g} s"
-    )
+    if Path(args.file).suffix.lower() in _RECORDS:
+        data = _record(args.file, args.var, args.rate)
+        rate = float(data.attrs["sample_rate"])
+        print(
+            f"{args.file}: {data.size} {args.data_type} points (streamed), "
+            f"tau0 = {1.0 / rate:.6g} s"
+        )
+        if statistics == "all":
+            from qsense.stability._stream import STREAMED
+
+            statistics = list(STREAMED)
+    else:
+        data = read_stable32(args.file, args.data_type, args.rate, default_rate=1.0)
+        rate = float(data.attrs["sample_rate"])
+        n_nan = int(np.count_nonzero(np.isnan(data.values)))
+        print(
+            f"{args.file}: {data.size} {args.data_type} points"
+            + (f" ({n_nan} NaN)" if n_nan else "")
+            + f", tau0 = {1.0 / rate:.6g} s"
+        )
     analysis = analyse(data, rate, args.data_type, statistics, args.taus, args.ci)
     results = per_statistic(analysis)
     for name, res in results.items():

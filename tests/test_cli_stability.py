@@ -102,3 +102,32 @@ def test_bad_inputs_exit_2(capsys, tmp_path):
     assert "statistic must be one of" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         cli.main(["stability", "x", "--plot", "a.png", "--no-plot"])
+
+
+def test_hdf5_record_is_streamed_and_equals_the_text_file(capsys, tmp_path):
+    """An HDF5 record (qsense.io.save) opened lazily: the same numbers as the PHASE.DAT
+    text file it holds, every streamed statistic with --stat all; bad --var refused."""
+    import xarray as xr
+
+    from qsense.io import load, read_stable32, save
+    from qsense.stability import analyse
+
+    text = read_stable32(PHASEDAT / "PHASE.DAT", "phase", None, default_rate=1.0)
+    record = xr.DataArray(text.values, dims="time", name="phase", attrs={"sample_rate": 1.0})
+    save(record, tmp_path / "rec.h5")
+    out_h5 = tmp_path / "res.h5"
+    argv = ["stability", str(tmp_path / "rec.h5"), "--stat", "all", "--no-plot"]
+    assert cli.main([*argv, "-o", str(out_h5)]) == 0
+    assert "streamed" in capsys.readouterr().out
+    got = load(out_h5)
+    names = ["adev", "oadev", "mdev", "tdev", "hdev", "ohdev", "totdev", "mtie"]
+    assert list(got.statistic.values) == names
+    want = analyse(text.values, 1.0, "phase", names, "octave")
+    np.testing.assert_array_equal(got.n.values, want.n.values)
+    np.testing.assert_array_equal(got.alpha.values, want.alpha.values)
+    np.testing.assert_allclose(got.dev.values, want.dev.values, rtol=1e-12)
+    assert cli.main([*argv, "--var", "other"]) == 2
+    assert "--var 'other'" in capsys.readouterr().err
+    save(xr.Dataset({"a": record, "b": record}), tmp_path / "two.h5")
+    assert cli.main(["stability", str(tmp_path / "two.h5"), "--no-plot"]) == 2
+    assert "choose one with --var" in capsys.readouterr().err

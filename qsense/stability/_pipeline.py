@@ -347,7 +347,7 @@ def compute_lazy(
     """
     from qsense.stability import _stream
 
-    lazy = _stream.prepare_lazy(specs[0], data, rate, request.data_type)
+    lazy = _stream.prepare_lazy(specs[0], data, rate, request.data_type, merge=True)
     plans, flows = [], []
     for spec in specs:
         _stream.check_streamed(spec)

@@ -203,13 +203,21 @@ def check_streamed(spec: Spec) -> None:
 
 
 def prepare_lazy(
-    spec: Spec, data: Any, rate: float | None, data_type: str, name: str = "data"
+    spec: Spec,
+    data: Any,
+    rate: float | None,
+    data_type: str,
+    name: str = "data",
+    merge: bool = False,
 ) -> LazyRecord:
     """Validate a dask-backed record for ``spec`` (no read for phase; one pass for
     frequency) and build its phase lazily (frequency: integrated with the mean
-    removed, SP 1065 eq. 3)."""
+    removed, SP 1065 eq. 3); ``merge``: chunks much shorter than :data:`BLOCK_SAMPLES`
+    (an HDF5 file's) are merged into blocks of that size, which cuts the tasks."""
     check_streamed(spec)
     values, rate, _, _ = lazy_series(data, rate, name=name, min_length=2)
+    if merge and values.numblocks[0] > 1 and np.mean(values.chunks[0]) < BLOCK_SAMPLES / 4:
+        values = values.rechunk({0: BLOCK_SAMPLES})  # a file's small chunks: fewer tasks
     n_in = int(values.shape[0])
     if data_type == "phase":
         return LazyRecord(values, rate, n_in, True)
