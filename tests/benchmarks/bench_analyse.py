@@ -34,15 +34,15 @@ Measured (2026-12-05, 2 cores shared with other sessions). Before the kernel wor
 that day, at load 0.0-0.5: 1e6 octave 30.8 ms (CPU 39.1 ms), allantools 850 ms,
 x27.6 (CPU x21.7); 1e5 all 37.9 ms (CPU 56.6 ms), allantools 663 ms, x17.5 (CPU
 x11.7). After it (TOTDEV as OADEV's sum plus edge terms, one pass for both; L1-sized
-blocks; MDEV and OHDEV factors in pairs; ADEV/HDEV one decimation; compiled Greenhall
-EDFs; shared work arrays), CPU time of ``analyse`` per call, best of 15, old and new
-code run alternately at load 2.8-3.5: 1e6 octave 37-39 -> 30.5-31 ms (one thread:
-36-38 -> 29-30), 1e5 all 52-56 -> 39 ms (one thread: 56.5 -> 39.6-41.5). This script
-then, at load 2.5-2.7 (the other core busy: analyse's wall time equalled its CPU
-time): 1e6 octave 38.1-38.9 ms against allantools 713-892 ms, x18.7-23.0; 1e5 all
-39.5-41.2 ms against 576-635 ms, x14.6-15.4. At such loads the other sessions' memory
-traffic slows allantools and analyse alike and a parallel region waits for a busy
-core: compare the CPU times there.
+blocks; OADEV, OHDEV and MDEV factors in pairs; ADEV/HDEV one decimation; compiled
+Greenhall EDFs; shared work arrays), CPU time of ``analyse`` per call, best of 15, old
+and new code run alternately at load 1.5-3.5: 1e6 octave 37-39 -> 30.5-31 ms (one
+thread: 36.4-38.5 -> 29.0-31.1), 1e5 all 52-56 -> 39 ms (one thread: 56.5-57 ->
+39.6-41.5). This script then, at load 2.2 (the other core busy: analyse's wall time
+equalled its CPU time): 1e6 octave 32.0-34.0 ms against allantools 796-851 ms,
+x24.9-25.0; 1e5 all 37.8-39.9 ms against 635-671 ms, x16.8. At such loads a parallel
+region waits for a busy core and the other sessions' memory traffic slows both
+libraries: compare the CPU times there.
 """
 
 from __future__ import annotations
