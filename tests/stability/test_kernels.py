@@ -137,6 +137,16 @@ def test_totdev_extension_is_reflection_about_the_end_points():
     np.testing.assert_array_equal(ext, [-2.0, -3.0, -1.0, 0, 1, 3, 2, 5, 8, 7, 9])
 
 
+@pytest.mark.parametrize("stat", ["oadev", "ohdev", "mdev", "tdev", "totdev"])
+def test_paired_factor_kernels_with_an_odd_factor_count(stat):
+    """The gap-free kernels take their factors in pairs: an odd count leaves the last
+    factor alone, unsorted factors pair as given; both against the naive loop."""
+    x = noise_phase("ffm", 300, seed=41)
+    for m in (FACTORS[:7], FACTORS[::-1][:5], np.array([13], dtype=np.int64)):
+        got, n = _kernel(stat, x, m)
+        _check(stat, got, n, [getattr(naive, stat)(x, int(k), RATE) for k in m])
+
+
 @pytest.mark.parametrize("gaps", ["none", "phase", "frequency"])
 @pytest.mark.parametrize("n_points", [61, 62])
 def test_totdev_edge_terms_at_every_factor(gaps, n_points):
