@@ -27,8 +27,9 @@ How the record is read, all with dask (no scheduler of our own):
   its carry; TOTDEV: of the reflected record) of independent copies of the record's
   graph (``dask.graph_manipulation.clone``), so that no chunk is held while the
   scheduler waits for its partner samples later (:mod:`._stream_long`);
-* all of it in stages of :data:`STAGE_SAMPLES` positions, one ``dask.compute`` each
-  (:func:`staged`), the partial sums added in a fixed order.
+* all of it in stages of :data:`._stream_run.STAGE_SAMPLES` positions, one
+  ``dask.compute`` each (:func:`._stream_run.staged`), the partial sums added in a
+  fixed order; several statistics of one record together (:func:`._stream_run.drive`).
 
 Memory: a stage holds its chunks and their windows (about 1 GB with the defaults, for
 any record length); MTIE holds a halo of ``m`` samples per block. Records with NaN
@@ -42,18 +43,15 @@ Measured: tests/benchmarks/bench_long_record.py.
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
 import dask
 import dask.array as da
 import numpy as np
-from dask._task_spec import convert_legacy_graph
-from dask.base import tokenize
-from dask.delayed import Delayed
 
 from qsense._lazy import lazy_series
+from qsense.stability import _stream_run
 from qsense.stability._kernels import _decimated_sum
 from qsense.stability._kernels_noise import acf_alphas, b1_ratios
 from qsense.stability._kernels_stream import acf_levels, all_finite, window_sums
@@ -66,6 +64,7 @@ from qsense.stability._stream_long import (
     prefix_sums,
 )
 from qsense.stability._stream_mtie import mtie_sums
+from qsense.stability._stream_run import Flow, copied, drive
 from qsense.stability._stream_window import Window, block_bounds, blocks_of, reached
 from qsense.stability.noise_id import (
     _ACF_MIN_POINTS,
@@ -87,7 +86,6 @@ __all__ = [
     "drive",
     "flow",
     "prepare_lazy",
-    "staged",
     "streamed",
 ]
 
@@ -98,13 +96,9 @@ STREAMED = ("adev", "oadev", "mdev", "tdev", "hdev", "ohdev", "totdev", "mtie")
 #: per block; 8 MB).
 BLOCK_SAMPLES = 1 << 20
 
-#: Largest window (samples) a block task reads beyond its block (256 MB, held as the
+#: Largest window (samples) a block task reads beyond its block (512 MB, held as the
 #: record's own chunks, not copied); longer windows take the long-tau reads.
-WINDOW_SAMPLES = 1 << 25
-
-#: Positions (samples) computed per ``dask.compute`` (:func:`staged`; 512 MB of the
-#: record, read with the windows of its blocks).
-STAGE_SAMPLES = 1 << 26
+WINDOW_SAMPLES = 1 << 26
 
 #: Longest decimated phase ``x[::m]`` gathered in memory for noise identification
 #: (64 MB); longer ones are reduced to shifted lag-1 sums in the pass.
@@ -121,11 +115,6 @@ _KIND = {
     "totdev": ("totdev", 2),
     "mtie": ("mtie", 1),
 }
-
-#: A computation that needs dask results: a generator that yields the groups of
-#: (position, task) pairs it needs computed, receives their results (a list per group,
-#: in order) and returns its value; :func:`drive` runs flows.
-Flow = Generator[list[list[tuple[int, Any]]], list[list[Any]], Any]
 
 
 @dataclass(frozen=True)
@@ -149,24 +138,6 @@ class LazyRecord:
         if self.source is None:
             return copied(self.x, seed)
         return _integrated(copied(self.source, seed), self.mean, self.rate, self.carries)
-
-
-def copied(x: Any, seed: Any) -> Any:
-    """An independent copy of the dask array ``x``: its whole graph with every key
-    renamed (salted by ``seed``), so that computing it reads the record again.
-    (``dask.graph_manipulation.clone`` leaves the aliases of a chunk-aligned slice
-    pointing to the original keys, which then fail to compute in dask 2026.8.)"""
-    graph = convert_legacy_graph(dict(x.__dask_graph__()))
-    salt = tokenize(seed)[:10]
-
-    def renamed(key: Any) -> Any:
-        if isinstance(key, tuple):
-            return (f"{key[0]}-copy-{salt}", *key[1:])
-        return f"{key}-copy-{salt}"
-
-    names = {k: renamed(k) for k in graph}
-    tasks = {names[k]: node.substitute(names, key=names[k]) for k, node in graph.items()}
-    return da.Array(tasks, renamed((x.name,))[0], x.chunks, dtype=x.dtype)
 
 
 def _gap_error(name: str = "data") -> ValueError:
@@ -234,7 +205,7 @@ def prepare_lazy(
 
 def _carries(values: Any, mean: float, rate: float) -> tuple[float, ...]:
     """The phase before each chunk of the frequency ``values``: a serial chain of
-    :func:`_last_phase` tasks, computed stage by stage (:data:`STAGE_SAMPLES`) from the
+    :func:`_last_phase` tasks, computed stage by stage (``STAGE_SAMPLES``) from the
     last stage's value, so that dask holds at most a stage of chunks (it may read the
     chain's chunks ahead of the chain)."""
     blocks = values.to_delayed().ravel()
@@ -242,9 +213,9 @@ def _carries(values: Any, mean: float, rate: float) -> tuple[float, ...]:
     out, carry = [0.0], 0.0
     k = 0
     while k < len(blocks):
-        stage = starts[k] // STAGE_SAMPLES
+        stage = starts[k] // _stream_run.STAGE_SAMPLES
         chain = []
-        while k < len(blocks) and starts[k] // STAGE_SAMPLES == stage:
+        while k < len(blocks) and starts[k] // _stream_run.STAGE_SAMPLES == stage:
             carry = dask.delayed(_last_phase, pure=True)(blocks[k], carry, mean, rate, k == 0)
             chain.append(carry)
             k += 1
@@ -444,27 +415,6 @@ def _values(spec: Spec, s: np.ndarray, n: np.ndarray, ms: np.ndarray, rate: floa
         return np.where(n > 0, s * scale / np.maximum(n, 1), np.nan)
 
 
-def staged(groups: list[list[tuple[int, Any]]]) -> list[list[Any]]:
-    """Compute the (position, task) pairs of every group, in stages of
-    :data:`STAGE_SAMPLES` consecutive positions (one ``dask.compute`` per stage, all
-    groups together, so that they share the chunks they read): whatever order dask's
-    scheduler picks within a stage, it holds only the chunks of that stage and of its
-    tasks' windows. Results in the groups' order."""
-    out: list[list[Any]] = [[None] * len(g) for g in groups]
-    stages: dict[int, list[tuple[int, int, Any]]] = {}
-    for gi, group in enumerate(groups):
-        for ti, (pos, task) in enumerate(group):
-            stages.setdefault(pos // STAGE_SAMPLES, []).append((gi, ti, task))
-    for key in sorted(stages):
-        jobs = stages[key]
-        # all Delayed: dask 2026.8 returns the results of a compute() mixing Delayed and
-        # Array collections out of order (the arrays' last)
-        tasks = [t if isinstance(t, Delayed) else dask.delayed(np.asarray)(t) for _, _, t in jobs]
-        for (gi, ti, _), res in zip(jobs, dask.compute(tasks)[0], strict=True):
-            out[gi][ti] = res
-    return out
-
-
 def _sums(spec: Spec, rec: LazyRecord, ms: np.ndarray, extra: list[tuple[int, Any]] = ()) -> Flow:
     """Sums and counts of ``spec`` at ``ms`` (block windows, long-tau reads), computed
     together with the ``extra`` (position, task) pairs (:func:`staged`); returns (s, n,
@@ -493,29 +443,6 @@ def _sums(spec: Spec, rec: LazyRecord, ms: np.ndarray, extra: list[tuple[int, An
 
 def _check_block(start: int, block: np.ndarray) -> None:
     _finite(block)
-
-
-def drive(flows: list[Flow]) -> list[Any]:
-    """Run the :data:`Flow` generators side by side: in each round, the groups every
-    unfinished flow asks for are computed together (:func:`staged`, so that the flows
-    share the chunks they read), and each flow receives its own results. Returns what
-    the flows return, in order."""
-    out: list[Any] = [None] * len(flows)
-    answers: dict[int, Any] = dict.fromkeys(range(len(flows)))
-    while answers:
-        asks: dict[int, list] = {}
-        for i, answer in answers.items():
-            try:
-                asks[i] = flows[i].send(answer)
-            except StopIteration as stop:
-                out[i] = stop.value
-        groups = [g for ask in asks.values() for g in ask]
-        done = staged(groups) if groups else []
-        answers, k = {}, 0
-        for i, ask in asks.items():
-            answers[i] = done[k : k + len(ask)]
-            k += len(ask)
-    return out
 
 
 def streamed(

@@ -8,6 +8,7 @@ lag-1 ACF and the R(n) pass exercised by shrinking the module's memory budgets.
 
 from __future__ import annotations
 
+import contextlib
 from unittest import mock
 
 import numpy as np
@@ -17,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import qsense.stability as S
-from qsense.stability import _stream
+from qsense.stability import _stream, _stream_run
 
 da = pytest.importorskip("dask.array")
 
@@ -44,6 +45,14 @@ def _same(got: xr.Dataset, ref: xr.Dataset, label: str) -> None:
     assert got.attrs == ref.attrs
 
 
+@contextlib.contextmanager
+def _patched(**budgets):
+    """Shrunken memory budgets of the stream (STAGE_SAMPLES lives in _stream_run)."""
+    stage = {k: budgets.pop(k) for k in ("STAGE_SAMPLES",) if k in budgets}
+    with mock.patch.multiple(_stream, **budgets), mock.patch.multiple(_stream_run, **stage):
+        yield
+
+
 def _chunks(n: int, sizes: list[int]) -> tuple[int, ...]:
     out, left = [], n
     for s in sizes:
@@ -59,9 +68,7 @@ def _chunks(n: int, sizes: list[int]) -> tuple[int, ...]:
 def _budgets(small: bool):
     if not small:
         return mock.patch.multiple(_stream, BLOCK_SAMPLES=1)
-    return mock.patch.multiple(
-        _stream, BLOCK_SAMPLES=1, WINDOW_SAMPLES=12, GATHER_SAMPLES=40, STAGE_SAMPLES=30
-    )
+    return _patched(BLOCK_SAMPLES=1, WINDOW_SAMPLES=12, GATHER_SAMPLES=40, STAGE_SAMPLES=30)
 
 
 @settings(max_examples=30, deadline=None)
@@ -102,7 +109,7 @@ def test_streamed_acf_and_long_taus_on_a_longer_record():
     y = _record("white", 1500, 3)
     x = np.cumsum(y)
     budgets = dict(BLOCK_SAMPLES=64, WINDOW_SAMPLES=60, GATHER_SAMPLES=100, STAGE_SAMPLES=256)
-    with mock.patch.multiple(_stream, **budgets):
+    with _patched(**budgets):
         for stat in ("oadev", "adev", "hdev", "mdev"):
             for data, dt in ((y, "freq"), (x, "phase"), (x - x.mean() * 0.5, "phase")):
                 ref = getattr(S, stat)(data, rate=1.0, data_type=dt)
@@ -192,10 +199,10 @@ def test_long_taus_read_lagged_copies(stat, data_type):
         return real(kind, rec, ms, least, shared)
 
     ref = getattr(S, stat)(y, rate=2.0, data_type=data_type, taus="octave")
-    budgets = mock.patch.multiple(_stream, BLOCK_SAMPLES=16, WINDOW_SAMPLES=24, STAGE_SAMPLES=100)
+    budgets = dict(BLOCK_SAMPLES=16, WINDOW_SAMPLES=24, STAGE_SAMPLES=100)
     for chunks in (53, (7, 300, 1, 392)):
         calls.clear()
-        with budgets, mock.patch.object(_stream, "long_tasks", spy):
+        with _patched(**budgets), mock.patch.object(_stream, "long_tasks", spy):
             got = getattr(S, stat)(
                 da.from_array(y, chunks=chunks), rate=2.0, data_type=data_type, taus="octave"
             )
@@ -215,7 +222,7 @@ def test_chunk_aligned_slice_of_a_record_streams_its_long_taus(stat, data_type):
     lazy = da.from_array(y, chunks=50)[100:700]
     budgets = dict(BLOCK_SAMPLES=16, WINDOW_SAMPLES=24, STAGE_SAMPLES=100)
     with (
-        mock.patch.multiple(_stream, **budgets),
+        _patched(**budgets),
         mock.patch.object(_stream, "long_tasks", wraps=_stream_long.long_tasks) as spy,
     ):
         got = getattr(S, stat)(lazy, rate=1.0, data_type=data_type, taus="octave")
@@ -225,7 +232,7 @@ def test_chunk_aligned_slice_of_a_record_streams_its_long_taus(stat, data_type):
 
 def test_copied_graphs_share_no_key_and_give_the_same_values():
     x = da.from_array(np.arange(40.0), chunks=7)[7:35] * 2.0
-    c = _stream.copied(x, ("any", 3))
+    c = _stream_run.copied(x, ("any", 3))
     assert not set(dict(c.__dask_graph__())) & set(dict(x.__dask_graph__()))
     np.testing.assert_array_equal(c.compute(), x.compute())
     assert c.chunks == x.chunks

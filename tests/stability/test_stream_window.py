@@ -2,7 +2,7 @@
 
 Windows of blocks (qsense.stability._stream_window), the lag kernels over them
 (_kernels_stream.window_sums, acf_levels), the compensated prefix sums with their
-carries, and the staged computation (_stream.staged), each against a plain reference:
+carries, and the staged computation (_stream_run.staged), each against a plain reference:
 slices of the concatenated record, Python loops, numpy.diff, the in-memory kernels.
 """
 
@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qsense.stability import _kernels_stream as K
-from qsense.stability import _stream
+from qsense.stability import _stream, _stream_run
 from qsense.stability._kernels_modified import _prefix2
 from qsense.stability._stream_window import Window, block_bounds, reached, segments
 
@@ -163,9 +163,9 @@ def test_drive_runs_flows_side_by_side_sharing_each_round():
         return a[0]
 
     rounds = []
-    real = _stream.staged
-    with mock.patch.object(_stream, "staged", lambda g: rounds.append(len(g)) or real(g)):
-        assert _stream.drive([flow(0), flow(5)]) == [1, 12]
+    real = _stream_run.staged
+    with mock.patch.object(_stream_run, "staged", lambda g: rounds.append(len(g)) or real(g)):
+        assert _stream_run.drive([flow(0), flow(5)]) == [1, 12]
     assert rounds == [2, 1]
 
 
@@ -187,10 +187,10 @@ def test_staged_keeps_group_order_and_computes_each_stage_apart():
 
     spy.n = 0
     with (
-        mock.patch.object(_stream, "STAGE_SAMPLES", 8),
-        mock.patch.object(_stream.dask, "compute", spy),
+        mock.patch.object(_stream_run, "STAGE_SAMPLES", 8),
+        mock.patch.object(_stream_run.dask, "compute", spy),
     ):
-        out = _stream.staged(groups)
+        out = _stream_run.staged(groups)
     assert out == [[50, 0, 170], [-30]]
     assert spy.n == 3  # positions 0-7, 8-15, 16-23
 
@@ -204,7 +204,7 @@ def test_staged_keeps_the_order_of_mixed_delayed_and_array_tasks():
     first = x.to_delayed().ravel()[0]
     d1 = dask.delayed(lambda b: ("d1", b.sum()))(first)
     d2 = dask.delayed(lambda b: ("d2", b.size))(first)
-    out = _stream.staged([[(0, d1), (0, x[4])], [(0, x[0] + 1), (0, d2)]])
+    out = _stream_run.staged([[(0, d1), (0, x[4])], [(0, x[0] + 1), (0, d2)]])
     assert out == [[("d1", 3.0), 4.0], [1.0, ("d2", 3)]]
 
 
@@ -216,8 +216,11 @@ def test_a_stage_reads_only_its_chunks_and_their_windows():
     x = da.from_array(np.cumsum(np.random.default_rng(1).standard_normal(4000)), chunks=100)
     rec = _stream.LazyRecord(x, 1.0, 4000, True)
     ms = np.array([1, 2, 4, 8, 16, 32])
-    with mock.patch.multiple(_stream, BLOCK_SAMPLES=100, STAGE_SAMPLES=500):
-        tasks = _stream.drive([_stream._stat_tasks(_stream.SPECS["oadev"], rec, ms)])[0]
+    with (
+        mock.patch.object(_stream, "BLOCK_SAMPLES", 100),
+        mock.patch.object(_stream_run, "STAGE_SAMPLES", 500),
+    ):
+        tasks = _stream_run.drive([_stream._stat_tasks(_stream.SPECS["oadev"], rec, ms)])[0]
         first = [t for pos, t in tasks if pos < 500]
     graph = dict(dask.base.collections_to_expr(first).__dask_graph__())
     reads = {k for k in graph if isinstance(k, tuple) and k[0] == x.name}
