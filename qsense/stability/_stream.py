@@ -64,7 +64,7 @@ from qsense.stability._stream_long import (
     prefix_sums,
 )
 from qsense.stability._stream_mtie import mtie_sums
-from qsense.stability._stream_run import Flow, copied, drive
+from qsense.stability._stream_run import Flow, OnBlocks, copied, drive
 from qsense.stability._stream_window import Window, block_bounds, blocks_of, reached
 from qsense.stability.noise_id import (
     _ACF_MIN_POINTS,
@@ -293,7 +293,7 @@ def _windowed(func, src: Any, reach: int, *args: Any) -> list[tuple[int, Any]]:
     tasks = []
     for k, (a, _) in enumerate(bounds):
         window = blocks[k : reached(bounds, k, reach)]
-        tasks.append((a, dask.delayed(func, pure=True)(a, *args, *window)))
+        tasks.append((a, OnBlocks(func, (a, *args), window)))
     return tasks
 
 

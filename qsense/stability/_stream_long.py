@@ -39,6 +39,7 @@ from qsense.stability._kernels_stream import (
     lag_sum,
     prefix_chunk,
 )
+from qsense.stability._stream_run import OnBlocks
 from qsense.stability._stream_window import Window, segments
 
 __all__ = ["LONG_KINDS", "long_sums", "long_tasks", "prefix_carries", "prefix_sums"]
@@ -159,9 +160,7 @@ def long_tasks(
             starts = [r[0] for r in runs]
             counts = [len(r[1]) for r in runs]
             blocks = [blk for r in runs for blk in r[1]]
-            tasks.append(
-                (i0, dask.delayed(_lag_block, pure=True)(kind, i0, i1, m, starts, counts, *blocks))
-            )
+            tasks.append((i0, OnBlocks(_lag_block, (kind, i0, i1, m, starts, counts), blocks)))
         out.append(tasks)
     return out
 

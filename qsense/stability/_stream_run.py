@@ -21,7 +21,7 @@ from dask._task_spec import convert_legacy_graph
 from dask.base import tokenize
 from dask.delayed import Delayed
 
-__all__ = ["STAGE_SAMPLES", "Flow", "copied", "drive", "staged"]
+__all__ = ["STAGE_SAMPLES", "Flow", "OnBlocks", "copied", "drive", "staged"]
 
 #: Positions (samples) computed per ``dask.compute`` (:func:`staged`; 512 MB of the
 #: record, read with the windows of its blocks).
@@ -33,24 +33,77 @@ STAGE_SAMPLES = 1 << 26
 Flow = Generator[list[list[tuple[int, Any]]], list[list[Any]], Any]
 
 
+class OnBlocks:
+    """A task ``func(*args, *blocks)`` whose last arguments are chunks of a record
+    (delayed chunks, each with its key): :func:`staged` hands it a chunk that an
+    earlier stage already read, instead of reading it again."""
+
+    def __init__(self, func: Any, args: tuple, blocks: list[Any]) -> None:
+        self.func, self.args, self.blocks = func, args, blocks
+
+    def keys(self) -> list[Any]:
+        return [b.key for b in self.blocks]
+
+    def task(self, held: dict[Any, np.ndarray]) -> Any:
+        chunks = [held.get(b.key, b) for b in self.blocks]
+        if len(held) and any(c is not b for c, b in zip(chunks, self.blocks, strict=True)):
+            return dask.delayed(self.func, pure=False)(*self.args, *chunks)
+        return dask.delayed(self.func, pure=True)(*self.args, *chunks)
+
+
+def _local() -> bool:
+    """Whether dask computes in this process (threads or synchronous), where a chunk
+    held from one stage to the next costs nothing to hand over (on a distributed
+    cluster it would be shipped back to the workers: reading it again is cheaper)."""
+    import dask.local
+    import dask.threaded
+    from dask.base import get_scheduler
+
+    return get_scheduler() in (None, dask.threaded.get, dask.local.get_sync)  # None: threads
+
+
 def staged(groups: list[list[tuple[int, Any]]]) -> list[list[Any]]:
     """Compute the (position, task) pairs of every group, in stages of
     :data:`STAGE_SAMPLES` consecutive positions (one ``dask.compute`` per stage, all
     groups together, so that they share the chunks they read): whatever order dask's
     scheduler picks within a stage, it holds only the chunks of that stage and of its
-    tasks' windows. Results in the groups' order."""
+    tasks' windows. The chunks that a later stage needs too (a window reaching into
+    it) are kept from one stage to the next (:class:`OnBlocks`; local schedulers
+    only), not read twice. Results in the groups' order."""
     out: list[list[Any]] = [[None] * len(g) for g in groups]
     stages: dict[int, list[tuple[int, int, Any]]] = {}
     for gi, group in enumerate(groups):
         for ti, (pos, task) in enumerate(group):
             stages.setdefault(pos // STAGE_SAMPLES, []).append((gi, ti, task))
-    for key in sorted(stages):
+    order = sorted(stages)
+    needs = {
+        k: {key for _, _, t in stages[k] if isinstance(t, OnBlocks) for key in t.keys()}
+        for k in order
+    }
+    carry = _local()
+    held: dict[Any, np.ndarray] = {}
+    for i, key in enumerate(order):
         jobs = stages[key]
+        later = set().union(*(needs[k] for k in order[i + 1 :])) if carry else set()
+        keep = {}
+        for _, _, t in jobs:
+            if isinstance(t, OnBlocks):
+                keep.update({b.key: b for b in t.blocks if b.key in later and b.key not in held})
         # all Delayed: dask 2026.8 returns the results of a compute() mixing Delayed and
         # Array collections out of order (the arrays' last)
-        tasks = [t if isinstance(t, Delayed) else dask.delayed(np.asarray)(t) for _, _, t in jobs]
-        for (gi, ti, _), res in zip(jobs, dask.compute(tasks)[0], strict=True):
+        tasks = [
+            t.task(held)
+            if isinstance(t, OnBlocks)
+            else t
+            if isinstance(t, Delayed)
+            else dask.delayed(np.asarray)(t)
+            for _, _, t in jobs
+        ]
+        done, kept = dask.compute(tasks, list(keep.values()))
+        for (gi, ti, _), res in zip(jobs, done, strict=True):
             out[gi][ti] = res
+        held = {k: v for k, v in held.items() if k in later}
+        held.update(zip(keep, kept, strict=True))
     return out
 
 
