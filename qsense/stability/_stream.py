@@ -290,10 +290,12 @@ def _windowed(func, src: Any, reach: int, *args: Any) -> list[tuple[int, Any]]:
     (start, task) pairs."""
     bounds = block_bounds(src.chunks[-1], BLOCK_SAMPLES)
     blocks = blocks_of(src, bounds)
+    row = src.dtype.itemsize * (src.shape[0] if src.ndim == 2 else 1)
+    sizes = [(b - a) * row for a, b in bounds]
     tasks = []
     for k, (a, _) in enumerate(bounds):
-        window = blocks[k : reached(bounds, k, reach)]
-        tasks.append((a, OnBlocks(func, (a, *args), window)))
+        end = reached(bounds, k, reach)
+        tasks.append((a, OnBlocks(func, (a, *args), blocks[k:end], sizes[k:end])))
     return tasks
 
 
@@ -424,7 +426,8 @@ def _sums(spec: Spec, rec: LazyRecord, ms: np.ndarray, extra: list[tuple[int, An
         s, n = mtie_sums(rec, ms, WINDOW_SAMPLES)
         return s, n, np.zeros(ms.size, bool), (yield [list(extra)])[0]
     width = {"diff2": 2, "strided": order, "diff3": 3, "mdev": 3, "totdev": 2}
-    long = width.get(kind, 0) * ms > WINDOW_SAMPLES if kind in width else np.zeros(ms.size, bool)
+    window = WINDOW_SAMPLES // (2 if kind == "mdev" else 1)  # MDEV's source: two rows
+    long = width.get(kind, 0) * ms > window if kind in width else np.zeros(ms.size, bool)
     short = ms[~long]
     stat = (yield from _stat_tasks(spec, rec, short)) if short.size else []
     checks = []
@@ -432,7 +435,7 @@ def _sums(spec: Spec, rec: LazyRecord, ms: np.ndarray, extra: list[tuple[int, An
         checks = _windowed(_check_block, rec.x, 0)
     lag = []
     if kind in LONG_KINDS:
-        lag = yield from long_tasks(kind, rec, ms[long].tolist(), BLOCK_SAMPLES, WINDOW_SAMPLES)
+        lag = yield from long_tasks(kind, rec, ms[long].tolist(), BLOCK_SAMPLES, window)
     done = yield [stat, *lag, list(extra), checks]
     s, n = np.zeros(ms.size), np.zeros(ms.size, dtype=np.int64)
     s[~long], n[~long] = _combine(done[0], short.size)

@@ -160,7 +160,9 @@ def long_tasks(
             starts = [r[0] for r in runs]
             counts = [len(r[1]) for r in runs]
             blocks = [blk for r in runs for blk in r[1]]
-            tasks.append((i0, OnBlocks(_lag_block, (kind, i0, i1, m, starts, counts), blocks)))
+            sizes = [size for r in runs for size in r[2]]
+            args = (kind, i0, i1, m, starts, counts)
+            tasks.append((i0, OnBlocks(_lag_block, args, blocks, sizes)))
         out.append(tasks)
     return out
 
@@ -172,12 +174,15 @@ class _Stream:
         self.array = array
         self.chunks = list(array.to_delayed().ravel())
         self.starts = np.concatenate([[0], np.cumsum(array.chunks[-1])]).tolist()
+        row = array.dtype.itemsize * (array.shape[0] if array.ndim == 2 else 1)
+        self.sizes = [int(c) * row for c in array.chunks[-1]]
 
-    def run(self, g0: int, g1: int) -> tuple[int, list[Any]]:
-        """Start and delayed chunks of the run of chunks holding samples ``[g0, g1)``."""
+    def run(self, g0: int, g1: int) -> tuple[int, list[Any], list[int]]:
+        """Start, delayed chunks and sizes (bytes) of the run of chunks holding samples
+        ``[g0, g1)``."""
         k0 = bisect.bisect_right(self.starts, g0) - 1
         k1 = bisect.bisect_left(self.starts, g1)
-        return self.starts[k0], self.chunks[k0:k1]
+        return self.starts[k0], self.chunks[k0:k1], self.sizes[k0:k1]
 
 
 def _lag_block(kind, i0, i1, m, starts, counts, *blocks):

@@ -21,11 +21,15 @@ from dask._task_spec import convert_legacy_graph
 from dask.base import tokenize
 from dask.delayed import Delayed
 
-__all__ = ["STAGE_SAMPLES", "Flow", "OnBlocks", "copied", "drive", "staged"]
+__all__ = ["HOLD_BYTES", "STAGE_SAMPLES", "Flow", "OnBlocks", "copied", "drive", "staged"]
 
-#: Positions (samples) computed per ``dask.compute`` (:func:`staged`; 512 MB of the
+#: Positions (samples) computed per ``dask.compute`` (:func:`staged`; 256 MB of the
 #: record, read with the windows of its blocks).
-STAGE_SAMPLES = 1 << 26
+STAGE_SAMPLES = 1 << 25
+
+#: Largest size (bytes) of the chunks kept from one stage for the next (the others are
+#: read again).
+HOLD_BYTES = 1 << 29
 
 #: A computation that needs dask results: a generator that yields the groups of
 #: (position, task) pairs it needs computed, receives their results (a list per group,
@@ -38,8 +42,8 @@ class OnBlocks:
     (delayed chunks, each with its key): :func:`staged` hands it a chunk that an
     earlier stage already read, instead of reading it again."""
 
-    def __init__(self, func: Any, args: tuple, blocks: list[Any]) -> None:
-        self.func, self.args, self.blocks = func, args, blocks
+    def __init__(self, func: Any, args: tuple, blocks: list[Any], nbytes: list[int]) -> None:
+        self.func, self.args, self.blocks, self.nbytes = func, args, blocks, nbytes
 
     def keys(self) -> list[Any]:
         return [b.key for b in self.blocks]
@@ -68,8 +72,9 @@ def staged(groups: list[list[tuple[int, Any]]]) -> list[list[Any]]:
     groups together, so that they share the chunks they read): whatever order dask's
     scheduler picks within a stage, it holds only the chunks of that stage and of its
     tasks' windows. The chunks that a later stage needs too (a window reaching into
-    it) are kept from one stage to the next (:class:`OnBlocks`; local schedulers
-    only), not read twice. Results in the groups' order."""
+    it) are kept from one stage to the next, up to :data:`HOLD_BYTES`
+    (:class:`OnBlocks`; local schedulers only), not read twice. Results in the
+    groups' order."""
     out: list[list[Any]] = [[None] * len(g) for g in groups]
     stages: dict[int, list[tuple[int, int, Any]]] = {}
     for gi, group in enumerate(groups):
@@ -85,10 +90,13 @@ def staged(groups: list[list[tuple[int, Any]]]) -> list[list[Any]]:
     for i, key in enumerate(order):
         jobs = stages[key]
         later = set().union(*(needs[k] for k in order[i + 1 :])) if carry else set()
-        keep = {}
+        keep: dict[Any, Any] = {}
+        room = HOLD_BYTES - sum(v.nbytes for k, v in held.items() if k in later)
         for _, _, t in jobs:
-            if isinstance(t, OnBlocks):
-                keep.update({b.key: b for b in t.blocks if b.key in later and b.key not in held})
+            for b, size in zip(t.blocks, t.nbytes, strict=True) if isinstance(t, OnBlocks) else ():
+                if b.key in later and b.key not in held and b.key not in keep and size <= room:
+                    keep[b.key] = b
+                    room -= size
         # all Delayed: dask 2026.8 returns the results of a compute() mixing Delayed and
         # Array collections out of order (the arrays' last)
         tasks = [

@@ -213,13 +213,20 @@ def test_staged_hands_a_chunk_read_by_one_stage_to_the_next():
         return tag, sum(float(b.sum()) for b in blocks)
 
     groups = [
-        [(0, total(add, ("a",), chunks[0:3])), (9, total(add, ("b",), chunks[2:4]))],
-        [(17, total(add, ("c",), chunks[3:5]))],
+        [
+            (0, total(add, ("a",), chunks[0:3], [32] * 3)),
+            (9, total(add, ("b",), chunks[2:4], [32] * 2)),
+        ],
+        [(17, total(add, ("c",), chunks[3:5], [32] * 2))],
     ]
     with mock.patch.object(_stream_run, "STAGE_SAMPLES", 8):
         out = _stream_run.staged(groups)
     assert out == [[("a", 12.0), ("b", 20.0)], [("c", 28.0)]]
     assert sorted(reads) == [0, 1, 2, 3, 4]  # chunks 2 and 3 read once each
+    reads.clear()  # with room for no chunk: read again
+    with mock.patch.multiple(_stream_run, STAGE_SAMPLES=8, HOLD_BYTES=16):
+        assert _stream_run.staged(groups) == out
+    assert sorted(reads) == [0, 1, 2, 2, 3, 3, 4]
 
 
 def test_staged_keeps_the_order_of_mixed_delayed_and_array_tasks():
