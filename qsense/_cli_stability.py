@@ -138,8 +138,10 @@ _RECORDS = (".h5", ".hdf5", ".nc")
 
 def _record(path: str, var: str | None, rate: float | None) -> xr.DataArray:
     """The record of an HDF5/NetCDF file, dask-backed: a saved DataArray, or the
-    variable ``var`` (default: the only one) of a Dataset; ``rate`` (Hz) overrides its
-    ``sample_rate``."""
+    variable ``var`` (default: the only one) of a Dataset. Its sample rate (Hz) is
+    ``rate``, else its ``sample_rate`` attribute or its time coordinate (validated
+    once here; the coordinate is then dropped, so the statistics do not read it
+    again)."""
     from qsense.io import load
 
     obj = load(path, lazy=True)
@@ -154,11 +156,11 @@ def _record(path: str, var: str | None, rate: float | None) -> xr.DataArray:
         raise ValueError(f"--var {var!r}: {path} holds one record, {obj.name!r}")
     if obj.ndim != 1 or obj.dims[0] != "time":
         raise ValueError(f"{path}: the record must be 1-D along 'time', got dims {obj.dims}")
-    if rate is not None:
-        obj = obj.assign_attrs(sample_rate=float(rate))
-    elif "sample_rate" not in obj.attrs:
-        raise ValueError(f"{path}: no sample_rate attribute; give --rate (Hz)")
-    return obj
+    from qsense._lazy import lazy_series
+
+    _, found, _, _ = lazy_series(obj, rate, name=str(path))  # one pass over a dask time
+    obj = obj.drop_vars(list(obj.coords))
+    return obj.assign_attrs(sample_rate=float(found))
 
 
 def _compute(args: argparse.Namespace) -> int:

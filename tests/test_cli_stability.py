@@ -131,3 +131,24 @@ def test_hdf5_record_is_streamed_and_equals_the_text_file(capsys, tmp_path):
     save(xr.Dataset({"a": record, "b": record}), tmp_path / "two.h5")
     assert cli.main(["stability", str(tmp_path / "two.h5"), "--no-plot"]) == 2
     assert "choose one with --var" in capsys.readouterr().err
+
+
+def test_simulated_clock_file_variable_and_rate_from_its_time_coordinate(capsys, tmp_path):
+    """A run streamed to disk by qsense.io.simulate_to_file (a Dataset of several
+    variables, times but no sample_rate): --var picks the frequency, the rate comes
+    from the time coordinate, the numbers are those of the in-memory record."""
+    from qsense.io import load, simulate_to_file
+    from qsense.sensors.clock import AtomicClock
+    from qsense.stability import analyse
+
+    path = tmp_path / "clock.h5"
+    simulate_to_file(AtomicClock.preset("rb-pop"), 200.0, path, chunk_seconds=50.0, seed=3)
+    out_h5 = tmp_path / "res.h5"
+    argv = ["stability", str(path), "--var", "freq", "--type", "freq", "--stat", "oadev,mdev"]
+    assert cli.main([*argv, "--no-plot", "-o", str(out_h5)]) == 0
+    assert "tau0 = 0.004 s" in capsys.readouterr().out
+    got = load(out_h5)
+    freq = load(path)["freq"]
+    want = analyse(freq.values, 250.0, "freq", ["oadev", "mdev"], "octave")
+    np.testing.assert_array_equal(got.n.values, want.n.values)
+    np.testing.assert_allclose(got.dev.values, want.dev.values, rtol=1e-12)
