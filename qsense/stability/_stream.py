@@ -54,7 +54,7 @@ from qsense._lazy import lazy_series
 from qsense.stability import _stream_run
 from qsense.stability._kernels import _decimated_sum
 from qsense.stability._kernels_noise import acf_alphas, b1_ratios
-from qsense.stability._kernels_stream import acf_levels, all_finite, window_sums
+from qsense.stability._kernels_stream import acf_levels, check_finite, gap_error, window_sums
 from qsense.stability._registry import SPECS, Spec
 from qsense.stability._stream_long import (
     LONG_KINDS,
@@ -140,21 +140,6 @@ class LazyRecord:
         return _integrated(copied(self.source, seed), self.mean, self.rate, self.carries)
 
 
-def _gap_error(name: str = "data") -> ValueError:
-    return ValueError(
-        f"{name} contains NaN (a gap): a dask-backed record is streamed only without "
-        "gaps; fill or split the record, or pass data.compute() to use the in-memory "
-        "path, which handles gaps"
-    )
-
-
-def _finite(block: np.ndarray) -> None:
-    if not all_finite(block):
-        if np.isinf(block).any():
-            raise ValueError("data contains infinite values; use NaN for a gap")
-        raise _gap_error()
-
-
 def _integrate(y: np.ndarray, carry: float, mean: float, rate: float, first: bool) -> np.ndarray:
     """Phase of one chunk: the running sum of ``(y - mean) / rate`` from ``carry`` (the
     ``first`` chunk also holds the leading point, ``carry`` itself)."""
@@ -196,7 +181,7 @@ def prepare_lazy(
     if inf:
         raise ValueError(f"{name} contains infinite values; use NaN for a gap")
     if nan:
-        raise _gap_error(name)
+        raise gap_error(name)
     mean = float(total) / n_in
     carries = _carries(values, mean, rate)
     x = _integrated(values, mean, rate, carries)
@@ -259,7 +244,7 @@ def _stat_block(start, kind, order, ms, lo, hi, check, *blocks):
     a :class:`Window` of the blocks (no copy), with the lag kernels."""
     w = Window(blocks, start)
     if check:
-        _finite(w.blocks[0])
+        check_finite(w.blocks[0])
     lags = _lags(kind, order)
     return window_sums(w.blocks, w.edges, ms, lo, hi, lags, kind == "strided")
 
@@ -299,10 +284,13 @@ def _windowed(func, src: Any, reach: int, *args: Any) -> list[tuple[int, Any]]:
     return tasks
 
 
-def _stat_tasks(spec: Spec, rec: LazyRecord, ms: np.ndarray) -> Flow:
+def _stat_tasks(
+    spec: Spec, rec: LazyRecord, ms: np.ndarray, prefix: Any = None
+) -> list[tuple[int, Any]]:
     """One task per block of the statistic's source (the phase; TOTDEV: the reflected
-    phase; MDEV, TDEV: the phase's compensated prefix sums), each returning
-    (sums, counts) per factor of ``ms``, with its start (a :data:`Flow`)."""
+    phase; MDEV, TDEV: the phase's compensated prefix sums, from ``prefix`` = (shift,
+    carries) of :func:`._stream_long.prefix_carries`), each returning (sums, counts)
+    per factor of ``ms``, with its start."""
     kind, order = _KIND[spec.name]
     x, n = rec.x, rec.n_phase
     check = rec.check
@@ -320,8 +308,7 @@ def _stat_tasks(spec: Spec, rec: LazyRecord, ms: np.ndarray) -> Flow:
     elif kind == "mdev":
         if rec.check:
             x = x.map_blocks(_checked, dtype=np.float64)
-        x0, carries = yield from prefix_carries(rec.x)
-        src = prefix_sums(x, x0, carries)
+        src = prefix_sums(x, *prefix)
         lo, hi = np.zeros(ms.size, np.int64), np.maximum(n - 3 * ms + 1, 0)
         check = False
     else:
@@ -332,7 +319,7 @@ def _stat_tasks(spec: Spec, rec: LazyRecord, ms: np.ndarray) -> Flow:
 
 
 def _checked(block: np.ndarray) -> np.ndarray:
-    _finite(block)
+    check_finite(block)
     return block
 
 
@@ -429,13 +416,14 @@ def _sums(spec: Spec, rec: LazyRecord, ms: np.ndarray, extra: list[tuple[int, An
     window = WINDOW_SAMPLES // (2 if kind == "mdev" else 1)  # MDEV's source: two rows
     long = width.get(kind, 0) * ms > window if kind in width else np.zeros(ms.size, bool)
     short = ms[~long]
-    stat = (yield from _stat_tasks(spec, rec, short)) if short.size else []
+    prefix = (yield from prefix_carries(rec.x)) if kind == "mdev" else None  # one pass
+    stat = _stat_tasks(spec, rec, short, prefix) if short.size else []
     checks = []
     if rec.check and not short.size:  # the long-tau reads do not check the values
         checks = _windowed(_check_block, rec.x, 0)
     lag = []
     if kind in LONG_KINDS:
-        lag = yield from long_tasks(kind, rec, ms[long].tolist(), BLOCK_SAMPLES, window)
+        lag = yield from long_tasks(kind, rec, ms[long].tolist(), BLOCK_SAMPLES, window, prefix)
     done = yield [stat, *lag, list(extra), checks]
     s, n = np.zeros(ms.size), np.zeros(ms.size, dtype=np.int64)
     s[~long], n[~long] = _combine(done[0], short.size)
@@ -445,7 +433,7 @@ def _sums(spec: Spec, rec: LazyRecord, ms: np.ndarray, extra: list[tuple[int, An
 
 
 def _check_block(start: int, block: np.ndarray) -> None:
-    _finite(block)
+    check_finite(block)
 
 
 def streamed(

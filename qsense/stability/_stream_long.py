@@ -40,7 +40,7 @@ from qsense.stability._kernels_stream import (
     prefix_chunk,
 )
 from qsense.stability._stream_run import OnBlocks
-from qsense.stability._stream_window import Window, segments
+from qsense.stability._stream_window import Window, block_bounds, segments
 
 __all__ = ["LONG_KINDS", "long_sums", "long_tasks", "prefix_carries", "prefix_sums"]
 
@@ -97,26 +97,20 @@ def prefix_sums(x: Any, shift: float, carries: list[tuple[float, float]]) -> Any
     return da.concatenate(parts, axis=1)
 
 
-def _blocks_of(size: int, chunks: tuple[int, ...], least: int) -> list[tuple[int, int]]:
-    out, a, b = [], 0, 0
-    for c in chunks:
-        b = min(size, b + int(c))
-        if b - a >= least:
-            out.append((a, b))
-            a = b
-    if size > a:
-        out.append((a, size))
-    return out
-
-
 def long_tasks(
-    kind: str, rec: Any, ms: list[int], least: int, shared: int = 0
+    kind: str,
+    rec: Any,
+    ms: list[int],
+    least: int,
+    shared: int = 0,
+    prefix: tuple[float, list[tuple[float, float]]] | None = None,
 ) -> Generator[Any, Any, list[list[tuple[int, Any]]]]:
     """Per factor of ``ms``, one task per block of terms returning (sum, count) from the
     lagged reads of ``kind`` (see the module docstring), with its first term; blocks of
     at least ``least`` terms. OADEV, OHDEV: offsets up to ``shared`` read the record
-    itself, not a copy (the windows of the short taus hold those samples already). A
-    generator as :func:`_ends`."""
+    itself, not a copy (the windows of the short taus hold those samples already).
+    MDEV, TDEV: ``prefix`` = (shift, carries) of :func:`prefix_carries`. A generator
+    as :func:`_ends`."""
     n = rec.n_phase
     lags = LONG_KINDS[kind]
     m_arr = np.asarray(ms, dtype=np.int64)
@@ -134,7 +128,7 @@ def long_tasks(
             return _reflected(rec, o, e, x0, xl)
 
     elif kind == "mdev":
-        x0, carries = yield from prefix_carries(rec.x)
+        x0, carries = prefix
         lo, hi = np.zeros(m_arr.size, np.int64), np.maximum(n - 3 * m_arr + 1, 0)
 
         def source(o: int) -> Any:
@@ -152,7 +146,7 @@ def long_tasks(
     out = []
     for m, ok, a0, a1 in zip(m_arr.tolist(), use.tolist(), lo.tolist(), hi.tolist(), strict=True):
         tasks = []
-        for a, b in _blocks_of(int(base.shape[0]), base.chunks[0], least) if ok else []:
+        for a, b in block_bounds(base.chunks[0], least) if ok else []:
             i0, i1 = max(a, a0), min(b, a1)
             if i1 <= i0:
                 continue

@@ -57,6 +57,8 @@ from dask.base import tokenize
 from dask.delayed import Delayed
 
 from qsense._numba import kernel
+from qsense.stability._kernels_stream import refuse_nonfinite
+from qsense.stability._stream_window import block_bounds
 
 __all__ = ["BLOCK_SAMPLES", "mtie_sums"]
 
@@ -190,17 +192,6 @@ def _long_ranges(near, far, ends, counts, mid_hi, mid_lo, sufmax, sufmin, out): 
 # ---------------------------------------------------------------- block tasks
 
 
-def _refuse(block: np.ndarray) -> None:
-    """Raise the errors of ``_stream._finite`` for a block holding NaN or inf."""
-    if np.isinf(block).any():
-        raise ValueError("data contains infinite values; use NaN for a gap")
-    raise ValueError(
-        "data contains NaN (a gap): a dask-backed record is streamed only without "
-        "gaps; fill or split the record, or pass data.compute() to use the in-memory "
-        "path, which handles gaps"
-    )
-
-
 def _joined(parts: list[np.ndarray], skip: int, size: int) -> np.ndarray:
     """``size`` samples from ``skip`` of the chunks ``parts`` put end to end."""
     if len(parts) == 1:
@@ -230,7 +221,7 @@ def _first_pass(parts, size, total, ms, counts, check):
     xb = _joined(parts, 0, total)
     hi, lo, bad = _extremes(xb[:size])
     if check and bad:
-        _refuse(xb[:size])
+        refuse_nonfinite(xb[:size])
     out = np.zeros(ms.size)
     if ms.size:
         _short_ranges(xb, ms, counts, np.empty(xb.size), np.empty(xb.size), out)
@@ -274,17 +265,8 @@ def _far_pass(near, far, skip, size, ends, counts, mid_hi, mid_lo):
 
 
 def _blocks(chunks: tuple[int, ...], least: int) -> np.ndarray:
-    """Block bounds, shape (P, 2): runs of consecutive chunks of at least ``least``
-    samples (the last run may be shorter)."""
-    out, a, b = [], 0, 0
-    for size in chunks:
-        b += int(size)
-        if b - a >= least:
-            out.append((a, b))
-            a = b
-    if b > a:
-        out.append((a, b))
-    return np.array(out, dtype=np.int64).reshape(-1, 2)
+    """:func:`._stream_window.block_bounds` as an array of shape (P, 2)."""
+    return np.array(block_bounds(chunks, least), dtype=np.int64).reshape(-1, 2)
 
 
 def _range_reduce(v: np.ndarray, lo: np.ndarray, hi: np.ndarray, op: Any, empty: float):

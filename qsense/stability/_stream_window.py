@@ -5,9 +5,11 @@ A term of a streamed statistic at factor ``m`` reads samples ``m`` apart; the te
 start in one block read up to ``p m`` samples beyond it. Instead of concatenating the
 block with a halo of the following samples (a copy of the block and its halo per task,
 which cost more than the statistic itself), a task receives the block and the whole
-following blocks its window reaches, as they are, and :meth:`Window.segments` splits
-its range of terms where one of the reads crosses from one block to the next: inside a
-segment every read is a view of one block, and the numba kernels loop over the views.
+following blocks its window reaches, as they are (a :class:`Window`). The numba
+kernel of the short taus (:func:`._kernels_stream.window_sums`) splits its range of
+terms where one of the reads crosses from one block to the next, and :func:`segments`
+does the same for the long-tau reads, each from its own run of chunks: inside a
+segment every read is a view of one block.
 
 Blocks are runs of consecutive chunks of the source (``dask.array`` chunks along the
 last axis) of at least ``least`` samples (:func:`block_bounds`), so that the number of
@@ -90,20 +92,13 @@ class Window:
         k = self._locate(g)
         return self.blocks[k][..., g - self.edges[k]]
 
-    def segments(
-        self, i0: int, i1: int, offsets: Sequence[int], step: int = 1
-    ) -> Iterator[list[np.ndarray]]:
-        """Views of the reads ``x[i + o]`` (``o`` in ``offsets``) of the terms ``i`` in
-        ``[i0, i1)`` (global indices; with ``step``, only the multiples of ``step``),
-        split where a read crosses a block edge: per segment, one view per offset."""
-        return segments([self] * len(offsets), i0, i1, offsets, step)
-
 
 def segments(
-    windows: Sequence[Window], i0: int, i1: int, offsets: Sequence[int], step: int = 1
+    windows: Sequence[Window], i0: int, i1: int, offsets: Sequence[int]
 ) -> Iterator[list[np.ndarray]]:
-    """:meth:`Window.segments` with each read from its own window: the read ``q`` of the
-    term ``i`` is ``windows[q]`` at the global index ``i + offsets[q]``."""
+    """Views of the reads of the terms ``i`` in ``[i0, i1)`` (global indices), the read
+    ``q`` from ``windows[q]`` at ``i + offsets[q]``, split where a read crosses a block
+    edge: per segment, one view per read."""
     if i1 <= i0:
         return
     cuts = {i0, i1}
@@ -115,13 +110,9 @@ def segments(
             cuts.add(e - o)
     bounds = sorted(cuts)
     for u, v in itertools.pairwise(bounds):
-        if step > 1:
-            u = -(-u // step) * step
-            if u >= v:
-                continue
         views = []
         for w, o in zip(windows, offsets, strict=True):
             k = w._locate(u + o)
             e = w.edges[k]
-            views.append(w.blocks[k][..., u + o - e : v + o - e : step])
+            views.append(w.blocks[k][..., u + o - e : v + o - e])
         yield views

@@ -194,9 +194,9 @@ def test_long_taus_read_lagged_copies(stat, data_type):
     calls = []
     real = _stream_long.long_tasks
 
-    def spy(kind, rec, ms, least, shared=0):
+    def spy(kind, rec, ms, least, shared=0, prefix=None):
         calls.append((kind, list(ms)))
-        return real(kind, rec, ms, least, shared)
+        return real(kind, rec, ms, least, shared, prefix)
 
     ref = getattr(S, stat)(y, rate=2.0, data_type=data_type, taus="octave")
     budgets = dict(BLOCK_SAMPLES=16, WINDOW_SAMPLES=24, STAGE_SAMPLES=100)
@@ -236,6 +236,23 @@ def test_copied_graphs_share_no_key_and_give_the_same_values():
     assert not set(dict(c.__dask_graph__())) & set(dict(x.__dask_graph__()))
     np.testing.assert_array_equal(c.compute(), x.compute())
     assert c.chunks == x.chunks
+
+
+def test_mdev_prefix_carries_are_read_once_for_short_and_long_taus():
+    """The carries of MDEV's prefix sums are one pass over the record, shared by the
+    block windows and the long-tau reads (alpha imposed: no R(n) pass)."""
+    from qsense.stability import _stream_long
+
+    y = _record("white", 700, 8)
+    ref = S.mdev(y, rate=1.0, taus="octave", alpha=0)
+    with (
+        _patched(BLOCK_SAMPLES=16, WINDOW_SAMPLES=48, STAGE_SAMPLES=100),
+        mock.patch.object(_stream, "prefix_carries", wraps=_stream_long.prefix_carries) as pc,
+        mock.patch.object(_stream, "long_tasks", wraps=_stream_long.long_tasks) as lt,
+    ):
+        got = S.mdev(da.from_array(y, chunks=60), rate=1.0, taus="octave", alpha=0)
+    assert pc.call_count == 1 and lt.called
+    _same(got, ref, "mdev")
 
 
 def test_long_tau_kernels_against_loops():
