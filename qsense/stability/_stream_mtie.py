@@ -57,7 +57,7 @@ from dask.base import tokenize
 from dask.delayed import Delayed
 
 from qsense._numba import kernel
-from qsense.stability._kernels_stream import refuse_nonfinite
+from qsense.stability._stream_gaps import refuse_gap
 from qsense.stability._stream_window import block_bounds
 
 __all__ = ["BLOCK_SAMPLES", "mtie_sums"]
@@ -221,7 +221,7 @@ def _first_pass(parts, size, total, ms, counts, check):
     xb = _joined(parts, 0, total)
     hi, lo, bad = _extremes(xb[:size])
     if check and bad:
-        refuse_nonfinite(xb[:size])
+        refuse_gap("mtie")(xb[:size])
     out = np.zeros(ms.size)
     if ms.size:
         _short_ranges(xb, ms, counts, np.empty(xb.size), np.empty(xb.size), out)
