@@ -43,7 +43,7 @@ Measured: tests/benchmarks/bench_long_record.py.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import dask
@@ -61,6 +61,7 @@ from qsense.stability._stream_gaps import (
     acf_block_nan,
     acf_gaps,
     decimated_terms,
+    finite_span,
     gap_refused,
     prefix_carries,  # the gap-aware pass (._stream_long's, which finds the gaps)
     r1_nan,
@@ -314,7 +315,7 @@ def _stat_tasks(
     if kind == "totdev":
         e = int(min(ms.max(), n - 2))
         if rec.check:  # the reflected ends are not checked again
-            x = x.map_blocks(refuse_gap(spec.name), dtype=np.float64)
+            x = x.map_blocks(_checked, dtype=np.float64)
         head = 2.0 * x[0] - x[e:0:-1]
         tail = 2.0 * x[n - 1] - x[n - 2 : n - 2 - e : -1] if e else x[:0]
         src = da.concatenate([head, x, tail]) if e else x
@@ -428,6 +429,13 @@ def _sums(spec: Spec, rec: LazyRecord, ms: np.ndarray, extra: list[tuple[int, An
     if kind == "mtie":  # two passes of its own (:mod:`._stream_mtie`)
         s, n = mtie_sums(rec, ms, WINDOW_SAMPLES)
         return s, n, np.zeros(ms.size, bool), (yield [list(extra)])[0]
+    if kind == "totdev" and rec.check:  # leading/trailing NaN trimmed, as in memory
+        first, stop = yield from finite_span(rec.x)
+        if stop - first < 3:  # no term (in memory: NaN, n = 0)
+            done = yield [list(extra)]
+            return np.zeros(ms.size), np.zeros(ms.size, np.int64), np.zeros(ms.size, bool), done[0]
+        if stop - first < rec.n_phase:
+            rec = replace(rec, x=rec.x[first:stop])
     width = {"diff2": 2, "strided": order, "diff3": 3, "mdev": 3, "totdev": 2}
     window = WINDOW_SAMPLES // (2 if kind == "mdev" else 1)  # MDEV's source: two rows
     long = width.get(kind, 0) * ms > window if kind in width else np.zeros(ms.size, bool)

@@ -8,6 +8,10 @@ for the long-tau lag tasks (:func:`lag_terms`) and the decimated phase of the lo
 and HDEV taus (:func:`decimated_terms`). Infinite values are still refused
 (:func:`refuse_inf`).
 
+TOTDEV: the in-memory path trims the leading and trailing NaN before reflecting the
+record; so does the stream (:func:`finite_span`: the end points read, and only when
+one is NaN, the chunks from that end until a finite sample).
+
 MDEV, TDEV: one pass of chunk sums builds the carries of the compensated prefix sums
 (:func:`prefix_carries`); when a chunk sum is NaN the record has gaps, and the
 carries are recomputed NaN-aware (NaN as 0, with the number of NaN samples before each
@@ -53,6 +57,7 @@ __all__ = [
     "GAP_STATISTICS",
     "acf_gaps",
     "decimated_terms",
+    "finite_span",
     "gap_refused",
     "lag_terms",
     "prefix_carries",
@@ -63,7 +68,7 @@ __all__ = [
 ]
 
 #: Statistics whose streamed path handles NaN (gaps) in a phase record.
-GAP_STATISTICS = ("adev", "oadev", "hdev", "ohdev", "mdev", "tdev")
+GAP_STATISTICS = ("adev", "oadev", "hdev", "ohdev", "mdev", "tdev", "totdev")
 
 
 def gap_refused(what: str, name: str = "data") -> ValueError:
@@ -119,6 +124,46 @@ def decimated_terms(s: float, n: int, z: np.ndarray, order: int) -> tuple[float,
     """The gap-free sum ``(s, n)`` of the decimated phase ``z``, or, when NaN, its terms
     recomputed skipping the NaN ones."""
     return decimated_sum_nan(z, order) if not math.isfinite(s) else (s, n)
+
+
+# ---------------------------------------------------------------- TOTDEV's trimmed ends
+
+
+def finite_span(x: Any) -> Generator[Any, Any, tuple[int, int]]:
+    """``(first, stop)``: the indices of the first finite sample of ``x`` and one past
+    its last (``(0, 0)`` when none), as the trimming of
+    :func:`._kernels.totdev_raw`: the two end points, then, from an end that is NaN,
+    one chunk at a time until a finite sample."""
+    n = int(x.shape[0])
+    ((a, b),) = yield [[(0, x[0]), (n - 1, x[n - 1])]]
+    if not math.isnan(a) and not math.isnan(b):
+        return 0, n
+    starts = np.concatenate([[0], np.cumsum(x.chunks[0])]).tolist()
+    blocks = list(x.to_delayed().ravel())
+    first = 0
+    if math.isnan(a):
+        first = None
+        for k, blk in enumerate(blocks):
+            ((i,),) = yield [[(starts[k], dask.delayed(_finite_at, pure=True)(blk, True))]]
+            if i >= 0:
+                first = starts[k] + i
+                break
+        if first is None:
+            return 0, 0
+    stop = n
+    if math.isnan(b):
+        for k in range(len(blocks) - 1, -1, -1):
+            ((i,),) = yield [[(starts[k], dask.delayed(_finite_at, pure=True)(blocks[k], False))]]
+            if i >= 0:
+                stop = starts[k] + i + 1
+                break
+    return first, stop
+
+
+def _finite_at(block: np.ndarray, first: bool) -> int:
+    """Index of the first (or last) non-NaN sample of ``block``, -1 if none."""
+    ok = np.flatnonzero(~np.isnan(block))
+    return -1 if not ok.size else int(ok[0] if first else ok[-1])
 
 
 # ---------------------------------------------------------------- MDEV, TDEV prefix sums

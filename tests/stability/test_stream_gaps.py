@@ -178,7 +178,7 @@ def test_gap_free_path_does_not_call_the_nan_kernels():
         assert called["lag_mdev_sum_nan"].called and called["block_sum_nan"].called
 
 
-@pytest.mark.parametrize("stat", ["totdev", "mtie"])
+@pytest.mark.parametrize("stat", ["mtie"])
 def test_statistics_without_gap_streaming_refuse_nan_by_name(stat):
     x = _record("wfm", 200, 2)
     x[57] = np.nan
@@ -200,6 +200,26 @@ def test_frequency_gaps_refused_and_infinities_refused():
     x[0] = np.nan  # MDEV: the shift found past the NaN, then the inf
     with pytest.raises(ValueError, match="infinite"):
         S.mdev(da.from_array(x, chunks=50), rate=1.0)
+
+
+def test_totdev_trims_leading_and_trailing_nan_over_several_chunks():
+    """TOTDEV reflects the record between its first and last finite samples (found
+    chunk by chunk from each end), as the in-memory path; too few left: no term."""
+    x = _record("wfm", 300, 6)
+    x[:75] = np.nan
+    x[230:] = np.nan
+    x[[100, 150, 151]] = np.nan
+    ref = S.totdev(x, rate=1.0, taus="all")
+    for chunks in (10, (75, 1, 154, 70), 299):
+        with _budgets(True):
+            got = S.totdev(da.from_array(x, chunks=chunks), rate=1.0, taus="all")
+        _same(got, ref, f"chunks={chunks}")
+    x[77:] = np.nan
+    with pytest.warns(UserWarning, match="complete term"):
+        ref = S.totdev(x, rate=1.0)
+    with pytest.warns(UserWarning, match="complete term"):
+        got = S.totdev(da.from_array(x, chunks=20), rate=1.0)
+    _same(got, ref, "two finite points")
 
 
 def test_all_nan_record_warns_as_in_memory():
