@@ -11,6 +11,10 @@ terms here, with the rules of the in-memory kernels (:mod:`._kernels`):
   the number of NaN samples before each point (``bad``); a term ``j`` is valid iff
   ``bad[j + 3m] == bad[j]`` (no NaN in ``x[j : j + 3m]``), as
   :func:`._kernels_modified._mdev` (:func:`prefix_chunk_nan`, :func:`block_sum_nan`);
+* MTIE: the maxima and minima propagate NaN, so that a window holding a NaN has a
+  NaN range, which never wins: the windows with a NaN are skipped, as
+  :func:`._kernels_mtie.mtie_doubling` (mode 1) skips them (:func:`short_ranges_nan`,
+  :func:`long_ranges_nan`);
 * the lag-1 autocorrelation of noise identification skips the NaN samples of a level
   and the pairs holding one, as :func:`._kernels_noise._lag1` (:func:`acf_levels_nan`).
 
@@ -31,7 +35,9 @@ __all__ = [
     "decimated_sum_nan",
     "lag_mdev_sum_nan",
     "lag_sum_nan",
+    "long_ranges_nan",
     "prefix_chunk_nan",
+    "short_ranges_nan",
     "window_sums_nan",
 ]
 
@@ -359,4 +365,103 @@ def acf_levels_nan(z, extra, t0, t1, nz, base, dmax, shift) -> np.ndarray:
         np.asarray(shift, dtype=np.float64),
         out,
     )
+    return out
+
+
+# ---------------------------------------------------------------- MTIE
+
+
+@kernel(nogil=True)
+def _pmax(a, b):  # pragma: no cover - numba
+    """The larger of ``a`` and ``b``, NaN if either is (NaN propagates)."""
+    return a if (a > b) | (a != a) else b
+
+
+@kernel(nogil=True)
+def _pmin(a, b):  # pragma: no cover - numba
+    """The smaller of ``a`` and ``b``, NaN if either is."""
+    return a if (a < b) | (a != a) else b
+
+
+@kernel(nogil=True)
+def _double_nan(up, down, span):  # pragma: no cover - numba
+    """``up[i] = max(up[i], up[i + span])`` (``down``: min), NaN propagating."""
+    for i in range(up.size - 2 * span + 1):
+        up[i] = _pmax(up[i], up[i + span])
+        down[i] = _pmin(down[i], down[i + span])
+
+
+@kernel(nogil=True)
+def _short_nan(x, ms, counts, up, down, out):  # pragma: no cover - numba
+    """``._stream_mtie._short_ranges`` with NaN propagating through the maxima and
+    minima: a window holding a NaN has a NaN range, which never wins (skipped, as the
+    in-memory mode 1)."""
+    up[:] = x
+    down[:] = x
+    span = 1
+    for k in range(ms.size):
+        w = ms[k] + 1
+        out[k] = 0.0
+        if counts[k] <= 0:
+            continue
+        while 2 * span <= w:
+            _double_nan(up, down, span)
+            span *= 2
+        off = w - span
+        best = 0.0
+        for i in range(counts[k]):
+            r = _pmax(up[i], up[i + off]) - _pmin(down[i], down[i + off])
+            best = r if r > best else best
+        out[k] = best
+
+
+def short_ranges_nan(x: np.ndarray, ms: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Largest range (s) per factor of the windows ``x[i..i+ms[k]]``, ``i <
+    counts[k]``, that hold no NaN (0 without one); ``ms`` ascending."""
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    out = np.zeros(ms.size)
+    _short_nan(x, ms, counts, np.empty(x.size), np.empty(x.size), out)
+    return out
+
+
+@kernel(nogil=True)
+def _long_nan(near, far, ends, counts, mid_hi, mid_lo, sufmax, sufmin, out):  # pragma: no cover
+    """``._stream_mtie._long_ranges`` with NaN propagating (``mid_hi``/``mid_lo`` NaN:
+    the blocks between hold a NaN, every window across them is skipped)."""
+    hi = -np.inf
+    lo = np.inf
+    for i in range(near.size - 1, -1, -1):
+        hi = _pmax(near[i], hi)
+        lo = _pmin(near[i], lo)
+        sufmax[i] = hi
+        sufmin[i] = lo
+    for k in range(ends.size):
+        c = counts[k]
+        e = ends[k]
+        out[k] = 0.0
+        if c <= 0:
+            continue
+        ph = mid_hi
+        pl = mid_lo
+        for t in range(e):
+            ph = _pmax(far[t], ph)
+            pl = _pmin(far[t], pl)
+        best = 0.0
+        for i in range(c):
+            v = far[e + i]
+            ph = _pmax(v, ph)
+            pl = _pmin(v, pl)
+            r = _pmax(sufmax[i], ph) - _pmin(sufmin[i], pl)
+            best = r if r > best else best
+        out[k] = best
+
+
+def long_ranges_nan(near, far, ends, counts, mid_hi: float, mid_lo: float) -> np.ndarray:
+    """Largest range (s) per factor of the windows from ``near`` to ``far`` that hold
+    no NaN (see :func:`_long_nan`)."""
+    near = np.ascontiguousarray(near, dtype=np.float64)
+    far = np.ascontiguousarray(far, dtype=np.float64)
+    out = np.zeros(len(ends))
+    work = np.empty(near.size), np.empty(near.size)
+    _long_nan(near, far, ends, counts, float(mid_hi), float(mid_lo), *work, out)
     return out

@@ -8,6 +8,12 @@ for the long-tau lag tasks (:func:`lag_terms`) and the decimated phase of the lo
 and HDEV taus (:func:`decimated_terms`). Infinite values are still refused
 (:func:`refuse_inf`).
 
+MTIE (:mod:`._stream_mtie`): a block whose samples (or halo) hold a NaN computes its
+ranges with NaN propagating through the maxima and minima, so that a window holding a
+NaN never wins, and returns its NaN indices, from which the windows without one are
+counted (:func:`valid_windows`); a block with a NaN has NaN extremes, so that the
+long windows across it are skipped too.
+
 TOTDEV: the in-memory path trims the leading and trailing NaN before reflecting the
 record; so does the stream (:func:`finite_span`: the end points read, and only when
 one is NaN, the chunks from that end until a finite sample).
@@ -65,10 +71,11 @@ __all__ = [
     "r1_nan",
     "refuse_inf",
     "stat_terms",
+    "valid_windows",
 ]
 
 #: Statistics whose streamed path handles NaN (gaps) in a phase record.
-GAP_STATISTICS = ("adev", "oadev", "hdev", "ohdev", "mdev", "tdev", "totdev")
+GAP_STATISTICS = ("adev", "oadev", "hdev", "ohdev", "mdev", "tdev", "totdev", "mtie")
 
 
 def gap_refused(what: str, name: str = "data") -> ValueError:
@@ -164,6 +171,21 @@ def _finite_at(block: np.ndarray, first: bool) -> int:
     """Index of the first (or last) non-NaN sample of ``block``, -1 if none."""
     ok = np.flatnonzero(~np.isnan(block))
     return -1 if not ok.size else int(ok[0] if first else ok[-1])
+
+
+# ---------------------------------------------------------------- MTIE
+
+
+def valid_windows(nan: np.ndarray, n: int, ms: np.ndarray) -> np.ndarray:
+    """Number of windows ``x[i..i+m]`` holding no NaN per factor of ``ms``, from the
+    indices ``nan`` (ascending) of the NaN samples of the ``n`` points: the runs of
+    finite samples of length ``L`` each hold ``max(L - m, 0)``."""
+    runs = np.diff(np.concatenate([[-1], nan, [n]])) - 1
+    length, times = np.unique(runs[runs > 0], return_counts=True)
+    out = np.zeros(ms.size, dtype=np.int64)
+    for k, m in enumerate(np.asarray(ms).tolist()):
+        out[k] = int(np.sum(times * np.maximum(length - m, 0)))
+    return out
 
 
 # ---------------------------------------------------------------- MDEV, TDEV prefix sums

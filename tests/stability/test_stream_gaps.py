@@ -178,12 +178,57 @@ def test_gap_free_path_does_not_call_the_nan_kernels():
         assert called["lag_mdev_sum_nan"].called and called["block_sum_nan"].called
 
 
-@pytest.mark.parametrize("stat", ["mtie"])
-def test_statistics_without_gap_streaming_refuse_nan_by_name(stat):
-    x = _record("wfm", 200, 2)
-    x[57] = np.nan
-    with pytest.raises(ValueError, match=rf"gap.*not for {stat}"):
-        getattr(S, stat)(da.from_array(x, chunks=50), rate=1.0)
+@pytest.mark.parametrize("chunks", [(13,) * 15 + (5,), (1, 60, 2, 137)])
+def test_mtie_far_windows_skip_the_gaps_between_blocks(chunks):
+    """Factors longer than a block (pass 2): a window across a block holding a NaN is
+    skipped (its extremes NaN), as one whose near or far samples hold one."""
+    from qsense.stability import _stream_mtie as M
+    from qsense.stability._kernels import mtie_raw
+    from qsense.stability._registry import SPECS
+
+    x = np.cumsum(np.random.default_rng(2).standard_normal(200))
+    for holes in ([0], [199], [100], [20, 21, 150], list(range(40, 75))):
+        y = x.copy()
+        y[holes] = np.nan
+        rec = _stream.prepare_lazy(SPECS["mtie"], da.from_array(y, chunks=(chunks,)), 1.0, "phase")
+        ms = np.array([1, 5, 16, 40, 90, 150, 180, 198, 250], dtype=np.int64)
+        s, n = M.mtie_sums(rec, ms, 16)
+        v, c = mtie_raw(y, ms, 1.0)
+        np.testing.assert_array_equal(n, c, err_msg=str(holes))
+        np.testing.assert_array_equal(s, np.where(c > 0, v, 0.0), err_msg=str(holes))
+
+
+def test_mtie_nan_kernels_against_loops():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(80)
+    x[[5, 30, 31, 60]] = np.nan
+    ms = np.array([0, 1, 3, 8, 20], dtype=np.int64)
+    counts = np.array([80, 79, 60, 72, 30], dtype=np.int64)
+    xh = np.concatenate([x, np.zeros(20)])  # a halo, past the counted windows
+
+    def widest(lo_i, hi_i, m):
+        best = 0.0
+        for i in range(lo_i, hi_i):
+            w = xh[i : i + m + 1]
+            if not np.isnan(w).any():
+                best = max(best, w.max() - w.min())
+        return best
+
+    got = K.short_ranges_nan(xh, ms, counts)
+    for k, m in enumerate(ms.tolist()):
+        assert got[k] == widest(0, counts[k], m)
+    # long windows from near[i] to far[ends + i], extremes between given
+    near, far = x[:20], x[50:]
+    ends, cnt = np.array([0, 4]), np.array([20, 15])
+    got = K.long_ranges_nan(near, far, ends, cnt, 1.5, -0.5)
+    for k in range(2):
+        best = 0.0
+        for i in range(cnt[k]):
+            w = np.concatenate([near[i:], [1.5, -0.5], far[: ends[k] + i + 1]])
+            if not np.isnan(w).any():
+                best = max(best, w.max() - w.min())
+        assert got[k] == best
+    assert np.all(K.long_ranges_nan(near[6:], far[3:], ends, cnt, np.nan, np.nan) == 0.0)
 
 
 def test_frequency_gaps_refused_and_infinities_refused():
