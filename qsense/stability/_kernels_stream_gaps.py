@@ -11,6 +11,9 @@ terms here, with the rules of the in-memory kernels (:mod:`._kernels`):
   the number of NaN samples before each point (``bad``); a term ``j`` is valid iff
   ``bad[j + 3m] == bad[j]`` (no NaN in ``x[j : j + 3m]``), as
   :func:`._kernels_modified._mdev` (:func:`prefix_chunk_nan`, :func:`block_sum_nan`);
+* frequency gaps ("span", OADEV and OHDEV): the rows (phase filled, span) of the
+  estimators, a term valid iff its span is equal at its first and last read
+  (:func:`window_sums_span`, :func:`lag_sum_span`);
 * MTIE: the maxima and minima propagate NaN, so that a window holding a NaN has a
   NaN range, which never wins: the windows with a NaN are skipped, as
   :func:`._kernels_mtie.mtie_doubling` (mode 1) skips them (:func:`short_ranges_nan`,
@@ -35,10 +38,12 @@ __all__ = [
     "decimated_sum_nan",
     "lag_mdev_sum_nan",
     "lag_sum_nan",
+    "lag_sum_span",
     "long_ranges_nan",
     "prefix_chunk_nan",
     "short_ranges_nan",
     "window_sums_nan",
+    "window_sums_span",
 ]
 
 
@@ -465,3 +470,94 @@ def long_ranges_nan(near, far, ends, counts, mid_hi: float, mid_lo: float) -> np
     work = np.empty(near.size), np.empty(near.size)
     _long_nan(near, far, ends, counts, float(mid_hi), float(mid_lo), *work, out)
     return out
+
+
+# ---------------------------------------------------------------- frequency gaps (span)
+
+
+@kernel(nogil=True)
+def _lag_span(p0, p1, p2, p3, s0, s1, lags):  # pragma: no cover - numba
+    """Sum and count of the squared second (``lags`` 3) or third (4) differences whose
+    span is equal at the first (``s0``) and last (``s1``) read (in-memory mode 2)."""
+    s = 0.0
+    n = 0
+    for i in range(p0.size):
+        if lags == 3:
+            d = p2[i] - 2.0 * p1[i] + p0[i]
+        else:
+            d = p3[i] - 3.0 * p2[i] + 3.0 * p1[i] - p0[i]
+        ok = s1[i] == s0[i]
+        s += d * d if ok else 0.0
+        n += ok
+    return s, n
+
+
+def lag_sum_span(*reads: np.ndarray) -> tuple[float, int]:
+    """:func:`._kernels_stream.lag_sum` of reads with rows (phase filled, span): the
+    terms whose span differs at the two ends skipped (frequency gaps)."""
+    p = [np.ascontiguousarray(r[0], dtype=np.float64) for r in reads]
+    s0 = np.ascontiguousarray(reads[0][1], dtype=np.float64)
+    s1 = np.ascontiguousarray(reads[-1][1], dtype=np.float64)
+    lags = len(p)
+    s, n = _lag_span(p[0], p[1], p[2], p[3] if lags == 4 else p[2], s0, s1, lags)
+    return float(s), int(n)
+
+
+@kernel(nogil=True)
+def _window_span(blocks, spans, edges, ms, lo, hi, lags, out, cnt):  # pragma: no cover
+    """:func:`_window_nan` (overlapping terms) with the span rule: ``blocks`` the phase
+    filled, ``spans`` the span rows; a term valid iff its span is equal at its first
+    and last read."""
+    a = edges[0]
+    b = edges[1]
+    kq = np.zeros(4, dtype=np.int64)
+    cq = np.zeros(4, dtype=np.int64)
+    for k in range(ms.size):
+        out[k] = 0.0
+        cnt[k] = 0
+    for s0 in range(a, b, _SUB):
+        s1 = min(s0 + _SUB, b)
+        for k in range(ms.size):
+            m = ms[k]
+            j0 = max(s0, lo[k])
+            j1 = min(s1, hi[k])
+            while j0 < j1:
+                end = j1
+                for q in range(4):
+                    g = j0 + min(q, lags - 1) * m
+                    kq[q] = _locate(edges, g)
+                    cq[q] = g - edges[kq[q]]
+                    end = min(end, edges[kq[q] + 1] - min(q, lags - 1) * m)
+                size = end - j0
+                e = lags - 1
+                s, t = _lag_span(
+                    blocks[kq[0]][cq[0] : cq[0] + size],
+                    blocks[kq[1]][cq[1] : cq[1] + size],
+                    blocks[kq[2]][cq[2] : cq[2] + size],
+                    blocks[kq[3]][cq[3] : cq[3] + size],
+                    spans[kq[0]][cq[0] : cq[0] + size],
+                    spans[kq[e]][cq[e] : cq[e] + size],
+                    lags,
+                )
+                out[k] += s
+                cnt[k] += t
+                j0 = end
+
+
+def window_sums_span(blocks, edges, ms, lo, hi, lags: int):
+    """:func:`._kernels_stream.window_sums` (overlapping terms) of blocks with rows
+    (phase filled, span), the span rule of frequency gaps."""
+    out = np.zeros(ms.size)
+    cnt = np.zeros(ms.size, dtype=np.int64)
+    _window_span(
+        _typed([b[0] for b in blocks]),
+        _typed([b[1] for b in blocks]),
+        np.asarray(edges, dtype=np.int64),
+        np.ascontiguousarray(ms, dtype=np.int64),
+        np.ascontiguousarray(lo, dtype=np.int64),
+        np.ascontiguousarray(hi, dtype=np.int64),
+        int(lags),
+        out,
+        cnt,
+    )
+    return out, cnt

@@ -58,15 +58,16 @@ from qsense.stability._kernels_stream import acf_levels
 from qsense.stability._registry import SPECS, Spec
 from qsense.stability._stream_gaps import (
     GAP_STATISTICS,
-    acf_block_nan,
     acf_gaps,
     decimated_terms,
     finite_span,
-    gap_refused,
+    freq_gap_record,
+    noise_block_nan,
     prefix_carries,  # the gap-aware pass (._stream_long's, which finds the gaps)
     r1_nan,
     refuse_gap,
     refuse_inf,
+    span_view,
     stat_terms,
 )
 from qsense.stability._stream_long import (
@@ -140,13 +141,17 @@ class LazyRecord:
     source: Any = None  # frequency input: the values, their mean, the phase per chunk
     mean: float = 0.0
     carries: tuple[float, ...] = ()
+    remake: Any = None  # frequency gaps: the copy's phase (._stream_gaps.freq_gap_record)
+    filled: Any = None  # frequency gaps: the record of the estimators' rows
 
     @property
     def n_phase(self) -> int:
-        return int(self.x.shape[0])
+        return int(self.x.shape[-1])
 
     def copy(self, seed: Any) -> Any:
         """The phase from an independent copy of the record's graph (no shared keys)."""
+        if self.remake is not None:
+            return self.remake(seed)
         if self.source is None:
             return copied(self.x, seed)
         return _integrated(copied(self.source, seed), self.mean, self.rate, self.carries)
@@ -192,8 +197,8 @@ def prepare_lazy(
     nan, inf, total = dask.compute(da.isnan(values).any(), da.isinf(values).any(), values.sum())
     if inf:
         raise ValueError(f"{name} contains infinite values; use NaN for a gap")
-    if nan:
-        raise gap_refused("frequency input", name)
+    if nan:  # gaps: the finite mean, gaps integrated as it, marked (._stream_gaps)
+        return freq_gap_record(LazyRecord, values, rate, n_in, name)
     mean = float(total) / n_in
     carries = _carries(values, mean, rate)
     x = _integrated(values, mean, rate, carries)
@@ -258,7 +263,7 @@ def _stat_block(start, kind, order, ms, lo, hi, check, *blocks):
     if check:
         refuse_inf(w.blocks[0])  # NaN: a gap, its terms skipped (._stream_gaps)
     lags = _lags(kind, order)
-    return stat_terms(w.blocks, w.edges, ms, lo, hi, lags, kind == "strided")
+    return stat_terms(w.blocks, w.edges, ms, lo, hi, lags, kind)
 
 
 def _noise_block(start, n, gather, acf, base, dmax, shifts, *blocks):
@@ -276,11 +281,6 @@ def _noise_block(start, n, gather, acf, base, dmax, shifts, *blocks):
         nz = (n - 1) // m + 1 - base
         sums.append(acf_levels(xb[t0 * m - a :: m], extra, t0, t1, nz, base, dmax, shifts[k]))
     return kept, sums
-
-
-def _noise_block_nan(start, n, stream, base, dmax, shifts, *blocks):
-    """NaN-aware lag-1 sums per factor of ``stream`` (:func:`._stream_gaps.acf_block_nan`)."""
-    return acf_block_nan(Window(blocks, start), n, stream, base, dmax, shifts)
 
 
 # ---------------------------------------------------------------- passes
@@ -426,6 +426,7 @@ def _sums(spec: Spec, rec: LazyRecord, ms: np.ndarray, extra: list[tuple[int, An
     together with the ``extra`` (position, task) pairs (:func:`staged`); returns (s, n,
     the long factors, extra results)."""
     kind, order = _KIND[spec.name]
+    rec = span_view(spec.name, rec)  # frequency gaps: the estimators' rows
     if kind == "mtie":  # two passes of its own (:mod:`._stream_mtie`)
         s, n = mtie_sums(rec, ms, WINDOW_SAMPLES)
         return s, n, np.zeros(ms.size, bool), (yield [list(extra)])[0]
@@ -504,7 +505,7 @@ def flow(spec: Spec, rec: LazyRecord, m: np.ndarray, data_type: str, alpha: Any)
             acf_sums[g] = np.concatenate([rows[:, :, :3].sum(0), np.nansum(rows[:, :, 3:], 0)], 1)
         if any(not np.isfinite(v[:, :3]).all() for v in acf_sums.values()):  # gaps
             acf_sums = yield from acf_gaps(
-                _windowed, _noise_block_nan, rec.x, n_ph, stream, base, dmax
+                _windowed, noise_block_nan, rec.x, n_ph, stream, base, dmax
             )
         own = dict(zip(m.tolist(), zip(s.tolist(), n.tolist(), strict=True), strict=True))
         out_alpha[valid] = yield from _alphas(
@@ -515,7 +516,7 @@ def flow(spec: Spec, rec: LazyRecord, m: np.ndarray, data_type: str, alpha: Any)
             decimated,
             acf_sums,
             dict(zip(stream, shifts, strict=True)),
-            own if spec.name == "oadev" else {},
+            own if spec.name == "oadev" and rec.filled is None else {},
         )
     else:
         out_alpha[valid] = alpha[valid]
@@ -583,8 +584,8 @@ def _b1_alphas(spec: Spec, rec: LazyRecord, ms: list[int], decimated, oadev_sums
             s_oa = np.array([oadev_sums[g][0] for g in pm_ms.tolist()])
             n_oa = np.array([oadev_sums[g][1] for g in pm_ms.tolist()])
         else:
-            s_oa, n_oa, _, _ = yield from _sums(SPECS["oadev"], rec, pm_ms)
-        s_mo, n_mo, _, _ = yield from _sums(SPECS["mdev"], rec, pm_ms)
+            s_oa, n_oa, _, _ = yield from _sums(SPECS["oadev"], replace(rec, filled=None), pm_ms)
+        s_mo, n_mo, _, _ = yield from _sums(SPECS["mdev"], replace(rec, filled=None), pm_ms)
         with np.errstate(invalid="ignore", divide="ignore"):
             rn = (s_mo / n_mo / pm_ms.astype(np.float64) ** 2) / (s_oa / n_oa)
         by_m = dict(zip(pm_ms.tolist(), rn.tolist(), strict=True))

@@ -55,21 +55,28 @@ from qsense.stability._kernels_stream_gaps import (
     decimated_sum_nan,
     lag_mdev_sum_nan,
     lag_sum_nan,
+    lag_sum_span,
     prefix_chunk_nan,
     window_sums_nan,
+    window_sums_span,
 )
+from qsense.stability._stream_window import Window
 
 __all__ = [
+    "FREQ_GAP_STATISTICS",
     "GAP_STATISTICS",
     "acf_gaps",
     "decimated_terms",
     "finite_span",
+    "freq_gap_record",
     "gap_refused",
     "lag_terms",
+    "noise_block_nan",
     "prefix_carries",
     "prefix_sums_nan",
     "r1_nan",
     "refuse_inf",
+    "span_view",
     "stat_terms",
     "valid_windows",
 ]
@@ -106,12 +113,17 @@ def refuse_gap(statistic: str):
     return check
 
 
-def stat_terms(blocks, edges, ms, lo, hi, lags: int, strided: bool):
-    """Sums and counts of a block window (:func:`._kernels_stream.window_sums`); NaN
-    sums (a term read a NaN) recomputed skipping those terms; MDEV's three-row prefix
-    sums (gaps) by the NaN-aware kernel directly."""
-    if np.ndim(blocks[0]) == 2 and blocks[0].shape[0] == 3:
+def stat_terms(blocks, edges, ms, lo, hi, lags: int, kind: str):
+    """Sums and counts of a block window of ``kind`` (of ``._stream._KIND``) by
+    :func:`._kernels_stream.window_sums`; NaN sums (a term read a NaN) recomputed
+    skipping those terms; MDEV's three-row prefix sums (gaps) by the NaN-aware kernel
+    directly; rows (phase filled, span) of frequency gaps by the span rule."""
+    strided = kind == "strided"
+    two = np.ndim(blocks[0]) == 2
+    if two and kind == "mdev" and blocks[0].shape[0] == 3:
         return window_sums_nan(blocks, edges, ms, lo, hi, lags, strided)
+    if two and kind != "mdev":  # frequency gaps: rows (phase filled, span)
+        return window_sums_span(blocks, edges, ms, lo, hi, lags)
     s, n = window_sums(blocks, edges, ms, lo, hi, lags, strided)
     if not np.isfinite(s).all():
         return window_sums_nan(blocks, edges, ms, lo, hi, lags, strided)
@@ -123,6 +135,8 @@ def lag_terms(kind: str, views: list[np.ndarray]) -> tuple[float, int]:
     :func:`stat_terms`)."""
     if kind == "mdev":
         return lag_mdev_sum_nan(*views) if views[0].shape[0] == 3 else lag_mdev_sum(*views)
+    if views[0].ndim == 2:  # frequency gaps: rows (phase filled, span)
+        return lag_sum_span(*views)
     s, n = lag_sum(*views)
     return lag_sum_nan(*views) if not math.isfinite(s) else (s, n)
 
@@ -307,3 +321,105 @@ def r1_nan(sums: np.ndarray) -> float:
     sp = pp - dm * (pa + pb) + p * dm * dm
     den = ss / (c - 1)
     return (sp / c) / den if den > 0 else math.nan
+
+
+# ---------------------------------------------------------------- frequency input
+
+
+#: Statistics whose streamed path handles gaps in frequency input.
+FREQ_GAP_STATISTICS = ("oadev", "ohdev")
+
+
+def noise_block_nan(start, n, stream, base, dmax, shifts, *blocks):
+    """NaN-aware lag-1 sums per factor of ``stream`` of one block window (a task of
+    :func:`acf_gaps`, see :func:`acf_block_nan`)."""
+    return acf_block_nan(Window(blocks, start), n, stream, base, dmax, shifts)
+
+
+def _freq_sums(y: np.ndarray) -> tuple[float, int, int]:
+    """Sum and number of the finite samples of one chunk, and its NaN count."""
+    ok = ~np.isnan(y)
+    return float(np.sum(y[ok])), int(ok.sum()), int(y.size - ok.sum())
+
+
+def _phase_chunk(y, carry, span, mean, rate, first, rows):
+    """Phase points of one chunk of frequency ``y`` with gaps, as :func:`._phase.to_phase`:
+    the running sum of ``(y - mean) / rate`` (a gap as the mean: 0) from ``carry``;
+    ``rows`` False: the phase with NaN at the points a gap ends on (what noise
+    identification reads); True: rows (phase filled, ``span`` = missing samples before
+    each point, from ``span``), what the estimators read."""
+    y = np.asarray(y, dtype=np.float64)
+    gap = np.isnan(y)
+    d = np.empty(y.size + 1)
+    d[0] = carry
+    np.divide(np.where(gap, 0.0, y - mean), rate, out=d[1:])
+    x = np.cumsum(d)
+    if not rows:
+        x[1:][gap] = np.nan
+        return x[0 if first else 1 :]
+    s = np.empty(y.size + 1)
+    s[0] = span
+    np.cumsum(gap, out=s[1:])
+    s[1:] += span
+    return np.stack([x, s])[:, 0 if first else 1 :]
+
+
+def _last_point(y, carry, span, mean, rate):
+    """The carry (phase, span) into the next chunk (:func:`_phase_chunk`)."""
+    out = _phase_chunk(y, carry, span, mean, rate, True, True)
+    return float(out[0, -1]), float(out[1, -1])
+
+
+def freq_gap_record(cls: Any, values: Any, rate: float, n_in: int, name: str) -> Any:
+    """The ``cls`` (``._stream.LazyRecord``) of the frequency ``values`` with gaps: the
+    mean of the finite samples (one pass), the carries (phase, span) before each chunk
+    (one serial pass, stage by stage as ``._stream._carries``), ``x`` the phase with
+    NaN at the points a gap ends on, ``filled`` its estimators' rows (phase filled,
+    span)."""
+    from qsense.stability import _stream_run
+
+    blocks = list(values.to_delayed().ravel())
+    sums = dask.compute(*[dask.delayed(_freq_sums, pure=True)(b) for b in blocks])
+    count = sum(s[1] for s in sums)
+    if count == 0:
+        raise ValueError(f"{name} is all NaN; a record needs finite samples")
+    mean = sum(s[0] for s in sums) / count
+    starts = np.concatenate([[0], np.cumsum(values.chunks[0])])[:-1].tolist()
+    carries, carry, k = [(0.0, 0.0)], (0.0, 0.0), 0
+    while k < len(blocks):
+        stage, chain = starts[k] // _stream_run.STAGE_SAMPLES, []
+        while k < len(blocks) and starts[k] // _stream_run.STAGE_SAMPLES == stage:
+            carry = dask.delayed(_last_point, pure=True, nout=2)(blocks[k], *carry, mean, rate)
+            chain.append(carry)
+            k += 1
+        done = dask.compute(*chain)
+        carries.extend(done)
+        carry = done[-1]
+    carries = carries[:-1]
+
+    def build(src: Any, rows: bool) -> Any:
+        parts = []
+        for j, (blk, size) in enumerate(zip(src.to_delayed().ravel(), src.chunks[0], strict=True)):
+            args = (blk, *carries[j], mean, rate, j == 0, rows)
+            ph = dask.delayed(_phase_chunk, pure=True)(*args)
+            shape = (2, size + (j == 0)) if rows else (size + (j == 0),)
+            parts.append(da.from_delayed(ph, shape, dtype=np.float64))
+        return da.concatenate(parts, axis=-1)
+
+    def remake(seed: Any, rows: bool = False) -> Any:
+        return build(_stream_run.copied(values, seed), rows)
+
+    filled = cls(build(values, True), rate, n_in, False, remake=lambda s: remake(s, True))
+    return cls(build(values, False), rate, n_in, False, remake=remake, filled=filled)
+
+
+def span_view(spec_name: str, rec: Any) -> Any:
+    """The record the sums of ``spec_name`` read: a frequency record with gaps gives
+    its estimators' rows (phase filled, span: a term valid iff its span is equal at
+    its first and last read, as the in-memory mode 2); refused for the statistics
+    that do not stream it."""
+    if rec.filled is None:
+        return rec
+    if spec_name not in FREQ_GAP_STATISTICS:
+        raise gap_refused(f"{spec_name} of frequency input")
+    return rec.filled

@@ -143,7 +143,7 @@ def long_tasks(
     out = []
     for m, ok, a0, a1 in zip(m_arr.tolist(), use.tolist(), lo.tolist(), hi.tolist(), strict=True):
         tasks = []
-        for a, b in block_bounds(base.chunks[0], least) if ok else []:
+        for a, b in block_bounds(base.chunks[-1], least) if ok else []:
             i0, i1 = max(a, a0), min(b, a1)
             if i1 <= i0:
                 continue

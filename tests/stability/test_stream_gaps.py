@@ -131,10 +131,10 @@ def test_gaps_any_chunking_equals_in_memory(stat, kind, pattern, taus, n, sizes,
 def test_gaps_on_every_chunk_edge_and_one_sample_chunks(stat):
     x = _gapped(_record("wfm", 64, 3), "sparse", (64,), 3)
     x[[0, 1, 31, 63]] = np.nan
-    ref = getattr(S, stat)(x, rate=1.0, taus="all")
-    for chunks in (1, 7):
+    for chunks, taus in ((1, "octave"), (7, "all")):
+        ref = getattr(S, stat)(x, rate=1.0, taus=taus)
         with _budgets(True):
-            got = getattr(S, stat)(da.from_array(x, chunks=chunks), rate=1.0, taus="all")
+            got = getattr(S, stat)(da.from_array(x, chunks=chunks), rate=1.0, taus=taus)
         _same(got, ref, f"{stat} chunks={chunks}")
 
 
@@ -155,13 +155,27 @@ def test_longer_record_streamed_acf_long_taus_and_rn_with_gaps():
                 ref = getattr(S, stat)(x, rate=1.0, taus="octave")
                 got = getattr(S, stat)(da.from_array(x, chunks=97), rate=1.0, taus="octave")
                 _same(got, ref, f"{stat} {kind}")
+            y = _freq(kind, 1500, 5)
+            y[[0, 3, 400, 401, 1499]] = np.nan
+            y[700:800] = np.nan
+            for stat in _stream_gaps.FREQ_GAP_STATISTICS:
+                ref = getattr(S, stat)(y, rate=1.0, data_type="freq")
+                got = getattr(S, stat)(da.from_array(y, chunks=97), rate=1.0, data_type="freq")
+                _same(got, ref, f"{stat} {kind} freq")
 
 
 def test_gap_free_path_does_not_call_the_nan_kernels():
     x = _record("wfm", 300, 1)
     spies = {
         name: mock.patch.object(_stream_gaps, name, wraps=getattr(_stream_gaps, name))
-        for name in ("window_sums_nan", "lag_sum_nan", "lag_mdev_sum_nan", "block_sum_nan")
+        for name in (
+            "window_sums_nan",
+            "lag_sum_nan",
+            "lag_mdev_sum_nan",
+            "block_sum_nan",
+            "window_sums_span",
+            "lag_sum_span",
+        )
     }
     with contextlib.ExitStack() as stack:
         called = {k: stack.enter_context(v) for k, v in spies.items()}
@@ -170,6 +184,7 @@ def test_gap_free_path_does_not_call_the_nan_kernels():
         )
         for stat in GAPPED:
             getattr(S, stat)(da.from_array(x, chunks=37), rate=1.0)
+            getattr(S, stat)(da.from_array(x, chunks=37), rate=1.0, data_type="freq")
         assert not any(spy.called for spy in called.values())
         x[5] = np.nan
         for stat in ("oadev", "mdev"):
@@ -231,10 +246,51 @@ def test_mtie_nan_kernels_against_loops():
     assert np.all(K.long_ranges_nan(near[6:], far[3:], ends, cnt, np.nan, np.nan) == 0.0)
 
 
-def test_frequency_gaps_refused_and_infinities_refused():
-    y = np.random.default_rng(0).standard_normal(200) * 1e-12
+def _freq(kind: str, n: int, seed: int) -> np.ndarray:
+    """Fractional frequency: white FM, random-walk FM, or white PM (differenced)."""
+    rng = np.random.default_rng(seed)
+    if kind == "wpm":
+        return np.diff(rng.standard_normal(n + 1)) * 1e-12 + 3e-11
+    y = rng.standard_normal(n) * 1e-12
+    return (np.cumsum(y) if kind == "rwfm" else y) + 3e-11
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    stat=st.sampled_from(_stream_gaps.FREQ_GAP_STATISTICS),
+    kind=st.sampled_from(("wfm", "rwfm", "wpm")),
+    pattern=st.sampled_from(PATTERNS),
+    taus=st.sampled_from(("octave", "all")),
+    n=st.integers(60, 180),
+    sizes=st.lists(st.integers(1, 70), min_size=1, max_size=10),
+    small=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_frequency_gaps_any_chunking_equals_in_memory(
+    stat, kind, pattern, taus, n, sizes, small, seed
+):
+    """Frequency input with gaps: the mean of the finite samples, a gap integrated as
+    the mean, a term valid iff it does not straddle a gap (span); noise ID on the
+    phase marked NaN where a gap ends, as in memory."""
+    chunks = _chunks(n, sizes)
+    y = _gapped(_freq(kind, n, seed), pattern, chunks, seed)
+    f = getattr(S, stat)
+    ref = f(y, rate=4.0, taus=taus, data_type="freq")
+    with _budgets(small):
+        got = f(da.from_array(y, chunks=(chunks,)), rate=4.0, taus=taus, data_type="freq")
+    _same(got, ref, f"{stat} {kind} {pattern} {taus} n={n} chunks={chunks} small={small}")
+
+
+def test_frequency_gaps_refused_where_not_streamed_and_infinities_refused():
+    y = _freq("wfm", 200, 0)
     y[57] = np.nan
-    with pytest.raises(ValueError, match=r"gap.*frequency input"):
+    for stat in sorted(set(_stream.STREAMED) - set(_stream_gaps.FREQ_GAP_STATISTICS)):
+        with pytest.raises(ValueError, match=rf"gap.*not for {stat} of frequency input"):
+            getattr(S, stat)(da.from_array(y, chunks=50), rate=1.0, data_type="freq")
+    with pytest.raises(ValueError, match="all NaN"):
+        S.oadev(da.from_array(np.full(50, np.nan), chunks=20), rate=1.0, data_type="freq")
+    y[120] = np.inf
+    with pytest.raises(ValueError, match="infinite"):
         S.oadev(da.from_array(y, chunks=50), rate=1.0, data_type="freq")
     x = _record("wfm", 200, 2)
     x[10] = np.nan
@@ -247,19 +303,48 @@ def test_frequency_gaps_refused_and_infinities_refused():
         S.mdev(da.from_array(x, chunks=50), rate=1.0)
 
 
+def test_span_kernels_against_loops():
+    rng = np.random.default_rng(5)
+    x = np.cumsum(rng.standard_normal(100))
+    sp = np.cumsum(rng.random(100) < 0.05).astype(np.float64)
+    rows = np.stack([x, sp])
+    cuts = [0, 30, 31, 77, 100]
+    blocks = [rows[:, a:b] for a, b in itertools.pairwise(cuts)]
+    ms = np.array([1, 4, 9], dtype=np.int64)
+    for lags in (3, 4):
+        coef = [(1.0, -2.0, 1.0), (-1.0, 3.0, -3.0, 1.0)][lags - 3]
+        hi = np.maximum(100 - (lags - 1) * ms, 0)
+        s, n = K.window_sums_span(blocks, cuts, ms, np.zeros(3, np.int64), hi, lags)
+        for k, m in enumerate(ms.tolist()):
+            want, cnt = 0.0, 0
+            for i in range(min(30, hi[k])):
+                if sp[i + (lags - 1) * m] == sp[i]:
+                    want += sum(c * x[i + q * m] for q, c in enumerate(coef)) ** 2
+                    cnt += 1
+            np.testing.assert_allclose(s[k], want, rtol=1e-13)
+            assert n[k] == cnt
+        m = 6
+        k = 100 - (lags - 1) * m
+        s1, n1 = K.lag_sum_span(*[rows[:, q * m : q * m + k] for q in range(lags)])
+        ok = sp[(lags - 1) * m : (lags - 1) * m + k] == sp[:k]
+        d = sum(c * x[q * m : q * m + k] for q, c in enumerate(coef))
+        np.testing.assert_allclose(s1, np.sum(d[ok] ** 2), rtol=1e-13)
+        assert n1 == ok.sum()
+
+
 def test_totdev_trims_leading_and_trailing_nan_over_several_chunks():
     """TOTDEV reflects the record between its first and last finite samples (found
     chunk by chunk from each end), as the in-memory path; too few left: no term."""
-    x = _record("wfm", 300, 6)
-    x[:75] = np.nan
-    x[230:] = np.nan
-    x[[100, 150, 151]] = np.nan
+    x = _record("wfm", 200, 6)
+    x[:45] = np.nan
+    x[150:] = np.nan
+    x[[80, 120, 121]] = np.nan
     ref = S.totdev(x, rate=1.0, taus="all")
-    for chunks in (10, (75, 1, 154, 70), 299):
-        with _budgets(True):
+    for chunks in (10, (45, 1, 104, 50), 199):
+        with _budgets(chunks != 10):
             got = S.totdev(da.from_array(x, chunks=chunks), rate=1.0, taus="all")
         _same(got, ref, f"chunks={chunks}")
-    x[77:] = np.nan
+    x[47:] = np.nan
     with pytest.warns(UserWarning, match="complete term"):
         ref = S.totdev(x, rate=1.0)
     with pytest.warns(UserWarning, match="complete term"):
