@@ -36,6 +36,7 @@ __all__ = [
     "acf_levels_nan",
     "block_sum_nan",
     "decimated_sum_nan",
+    "decimated_sum_span",
     "lag_mdev_sum_nan",
     "lag_sum_nan",
     "lag_sum_span",
@@ -504,10 +505,53 @@ def lag_sum_span(*reads: np.ndarray) -> tuple[float, int]:
 
 
 @kernel(nogil=True)
-def _window_span(blocks, spans, edges, ms, lo, hi, lags, out, cnt):  # pragma: no cover
-    """:func:`_window_nan` (overlapping terms) with the span rule: ``blocks`` the phase
-    filled, ``spans`` the span rows; a term valid iff its span is equal at its first
-    and last read."""
+def _strided_span(b0, b1, b2, b3, s0, s1, c0, c1, c2, c3, ce, span, m, lags):  # pragma: no cover
+    """:func:`_lag_span` of the terms ``m`` apart in a span of ``span`` samples."""
+    terms = (span + m - 1) // m
+    s = 0.0
+    n = 0
+    for t in range(terms):
+        i = t * m
+        if lags == 3:
+            d = b2[c2 + i] - 2.0 * b1[c1 + i] + b0[c0 + i]
+        else:
+            d = b3[c3 + i] - 3.0 * b2[c2 + i] + 3.0 * b1[c1 + i] - b0[c0 + i]
+        ok = s1[ce + i] == s0[c0 + i]
+        s += d * d if ok else 0.0
+        n += ok
+    return s, n
+
+
+@kernel(nogil=True)
+def _decimated_span(z, sp, order):  # pragma: no cover - numba
+    s = 0.0
+    n = 0
+    for t in range(max(z.size - order, 0)):
+        if order == 2:
+            d = z[t + 2] - 2.0 * z[t + 1] + z[t]
+        else:
+            d = z[t + 3] - 3.0 * z[t + 2] + 3.0 * z[t + 1] - z[t]
+        ok = sp[t + order] == sp[t]
+        s += d * d if ok else 0.0
+        n += ok
+    return s, n
+
+
+def decimated_sum_span(rows: np.ndarray, order: int) -> tuple[float, int]:
+    """Sum and count of the squared lag-1 differences of order 2 or 3 of the decimated
+    rows (phase filled, span) whose span is equal at both ends (ADEV, HDEV long taus
+    of frequency input with gaps)."""
+    z = np.ascontiguousarray(rows[0], dtype=np.float64)
+    sp = np.ascontiguousarray(rows[1], dtype=np.float64)
+    s, n = _decimated_span(z, sp, int(order))
+    return float(s), int(n)
+
+
+@kernel(nogil=True)
+def _window_span(blocks, spans, edges, ms, lo, hi, lags, strided, out, cnt):  # pragma: no cover
+    """:func:`_window_nan` with the span rule: ``blocks`` the phase filled, ``spans``
+    the span rows; a term valid iff its span is equal at its first and last read
+    (``strided``: the multiples of m only)."""
     a = edges[0]
     b = edges[1]
     kq = np.zeros(4, dtype=np.int64)
@@ -521,6 +565,8 @@ def _window_span(blocks, spans, edges, ms, lo, hi, lags, out, cnt):  # pragma: n
             m = ms[k]
             j0 = max(s0, lo[k])
             j1 = min(s1, hi[k])
+            if strided:
+                j0 = -(-j0 // m) * m
             while j0 < j1:
                 end = j1
                 for q in range(4):
@@ -530,6 +576,17 @@ def _window_span(blocks, spans, edges, ms, lo, hi, lags, out, cnt):  # pragma: n
                     end = min(end, edges[kq[q] + 1] - min(q, lags - 1) * m)
                 size = end - j0
                 e = lags - 1
+                if strided:
+                    bs = (blocks[kq[0]], blocks[kq[1]], blocks[kq[2]], blocks[kq[3]])
+                    sa = spans[kq[0]]
+                    sb = spans[kq[e]]
+                    s, t = _strided_span(
+                        *bs, sa, sb, cq[0], cq[1], cq[2], cq[3], cq[e], size, m, lags
+                    )
+                    out[k] += s
+                    cnt[k] += t
+                    j0 = -(-end // m) * m
+                    continue
                 s, t = _lag_span(
                     blocks[kq[0]][cq[0] : cq[0] + size],
                     blocks[kq[1]][cq[1] : cq[1] + size],
@@ -544,9 +601,9 @@ def _window_span(blocks, spans, edges, ms, lo, hi, lags, out, cnt):  # pragma: n
                 j0 = end
 
 
-def window_sums_span(blocks, edges, ms, lo, hi, lags: int):
-    """:func:`._kernels_stream.window_sums` (overlapping terms) of blocks with rows
-    (phase filled, span), the span rule of frequency gaps."""
+def window_sums_span(blocks, edges, ms, lo, hi, lags: int, strided: bool = False):
+    """:func:`._kernels_stream.window_sums` of blocks with rows (phase filled, span),
+    the span rule of frequency gaps."""
     out = np.zeros(ms.size)
     cnt = np.zeros(ms.size, dtype=np.int64)
     _window_span(
@@ -557,6 +614,7 @@ def window_sums_span(blocks, edges, ms, lo, hi, lags: int):
         np.ascontiguousarray(lo, dtype=np.int64),
         np.ascontiguousarray(hi, dtype=np.int64),
         int(lags),
+        bool(strided),
         out,
         cnt,
     )

@@ -69,6 +69,7 @@ from qsense.stability._stream_gaps import (
     refuse_inf,
     span_view,
     stat_terms,
+    strided_span,
 )
 from qsense.stability._stream_long import (
     LONG_KINDS,
@@ -454,6 +455,8 @@ def _sums(spec: Spec, rec: LazyRecord, ms: np.ndarray, extra: list[tuple[int, An
     s[~long], n[~long] = _combine(done[0], short.size)
     if lag:
         s[long], n[long] = long_sums(done[1 : 1 + len(lag)])
+    if kind == "strided" and rec.x.ndim == 2 and long.any():  # frequency gaps
+        s[long], n[long] = yield from strided_span(rec, ms[long].tolist(), order, _windowed)
     return s, n, long, done[1 + len(lag)]
 
 
@@ -492,7 +495,7 @@ def flow(spec: Spec, rec: LazyRecord, m: np.ndarray, data_type: str, alpha: Any)
     else:
         s, n, long, noise_done = np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0, bool), []
     decimated = {g: np.concatenate([blk[0][i] for blk in noise_done]) for i, g in enumerate(gather)}
-    for k in np.flatnonzero(long).tolist() if kind == "strided" else []:
+    for k in np.flatnonzero(long).tolist() if kind == "strided" and rec.filled is None else []:
         xd = decimated[int(m[k])]
         s[k], n[k] = decimated_terms(*_decimated_sum(xd, xd.size, order), xd, order)
     vals = _values(spec, s, n, m, rec.rate)

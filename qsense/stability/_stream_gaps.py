@@ -53,6 +53,7 @@ from qsense.stability._kernels_stream_gaps import (
     acf_levels_nan,
     block_sum_nan,
     decimated_sum_nan,
+    decimated_sum_span,
     lag_mdev_sum_nan,
     lag_sum_nan,
     lag_sum_span,
@@ -78,6 +79,7 @@ __all__ = [
     "refuse_inf",
     "span_view",
     "stat_terms",
+    "strided_span",
     "valid_windows",
 ]
 
@@ -123,7 +125,7 @@ def stat_terms(blocks, edges, ms, lo, hi, lags: int, kind: str):
     if two and kind == "mdev" and blocks[0].shape[0] == 3:
         return window_sums_nan(blocks, edges, ms, lo, hi, lags, strided)
     if two and kind != "mdev":  # frequency gaps: rows (phase filled, span)
-        return window_sums_span(blocks, edges, ms, lo, hi, lags)
+        return window_sums_span(blocks, edges, ms, lo, hi, lags, strided)
     s, n = window_sums(blocks, edges, ms, lo, hi, lags, strided)
     if not np.isfinite(s).all():
         return window_sums_nan(blocks, edges, ms, lo, hi, lags, strided)
@@ -327,7 +329,7 @@ def r1_nan(sums: np.ndarray) -> float:
 
 
 #: Statistics whose streamed path handles gaps in frequency input.
-FREQ_GAP_STATISTICS = ("oadev", "ohdev")
+FREQ_GAP_STATISTICS = ("oadev", "ohdev", "adev", "hdev")
 
 
 def noise_block_nan(start, n, stream, base, dmax, shifts, *blocks):
@@ -423,3 +425,20 @@ def span_view(spec_name: str, rec: Any) -> Any:
     if spec_name not in FREQ_GAP_STATISTICS:
         raise gap_refused(f"{spec_name} of frequency input")
     return rec.filled
+
+
+def strided_span(rec: Any, ms: list[int], order: int, windowed: Any) -> Generator:
+    """Sums and counts of the ADEV/HDEV long taus ``ms`` of a frequency record with
+    gaps (``rec``: its rows (phase filled, span)): the decimated rows gathered by one
+    more pass (``windowed``: :mod:`._stream`'s task builder), the span rule on them."""
+    (done,) = yield [windowed(_gather_rows, rec.x, 0, list(ms))]
+    s, n = np.zeros(len(ms)), np.zeros(len(ms), dtype=np.int64)
+    for i in range(len(ms)):
+        s[i], n[i] = decimated_sum_span(np.concatenate([b[i] for b in done], axis=1), order)
+    return s, n
+
+
+def _gather_rows(start: int, ms: list[int], *blocks: np.ndarray) -> list[np.ndarray]:
+    """The rows at the multiples of each factor of ``ms`` in the first block."""
+    xb = np.asarray(blocks[0])
+    return [xb[:, (-start) % m :: m].copy() for m in ms]
