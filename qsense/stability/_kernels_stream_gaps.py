@@ -42,6 +42,7 @@ __all__ = [
     "lag_sum_span",
     "long_ranges_nan",
     "prefix_chunk_nan",
+    "prefix_chunk_span",
     "short_ranges_nan",
     "window_sums_nan",
     "window_sums_span",
@@ -81,13 +82,18 @@ def lag_sum_nan(*reads: np.ndarray) -> tuple[float, int]:
 
 @kernel(nogil=True)
 def _lag_mdev_nan(h0, h1, h2, h3, l0, l1, l2, l3, g0, g3):  # pragma: no cover - numba
+    """Sum and count of the valid ``W_j^2``: ``g`` the third row, valid iff
+    ``floor(g3) == 2 g0 - floor(g0)``: for phase gaps (``g`` the NaN count, an
+    integer) iff ``g3 == g0``; for frequency gaps (``g[k] = span[k-1] + marked(k) /
+    2``, see :func:`prefix_chunk_span`) iff ``span[j + 3m - 1] == span[j]``, the rule
+    of the in-memory kernel (:func:`._kernels_modified._mdev` with ``eo = -1``)."""
     s = 0.0
     n = 0
     for j in range(h0.size):
         w = ((h3[j] - h2[j]) - 2.0 * (h2[j] - h1[j]) + (h1[j] - h0[j])) + (
             (l3[j] - l2[j]) - 2.0 * (l2[j] - l1[j]) + (l1[j] - l0[j])
         )
-        ok = g3[j] == g0[j]
+        ok = np.floor(g3[j]) == 2.0 * g0[j] - np.floor(g0[j])
         s += w * w if ok else 0.0
         n += ok
     return s, n
@@ -176,6 +182,37 @@ def _block_nan(x, shift):  # pragma: no cover - numba
         c += (s - (t - bp)) + (v - bp)
         s = t
     return s, c, b
+
+
+def prefix_chunk_span(
+    rows: np.ndarray, shift: float, carry: tuple[float, ...], first: bool = False
+) -> np.ndarray:
+    """Rows (high, low, g) of MDEV's prefix sums of one chunk of a frequency record
+    with gaps, from its rows (phase filled, span): the compensated prefix sums of the
+    phase from ``carry[:2]``, and at the column of ``C[k]`` (``k - 1`` the chunk's
+    point) ``g[k] = span[k - 1] + marked(k) / 2``, ``marked(k)`` whether a gap ends
+    on point ``k`` (``carry[2]``: on the next chunk's first point); ``first``: the
+    zero column of ``C[0]`` leads."""
+    x = np.ascontiguousarray(rows[0], dtype=np.float64)
+    sp = np.asarray(rows[1], dtype=np.float64)
+    lead = int(first)
+    out = np.zeros((3, x.size + lead))
+    scratch = np.empty(x.size)
+    _prefix_nan(
+        x,
+        float(shift),
+        float(carry[0]),
+        float(carry[1]),
+        0.0,
+        out[0, lead:],
+        out[1, lead:],
+        scratch,
+    )
+    nxt = np.empty(x.size)
+    nxt[:-1] = np.diff(sp)
+    nxt[-1:] = carry[2]
+    out[2, lead:] = sp + 0.5 * nxt
+    return out
 
 
 def block_sum_nan(x: np.ndarray, shift: float) -> tuple[float, float, float]:

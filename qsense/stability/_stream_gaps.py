@@ -58,6 +58,7 @@ from qsense.stability._kernels_stream_gaps import (
     lag_sum_nan,
     lag_sum_span,
     prefix_chunk_nan,
+    prefix_chunk_span,
     window_sums_nan,
     window_sums_span,
 )
@@ -212,6 +213,8 @@ def prefix_carries(x: Any) -> Generator[Any, Any, tuple[float, list[tuple]]]:
     finds the gaps: when a chunk sum is NaN, the carries are (high, low, NaN count)
     of the NaN-aware sums (NaN chunks recomputed; all of them if ``x[0]`` is NaN, the
     shift then the first finite sample). A generator of :mod:`._stream`'s protocol."""
+    if x.ndim == 2:  # rows (phase filled, span) of a frequency record with gaps
+        return (yield from _span_carries(x))
     ((shift,),) = yield [[(0, x[0])]]
     shift = float(shift)
     starts = np.concatenate([[0], np.cumsum(x.chunks[0])]).tolist()
@@ -245,6 +248,32 @@ def prefix_carries(x: Any) -> Generator[Any, Any, tuple[float, list[tuple]]]:
     return shift, carries3
 
 
+def _span_carries(x: Any) -> Generator[Any, Any, tuple[float, list[tuple]]]:
+    """:func:`prefix_carries` of the rows (phase filled, span): the shift ``x[0]``, and
+    per chunk (compensated sums before it, whether a gap ends on the next chunk's
+    first point, 0) for :func:`._kernels_stream_gaps.prefix_chunk_span`."""
+    ((shift,),) = yield [[(0, x[0, 0])]]
+    shift = float(shift)
+    starts = np.concatenate([[0], np.cumsum(x.chunks[-1])]).tolist()
+    blocks = x.to_delayed().ravel()
+    tasks = [
+        (a, dask.delayed(_span_block, pure=True)(b, shift))
+        for a, b in zip(starts[:-1], blocks, strict=True)
+    ]
+    (sums,) = yield [tasks]
+    carries, acc = [], (0.0, 0.0)
+    for j, (s, c, _, last) in enumerate(sums):
+        nxt = sums[j + 1][2] - last if j + 1 < len(sums) else 0.0
+        carries.append((acc[0], acc[1], nxt, 0.0))
+        acc = add_compensated(acc, (s, c))
+    return shift, carries
+
+
+def _span_block(rows: np.ndarray, shift: float) -> tuple[float, float, float, float]:
+    s, c = block_sum(rows[0], shift)
+    return s, c, float(rows[1][0]), float(rows[1][-1])
+
+
 def _first_finite(x: Any, starts: list[int], blocks: list[Any]) -> Generator[Any, Any, float]:
     """The first finite sample of ``x`` (0.0 if none), chunk by chunk from the first."""
     for a, blk in zip(starts, blocks, strict=False):
@@ -263,8 +292,9 @@ def prefix_sums_nan(x: Any, shift: float, carries: list[tuple[float, float, floa
     """NaN-aware compensated prefix sums of ``x - shift``, rows (high, low, bad), shape
     (3, n + 1), one task per chunk from its carry (:func:`prefix_carries`)."""
     parts = []
-    for k, (blk, size) in enumerate(zip(x.to_delayed().ravel(), x.chunks[0], strict=True)):
-        ph = dask.delayed(prefix_chunk_nan, pure=True)(blk, shift, carries[k], k == 0)
+    chunk = prefix_chunk_span if len(carries[0]) == 4 else prefix_chunk_nan  # frequency gaps
+    for k, (blk, size) in enumerate(zip(x.to_delayed().ravel(), x.chunks[-1], strict=True)):
+        ph = dask.delayed(chunk, pure=True)(blk, shift, carries[k], k == 0)
         parts.append(da.from_delayed(ph, (3, size + (k == 0)), dtype=np.float64))
     return da.concatenate(parts, axis=1)
 
@@ -329,7 +359,7 @@ def r1_nan(sums: np.ndarray) -> float:
 
 
 #: Statistics whose streamed path handles gaps in frequency input.
-FREQ_GAP_STATISTICS = ("oadev", "ohdev", "adev", "hdev")
+FREQ_GAP_STATISTICS = ("oadev", "ohdev", "adev", "hdev", "mdev", "tdev")
 
 
 def noise_block_nan(start, n, stream, base, dmax, shifts, *blocks):

@@ -85,7 +85,7 @@ def prefix_sums(x: Any, shift: float, carries: list[tuple[float, float]]) -> Any
     """Compensated prefix sums ``C[k] = sum(x[:k] - shift)``, rows (high, low), shape
     (2, n + 1), one independent task per chunk from its carry (:func:`prefix_carries`
     of the same record, whose chunks ``x`` has)."""
-    if carries and len(carries[0]) == 3:  # gaps: rows (high, low, bad), ._stream_gaps
+    if carries and len(carries[0]) >= 3:  # gaps: rows (high, low, bad), ._stream_gaps
         return prefix_sums_nan(x, shift, carries)
     parts = []
     for k, (blk, size) in enumerate(zip(x.to_delayed().ravel(), x.chunks[0], strict=True)):

@@ -475,3 +475,34 @@ def test_acf_levels_nan_against_loops():
         ref = (np.nansum(pr) / u.size) / (((u - mu) ** 2).sum() / (u.size - 1))
         np.testing.assert_allclose(_stream_gaps.r1_nan(tot[d]), ref, rtol=1e-10)
         lev = np.diff(lev)
+
+
+def test_mdev_span_rows_against_loops():
+    """MDEV of frequency gaps: the third row g = span[k-1] + marked(k)/2 at C[k] keeps
+    a term j iff span[j + 3m - 1] == span[j], across a chunk edge."""
+    from qsense.stability._phase import to_phase
+
+    y = _freq("wfm", 90, 8)
+    y[[10, 11, 44, 45, 60]] = np.nan  # point 45 (y[44]) is marked: a gap at the edge
+    pi = to_phase(y, 1.0, "freq")
+    rows = np.stack([pi.x_filled, pi.span])
+    carry = (*K.block_sum_nan(rows[0, :45], 0.0)[:2], rows[1, 45] - rows[1, 44], 0.0)
+    a = K.prefix_chunk_span(rows[:, :45], 0.0, (0.0, 0.0, 0.0, 0.0), first=True)
+    a[2, -1] = rows[1, 44] + 0.5 * carry[2]  # what the carry of the next chunk gives
+    a2 = K.prefix_chunk_span(rows[:, :45], 0.0, (0.0, 0.0, carry[2], 0.0), first=True)
+    np.testing.assert_array_equal(a, a2)
+    b = K.prefix_chunk_span(rows[:, 45:], 0.0, carry)
+    c = np.concatenate([a, b], axis=1)
+    x, sp = pi.x_filled, pi.span
+    np.testing.assert_allclose(c[0] + c[1], np.concatenate([[0], np.cumsum(x)]), atol=1e-24)
+    for m in (1, 3, 7):
+        k = x.size - 3 * m + 1
+        s, n = K.lag_mdev_sum_nan(*[c[:, q * m : q * m + k] for q in range(4)])
+        want, cnt = 0.0, 0
+        for j in range(k):
+            if sp[j + 3 * m - 1] == sp[j]:
+                w = sum(x[i + 2 * m] - 2 * x[i + m] + x[i] for i in range(j, j + m))
+                want += w * w
+                cnt += 1
+        assert n == cnt
+        np.testing.assert_allclose(s, want, rtol=1e-10)
