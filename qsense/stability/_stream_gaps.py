@@ -53,13 +53,15 @@ from qsense.stability._kernels_stream_gaps import (
     acf_levels_nan,
     block_sum_nan,
     decimated_sum_nan,
-    decimated_sum_span,
     lag_mdev_sum_nan,
     lag_sum_nan,
-    lag_sum_span,
     prefix_chunk_nan,
-    prefix_chunk_span,
     window_sums_nan,
+)
+from qsense.stability._kernels_stream_span import (
+    decimated_sum_span,
+    lag_sum_span,
+    prefix_chunk_span,
     window_sums_span,
 )
 from qsense.stability._stream_window import Window

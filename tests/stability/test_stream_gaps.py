@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 import qsense.stability as S
 from qsense.stability import _kernels_stream_gaps as K
+from qsense.stability import _kernels_stream_span as KS
 from qsense.stability import _stream, _stream_gaps, _stream_run
 
 da = pytest.importorskip("dask.array")
@@ -314,7 +315,7 @@ def test_span_kernels_against_loops():
     for lags in (3, 4):
         coef = [(1.0, -2.0, 1.0), (-1.0, 3.0, -3.0, 1.0)][lags - 3]
         hi = np.maximum(100 - (lags - 1) * ms, 0)
-        s, n = K.window_sums_span(blocks, cuts, ms, np.zeros(3, np.int64), hi, lags)
+        s, n = KS.window_sums_span(blocks, cuts, ms, np.zeros(3, np.int64), hi, lags)
         for k, m in enumerate(ms.tolist()):
             want, cnt = 0.0, 0
             for i in range(min(30, hi[k])):
@@ -325,7 +326,7 @@ def test_span_kernels_against_loops():
             assert n[k] == cnt
         m = 6
         k = 100 - (lags - 1) * m
-        s1, n1 = K.lag_sum_span(*[rows[:, q * m : q * m + k] for q in range(lags)])
+        s1, n1 = KS.lag_sum_span(*[rows[:, q * m : q * m + k] for q in range(lags)])
         ok = sp[(lags - 1) * m : (lags - 1) * m + k] == sp[:k]
         d = sum(c * x[q * m : q * m + k] for q, c in enumerate(coef))
         np.testing.assert_allclose(s1, np.sum(d[ok] ** 2), rtol=1e-13)
@@ -487,11 +488,11 @@ def test_mdev_span_rows_against_loops():
     pi = to_phase(y, 1.0, "freq")
     rows = np.stack([pi.x_filled, pi.span])
     carry = (*K.block_sum_nan(rows[0, :45], 0.0)[:2], rows[1, 45] - rows[1, 44], 0.0)
-    a = K.prefix_chunk_span(rows[:, :45], 0.0, (0.0, 0.0, 0.0, 0.0), first=True)
+    a = KS.prefix_chunk_span(rows[:, :45], 0.0, (0.0, 0.0, 0.0, 0.0), first=True)
     a[2, -1] = rows[1, 44] + 0.5 * carry[2]  # what the carry of the next chunk gives
-    a2 = K.prefix_chunk_span(rows[:, :45], 0.0, (0.0, 0.0, carry[2], 0.0), first=True)
+    a2 = KS.prefix_chunk_span(rows[:, :45], 0.0, (0.0, 0.0, carry[2], 0.0), first=True)
     np.testing.assert_array_equal(a, a2)
-    b = K.prefix_chunk_span(rows[:, 45:], 0.0, carry)
+    b = KS.prefix_chunk_span(rows[:, 45:], 0.0, carry)
     c = np.concatenate([a, b], axis=1)
     x, sp = pi.x_filled, pi.span
     np.testing.assert_allclose(c[0] + c[1], np.concatenate([[0], np.cumsum(x)]), atol=1e-24)
