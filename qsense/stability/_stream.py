@@ -317,9 +317,9 @@ def _stat_tasks(
         e = int(min(ms.max(), n - 2))
         if rec.check:  # the reflected ends are not checked again
             x = x.map_blocks(_checked, dtype=np.float64)
-        head = 2.0 * x[0] - x[e:0:-1]
-        tail = 2.0 * x[n - 1] - x[n - 2 : n - 2 - e : -1] if e else x[:0]
-        src = da.concatenate([head, x, tail]) if e else x
+        head = 2.0 * x[..., :1] - x[..., e:0:-1]  # rows of frequency gaps: span alike
+        tail = 2.0 * x[..., n - 1 : n] - x[..., n - 2 : n - 2 - e : -1] if e else x[..., :0]
+        src = da.concatenate([head, x, tail], axis=-1) if e else x
         lo = np.where(ms <= e, e + 1 - ms, 0)
         hi = np.where(ms <= e, e + 1 - ms + n - 2, 0)
         check = False

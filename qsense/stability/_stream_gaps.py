@@ -361,7 +361,7 @@ def r1_nan(sums: np.ndarray) -> float:
 
 
 #: Statistics whose streamed path handles gaps in frequency input.
-FREQ_GAP_STATISTICS = ("oadev", "ohdev", "adev", "hdev", "mdev", "tdev")
+FREQ_GAP_STATISTICS = ("oadev", "ohdev", "adev", "hdev", "mdev", "tdev", "totdev")
 
 
 def noise_block_nan(start, n, stream, base, dmax, shifts, *blocks):

@@ -48,7 +48,9 @@ def _ends(rec: Any) -> Generator[Any, Any, tuple[float, float]]:
     yields the groups of (position, task) it needs computed and receives their
     results)."""
     n = rec.n_phase
-    ((x0, xl),) = yield [[(0, rec.x[0]), (n - 1, rec.x[n - 1])]]
+    ((x0, xl),) = yield [[(0, rec.x[..., 0]), (n - 1, rec.x[..., n - 1])]]
+    if rec.x.ndim == 2:  # rows (phase filled, span) of frequency gaps: reflected alike
+        return np.asarray(x0)[:, None], np.asarray(xl)[:, None]
     return float(x0), float(xl)
 
 
@@ -57,9 +59,9 @@ def _reflected(rec: Any, o: int, e: int, x0: float, xl: float) -> Any:
     head, middle and tail from three independent copies."""
     n = rec.n_phase
     xa, xb, xc = (rec.copy(("totdev", o, k)) for k in range(3))
-    head = 2.0 * x0 - xa[e:0:-1]
-    tail = 2.0 * xl - xc[n - 2 : n - 2 - e : -1]
-    return da.concatenate([head, xb, tail])
+    head = 2.0 * x0 - xa[..., e:0:-1]
+    tail = 2.0 * xl - xc[..., n - 2 : n - 2 - e : -1]
+    return da.concatenate([head, xb, tail], axis=-1)
 
 
 def prefix_carries(x: Any) -> Generator[Any, Any, tuple[float, list[tuple[float, float]]]]:
