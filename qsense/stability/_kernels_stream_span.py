@@ -8,7 +8,9 @@ and last read (it does not straddle a gap), as the in-memory kernels' mode 2
 (:mod:`._kernels`): :func:`window_sums_span` (block windows, overlapping or every m),
 :func:`lag_sum_span` (long-tau lagged reads), :func:`decimated_sum_span` (ADEV, HDEV
 long taus), :func:`prefix_chunk_span` (MDEV, TDEV: the third row of their prefix
-sums, read by :func:`._kernels_stream_gaps.lag_mdev_sum_nan`). All release the GIL
+sums, read by :func:`._kernels_stream_gaps.lag_mdev_sum_nan`), and MTIE's ranges of the
+windows that do not straddle a gap (:func:`short_ranges_span`,
+:func:`long_ranges_span`). All release the GIL
 and never raise.
 """
 
@@ -18,9 +20,16 @@ import numpy as np
 
 from qsense._numba import kernel
 from qsense.stability._kernels_stream import _SUB, _locate
-from qsense.stability._kernels_stream_gaps import _prefix_nan, _typed
+from qsense.stability._kernels_stream_gaps import _double_nan, _prefix_nan, _typed
 
-__all__ = ["decimated_sum_span", "lag_sum_span", "prefix_chunk_span", "window_sums_span"]
+__all__ = [
+    "decimated_sum_span",
+    "lag_sum_span",
+    "long_ranges_span",
+    "prefix_chunk_span",
+    "short_ranges_span",
+    "window_sums_span",
+]
 
 
 def prefix_chunk_span(
@@ -197,3 +206,89 @@ def window_sums_span(blocks, edges, ms, lo, hi, lags: int, strided: bool = False
         cnt,
     )
     return out, cnt
+
+
+# ---------------------------------------------------------------- MTIE
+
+
+@kernel(nogil=True)
+def _short_span(x, sp, ms, counts, up, down, out):  # pragma: no cover - numba
+    """``._stream_mtie._short_ranges`` keeping the windows ``x[i..i+m]`` whose span is
+    equal at both ends (in-memory ``mtie_doubling`` mode 2)."""
+    up[:] = x
+    down[:] = x
+    span = 1
+    for k in range(ms.size):
+        m = ms[k]
+        w = m + 1
+        out[k] = 0.0
+        if counts[k] <= 0:
+            continue
+        while 2 * span <= w:
+            _double_nan(up, down, span)
+            span *= 2
+        off = w - span
+        best = 0.0
+        for i in range(counts[k]):
+            if sp[i + m] == sp[i]:
+                r = max(up[i], up[i + off]) - min(down[i], down[i + off])
+                best = r if r > best else best
+        out[k] = best
+
+
+def short_ranges_span(rows: np.ndarray, ms: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Largest range (s) per factor of the windows of ``rows`` (phase filled, span)
+    starting at ``i < counts[k]`` that do not straddle a gap (0 without one)."""
+    x = np.ascontiguousarray(rows[0], dtype=np.float64)
+    sp = np.ascontiguousarray(rows[1], dtype=np.float64)
+    out = np.zeros(ms.size)
+    _short_span(x, sp, ms, counts, np.empty(x.size), np.empty(x.size), out)
+    return out
+
+
+@kernel(nogil=True)
+def _long_span(
+    near, far, spn, spf, ends, counts, mid_hi, mid_lo, sufmax, sufmin, out
+):  # pragma: no cover
+    """``._stream_mtie._long_ranges`` keeping the windows whose span is equal at their
+    first (``spn``) and last (``spf``) sample."""
+    hi = -np.inf
+    lo = np.inf
+    for i in range(near.size - 1, -1, -1):
+        hi = max(near[i], hi)
+        lo = min(near[i], lo)
+        sufmax[i] = hi
+        sufmin[i] = lo
+    for k in range(ends.size):
+        c = counts[k]
+        e = ends[k]
+        out[k] = 0.0
+        if c <= 0:
+            continue
+        ph = mid_hi
+        pl = mid_lo
+        for t in range(e):
+            ph = max(far[t], ph)
+            pl = min(far[t], pl)
+        best = 0.0
+        for i in range(c):
+            v = far[e + i]
+            ph = max(v, ph)
+            pl = min(v, pl)
+            if spf[e + i] == spn[i]:
+                r = max(sufmax[i], ph) - min(sufmin[i], pl)
+                best = r if r > best else best
+        out[k] = best
+
+
+def long_ranges_span(near, far, ends, counts, mid_hi: float, mid_lo: float) -> np.ndarray:
+    """Largest range (s) per factor of the windows from the rows ``near`` to the rows
+    ``far`` (phase filled, span) that do not straddle a gap (see :func:`_long_span`)."""
+    xn = np.ascontiguousarray(near[0], dtype=np.float64)
+    xf = np.ascontiguousarray(far[0], dtype=np.float64)
+    sn = np.ascontiguousarray(near[1], dtype=np.float64)
+    sf = np.ascontiguousarray(far[1], dtype=np.float64)
+    out = np.zeros(len(ends))
+    work = np.empty(xn.size), np.empty(xn.size)
+    _long_span(xn, xf, sn, sf, ends, counts, float(mid_hi), float(mid_lo), *work, out)
+    return out

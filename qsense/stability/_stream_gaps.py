@@ -62,6 +62,7 @@ from qsense.stability._kernels_stream_span import (
     decimated_sum_span,
     lag_sum_span,
     prefix_chunk_span,
+    short_ranges_span,
     window_sums_span,
 )
 from qsense.stability._stream_window import Window
@@ -72,6 +73,7 @@ __all__ = [
     "acf_gaps",
     "decimated_terms",
     "finite_span",
+    "first_pass_span",
     "freq_gap_record",
     "gap_refused",
     "lag_terms",
@@ -81,6 +83,7 @@ __all__ = [
     "r1_nan",
     "refuse_inf",
     "span_view",
+    "span_windows",
     "stat_terms",
     "strided_span",
     "valid_windows",
@@ -200,6 +203,35 @@ def valid_windows(nan: np.ndarray, n: int, ms: np.ndarray) -> np.ndarray:
     indices ``nan`` (ascending) of the NaN samples of the ``n`` points: the runs of
     finite samples of length ``L`` each hold ``max(L - m, 0)``."""
     runs = np.diff(np.concatenate([[-1], nan, [n]])) - 1
+    length, times = np.unique(runs[runs > 0], return_counts=True)
+    out = np.zeros(ms.size, dtype=np.int64)
+    for k, m in enumerate(np.asarray(ms).tolist()):
+        out[k] = int(np.sum(times * np.maximum(length - m, 0)))
+    return out
+
+
+def first_pass_span(rows: np.ndarray, size: int, ms: np.ndarray, counts: np.ndarray) -> tuple:
+    """MTIE's pass-1 task (``._stream_mtie._first_pass``) on the rows (phase filled,
+    span) of a frequency record with gaps, block and halo: the block's largest and
+    smallest phase, the largest range per short factor of the windows that straddle
+    no gap, and (the indices in the block where the span steps, its first and last
+    span) for :func:`span_windows`."""
+    x, sp = rows[0, :size], rows[1, :size]
+    out = short_ranges_span(rows, ms, counts) if ms.size else np.zeros(0)
+    steps = np.flatnonzero(np.diff(sp)) + 1
+    return float(x.max()), float(x.min()), out, (steps, float(sp[0]), float(sp[-1]))
+
+
+def span_windows(parts: list[tuple], starts: np.ndarray, n: int, ms: np.ndarray) -> np.ndarray:
+    """Number of MTIE windows per factor of ``ms`` that straddle no gap: the runs of
+    equal span (cut where it steps, inside a block or between two) of length ``L``
+    each hold ``max(L - m, 0)``."""
+    cuts = [
+        np.asarray(p[0], dtype=np.int64) + a for p, a in zip(parts, starts.tolist(), strict=True)
+    ]
+    edges = [a for k, a in enumerate(starts.tolist()) if k and parts[k][1] != parts[k - 1][2]]
+    steps = np.sort(np.concatenate([*cuts, np.asarray(edges, dtype=np.int64)]))
+    runs = np.diff(np.concatenate([[0], steps, [n]]))
     length, times = np.unique(runs[runs > 0], return_counts=True)
     out = np.zeros(ms.size, dtype=np.int64)
     for k, m in enumerate(np.asarray(ms).tolist()):
@@ -361,7 +393,7 @@ def r1_nan(sums: np.ndarray) -> float:
 
 
 #: Statistics whose streamed path handles gaps in frequency input.
-FREQ_GAP_STATISTICS = ("oadev", "ohdev", "adev", "hdev", "mdev", "tdev", "totdev")
+FREQ_GAP_STATISTICS = ("oadev", "ohdev", "adev", "hdev", "mdev", "tdev", "totdev", "mtie")
 
 
 def noise_block_nan(start, n, stream, base, dmax, shifts, *blocks):

@@ -214,6 +214,20 @@ def test_mtie_far_windows_skip_the_gaps_between_blocks(chunks):
         np.testing.assert_array_equal(s, np.where(c > 0, v, 0.0), err_msg=str(holes))
 
 
+def test_mtie_of_frequency_gaps_short_and_far_windows():
+    """MTIE of frequency input with gaps: windows that straddle a gap skipped (span),
+    whether they start and end in one block (pass 1) or far apart (pass 2), gaps on
+    block edges and runs longer than a block."""
+    y = _freq("rwfm", 240, 4)
+    y[[0, 12, 13, 52, 53, 239]] = np.nan
+    y[100:140] = np.nan
+    ref = S.mtie(y, rate=1.0, data_type="freq", taus="all")
+    for chunks in (13, (1, 52, 60, 127)):
+        with _budgets(True):
+            got = S.mtie(da.from_array(y, chunks=chunks), rate=1.0, data_type="freq", taus="all")
+        _same(got, ref, f"chunks={chunks}")
+
+
 def test_mtie_nan_kernels_against_loops():
     rng = np.random.default_rng(3)
     x = rng.standard_normal(80)
@@ -282,12 +296,10 @@ def test_frequency_gaps_any_chunking_equals_in_memory(
     _same(got, ref, f"{stat} {kind} {pattern} {taus} n={n} chunks={chunks} small={small}")
 
 
-def test_frequency_gaps_refused_where_not_streamed_and_infinities_refused():
+def test_every_statistic_streams_gaps_and_infinities_are_refused():
     y = _freq("wfm", 200, 0)
     y[57] = np.nan
-    for stat in sorted(set(_stream.STREAMED) - set(_stream_gaps.FREQ_GAP_STATISTICS)):
-        with pytest.raises(ValueError, match=rf"gap.*not for {stat} of frequency input"):
-            getattr(S, stat)(da.from_array(y, chunks=50), rate=1.0, data_type="freq")
+    assert set(_stream_gaps.FREQ_GAP_STATISTICS) == set(_stream.STREAMED) == set(GAPPED)
     with pytest.raises(ValueError, match="all NaN"):
         S.oadev(da.from_array(np.full(50, np.nan), chunks=20), rate=1.0, data_type="freq")
     y[120] = np.inf
@@ -507,3 +519,31 @@ def test_mdev_span_rows_against_loops():
                 cnt += 1
         assert n == cnt
         np.testing.assert_allclose(s, want, rtol=1e-10)
+
+
+def test_mtie_span_kernels_against_loops():
+    rng = np.random.default_rng(12)
+    x = np.cumsum(rng.standard_normal(90))
+    sp = np.cumsum(rng.random(90) < 0.06).astype(np.float64)
+    rows = np.stack([x, sp])
+    ms = np.array([0, 2, 5, 13], dtype=np.int64)
+    counts = np.array([90, 60, 80, 70], dtype=np.int64)
+
+    def widest(i_from, m, count):
+        best = 0.0
+        for i in range(count):
+            j = i_from + i
+            if j + m < 90 and sp[j + m] == sp[j]:
+                best = max(best, np.ptp(x[j : j + m + 1]))
+        return best
+
+    got = KS.short_ranges_span(rows, ms, np.minimum(counts, 90 - ms))
+    for k, m in enumerate(ms.tolist()):
+        assert got[k] == widest(0, m, min(counts[k], 90 - m))
+    # windows from near[i] (points 0..19) to far[ends + i] (points 40..), between: 20..39
+    near, far = rows[:, :20], rows[:, 40:]
+    between = x[20:40]
+    ends, cnt = np.array([0, 7]), np.array([20, 15])
+    got = KS.long_ranges_span(near, far, ends, cnt, between.max(), between.min())
+    for k in range(2):
+        assert got[k] == widest(0, 40 + ends[k], cnt[k])
