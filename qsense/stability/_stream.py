@@ -32,8 +32,8 @@ How the record is read, all with dask (no scheduler of our own):
   fixed order; several statistics of one record together (:func:`._stream_run.drive`).
 
 Memory: a stage holds its chunks and their windows (about 1 GB with the defaults, for
-any record length); MTIE holds a halo of ``m`` samples per block. Records with NaN
-(gaps) are refused.
+any record length); MTIE holds a halo of ``m`` samples per block. Gaps (NaN) take
+the rules of the in-memory path, recomputed only where met (:mod:`._stream_gaps`).
 
 Cost: one read of the record for the short taus and noise identification, one more
 per distinct lag of the long taus (OADEV: about three at 1e9 points, octave taus),

@@ -29,6 +29,20 @@ Noise identification: the decimated phase gathered in the pass keeps its NaN (as
 in-memory path reads it); where the lag-1 sums are streamed and come out NaN, one more
 pass recomputes them NaN-aware (:func:`acf_gaps`, :func:`r1_nan`), skipping the NaN
 samples and the pairs holding one, as :func:`._kernels_noise._lag1`.
+
+Frequency input with gaps (as :func:`._phase.to_phase`; :func:`freq_gap_record`): the
+mean of the finite samples (one pass of chunk sums and counts), each gap integrated as
+the mean, the carries (phase, span) before each chunk in one serial pass; ``span`` is
+the number of missing samples before each phase point. Noise identification (and its
+R(n) pass) reads the phase marked NaN at the points a gap ends on, as in memory, with
+the rules above; the estimators read the rows (phase filled, span) (:func:`span_view`)
+and keep a term iff its span is equal at its first and last read (it straddles no gap),
+as the in-memory mode 2 (:mod:`._kernels_stream_span`): block windows, lagged reads,
+the decimated rows of the long ADEV/HDEV taus (:func:`strided_span`, one more pass),
+MDEV's prefix sums with the third row ``span[k-1] + marked(k) / 2``, TOTDEV's reflected
+rows (the span reflects like the phase) and MTIE's windows (:func:`first_pass_span`,
+:func:`span_windows`). The gap-free path is unchanged: its tasks only test their sums
+(or a flag) for NaN.
 """
 
 from __future__ import annotations
@@ -89,7 +103,7 @@ __all__ = [
     "valid_windows",
 ]
 
-#: Statistics whose streamed path handles NaN (gaps) in a phase record.
+#: Statistics whose streamed path handles NaN (gaps) in a phase record (all streamed).
 GAP_STATISTICS = ("adev", "oadev", "hdev", "ohdev", "mdev", "tdev", "totdev", "mtie")
 
 
@@ -392,7 +406,7 @@ def r1_nan(sums: np.ndarray) -> float:
 # ---------------------------------------------------------------- frequency input
 
 
-#: Statistics whose streamed path handles gaps in frequency input.
+#: Statistics whose streamed path handles gaps in frequency input (all streamed).
 FREQ_GAP_STATISTICS = ("oadev", "ohdev", "adev", "hdev", "mdev", "tdev", "totdev", "mtie")
 
 
