@@ -62,7 +62,6 @@ from qsense.stability._stream_gaps import (
     decimated_terms,
     finite_span,
     freq_gap_record,
-    noise_block_nan,
     prefix_carries,  # the gap-aware pass (._stream_long's, which finds the gaps)
     r1_nan,
     refuse_gap,
@@ -507,9 +506,8 @@ def flow(spec: Spec, rec: LazyRecord, m: np.ndarray, data_type: str, alpha: Any)
             rows = np.stack([blk[1][i] for blk in noise_done])
             acf_sums[g] = np.concatenate([rows[:, :, :3].sum(0), np.nansum(rows[:, :, 3:], 0)], 1)
         if any(not np.isfinite(v[:, :3]).all() for v in acf_sums.values()):  # gaps
-            acf_sums = yield from acf_gaps(
-                _windowed, noise_block_nan, rec.x, n_ph, stream, base, dmax
-            )
+            known = (noise_done, shifts, acf_sums)
+            acf_sums = yield from acf_gaps(_windowed, rec.x, n_ph, stream, base, dmax, known)
         own = dict(zip(m.tolist(), zip(s.tolist(), n.tolist(), strict=True), strict=True))
         out_alpha[valid] = yield from _alphas(
             spec,

@@ -351,12 +351,22 @@ def prefix_sums_nan(x: Any, shift: float, carries: list[tuple[float, float, floa
 
 
 def acf_gaps(
-    windowed: Any, noise_block_nan: Any, x: Any, n: int, stream: list[int], base: int, dmax: int
+    windowed: Any,
+    x: Any,
+    n: int,
+    stream: list[int],
+    base: int,
+    dmax: int,
+    known: tuple = (),
 ) -> Generator[Any, Any, dict[int, np.ndarray]]:
     """The NaN-aware lag-1 sums (:func:`._kernels_stream_gaps.acf_levels_nan`) of the
-    streamed factors ``stream``: one more pass, from shifts at the first finite value
-    of each level; ``windowed`` and ``noise_block_nan``: :mod:`._stream`'s task
-    builder and block function."""
+    streamed factors ``stream``; ``windowed``: :mod:`._stream`'s task builder. With
+    ``known`` = (the noise blocks' results, their shifts, their combined sums) and
+    finite shifts, only the blocks whose gap-free sums
+    are NaN are read again (:func:`_acf_known`); otherwise one more pass over every
+    block, from shifts at the first finite value of each level."""
+    if known and all(np.isfinite(sh).all() for sh in known[1]):
+        return (yield from _acf_known(windowed, x, n, stream, base, dmax, known))
     ((head,),) = yield [[(0, x[: min(n, (dmax + base + 2) * max(stream) + 1)])]]
     head = np.asarray(head)
     shifts = []
@@ -373,6 +383,80 @@ def acf_gaps(
     tasks = windowed(noise_block_nan, x, reach, n, stream, base, dmax, shifts)
     (done,) = yield [tasks]
     return {g: np.stack([blk[i] for blk in done]).sum(0) for i, g in enumerate(stream)}
+
+
+def _acf_known(windowed, x, n, stream, base, dmax, known) -> Generator:
+    """:func:`acf_gaps` from the gap-free block sums: a block whose sums are finite has
+    its NaN-aware sums in closed form (counts from its range, pair sums from its sums
+    less the level's values at its first point, the next block's first point and the
+    record's last point, read as a few samples); the others are read again."""
+    done, shifts, sums = known
+    reach = (dmax + base + 2) * max(stream)
+    tasks = windowed(noise_block_nan, x, reach, n, stream, base, dmax, shifts)
+    starts = [a for a, _ in tasks] + [n]
+    rows = [np.stack([blk[1][i] for blk in done]) for i in range(len(stream))]
+    bad = [b for b in range(len(tasks)) if not all(np.isfinite(r[b, :, :3]).all() for r in rows)]
+    near = [  # per block, the decimated points from which its first level values come
+        sorted(
+            {
+                (-(-a // m) + q) * m
+                for m in stream
+                for q in range(dmax + base + 1)
+                if (-(-a // m) + q) * m < n
+            }
+        )
+        for a in starts
+    ]
+    reads = [
+        (a, x[np.asarray(at, dtype=np.int64)]) for a, at in zip(starts, near, strict=True) if at
+    ]
+    (res,) = yield [[tasks[b] for b in bad] + reads]
+    value = {}
+    for at, got in zip([at for at in near if at], res[len(bad) :], strict=True):
+        value.update(zip(at, np.asarray(got).tolist(), strict=True))
+    out = {}
+    for i, m in enumerate(stream):
+        nz = (n - 1) // m + 1 - base
+        tot = (
+            np.sum([res[j][i] for j in range(len(bad))], axis=0) if bad else np.zeros((dmax + 1, 7))
+        )
+        first = {
+            a: _levels(
+                [
+                    value[(-(-a // m) + q) * m]
+                    for q in range(dmax + base + 1)
+                    if (-(-a // m) + q) * m < n
+                ],
+                base,
+                dmax,
+            )
+            for a in starts
+        }
+        for b in set(range(len(tasks))) - set(bad):
+            t0, t1 = -(-starts[b] // m), -(-starts[b + 1] // m)
+            for d in range(dmax + 1):
+                s1, s2, p = rows[i][b, d, :3]
+                nd, sh = nz - d, shifts[i][d]
+                cnt, pairs = max(min(t1, nd) - t0, 0), max(min(t1, nd - 1) - t0, 0)
+                su = sw = 0.0
+                if pairs:
+                    last = sums[m][d, 4] - sh if t1 >= nd else 0.0
+                    nxt = first[starts[b + 1]][d] - sh if t1 <= nd - 1 else 0.0
+                    su, sw = s1 - last, s1 - (first[starts[b]][d] - sh) + nxt
+                tot[d] += (cnt, s1, s2, pairs, p, su, sw)
+        out[m] = tot
+    return out
+
+
+def _levels(z: list[float], base: int, dmax: int) -> list[float]:
+    """The first value of each level 0 ... dmax of the decimated points ``z`` (NaN where
+    too few), the differences as ``numpy.diff``."""
+    v = np.diff(np.asarray(z)) if base else np.asarray(z)
+    out = []
+    for _ in range(dmax + 1):
+        out.append(float(v[0]) if v.size else math.nan)
+        v = np.diff(v)
+    return out
 
 
 def acf_block_nan(w: Any, n: int, stream: list[int], base: int, dmax: int, shifts) -> list:

@@ -547,3 +547,26 @@ def test_mtie_span_kernels_against_loops():
     got = KS.long_ranges_span(near, far, ends, cnt, between.max(), between.min())
     for k in range(2):
         assert got[k] == widest(0, 40 + ends[k], cnt[k])
+
+
+def test_streamed_acf_reads_again_only_the_blocks_with_a_gap():
+    """A gap after the head: the lag-1 sums of the blocks without one are completed in
+    closed form from their gap-free sums (a few samples read); only the blocks with a
+    NaN are summed again, NaN-aware."""
+    x = _record("wfm", 1500, 9)
+    x[[400, 401, 977]] = np.nan
+    y = _freq("wpm", 1500, 9)
+    y[[600, 1100]] = np.nan
+    with (
+        mock.patch.multiple(_stream, BLOCK_SAMPLES=64, GATHER_SAMPLES=100),
+        mock.patch.object(
+            _stream_gaps, "noise_block_nan", wraps=_stream_gaps.noise_block_nan
+        ) as spy,
+    ):
+        for data, dt in ((x, "phase"), (y, "freq")):
+            for stat in ("oadev", "hdev"):
+                spy.reset_mock()
+                ref = getattr(S, stat)(data, rate=1.0, data_type=dt)
+                got = getattr(S, stat)(da.from_array(data, chunks=97), rate=1.0, data_type=dt)
+                _same(got, ref, f"{stat} {dt}")
+                assert 0 < spy.call_count <= 4, spy.call_count
