@@ -61,14 +61,11 @@ from qsense.stability._stream_gaps import (
     acf_gaps,
     decimated_terms,
     finite_span,
-    freq_gap_record,
     prefix_carries,  # the gap-aware pass (._stream_long's, which finds the gaps)
     r1_nan,
     refuse_gap,
     refuse_inf,
-    span_view,
     stat_terms,
-    strided_span,
 )
 from qsense.stability._stream_long import (
     LONG_KINDS,
@@ -78,6 +75,7 @@ from qsense.stability._stream_long import (
 )
 from qsense.stability._stream_mtie import mtie_sums
 from qsense.stability._stream_run import Flow, OnBlocks, copied, drive
+from qsense.stability._stream_span import freq_gap_record, span_view, strided_span
 from qsense.stability._stream_window import Window, block_bounds, blocks_of, reached
 from qsense.stability.noise_id import (
     _ACF_MIN_POINTS,

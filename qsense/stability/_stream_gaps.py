@@ -30,19 +30,12 @@ in-memory path reads it); where the lag-1 sums are streamed and come out NaN, on
 pass recomputes them NaN-aware (:func:`acf_gaps`, :func:`r1_nan`), skipping the NaN
 samples and the pairs holding one, as :func:`._kernels_noise._lag1`.
 
-Frequency input with gaps (as :func:`._phase.to_phase`; :func:`freq_gap_record`): the
-mean of the finite samples (one pass of chunk sums and counts), each gap integrated as
-the mean, the carries (phase, span) before each chunk in one serial pass; ``span`` is
-the number of missing samples before each phase point. Noise identification (and its
-R(n) pass) reads the phase marked NaN at the points a gap ends on, as in memory, with
-the rules above; the estimators read the rows (phase filled, span) (:func:`span_view`)
-and keep a term iff its span is equal at its first and last read (it straddles no gap),
-as the in-memory mode 2 (:mod:`._kernels_stream_span`): block windows, lagged reads,
-the decimated rows of the long ADEV/HDEV taus (:func:`strided_span`, one more pass),
-MDEV's prefix sums with the third row ``span[k-1] + marked(k) / 2``, TOTDEV's reflected
-rows (the span reflects like the phase) and MTIE's windows (:func:`first_pass_span`,
-:func:`span_windows`). The gap-free path is unchanged: its tasks only test their sums
-(or a flag) for NaN.
+Frequency input with gaps: :mod:`._stream_span` builds the record (the phase marked
+NaN where a gap ends, which noise identification reads with the rules above, and the
+rows (phase filled, span) of the estimators); this module's kernels dispatch on those
+rows (:func:`stat_terms`, :func:`lag_terms`; MDEV's third row ``span[k-1] + marked(k)
+/ 2``, whose check serves both rules). The gap-free path is unchanged: its tasks only
+test their sums (or a flag) for NaN.
 """
 
 from __future__ import annotations
@@ -73,22 +66,17 @@ from qsense.stability._kernels_stream_gaps import (
     window_sums_nan,
 )
 from qsense.stability._kernels_stream_span import (
-    decimated_sum_span,
     lag_sum_span,
     prefix_chunk_span,
-    short_ranges_span,
     window_sums_span,
 )
 from qsense.stability._stream_window import Window
 
 __all__ = [
-    "FREQ_GAP_STATISTICS",
     "GAP_STATISTICS",
     "acf_gaps",
     "decimated_terms",
     "finite_span",
-    "first_pass_span",
-    "freq_gap_record",
     "gap_refused",
     "lag_terms",
     "noise_block_nan",
@@ -96,10 +84,7 @@ __all__ = [
     "prefix_sums_nan",
     "r1_nan",
     "refuse_inf",
-    "span_view",
-    "span_windows",
     "stat_terms",
-    "strided_span",
     "valid_windows",
 ]
 
@@ -217,35 +202,6 @@ def valid_windows(nan: np.ndarray, n: int, ms: np.ndarray) -> np.ndarray:
     indices ``nan`` (ascending) of the NaN samples of the ``n`` points: the runs of
     finite samples of length ``L`` each hold ``max(L - m, 0)``."""
     runs = np.diff(np.concatenate([[-1], nan, [n]])) - 1
-    length, times = np.unique(runs[runs > 0], return_counts=True)
-    out = np.zeros(ms.size, dtype=np.int64)
-    for k, m in enumerate(np.asarray(ms).tolist()):
-        out[k] = int(np.sum(times * np.maximum(length - m, 0)))
-    return out
-
-
-def first_pass_span(rows: np.ndarray, size: int, ms: np.ndarray, counts: np.ndarray) -> tuple:
-    """MTIE's pass-1 task (``._stream_mtie._first_pass``) on the rows (phase filled,
-    span) of a frequency record with gaps, block and halo: the block's largest and
-    smallest phase, the largest range per short factor of the windows that straddle
-    no gap, and (the indices in the block where the span steps, its first and last
-    span) for :func:`span_windows`."""
-    x, sp = rows[0, :size], rows[1, :size]
-    out = short_ranges_span(rows, ms, counts) if ms.size else np.zeros(0)
-    steps = np.flatnonzero(np.diff(sp)) + 1
-    return float(x.max()), float(x.min()), out, (steps, float(sp[0]), float(sp[-1]))
-
-
-def span_windows(parts: list[tuple], starts: np.ndarray, n: int, ms: np.ndarray) -> np.ndarray:
-    """Number of MTIE windows per factor of ``ms`` that straddle no gap: the runs of
-    equal span (cut where it steps, inside a block or between two) of length ``L``
-    each hold ``max(L - m, 0)``."""
-    cuts = [
-        np.asarray(p[0], dtype=np.int64) + a for p, a in zip(parts, starts.tolist(), strict=True)
-    ]
-    edges = [a for k, a in enumerate(starts.tolist()) if k and parts[k][1] != parts[k - 1][2]]
-    steps = np.sort(np.concatenate([*cuts, np.asarray(edges, dtype=np.int64)]))
-    runs = np.diff(np.concatenate([[0], steps, [n]]))
     length, times = np.unique(runs[runs > 0], return_counts=True)
     out = np.zeros(ms.size, dtype=np.int64)
     for k, m in enumerate(np.asarray(ms).tolist()):
@@ -487,120 +443,7 @@ def r1_nan(sums: np.ndarray) -> float:
     return (sp / c) / den if den > 0 else math.nan
 
 
-# ---------------------------------------------------------------- frequency input
-
-
-#: Statistics whose streamed path handles gaps in frequency input (all streamed).
-FREQ_GAP_STATISTICS = ("oadev", "ohdev", "adev", "hdev", "mdev", "tdev", "totdev", "mtie")
-
-
 def noise_block_nan(start, n, stream, base, dmax, shifts, *blocks):
     """NaN-aware lag-1 sums per factor of ``stream`` of one block window (a task of
     :func:`acf_gaps`, see :func:`acf_block_nan`)."""
     return acf_block_nan(Window(blocks, start), n, stream, base, dmax, shifts)
-
-
-def _freq_sums(y: np.ndarray) -> tuple[float, int, int]:
-    """Sum and number of the finite samples of one chunk, and its NaN count."""
-    ok = ~np.isnan(y)
-    return float(np.sum(y[ok])), int(ok.sum()), int(y.size - ok.sum())
-
-
-def _phase_chunk(y, carry, span, mean, rate, first, rows):
-    """Phase points of one chunk of frequency ``y`` with gaps, as :func:`._phase.to_phase`:
-    the running sum of ``(y - mean) / rate`` (a gap as the mean: 0) from ``carry``;
-    ``rows`` False: the phase with NaN at the points a gap ends on (what noise
-    identification reads); True: rows (phase filled, ``span`` = missing samples before
-    each point, from ``span``), what the estimators read."""
-    y = np.asarray(y, dtype=np.float64)
-    gap = np.isnan(y)
-    d = np.empty(y.size + 1)
-    d[0] = carry
-    np.divide(np.where(gap, 0.0, y - mean), rate, out=d[1:])
-    x = np.cumsum(d)
-    if not rows:
-        x[1:][gap] = np.nan
-        return x[0 if first else 1 :]
-    s = np.empty(y.size + 1)
-    s[0] = span
-    np.cumsum(gap, out=s[1:])
-    s[1:] += span
-    return np.stack([x, s])[:, 0 if first else 1 :]
-
-
-def _last_point(y, carry, span, mean, rate):
-    """The carry (phase, span) into the next chunk (:func:`_phase_chunk`)."""
-    out = _phase_chunk(y, carry, span, mean, rate, True, True)
-    return float(out[0, -1]), float(out[1, -1])
-
-
-def freq_gap_record(cls: Any, values: Any, rate: float, n_in: int, name: str) -> Any:
-    """The ``cls`` (``._stream.LazyRecord``) of the frequency ``values`` with gaps: the
-    mean of the finite samples (one pass), the carries (phase, span) before each chunk
-    (one serial pass, stage by stage as ``._stream._carries``), ``x`` the phase with
-    NaN at the points a gap ends on, ``filled`` its estimators' rows (phase filled,
-    span)."""
-    from qsense.stability import _stream_run
-
-    blocks = list(values.to_delayed().ravel())
-    sums = dask.compute(*[dask.delayed(_freq_sums, pure=True)(b) for b in blocks])
-    count = sum(s[1] for s in sums)
-    if count == 0:
-        raise ValueError(f"{name} is all NaN; a record needs finite samples")
-    mean = sum(s[0] for s in sums) / count
-    starts = np.concatenate([[0], np.cumsum(values.chunks[0])])[:-1].tolist()
-    carries, carry, k = [(0.0, 0.0)], (0.0, 0.0), 0
-    while k < len(blocks):
-        stage, chain = starts[k] // _stream_run.STAGE_SAMPLES, []
-        while k < len(blocks) and starts[k] // _stream_run.STAGE_SAMPLES == stage:
-            carry = dask.delayed(_last_point, pure=True, nout=2)(blocks[k], *carry, mean, rate)
-            chain.append(carry)
-            k += 1
-        done = dask.compute(*chain)
-        carries.extend(done)
-        carry = done[-1]
-    carries = carries[:-1]
-
-    def build(src: Any, rows: bool) -> Any:
-        parts = []
-        for j, (blk, size) in enumerate(zip(src.to_delayed().ravel(), src.chunks[0], strict=True)):
-            args = (blk, *carries[j], mean, rate, j == 0, rows)
-            ph = dask.delayed(_phase_chunk, pure=True)(*args)
-            shape = (2, size + (j == 0)) if rows else (size + (j == 0),)
-            parts.append(da.from_delayed(ph, shape, dtype=np.float64))
-        return da.concatenate(parts, axis=-1)
-
-    def remake(seed: Any, rows: bool = False) -> Any:
-        return build(_stream_run.copied(values, seed), rows)
-
-    filled = cls(build(values, True), rate, n_in, False, remake=lambda s: remake(s, True))
-    return cls(build(values, False), rate, n_in, False, remake=remake, filled=filled)
-
-
-def span_view(spec_name: str, rec: Any) -> Any:
-    """The record the sums of ``spec_name`` read: a frequency record with gaps gives
-    its estimators' rows (phase filled, span: a term valid iff its span is equal at
-    its first and last read, as the in-memory mode 2); refused for the statistics
-    that do not stream it."""
-    if rec.filled is None:
-        return rec
-    if spec_name not in FREQ_GAP_STATISTICS:
-        raise gap_refused(f"{spec_name} of frequency input")
-    return rec.filled
-
-
-def strided_span(rec: Any, ms: list[int], order: int, windowed: Any) -> Generator:
-    """Sums and counts of the ADEV/HDEV long taus ``ms`` of a frequency record with
-    gaps (``rec``: its rows (phase filled, span)): the decimated rows gathered by one
-    more pass (``windowed``: :mod:`._stream`'s task builder), the span rule on them."""
-    (done,) = yield [windowed(_gather_rows, rec.x, 0, list(ms))]
-    s, n = np.zeros(len(ms)), np.zeros(len(ms), dtype=np.int64)
-    for i in range(len(ms)):
-        s[i], n[i] = decimated_sum_span(np.concatenate([b[i] for b in done], axis=1), order)
-    return s, n
-
-
-def _gather_rows(start: int, ms: list[int], *blocks: np.ndarray) -> list[np.ndarray]:
-    """The rows at the multiples of each factor of ``ms`` in the first block."""
-    xb = np.asarray(blocks[0])
-    return [xb[:, (-start) % m :: m].copy() for m in ms]

@@ -61,7 +61,8 @@ from qsense._numba import kernel
 from qsense.stability._kernels_stream import all_finite
 from qsense.stability._kernels_stream_gaps import long_ranges_nan, short_ranges_nan
 from qsense.stability._kernels_stream_span import long_ranges_span
-from qsense.stability._stream_gaps import first_pass_span, refuse_inf, span_windows, valid_windows
+from qsense.stability._stream_gaps import refuse_inf, valid_windows
+from qsense.stability._stream_span import first_pass_span, span_windows
 from qsense.stability._stream_window import block_bounds
 
 __all__ = ["BLOCK_SAMPLES", "mtie_sums"]

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 import qsense.stability as S
 from qsense.stability import _kernels_stream_gaps as K
 from qsense.stability import _kernels_stream_span as KS
-from qsense.stability import _stream, _stream_gaps, _stream_run
+from qsense.stability import _stream, _stream_gaps, _stream_run, _stream_span
 
 da = pytest.importorskip("dask.array")
 
@@ -159,7 +159,7 @@ def test_longer_record_streamed_acf_long_taus_and_rn_with_gaps():
             y = _freq(kind, 1500, 5)
             y[[0, 3, 400, 401, 1499]] = np.nan
             y[700:800] = np.nan
-            for stat in _stream_gaps.FREQ_GAP_STATISTICS:
+            for stat in _stream_span.FREQ_GAP_STATISTICS:
                 ref = getattr(S, stat)(y, rate=1.0, data_type="freq")
                 got = getattr(S, stat)(da.from_array(y, chunks=97), rate=1.0, data_type="freq")
                 _same(got, ref, f"{stat} {kind} freq")
@@ -272,7 +272,7 @@ def _freq(kind: str, n: int, seed: int) -> np.ndarray:
 
 @settings(max_examples=25, deadline=None)
 @given(
-    stat=st.sampled_from(_stream_gaps.FREQ_GAP_STATISTICS),
+    stat=st.sampled_from(_stream_span.FREQ_GAP_STATISTICS),
     kind=st.sampled_from(("wfm", "rwfm", "wpm")),
     pattern=st.sampled_from(PATTERNS),
     taus=st.sampled_from(("octave", "all")),
@@ -299,7 +299,7 @@ def test_frequency_gaps_any_chunking_equals_in_memory(
 def test_every_statistic_streams_gaps_and_infinities_are_refused():
     y = _freq("wfm", 200, 0)
     y[57] = np.nan
-    assert set(_stream_gaps.FREQ_GAP_STATISTICS) == set(_stream.STREAMED) == set(GAPPED)
+    assert set(_stream_span.FREQ_GAP_STATISTICS) == set(_stream.STREAMED) == set(GAPPED)
     with pytest.raises(ValueError, match="all NaN"):
         S.oadev(da.from_array(np.full(50, np.nan), chunks=20), rate=1.0, data_type="freq")
     y[120] = np.inf
