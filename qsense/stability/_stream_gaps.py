@@ -124,10 +124,13 @@ def stat_terms(blocks, edges, ms, lo, hi, lags: int, kind: str):
     """Sums and counts of a block window of ``kind`` (of ``._stream._KIND``) by
     :func:`._kernels_stream.window_sums`; NaN sums (a term read a NaN) recomputed
     skipping those terms; MDEV's three-row prefix sums (gaps) by the NaN-aware kernel
-    directly; rows (phase filled, span) of frequency gaps by the span rule."""
+    where the window holds a gap (its third row, nondecreasing, differs at its ends),
+    else by the fast one; rows (phase filled, span) of frequency gaps by the span rule."""
     strided = kind == "strided"
     two = np.ndim(blocks[0]) == 2
     if two and kind == "mdev" and blocks[0].shape[0] == 3:
+        if blocks[0][2, 0] == blocks[-1][2, -1]:  # no gap in the window: the fast kernel
+            return window_sums([b[:2] for b in blocks], edges, ms, lo, hi, lags, strided)
         return window_sums_nan(blocks, edges, ms, lo, hi, lags, strided)
     if two and kind != "mdev":  # frequency gaps: rows (phase filled, span)
         return window_sums_span(blocks, edges, ms, lo, hi, lags, strided)
@@ -141,7 +144,9 @@ def lag_terms(kind: str, views: list[np.ndarray]) -> tuple[float, int]:
     """Sum and count of the long-tau terms of one segment of lagged reads (see
     :func:`stat_terms`)."""
     if kind == "mdev":
-        return lag_mdev_sum_nan(*views) if views[0].shape[0] == 3 else lag_mdev_sum(*views)
+        if views[0].shape[0] == 3 and views[0][2, 0] != views[-1][2, -1]:  # a gap
+            return lag_mdev_sum_nan(*views)
+        return lag_mdev_sum(*[v[:2] for v in views])
     if views[0].ndim == 2:  # frequency gaps: rows (phase filled, span)
         return lag_sum_span(*views)
     s, n = lag_sum(*views)
