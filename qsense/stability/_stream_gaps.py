@@ -125,7 +125,8 @@ def stat_terms(blocks, edges, ms, lo, hi, lags: int, kind: str):
     :func:`._kernels_stream.window_sums`; NaN sums (a term read a NaN) recomputed
     skipping those terms; MDEV's three-row prefix sums (gaps) by the NaN-aware kernel
     where the window holds a gap (its third row, nondecreasing, differs at its ends),
-    else by the fast one; rows (phase filled, span) of frequency gaps by the span rule."""
+    else by the fast one; rows (phase filled, span) of frequency gaps by the span rule
+    where the window holds a gap (the span differs at its ends), else by the fast one."""
     strided = kind == "strided"
     two = np.ndim(blocks[0]) == 2
     if two and kind == "mdev" and blocks[0].shape[0] == 3:
@@ -133,6 +134,8 @@ def stat_terms(blocks, edges, ms, lo, hi, lags: int, kind: str):
             return window_sums([b[:2] for b in blocks], edges, ms, lo, hi, lags, strided)
         return window_sums_nan(blocks, edges, ms, lo, hi, lags, strided)
     if two and kind != "mdev":  # frequency gaps: rows (phase filled, span)
+        if blocks[0][1, 0] == blocks[-1][1, -1]:  # no gap in the window: the fast kernel
+            return window_sums([b[0] for b in blocks], edges, ms, lo, hi, lags, strided)
         return window_sums_span(blocks, edges, ms, lo, hi, lags, strided)
     s, n = window_sums(blocks, edges, ms, lo, hi, lags, strided)
     if not np.isfinite(s).all():
@@ -148,7 +151,9 @@ def lag_terms(kind: str, views: list[np.ndarray]) -> tuple[float, int]:
             return lag_mdev_sum_nan(*views)
         return lag_mdev_sum(*[v[:2] for v in views])
     if views[0].ndim == 2:  # frequency gaps: rows (phase filled, span)
-        return lag_sum_span(*views)
+        if views[0][1, 0] != views[-1][1, -1]:  # a gap in the segment
+            return lag_sum_span(*views)
+        return lag_sum(*[v[0] for v in views])
     s, n = lag_sum(*views)
     return lag_sum_nan(*views) if not math.isfinite(s) else (s, n)
 
