@@ -570,3 +570,31 @@ def test_streamed_acf_reads_again_only_the_blocks_with_a_gap():
                 got = getattr(S, stat)(da.from_array(data, chunks=97), rate=1.0, data_type=dt)
                 _same(got, ref, f"{stat} {dt}")
                 assert 0 < spy.call_count <= 4, spy.call_count
+
+
+def test_strided_and_decimated_span_kernels_against_loops():
+    rng = np.random.default_rng(13)
+    x = np.cumsum(rng.standard_normal(120))
+    sp = np.cumsum(rng.random(120) < 0.04).astype(np.float64)
+    rows = np.stack([x, sp])
+    cuts = [0, 50, 51, 120]
+    blocks = [rows[:, a:b] for a, b in itertools.pairwise(cuts)]
+    ms = np.array([1, 3, 7], dtype=np.int64)
+    for lags in (3, 4):
+        coef = [(1.0, -2.0, 1.0), (-1.0, 3.0, -3.0, 1.0)][lags - 3]
+        hi = np.maximum(120 - (lags - 1) * ms, 0)
+        s, n = KS.window_sums_span(blocks, cuts, ms, np.zeros(3, np.int64), hi, lags, True)
+        for k, m in enumerate(ms.tolist()):
+            want, cnt = 0.0, 0
+            for i in range(0, min(50, hi[k]), m):
+                if sp[i + (lags - 1) * m] == sp[i]:
+                    want += sum(c * x[i + q * m] for q, c in enumerate(coef)) ** 2
+                    cnt += 1
+            np.testing.assert_allclose(s[k], want, rtol=1e-13)
+            assert n[k] == cnt
+        z = rows[:, ::4]
+        got = KS.decimated_sum_span(z, lags - 1)
+        ok = z[1, lags - 1 :] == z[1, : z.shape[1] - lags + 1]
+        d = sum(c * z[0, q : q + ok.size] for q, c in enumerate(coef))
+        np.testing.assert_allclose(got[0], np.sum(d[ok] ** 2), rtol=1e-13)
+        assert got[1] == ok.sum()
