@@ -185,7 +185,7 @@ def test_statistic_not_streamed_and_bad_inputs_refused():
 
 @pytest.mark.parametrize("stat", ["oadev", "ohdev", "mdev", "tdev", "totdev"])
 @pytest.mark.parametrize("data_type", ["phase", "freq"])
-def test_long_taus_read_lagged_copies(stat, data_type):
+def test_long_taus_read_lagged(stat, data_type):
     """Windows above a shrunken WINDOW_SAMPLES: the lagged reads of _stream_long (no
     halo), equal to the in-memory result for several chunkings."""
     from qsense.stability import _stream_long
@@ -194,9 +194,9 @@ def test_long_taus_read_lagged_copies(stat, data_type):
     calls = []
     real = _stream_long.long_tasks
 
-    def spy(kind, rec, ms, least, shared=0, prefix=None):
+    def spy(kind, rec, ms, least, prefix=None):
         calls.append((kind, list(ms)))
-        return real(kind, rec, ms, least, shared, prefix)
+        return real(kind, rec, ms, least, prefix)
 
     ref = getattr(S, stat)(y, rate=2.0, data_type=data_type, taus="octave")
     budgets = dict(BLOCK_SAMPLES=16, WINDOW_SAMPLES=24, STAGE_SAMPLES=100)
@@ -214,7 +214,7 @@ def test_long_taus_read_lagged_copies(stat, data_type):
 @pytest.mark.parametrize("data_type", ["phase", "freq"])
 def test_chunk_aligned_slice_of_a_record_streams_its_long_taus(stat, data_type):
     """A slice on chunk edges (aliases of the record's chunks in dask's graph) read by
-    the long-tau copies: dask's clone failed on it; the copies must read the slice."""
+    the long-tau lags (dask's clone fails on it: the lags read the record's own keys)."""
     from qsense.stability import _stream_long
 
     y = _record("rw" if data_type == "freq" else "white", 800, 5)
@@ -228,14 +228,6 @@ def test_chunk_aligned_slice_of_a_record_streams_its_long_taus(stat, data_type):
         got = getattr(S, stat)(lazy, rate=1.0, data_type=data_type, taus="octave")
     assert spy.called
     _same(got, ref, f"{stat} {data_type}")
-
-
-def test_copied_graphs_share_no_key_and_give_the_same_values():
-    x = da.from_array(np.arange(40.0), chunks=7)[7:35] * 2.0
-    c = _stream_run.copied(x, ("any", 3))
-    assert not set(dict(c.__dask_graph__())) & set(dict(x.__dask_graph__()))
-    np.testing.assert_array_equal(c.compute(), x.compute())
-    assert c.chunks == x.chunks
 
 
 def test_mdev_prefix_carries_are_read_once_for_short_and_long_taus():

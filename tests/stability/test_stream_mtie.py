@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qsense.stability import _stream_mtie as M
+from qsense.stability import _stream_run
 from qsense.stability._kernels import mtie_raw
 from qsense.stability._registry import SPECS
 from qsense.stability._stream import prepare_lazy
@@ -151,31 +152,37 @@ def test_no_task_reads_more_than_a_few_blocks(window):
     np.testing.assert_array_equal(cnt, want_n)
 
 
-def test_far_samples_come_from_record_copies():
-    """Pass 2 reads each group's blocks and far samples from two copies of the record's
-    graph of its own (no chunk key shared with the record, the other read or another
-    group), one group per run of factors within a block."""
+def test_far_pass_is_computed_per_group_and_stage():
+    """Pass 2 is one computation per group of factors (runs within a block) and stage:
+    each reads the record's own chunks of its stage's blocks and of their far samples
+    only, so what it holds does not grow with the record."""
     x = np.cumsum(np.random.default_rng(6).standard_normal(512))
     rec = _lazy(x, 16)
     bounds = M._blocks(rec.x.chunks[0], 32)
     b_hi = np.array([x[a:b].max() for a, b in bounds])
     b_lo = np.array([x[a:b].min() for a, b in bounds])
-    task, where = M._far_tasks(rec, np.array([64, 80, 200]), bounds, b_hi, b_lo, "t")
-    graph = dict(task.__dask_graph__())
-    own = set(rec.x.__dask_keys__())
-    reads: dict = {}
-    for key, at in zip(graph[task.key], where, strict=True):
-        _, near, far, *_ = graph[key]
-        for kind, keys in (("near", near), ("far", far)):
-            reads.setdefault((kind, tuple(at)), set()).update(keys)
-    assert sorted({g for _, g in reads}) == [(0, 1), (2,)]  # 64 and 80 share a group
-    for a, keys in reads.items():
-        assert not keys & own
-        for b, other in reads.items():
-            assert a == b or not keys & other, (a, b)
-    np.testing.assert_array_equal(
-        M.mtie_sums(rec, np.array([64, 80, 200]), 32)[0], _expected(x, np.array([64, 80, 200]))[0]
-    )
+    ms, stage = np.array([64, 80, 200]), 96
+    parts = M._far_tasks(rec, ms, bounds, b_hi, b_lo, "t", stage)
+    index = {key: i for i, key in enumerate(rec.x.__dask_keys__())}  # chunk i: 16 i ..
+    groups = set()
+    for task, where in parts:
+        graph = dict(task.__dask_graph__())
+        near, far = set(), set()
+        for key, at in zip(graph[task.key], where, strict=True):
+            groups.add(tuple(at))
+            _, nk, fk, *_ = graph[key]
+            near.update(index[k] for k in nk)
+            far.update(index[k] for k in fk)
+        m = ms[np.concatenate(where)]
+        assert max(near) * 16 // stage == min(near) * 16 // stage  # one stage of blocks
+        assert 16 * min(far) >= 16 * min(near) + m.min() - 16
+        assert 16 * max(far) <= 16 * (max(near) + 1) + m.max()
+    assert sorted(groups) == [(0, 1), (2,)]  # 64 and 80 share a group
+    # blocks of 32 with windows: starts 0..416 for (64, 80), 0..288 for 200; stages of 96
+    assert len(parts) == 5 + 4
+    with mock.patch.object(_stream_run, "STAGE_SAMPLES", stage):
+        got = M.mtie_sums(rec, ms, 32)[0]
+    np.testing.assert_array_equal(got, _expected(x, ms)[0])
 
 
 def test_empty_chunks_and_float32_chunks():
