@@ -122,9 +122,7 @@ def lazy_series(
     if rate is not None:
         r = positive_float("rate", rate)
         if abs(r - coord_rate) > GRID_RTOL * coord_rate:
-            raise ValueError(
-                f"rate={r!r} Hz disagrees with {source} of {name} ({coord_rate!r} Hz)"
-            )
+            raise ValueError(f"rate={r!r} Hz disagrees with {source} of {name} ({coord_rate!r} Hz)")
     return values, coord_rate, attrs, time
 
 
