@@ -87,6 +87,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="save the table as CSV: statistic, tau_s, m, n, alpha, dev_lo, dev, dev_hi, edf",
     )
+    p.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress bar while an HDF5/NetCDF record streams (default: shown on a terminal)",
+    )
     p.set_defaults(func=run)
 
 
@@ -192,7 +197,10 @@ def _compute(args: argparse.Namespace) -> int:
             + (f" ({n_nan} NaN)" if n_nan else "")
             + f", tau0 = {1.0 / rate:.6g} s"
         )
-    analysis = analyse(data, rate, args.data_type, statistics, args.taus, args.ci)
+    progress = False if args.quiet else None
+    analysis = analyse(
+        data, rate, args.data_type, statistics, args.taus, args.ci, progress=progress
+    )
     results = per_statistic(analysis)
     for name, res in results.items():
         print()

@@ -15,14 +15,16 @@
 from __future__ import annotations
 
 import bisect
-from collections.abc import Generator
+import contextlib
+from collections.abc import Generator, Iterator
+from contextvars import ContextVar
 from typing import Any
 
 import dask
 import numpy as np
 from dask.delayed import Delayed
 
-__all__ = ["HOLD_BYTES", "STAGE_SAMPLES", "Flow", "OnBlocks", "drive", "staged"]
+__all__ = ["HOLD_BYTES", "STAGE_SAMPLES", "Flow", "OnBlocks", "drive", "reporting", "staged"]
 
 #: Positions (samples) computed per ``dask.compute`` (:func:`staged`; 256 MB of the
 #: record, read with the windows of its blocks).
@@ -31,6 +33,22 @@ STAGE_SAMPLES = 1 << 25
 #: Largest size (bytes) of the chunks kept from one stage for the next (the others are
 #: read again).
 HOLD_BYTES = 1 << 29
+
+#: The progress bar (tqdm-like: ``total``, ``refresh()``, ``update(n)``) that
+#: :func:`staged` advances by one per stage computed, if any (:func:`reporting`).
+_BAR: ContextVar[Any] = ContextVar("qsense_stream_bar", default=None)
+
+
+@contextlib.contextmanager
+def reporting(bar: Any) -> Iterator[None]:
+    """Within the block, :func:`staged` adds its stages to ``bar``'s total and counts
+    each one computed (``bar``: a tqdm bar, or None for no report)."""
+    token = _BAR.set(bar)
+    try:
+        yield
+    finally:
+        _BAR.reset(token)
+
 
 #: A computation that needs dask results: a generator that yields the groups of
 #: (position, task) pairs it needs computed, receives their results (a list per group,
@@ -91,6 +109,10 @@ def staged(groups: list[list[tuple[int, Any]]]) -> list[list[Any]]:
                     seen.append(i)
     carry = _local()
     held: dict[Any, np.ndarray] = {}
+    bar = _BAR.get()
+    if bar is not None:
+        bar.total = (bar.total or 0) + len(order)
+        bar.refresh()
     for i, key in enumerate(order):
         jobs = stages[key]
         sizes = {k: v.nbytes for k, v in held.items()}
@@ -125,6 +147,8 @@ def staged(groups: list[list[tuple[int, Any]]]) -> list[list[Any]]:
             out[gi][ti] = res
         held = {k: v for k, v in held.items() if k in keep_keys}
         held.update(zip(keep, kept, strict=True))
+        if bar is not None:
+            bar.update(1)
     return out
 
 

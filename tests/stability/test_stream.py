@@ -271,3 +271,38 @@ def test_long_tau_kernels_against_loops():
     w = [sum(x[i + 2 * m] - 2 * x[i + m] + x[i] for i in range(j, j + m)) for j in range(k)]
     assert n == k
     np.testing.assert_allclose(s, sum(v * v for v in w), rtol=1e-11)
+
+
+def test_analyse_progress_counts_every_stage_streamed(capfd):
+    """progress=True: a tqdm bar on standard error, one step per stage of each pass
+    (its total grows as the passes are planned and ends equal to the steps taken);
+    the numbers are unchanged; a non-bool progress is refused naming it."""
+    from qsense.stability import _stream_run, analyse
+
+    y = _record("white", 600, 2)
+    lazy = xr.DataArray(da.from_array(y, chunks=50), dims="time", attrs={"sample_rate": 1.0})
+    seen = []
+    real = _stream_run.staged
+
+    def spy(groups):
+        seen.append(_stream_run._BAR.get())
+        return real(groups)
+
+    with (
+        _patched(BLOCK_SAMPLES=25, STAGE_SAMPLES=100),
+        mock.patch.object(_stream_run, "staged", spy),
+    ):
+        got = analyse(lazy, statistics=["oadev", "mdev"], progress=True)
+    bar = seen[0]
+    assert bar is not None and all(b is bar for b in seen)
+    assert bar.n == bar.total  # every stage counted once it is computed
+    assert len(seen) <= bar.total <= 6 * len(seen)  # 600 positions: at most 6 a pass
+    assert "streaming" in capfd.readouterr().err
+    want = analyse(y, 1.0, "phase", ["oadev", "mdev"])
+    np.testing.assert_allclose(got.dev.values, want.dev.values, rtol=1e-12)
+    with mock.patch.object(_stream_run, "staged", spy):
+        seen.clear()
+        analyse(lazy, statistics=["oadev"])
+    assert seen and all(b is None for b in seen)
+    with pytest.raises(TypeError, match="progress"):
+        analyse(lazy, statistics=["oadev"], progress="yes")
