@@ -63,7 +63,7 @@ from qsense.stability._stream_long import (
     prefix_carries,
     prefix_sums,
 )
-from qsense.stability._stream_mtie import mtie_sums
+from qsense.stability._stream_mtie import mtie_flow
 from qsense.stability._stream_run import Flow, OnBlocks, drive
 from qsense.stability._stream_window import Window, block_bounds, blocks_of, reached
 from qsense.stability.noise_id import (
@@ -401,7 +401,7 @@ def _sums(spec: Spec, rec: LazyRecord, ms: np.ndarray, extra: list[tuple[int, An
     the long factors, extra results)."""
     kind, order = _KIND[spec.name]
     if kind == "mtie":  # two passes of its own (:mod:`._stream_mtie`)
-        s, n = mtie_sums(rec, ms, WINDOW_SAMPLES)
+        s, n = yield from mtie_flow(rec, ms, WINDOW_SAMPLES)
         return s, n, np.zeros(ms.size, bool), (yield [list(extra)])[0]
     width = {"diff2": 2, "strided": order, "diff3": 3, "mdev": 3, "totdev": 2}
     window = WINDOW_SAMPLES // (2 if kind == "mdev" else 1)  # MDEV's source: two rows

@@ -152,36 +152,34 @@ def test_no_task_reads_more_than_a_few_blocks(window):
     np.testing.assert_array_equal(cnt, want_n)
 
 
-def test_far_pass_is_computed_per_group_and_stage():
-    """Pass 2 is one computation per group of factors (runs within a block) and stage:
-    each reads the record's own chunks of its stage's blocks and of their far samples
-    only, so what it holds does not grow with the record."""
+def test_far_pass_is_staged_one_group_at_a_time():
+    """Pass 2 is one round of staged tasks per group of factors (runs within a block):
+    a task reads the record's own chunks of its block and of its far samples only,
+    and a round holds one group's reads; pass 1 is one round before them."""
     x = np.cumsum(np.random.default_rng(6).standard_normal(512))
     rec = _lazy(x, 16)
     bounds = M._blocks(rec.x.chunks[0], 32)
     b_hi = np.array([x[a:b].max() for a, b in bounds])
     b_lo = np.array([x[a:b].min() for a, b in bounds])
-    ms, stage = np.array([64, 80, 200]), 96
-    parts = M._far_tasks(rec, ms, bounds, b_hi, b_lo, "t", stage)
-    index = {key: i for i, key in enumerate(rec.x.__dask_keys__())}  # chunk i: 16 i ..
-    groups = set()
-    for task, where in parts:
-        graph = dict(task.__dask_graph__())
-        near, far = set(), set()
-        for key, at in zip(graph[task.key], where, strict=True):
-            groups.add(tuple(at))
-            _, nk, fk, *_ = graph[key]
-            near.update(index[k] for k in nk)
-            far.update(index[k] for k in fk)
-        m = ms[np.concatenate(where)]
-        assert max(near) * 16 // stage == min(near) * 16 // stage  # one stage of blocks
-        assert 16 * min(far) >= 16 * min(near) + m.min() - 16
-        assert 16 * max(far) <= 16 * (max(near) + 1) + m.max()
-    assert sorted(groups) == [(0, 1), (2,)]  # 64 and 80 share a group
-    # blocks of 32 with windows: starts 0..416 for (64, 80), 0..288 for 200; stages of 96
-    assert len(parts) == 5 + 4
-    with mock.patch.object(_stream_run, "STAGE_SAMPLES", stage):
+    ms = np.array([64, 80, 200])
+    parts = M._far_tasks(rec, ms, bounds, b_hi, b_lo)
+    index = {d.key: i for i, d in enumerate(rec.x.to_delayed().ravel())}  # chunk i: 16 i..
+    assert [where.tolist() for _, where in parts] == [[0, 1], [2]]  # 64 and 80 share one
+    for tasks, where in parts:
+        m = ms[where]
+        for pos, task in tasks:
+            chunks = [index[k] for k in task.keys()]
+            n_near = task.args[0]
+            assert chunks[:n_near] == [pos // 16, pos // 16 + 1]  # its block of 32
+            far = chunks[n_near:]
+            assert far == list(range(far[0], far[-1] + 1))
+            assert 16 * far[0] <= pos + m.min() < 16 * (far[0] + 1)  # the first window's end
+            assert 16 * far[-1] <= min(511, pos + 31 + m.max())  # ... to the last one's
+    rounds = []
+    real = _stream_run.staged
+    with mock.patch.object(_stream_run, "staged", lambda g: rounds.append(g) or real(g)):
         got = M.mtie_sums(rec, ms, 32)[0]
+    assert len(rounds) == 1 + len(parts)
     np.testing.assert_array_equal(got, _expected(x, ms)[0])
 
 
