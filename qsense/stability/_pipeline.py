@@ -274,8 +274,8 @@ def compute(
         Phase in s or fractional frequency (``request.data_type``); NaN marks a gap. A
         :class:`Record` from :func:`prepare` is used as it is (``rate`` ignored). A
         dask-backed DataArray (or dask array) is streamed chunk by chunk in bounded
-        memory by :mod:`._stream` (statistics of ``_stream.STREAMED``, no gaps), with
-        the same result.
+        memory by :mod:`._stream` (statistics of ``_stream.STREAMED``; gaps in phase
+        input for those of ``_stream_gaps.GAP_STATISTICS``), with the same result.
     rate : float or None
         Sample rate in Hz (None for a DataArray with a time coordinate).
     taus : {"octave", "decade", "all"} or array-like of float
@@ -359,6 +359,12 @@ def compute_lazy(
     sizes = (lazy.n_in, lazy.n_phase, lazy.rate)
     out = []
     for spec, m, (vals, n, alphas) in zip(specs, plans, _stream.drive(flows), strict=True):
+        if n.size and not np.any(n > 0):  # gaps everywhere, as :func:`compute` warns
+            warn(
+                f"{spec.name}: no averaging time has a complete term (the gaps in data "
+                f"leave none of its {lazy.n_phase} phase points usable); dev is NaN at "
+                "every tau"
+            )
         out.append(
             build(spec, columns(spec, m, vals, n, alphas, sizes, request), attrs(lazy, request))
         )

@@ -43,7 +43,7 @@ Measured: tests/benchmarks/bench_long_record.py.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import dask
@@ -54,13 +54,25 @@ from qsense._lazy import lazy_series
 from qsense.stability import _stream_run
 from qsense.stability._kernels import _decimated_sum
 from qsense.stability._kernels_noise import acf_alphas, b1_ratios
-from qsense.stability._kernels_stream import acf_levels, check_finite, gap_error, window_sums
+from qsense.stability._kernels_stream import acf_levels
 from qsense.stability._registry import SPECS, Spec
+from qsense.stability._stream_gaps import (
+    GAP_STATISTICS,
+    acf_block_nan,
+    acf_gaps,
+    decimated_terms,
+    finite_span,
+    gap_refused,
+    prefix_carries,  # the gap-aware pass (._stream_long's, which finds the gaps)
+    r1_nan,
+    refuse_gap,
+    refuse_inf,
+    stat_terms,
+)
 from qsense.stability._stream_long import (
     LONG_KINDS,
     long_sums,
     long_tasks,
-    prefix_carries,
     prefix_sums,
 )
 from qsense.stability._stream_mtie import mtie_flow
@@ -172,7 +184,7 @@ def prepare_lazy(
     if inf:
         raise ValueError(f"{name} contains infinite values; use NaN for a gap")
     if nan:
-        raise gap_error(name)
+        raise gap_refused("frequency input", name)
     mean = float(total) / n_in
     carries = _carries(values, mean, rate)
     x = _integrated(values, mean, rate, carries)
@@ -235,9 +247,9 @@ def _stat_block(start, kind, order, ms, lo, hi, check, *blocks):
     a :class:`Window` of the blocks (no copy), with the lag kernels."""
     w = Window(blocks, start)
     if check:
-        check_finite(w.blocks[0])
+        refuse_inf(w.blocks[0])  # NaN: a gap, its terms skipped (._stream_gaps)
     lags = _lags(kind, order)
-    return window_sums(w.blocks, w.edges, ms, lo, hi, lags, kind == "strided")
+    return stat_terms(w.blocks, w.edges, ms, lo, hi, lags, kind == "strided")
 
 
 def _noise_block(start, n, gather, acf, base, dmax, shifts, *blocks):
@@ -255,6 +267,11 @@ def _noise_block(start, n, gather, acf, base, dmax, shifts, *blocks):
         nz = (n - 1) // m + 1 - base
         sums.append(acf_levels(xb[t0 * m - a :: m], extra, t0, t1, nz, base, dmax, shifts[k]))
     return kept, sums
+
+
+def _noise_block_nan(start, n, stream, base, dmax, shifts, *blocks):
+    """NaN-aware lag-1 sums per factor of ``stream`` (:func:`._stream_gaps.acf_block_nan`)."""
+    return acf_block_nan(Window(blocks, start), n, stream, base, dmax, shifts)
 
 
 # ---------------------------------------------------------------- passes
@@ -298,7 +315,7 @@ def _stat_tasks(
         check = False
     elif kind == "mdev":
         if rec.check:
-            x = x.map_blocks(_checked, dtype=np.float64)
+            x = x.map_blocks(_checked, dtype=np.float64)  # NaN: the prefix sums' gaps
         src = prefix_sums(x, *prefix)
         lo, hi = np.zeros(ms.size, np.int64), np.maximum(n - 3 * ms + 1, 0)
         check = False
@@ -310,7 +327,7 @@ def _stat_tasks(
 
 
 def _checked(block: np.ndarray) -> np.ndarray:
-    check_finite(block)
+    refuse_inf(block)
     return block
 
 
@@ -403,6 +420,13 @@ def _sums(spec: Spec, rec: LazyRecord, ms: np.ndarray, extra: list[tuple[int, An
     if kind == "mtie":  # two passes of its own (:mod:`._stream_mtie`)
         s, n = yield from mtie_flow(rec, ms, WINDOW_SAMPLES)
         return s, n, np.zeros(ms.size, bool), (yield [list(extra)])[0]
+    if kind == "totdev" and rec.check:  # leading/trailing NaN trimmed, as in memory
+        first, stop = yield from finite_span(rec.x)
+        if stop - first < 3:  # no term (in memory: NaN, n = 0)
+            done = yield [list(extra)]
+            return np.zeros(ms.size), np.zeros(ms.size, np.int64), np.zeros(ms.size, bool), done[0]
+        if stop - first < rec.n_phase:
+            rec = replace(rec, x=rec.x[first:stop])
     width = {"diff2": 2, "strided": order, "diff3": 3, "mdev": 3, "totdev": 2}
     window = WINDOW_SAMPLES // (2 if kind == "mdev" else 1)  # MDEV's source: two rows
     long = width.get(kind, 0) * ms > window if kind in width else np.zeros(ms.size, bool)
@@ -411,7 +435,7 @@ def _sums(spec: Spec, rec: LazyRecord, ms: np.ndarray, extra: list[tuple[int, An
     stat = _stat_tasks(spec, rec, short, prefix) if short.size else []
     checks = []
     if rec.check and not short.size:  # the long-tau reads do not check the values
-        checks = _windowed(_check_block, rec.x, 0)
+        checks = _windowed(_check_block, rec.x, 0, spec.name)
     lag = []
     if kind in LONG_KINDS:
         lag = yield from long_tasks(kind, rec, ms[long].tolist(), BLOCK_SAMPLES, prefix)
@@ -423,8 +447,11 @@ def _sums(spec: Spec, rec: LazyRecord, ms: np.ndarray, extra: list[tuple[int, An
     return s, n, long, done[1 + len(lag)]
 
 
-def _check_block(start: int, block: np.ndarray) -> None:
-    check_finite(block)
+def _check_block(start: int, statistic: str, block: np.ndarray) -> None:
+    if statistic in GAP_STATISTICS:
+        refuse_inf(block)
+    else:
+        refuse_gap(statistic)(block)
 
 
 def streamed(
@@ -457,7 +484,7 @@ def flow(spec: Spec, rec: LazyRecord, m: np.ndarray, data_type: str, alpha: Any)
     decimated = {g: np.concatenate([blk[0][i] for blk in noise_done]) for i, g in enumerate(gather)}
     for k in np.flatnonzero(long).tolist() if kind == "strided" else []:
         xd = decimated[int(m[k])]
-        s[k], n[k] = _decimated_sum(xd, xd.size, order)
+        s[k], n[k] = decimated_terms(*_decimated_sum(xd, xd.size, order), xd, order)
     vals = _values(spec, s, n, m, rec.rate)
     out_alpha = np.zeros(m.size, dtype=np.int64)
     valid = np.flatnonzero(n > 0)
@@ -466,6 +493,10 @@ def flow(spec: Spec, rec: LazyRecord, m: np.ndarray, data_type: str, alpha: Any)
         for i, g in enumerate(stream):  # first/last values: NaN but in one block
             rows = np.stack([blk[1][i] for blk in noise_done])
             acf_sums[g] = np.concatenate([rows[:, :, :3].sum(0), np.nansum(rows[:, :, 3:], 0)], 1)
+        if any(not np.isfinite(v[:, :3]).all() for v in acf_sums.values()):  # gaps
+            acf_sums = yield from acf_gaps(
+                _windowed, _noise_block_nan, rec.x, n_ph, stream, base, dmax
+            )
         own = dict(zip(m.tolist(), zip(s.tolist(), n.tolist(), strict=True), strict=True))
         out_alpha[valid] = yield from _alphas(
             spec,
@@ -500,7 +531,10 @@ def _alphas(spec, rec, m, data_type, decimated, acf_sums, shifts, oadev_sums) ->
             r1[k], d[k] = r[0], dd[0]
         else:
             nz = (n_ph - 1) // g + 1 - base
-            rs = [_r1_of(acf_sums[g][q], nz - q, shifts[g][q]) for q in range(dmax + 1)]
+            if acf_sums[g].shape[1] == 7:  # gaps (._stream_gaps)
+                rs = [r1_nan(acf_sums[g][q]) for q in range(dmax + 1)]
+            else:
+                rs = [_r1_of(acf_sums[g][q], nz - q, shifts[g][q]) for q in range(dmax + 1)]
             r1[k], d[k] = _acf_decision(rs, dmax)
     if acf.any():
         out[acf] = _exponents_of(r1[acf], d[acf], data_type)[1]

@@ -33,13 +33,8 @@ import dask
 import dask.array as da
 import numpy as np
 
-from qsense.stability._kernels_stream import (
-    add_compensated,
-    block_sum,
-    lag_mdev_sum,
-    lag_sum,
-    prefix_chunk,
-)
+from qsense.stability._kernels_stream import add_compensated, block_sum, prefix_chunk
+from qsense.stability._stream_gaps import lag_terms, prefix_sums_nan
 from qsense.stability._stream_run import OnBlocks
 from qsense.stability._stream_window import Window, block_bounds, segments
 
@@ -89,6 +84,8 @@ def prefix_sums(x: Any, shift: float, carries: list[tuple[float, float]]) -> Any
     """Compensated prefix sums ``C[k] = sum(x[:k] - shift)``, rows (high, low), shape
     (2, n + 1), one independent task per chunk from its carry (:func:`prefix_carries`
     of the same record, whose chunks ``x`` has)."""
+    if carries and len(carries[0]) == 3:  # gaps: rows (high, low, bad), ._stream_gaps
+        return prefix_sums_nan(x, shift, carries)
     parts = []
     for k, (blk, size) in enumerate(zip(x.to_delayed().ravel(), x.chunks[0], strict=True)):
         ph = dask.delayed(prefix_chunk, pure=True)(blk, shift, carries[k], k == 0)
@@ -172,10 +169,9 @@ def _lag_block(kind, i0, i1, m, starts, counts, *blocks):
     for start, c in zip(starts, counts, strict=True):
         windows.append(Window(blocks[k : k + c], start))
         k += c
-    get = lag_mdev_sum if kind == "mdev" else lag_sum
     s, n = 0.0, 0
     for views in segments(windows, i0, i1, [q * m for q in range(len(starts))]):
-        ds, dn = get(*views)
+        ds, dn = lag_terms(kind, views)  # NaN terms skipped (._stream_gaps)
         s += ds
         n += dn
     return s, n

@@ -7,11 +7,12 @@ consecutive chunks of at least ``min(window, BLOCK_SAMPLES)`` samples (the longe
 block has ``B`` samples); every window is handled by the block holding its first
 sample, and a task holds a few blocks of samples, whatever ``m``:
 
-* pass 1, one task per block: the NaN/inf check, the block's largest and smallest
-  sample, and the windows of the factors ``m < B`` starting in the block, from the
-  block plus a halo of ``m`` samples. A sparse table built in place (ranges of ``2^k``
-  samples, doubled as the factors grow) gives a window's max and min as those of two
-  overlapping ranges: one table for every short factor, no per-factor pass of deques;
+* pass 1, one task per block: the inf check (NaN: a gap, :mod:`._stream_gaps`), the
+  block's largest and smallest sample, and the windows of the factors ``m < B``
+  starting in the block, from the block plus a halo of ``m`` samples. A sparse table
+  built in place (ranges of ``2^k`` samples, doubled as the factors grow) gives a
+  window's max and min as those of two overlapping ranges: one table for every short
+  factor, no per-factor pass of deques;
 * pass 2, for the factors ``m >= B``: a window starting at ``i`` in block ``p`` ends
   in a later block, so its max is the max of (the suffix of block ``p`` from ``i``,
   the whole blocks strictly between, from the extremes of pass 1 through a sparse
@@ -53,7 +54,9 @@ from typing import Any
 import numpy as np
 
 from qsense._numba import kernel
-from qsense.stability._kernels_stream import refuse_nonfinite
+from qsense.stability._kernels_stream import all_finite
+from qsense.stability._kernels_stream_gaps import long_ranges_nan, short_ranges_nan
+from qsense.stability._stream_gaps import refuse_inf, valid_windows
 from qsense.stability._stream_run import Flow, OnBlocks, drive
 from qsense.stability._stream_window import block_bounds
 
@@ -208,21 +211,30 @@ def _first_pass(parts, size, total, ms, counts, check):
     ms, counts : numpy.ndarray of int64
         Short factors (ascending) and their windows starting in the block.
     check : bool
-        Whether to refuse NaN and inf in the block.
+        Whether to refuse inf in the block and look for NaN (gaps) in the block and
+        its halo.
 
     Returns
     -------
     tuple
-        (largest sample (s), smallest sample (s), largest range per factor (s)).
+        (largest sample (s), smallest sample (s), largest range per factor (s), the
+        indices in the block of its NaN samples or None). With a NaN in the block or
+        its halo, the ranges are those of the windows holding none
+        (:func:`._kernels_stream_gaps.short_ranges_nan`); with one in the block, its
+        largest and smallest samples are NaN (the long windows across it are skipped).
     """
     xb = _joined(parts, 0, total)
     hi, lo, bad = _extremes(xb[:size])
     if check and bad:
-        refuse_nonfinite(xb[:size])
+        refuse_inf(xb[:size])
+    if check and (bad or not all_finite(xb[size:])):  # a gap: ._stream_gaps
+        nan = np.flatnonzero(np.isnan(xb[:size]))
+        out = short_ranges_nan(xb, ms, counts) if ms.size else np.zeros(0)
+        return (np.nan, np.nan, out, nan) if nan.size else (hi, lo, out, nan)
     out = np.zeros(ms.size)
     if ms.size:
         _short_ranges(xb, ms, counts, np.empty(xb.size), np.empty(xb.size), out)
-    return hi, lo, out
+    return hi, lo, out, None
 
 
 def _first_block(size, total, ms, counts, check, *parts):
@@ -230,13 +242,14 @@ def _first_block(size, total, ms, counts, check, *parts):
     return _first_pass(list(parts), size, total, ms, counts, check)
 
 
-def _far_block(n_near, skip, size, ends, counts, mid_hi, mid_lo, *parts):
+def _far_block(n_near, skip, size, ends, counts, mid_hi, mid_lo, gaps, *parts):
     """:func:`_far_pass` of the first ``n_near`` chunks and the others (an
     :class:`OnBlocks` task)."""
-    return _far_pass(parts[:n_near], parts[n_near:], skip, size, ends, counts, mid_hi, mid_lo)
+    near, far = parts[:n_near], parts[n_near:]
+    return _far_pass(near, far, skip, size, ends, counts, mid_hi, mid_lo, gaps)
 
 
-def _far_pass(near, far, skip, size, ends, counts, mid_hi, mid_lo):
+def _far_pass(near, far, skip, size, ends, counts, mid_hi, mid_lo, gaps=False):
     """Pass-2 task: largest range per factor (s) of the windows starting in one block.
 
     Parameters
@@ -254,7 +267,10 @@ def _far_pass(near, far, skip, size, ends, counts, mid_hi, mid_lo):
         and the number of windows.
     mid_hi, mid_lo : float
         Largest and smallest phase (s) between the block and the far samples (-inf,
-        inf if none).
+        inf if none; NaN if a NaN lies there).
+    gaps : bool
+        Whether a NaN lies in the samples read or between: the windows holding one are
+        skipped (:func:`._kernels_stream_gaps.long_ranges_nan`).
 
     Returns
     -------
@@ -263,6 +279,8 @@ def _far_pass(near, far, skip, size, ends, counts, mid_hi, mid_lo):
     """
     xn = _joined(near, 0, sum(p.size for p in near))
     xf = _joined(far, skip, size)
+    if gaps:  # NaN in the blocks read or between (._stream_gaps)
+        return long_ranges_nan(xn, xf, ends, counts, mid_hi, mid_lo)
     out = np.zeros(ends.size)
     work = np.empty(xn.size), np.empty(xn.size)
     _long_ranges(xn, xf, ends, counts, float(mid_hi), float(mid_lo), *work, out)
@@ -325,6 +343,7 @@ def _far_tasks(rec, ms, bounds, b_hi, b_lo):
     n = rec.n_phase
     starts = bounds[:, 0]
     parts, sizes, edges = _chunked(rec.x)
+    nan_before = np.concatenate([[0], np.cumsum(np.isnan(b_hi))])  # blocks with a gap
     out = []
     for group in _groups(ms, int(np.diff(bounds).max())):
         live = np.flatnonzero(starts + group[0] < n)  # blocks where the group has windows
@@ -339,9 +358,12 @@ def _far_tasks(rec, ms, bounds, b_hi, b_lo):
             f1 = int(np.max(a + counts + group))
             blk, _ = _covering(edges, a, b)
             cover, skip = _covering(edges, f0, f1)
+            q1 = int(np.searchsorted(starts, f1 - 1, side="right"))
+            gaps = bool(nan_before[p + 1] - nan_before[p] or nan_before[q1] - nan_before[q0[k]])
+            gaps = gaps or bool(np.isnan(mid_hi[k]))
             args = (blk.stop - blk.start, skip, f1 - f0, a + group - f0, counts)
             chunks, nbytes = parts[blk] + parts[cover], sizes[blk] + sizes[cover]
-            task = OnBlocks(_far_block, (*args, mid_hi[k], mid_lo[k]), chunks, nbytes)
+            task = OnBlocks(_far_block, (*args, mid_hi[k], mid_lo[k], gaps), chunks, nbytes)
             tasks.append((a, task))
         out.append((tasks, np.searchsorted(ms, group)))
     return out
@@ -372,12 +394,14 @@ def mtie_sums(rec: Any, ms: np.ndarray, window: int) -> tuple[np.ndarray, np.nda
     s : numpy.ndarray of float64, shape (k,)
         Largest range (s) per factor; 0 where there is no window.
     n : numpy.ndarray of int64, shape (k,)
-        Number of windows ``N - m`` (0 where ``N - m <= 0``).
+        Number of windows ``N - m`` (0 where ``N - m <= 0``); with gaps (NaN, when
+        ``rec.check``), of the windows that hold no NaN, the others skipped as the
+        in-memory kernel does.
 
     Raises
     ------
     ValueError
-        If ``rec.check`` and the record holds NaN or an infinity (naming ``data``).
+        If ``rec.check`` and the record holds an infinity (naming ``data``).
 
     Examples
     --------
@@ -424,4 +448,9 @@ def mtie_flow(rec: Any, ms: np.ndarray, window: int) -> Flow:
             (ranges,) = yield [group_tasks]  # one group at a time: its far reads only
             for r in ranges:
                 np.maximum.at(s, at[where], r)
+    if any(r[3] is not None for r in done):  # gaps: the windows holding no NaN
+        nan = [
+            a + r[3] for (a, _), r in zip(bounds.tolist(), done, strict=True) if r[3] is not None
+        ]
+        counts = valid_windows(np.concatenate(nan), n, ms)
     return s[back], counts[back]

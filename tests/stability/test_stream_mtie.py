@@ -113,11 +113,18 @@ def test_empty_factors_and_record_shorter_than_budget():
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 @pytest.mark.parametrize("at", [0, 57, 199])
-def test_nan_and_inf_are_refused_naming_data(bad, at):
+def test_inf_is_refused_naming_data_and_nan_is_a_gap(bad, at):
+    """An infinity is refused; a NaN is a gap (since the gaps of the stream: the
+    windows holding it are skipped, as in memory; tests/stability/test_stream_gaps.py)."""
     x = np.random.default_rng(1).standard_normal(200)
     x[at] = bad
     word = "NaN" if np.isnan(bad) else "infinite"
     for ms in (np.array([1, 2]), np.array([150, 180]), np.array([400])):  # short, far, none
+        if np.isnan(bad):
+            got = M.mtie_sums(_lazy(x, (13,) * 15 + (5,)), ms, 16)
+            for g, w in zip(got, _expected(x, ms), strict=True):
+                np.testing.assert_array_equal(g, w)
+            continue
         with pytest.raises(ValueError, match=f"data contains {word}"):
             M.mtie_sums(_lazy(x, (13,) * 15 + (5,)), ms, 16)
 
