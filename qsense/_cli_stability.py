@@ -87,6 +87,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="save the table as CSV: statistic, tau_s, m, n, alpha, dev_lo, dev, dev_hi, edf",
     )
+    p.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress bar while an HDF5/NetCDF record streams (default: shown on a terminal)",
+    )
     p.set_defaults(func=run)
 
 
@@ -138,7 +143,8 @@ _RECORDS = (".h5", ".hdf5", ".nc")
 
 def _record(path: str, var: str | None, rate: float | None) -> xr.DataArray:
     """The record of an HDF5/NetCDF file, dask-backed: a saved DataArray, or the
-    variable ``var`` (default: the only one) of a Dataset. Its sample rate (Hz) is
+    variable ``var`` (default: the only one) of a Dataset (a plain 1-D HDF5 dataset's
+    only dimension is taken as ``time``). Its sample rate (Hz) is
     ``rate``, else its ``sample_rate`` attribute or its time coordinate (validated
     once here; the coordinate is then dropped, so the statistics do not read it
     again)."""
@@ -154,6 +160,8 @@ def _record(path: str, var: str | None, rate: float | None) -> xr.DataArray:
         obj = obj[var if var is not None else names[0]]
     elif var is not None and obj.name != var:
         raise ValueError(f"--var {var!r}: {path} holds one record, {obj.name!r}")
+    if obj.ndim == 1 and obj.dims[0] not in obj.coords and obj.dims[0].startswith("phony_dim"):
+        obj = obj.rename({obj.dims[0]: "time"})  # a plain HDF5 dataset: samples in order
     if obj.ndim != 1 or obj.dims[0] != "time":
         raise ValueError(f"{path}: the record must be 1-D along 'time', got dims {obj.dims}")
     from qsense._lazy import lazy_series
@@ -189,7 +197,10 @@ def _compute(args: argparse.Namespace) -> int:
             + (f" ({n_nan} NaN)" if n_nan else "")
             + f", tau0 = {1.0 / rate:.6g} s"
         )
-    analysis = analyse(data, rate, args.data_type, statistics, args.taus, args.ci)
+    progress = False if args.quiet else None
+    analysis = analyse(
+        data, rate, args.data_type, statistics, args.taus, args.ci, progress=progress
+    )
     results = per_statistic(analysis)
     for name, res in results.items():
         print()

@@ -70,6 +70,7 @@ def lazy_series(
     coord_rate = None
     time = None
     attrs: dict[str, Any] = {}
+    source = "the time coordinate"  # of coord_rate
     if isinstance(data, xr.DataArray):
         if data.ndim != 1 or data.dims[0] != "time":
             raise ValueError(
@@ -94,6 +95,7 @@ def lazy_series(
                     coord_rate = float(stated)
         if coord_rate is None and "sample_rate" in attrs:
             coord_rate = positive_float(f"{name}.attrs['sample_rate']", attrs["sample_rate"])
+            source = "the 'sample_rate' attribute"
         values = data.data
     else:
         values = data
@@ -120,9 +122,7 @@ def lazy_series(
     if rate is not None:
         r = positive_float("rate", rate)
         if abs(r - coord_rate) > GRID_RTOL * coord_rate:
-            raise ValueError(
-                f"rate={r!r} Hz disagrees with the time coordinate of {name} ({coord_rate!r} Hz)"
-            )
+            raise ValueError(f"rate={r!r} Hz disagrees with {source} of {name} ({coord_rate!r} Hz)")
     return values, coord_rate, attrs, time
 
 

@@ -152,3 +152,34 @@ def test_simulated_clock_file_variable_and_rate_from_its_time_coordinate(capsys,
     want = analyse(freq.values, 250.0, "freq", ["oadev", "mdev"], "octave")
     np.testing.assert_array_equal(got.n.values, want.n.values)
     np.testing.assert_allclose(got.dev.values, want.dev.values, rtol=1e-12)
+
+
+def test_plain_h5py_dataset_is_streamed_as_time_ordered_samples(capsys, tmp_path):
+    """A 1-D dataset written by plain h5py (no dimension scales: a logger's file), its
+    rate from a ``sample_rate`` attribute or --rate: the numbers of the in-memory
+    record; a --rate that disagrees with the attribute is refused, naming it."""
+    import h5py
+
+    from qsense.io import load
+    from qsense.stability import analyse
+
+    x = np.cumsum(np.random.default_rng(4).standard_normal(5000)) * 1e-9
+    path = tmp_path / "logger.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("phase", data=x, chunks=(512,)).attrs["sample_rate"] = 10.0
+        f.create_dataset("bare", data=x, chunks=(700,))
+    out_h5 = tmp_path / "res.h5"
+    argv = ["stability", str(path), "--stat", "oadev,totdev", "--no-plot"]
+    assert cli.main([*argv, "--var", "phase", "-o", str(out_h5)]) == 0
+    assert "tau0 = 0.1 s" in capsys.readouterr().out
+    want = analyse(x, 10.0, "phase", ["oadev", "totdev"], "octave")
+    for var, extra in (("phase", []), ("bare", ["--rate", "10"])):
+        assert cli.main([*argv, "--var", var, *extra, "-o", str(out_h5)]) == 0
+        got = load(out_h5)
+        np.testing.assert_array_equal(got.n.values, want.n.values)
+        np.testing.assert_allclose(got.dev.values, want.dev.values, rtol=1e-12)
+    capsys.readouterr()
+    assert cli.main([*argv, "--var", "phase", "--rate", "2"]) == 2
+    assert "'sample_rate' attribute" in capsys.readouterr().err
+    assert cli.main([*argv, "--var", "bare"]) == 2
+    assert "rate must be given" in capsys.readouterr().err

@@ -480,7 +480,8 @@ def load(path: str | os.PathLike, *, lazy: bool = False) -> xr.Dataset | xr.Data
             f"path {path!r} is not a readable HDF5 file (not HDF5, truncated or corrupt): {err}",
             path,
         ) from err
-    options: dict[str, Any] = {}
+    # a plain HDF5 dataset (h5py, no dimension scales) gets phony dimensions
+    options: dict[str, Any] = {"phony_dims": "access"}
     if kind is not None:
         # Decode each datetime64 variable in the resolution of its units (exact).
         options["decode_times"] = xr.coders.CFDatetimeCoder(time_unit="s")

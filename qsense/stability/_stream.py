@@ -24,9 +24,9 @@ How the record is read, all with dask (no scheduler of our own):
 * long taus: ADEV and HDEV from the decimated phase ``x[::m]`` (exact: their terms read
   nothing else); OADEV, OHDEV, TOTDEV, MDEV and TDEV from lagged reads ``x[i]``,
   ``x[i+m]``, ... (MDEV, TDEV: of the phase's compensated prefix sums, each chunk from
-  its carry; TOTDEV: of the reflected record) of independent copies of the record's
-  graph (``dask.graph_manipulation.clone``), so that no chunk is held while the
-  scheduler waits for its partner samples later (:mod:`._stream_long`);
+  its carry; TOTDEV: of the reflected record), the lagged chunks read in the stage of
+  the term's first sample, so that no chunk is held while the scheduler waits for its
+  partner samples later (:mod:`._stream_long`);
 * all of it in stages of :data:`._stream_run.STAGE_SAMPLES` positions, one
   ``dask.compute`` each (:func:`._stream_run.staged`), the partial sums added in a
   fixed order; several statistics of one record together (:func:`._stream_run.drive`).
@@ -73,8 +73,8 @@ from qsense.stability._stream_long import (
     long_tasks,
     prefix_sums,
 )
-from qsense.stability._stream_mtie import mtie_sums
-from qsense.stability._stream_run import Flow, OnBlocks, copied, drive
+from qsense.stability._stream_mtie import mtie_flow
+from qsense.stability._stream_run import Flow, OnBlocks, drive
 from qsense.stability._stream_span import freq_gap_record, span_view, strided_span
 from qsense.stability._stream_window import Window, block_bounds, blocks_of, reached
 from qsense.stability.noise_id import (
@@ -136,23 +136,11 @@ class LazyRecord:
     rate: float
     n_in: int
     check: bool  # the values are still to be checked for NaN/inf (phase input)
-    source: Any = None  # frequency input: the values, their mean, the phase per chunk
-    mean: float = 0.0
-    carries: tuple[float, ...] = ()
-    remake: Any = None  # frequency gaps: the copy's phase (._stream_gaps.freq_gap_record)
-    filled: Any = None  # frequency gaps: the record of the estimators' rows
+    filled: Any = None  # frequency gaps: the record of the estimators' rows (._stream_span)
 
     @property
     def n_phase(self) -> int:
         return int(self.x.shape[-1])
-
-    def copy(self, seed: Any) -> Any:
-        """The phase from an independent copy of the record's graph (no shared keys)."""
-        if self.remake is not None:
-            return self.remake(seed)
-        if self.source is None:
-            return copied(self.x, seed)
-        return _integrated(copied(self.source, seed), self.mean, self.rate, self.carries)
 
 
 def _integrate(y: np.ndarray, carry: float, mean: float, rate: float, first: bool) -> np.ndarray:
@@ -200,7 +188,7 @@ def prepare_lazy(
     mean = float(total) / n_in
     carries = _carries(values, mean, rate)
     x = _integrated(values, mean, rate, carries)
-    return LazyRecord(x, rate, n_in, False, values, mean, carries)
+    return LazyRecord(x, rate, n_in, False)
 
 
 def _carries(values: Any, mean: float, rate: float) -> tuple[float, ...]:
@@ -426,7 +414,7 @@ def _sums(spec: Spec, rec: LazyRecord, ms: np.ndarray, extra: list[tuple[int, An
     kind, order = _KIND[spec.name]
     rec = span_view(spec.name, rec)  # frequency gaps: the estimators' rows
     if kind == "mtie":  # two passes of its own (:mod:`._stream_mtie`)
-        s, n = mtie_sums(rec, ms, WINDOW_SAMPLES)
+        s, n = yield from mtie_flow(rec, ms, WINDOW_SAMPLES)
         return s, n, np.zeros(ms.size, bool), (yield [list(extra)])[0]
     if kind == "totdev" and rec.check:  # leading/trailing NaN trimmed, as in memory
         first, stop = yield from finite_span(rec.x)
@@ -446,7 +434,7 @@ def _sums(spec: Spec, rec: LazyRecord, ms: np.ndarray, extra: list[tuple[int, An
         checks = _windowed(_check_block, rec.x, 0, spec.name)
     lag = []
     if kind in LONG_KINDS:
-        lag = yield from long_tasks(kind, rec, ms[long].tolist(), BLOCK_SAMPLES, window, prefix)
+        lag = yield from long_tasks(kind, rec, ms[long].tolist(), BLOCK_SAMPLES, prefix)
     done = yield [stat, *lag, list(extra), checks]
     s, n = np.zeros(ms.size), np.zeros(ms.size, dtype=np.int64)
     s[~long], n[~long] = _combine(done[0], short.size)

@@ -2,15 +2,15 @@
 :mod:`._stream`).
 
 A term of OADEV, OHDEV, TOTDEV, MDEV or TDEV at factor ``m`` reads samples ``m`` apart
-(three or four of them). Instead of holding a halo of ``2m`` or ``3m`` samples, each
-lag is read from an independent copy of the record's graph
-(``dask.graph_manipulation.clone``), so that the scheduler streams the copies side by
-side and never holds a chunk while it waits for its partner ``km`` samples later:
+(three or four of them). Instead of holding a halo of ``2m`` or ``3m`` samples, a
+task of the terms of one block reads the chunks of each lag: computed in the stage of
+its first term (:func:`._stream_run.staged`), it is never held while the scheduler
+waits for its partner ``km`` samples later, and a lagged chunk is read again by each
+stage that needs it:
 
 * OADEV, OHDEV: the record at offsets ``0, m, 2m`` (``3m``), the differences and their
   squares summed per block (:func:`._kernels_stream.lag_sum`);
-* TOTDEV: the same on the reflected record (SP 1065 eq. 25), each copy's head, middle
-  and tail built from its own copies of the record;
+* TOTDEV: the same on the reflected record (SP 1065 eq. 25);
 * MDEV, TDEV: the compensated prefix sums ``C`` of ``x - x[0]``, each chunk from its
   carry (:func:`prefix_carries`: one parallel pass of chunk sums), read at offsets
   ``0, m, 2m, 3m``; ``W_j`` as in the in-memory kernel
@@ -18,14 +18,15 @@ side and never holds a chunk while it waits for its partner ``km`` samples later
 
 A task receives, per read, the run of chunks that holds its samples, as they are, and
 sums over views of them (:func:`._stream_window.segments`): no copy. Memory: a task
-holds one block of each read; each distinct offset costs one more read of the record
-(and, for frequency input, one more integration).
+holds one block of each read; each distinct offset beyond the windows of the short
+taus costs one more read of the record (and, for frequency input, one more
+integration).
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from typing import Any
 
 import dask
@@ -54,14 +55,13 @@ def _ends(rec: Any) -> Generator[Any, Any, tuple[float, float]]:
     return float(x0), float(xl)
 
 
-def _reflected(rec: Any, o: int, e: int, x0: float, xl: float) -> Any:
-    """The record reflected by ``e`` points at each end (as ``_stream._stat_tasks``),
-    head, middle and tail from three independent copies."""
-    n = rec.n_phase
-    xa, xb, xc = (rec.copy(("totdev", o, k)) for k in range(3))
-    head = 2.0 * x0 - xa[..., e:0:-1]
-    tail = 2.0 * xl - xc[..., n - 2 : n - 2 - e : -1]
-    return da.concatenate([head, xb, tail], axis=-1)
+def _reflected(rec: Any, e: int, x0: float, xl: float) -> Any:
+    """The record reflected by ``e`` points at each end (as ``_stream._stat_tasks``;
+    rows of frequency gaps alike, along the last axis)."""
+    n, x = rec.n_phase, rec.x
+    head = 2.0 * x0 - x[..., e:0:-1]
+    tail = 2.0 * xl - x[..., n - 2 : n - 2 - e : -1]
+    return da.concatenate([head, x, tail], axis=-1)
 
 
 def prefix_carries(x: Any) -> Generator[Any, Any, tuple[float, list[tuple[float, float]]]]:
@@ -101,47 +101,33 @@ def long_tasks(
     rec: Any,
     ms: list[int],
     least: int,
-    shared: int = 0,
     prefix: tuple[float, list[tuple[float, float]]] | None = None,
 ) -> Generator[Any, Any, list[list[tuple[int, Any]]]]:
     """Per factor of ``ms``, one task per block of terms returning (sum, count) from the
     lagged reads of ``kind`` (see the module docstring), with its first term; blocks of
-    at least ``least`` terms. OADEV, OHDEV: offsets up to ``shared`` read the record
-    itself, not a copy (the windows of the short taus hold those samples already).
-    MDEV, TDEV: ``prefix`` = (shift, carries) of :func:`prefix_carries`. A generator
-    as :func:`_ends`."""
+    at least ``least`` terms. MDEV, TDEV: ``prefix`` = (shift, carries) of
+    :func:`prefix_carries`. A generator as :func:`_ends`."""
     n = rec.n_phase
     lags = LONG_KINDS[kind]
     m_arr = np.asarray(ms, dtype=np.int64)
     use = m_arr <= n - 2 if kind == "totdev" else np.ones(m_arr.size, bool)
     if not use.any():
         return [[] for _ in ms]
-    source: Callable[[int], Any]
     if kind == "totdev":
         e = int(m_arr[use].max())
         x0, xl = yield from _ends(rec)
         lo = np.where(use, e + 1 - m_arr, 0)
         hi = np.where(use, e + 1 - m_arr + n - 2, 0)
-
-        def source(o: int) -> Any:
-            return _reflected(rec, o, e, x0, xl)
-
+        source = _reflected(rec, e, x0, xl)
     elif kind == "mdev":
         x0, carries = prefix
         lo, hi = np.zeros(m_arr.size, np.int64), np.maximum(n - 3 * m_arr + 1, 0)
-
-        def source(o: int) -> Any:
-            return prefix_sums(rec.x if o == 0 else rec.copy(("mdev", o)), x0, carries)
-
+        source = prefix_sums(rec.x, x0, carries)
     else:
         lo, hi = np.zeros(m_arr.size, np.int64), np.maximum(n - (lags - 1) * m_arr, 0)
-
-        def source(o: int) -> Any:
-            return rec.x if o <= shared else rec.copy(o)
-
-    offsets = sorted({k * m for m in m_arr[use].tolist() for k in range(lags)})
-    streams = {o: _Stream(source(o)) for o in offsets}
-    base = streams[0].array if kind != "mdev" else rec.x
+        source = rec.x
+    stream = _Stream(source)
+    base = rec.x if kind == "mdev" else source
     out = []
     for m, ok, a0, a1 in zip(m_arr.tolist(), use.tolist(), lo.tolist(), hi.tolist(), strict=True):
         tasks = []
@@ -149,7 +135,7 @@ def long_tasks(
             i0, i1 = max(a, a0), min(b, a1)
             if i1 <= i0:
                 continue
-            runs = [streams[k * m].run(i0 + k * m, i1 + k * m) for k in range(lags)]
+            runs = [stream.run(i0 + k * m, i1 + k * m) for k in range(lags)]
             starts = [r[0] for r in runs]
             counts = [len(r[1]) for r in runs]
             blocks = [blk for r in runs for blk in r[1]]

@@ -5,23 +5,26 @@
   :func:`drive` can run several (one per statistic of ``analyse``) side by side and
   compute what they ask for together;
 * :func:`staged`: one ``dask.compute`` per stage of :data:`STAGE_SAMPLES` positions,
-  which bounds what dask's scheduler can hold whatever order it picks;
-* :func:`copied`: an independent copy of a record's graph, for reads far apart.
+  which bounds what dask's scheduler can hold whatever order it picks. A chunk that
+  tasks far apart read (a long-tau lag) is read once per stage that needs it, under
+  its own key: no graph copies (``dask.graph_manipulation.clone`` fails on
+  chunk-aligned slices in dask 2026.8, and copies are not needed when one
+  ``dask.compute`` never spans more than a stage).
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator
+import bisect
+import contextlib
+from collections.abc import Generator, Iterator
+from contextvars import ContextVar
 from typing import Any
 
 import dask
-import dask.array as da
 import numpy as np
-from dask._task_spec import convert_legacy_graph
-from dask.base import tokenize
 from dask.delayed import Delayed
 
-__all__ = ["HOLD_BYTES", "STAGE_SAMPLES", "Flow", "OnBlocks", "copied", "drive", "staged"]
+__all__ = ["HOLD_BYTES", "STAGE_SAMPLES", "Flow", "OnBlocks", "drive", "reporting", "staged"]
 
 #: Positions (samples) computed per ``dask.compute`` (:func:`staged`; 256 MB of the
 #: record, read with the windows of its blocks).
@@ -30,6 +33,22 @@ STAGE_SAMPLES = 1 << 25
 #: Largest size (bytes) of the chunks kept from one stage for the next (the others are
 #: read again).
 HOLD_BYTES = 1 << 29
+
+#: The progress bar (tqdm-like: ``total``, ``refresh()``, ``update(n)``) that
+#: :func:`staged` advances by one per stage computed, if any (:func:`reporting`).
+_BAR: ContextVar[Any] = ContextVar("qsense_stream_bar", default=None)
+
+
+@contextlib.contextmanager
+def reporting(bar: Any) -> Iterator[None]:
+    """Within the block, :func:`staged` adds its stages to ``bar``'s total and counts
+    each one computed (``bar``: a tqdm bar, or None for no report)."""
+    token = _BAR.set(bar)
+    try:
+        yield
+    finally:
+        _BAR.reset(token)
+
 
 #: A computation that needs dask results: a generator that yields the groups of
 #: (position, task) pairs it needs computed, receives their results (a list per group,
@@ -72,31 +91,47 @@ def staged(groups: list[list[tuple[int, Any]]]) -> list[list[Any]]:
     groups together, so that they share the chunks they read): whatever order dask's
     scheduler picks within a stage, it holds only the chunks of that stage and of its
     tasks' windows. The chunks that a later stage needs too (a window reaching into
-    it) are kept from one stage to the next, up to :data:`HOLD_BYTES`
-    (:class:`OnBlocks`; local schedulers only), not read twice. Results in the
-    groups' order."""
+    it, a long-tau lag read again as a block) are kept from one stage to the next,
+    the soonest needed first, up to :data:`HOLD_BYTES` (:class:`OnBlocks`; local
+    schedulers only), not read twice. Results in the groups' order."""
     out: list[list[Any]] = [[None] * len(g) for g in groups]
     stages: dict[int, list[tuple[int, int, Any]]] = {}
     for gi, group in enumerate(groups):
         for ti, (pos, task) in enumerate(group):
             stages.setdefault(pos // STAGE_SAMPLES, []).append((gi, ti, task))
     order = sorted(stages)
-    needs = {
-        k: {key for _, _, t in stages[k] if isinstance(t, OnBlocks) for key in t.keys()}
-        for k in order
-    }
+    uses: dict[Any, list[int]] = {}  # per chunk key, the stages (index into order) using it
+    for i, k in enumerate(order):
+        for t in (t for _, _, t in stages[k] if isinstance(t, OnBlocks)):
+            for key in t.keys():
+                seen = uses.setdefault(key, [])
+                if not seen or seen[-1] != i:
+                    seen.append(i)
     carry = _local()
     held: dict[Any, np.ndarray] = {}
+    bar = _BAR.get()
+    if bar is not None:
+        bar.total = (bar.total or 0) + len(order)
+        bar.refresh()
     for i, key in enumerate(order):
         jobs = stages[key]
-        later = set().union(*(needs[k] for k in order[i + 1 :])) if carry else set()
-        keep: dict[Any, Any] = {}
-        room = HOLD_BYTES - sum(v.nbytes for k, v in held.items() if k in later)
+        sizes = {k: v.nbytes for k, v in held.items()}
         for _, _, t in jobs:
             for b, size in zip(t.blocks, t.nbytes, strict=True) if isinstance(t, OnBlocks) else ():
-                if b.key in later and b.key not in held and b.key not in keep and size <= room:
-                    keep[b.key] = b
-                    room -= size
+                sizes.setdefault(b.key, size)
+        keep_keys, room = set(), HOLD_BYTES  # the soonest needed first, within the budget
+        nxt = {k: _next_use(uses[k], i) for k in sizes} if carry else {}
+        for k in sorted((k for k, j in nxt.items() if j is not None), key=nxt.__getitem__):
+            if sizes[k] <= room:
+                keep_keys.add(k)
+                room -= sizes[k]
+        keep = {
+            b.key: b
+            for _, _, t in jobs
+            if isinstance(t, OnBlocks)
+            for b in t.blocks
+            if b.key in keep_keys and b.key not in held
+        }
         # all Delayed: dask 2026.8 returns the results of a compute() mixing Delayed and
         # Array collections out of order (the arrays' last)
         tasks = [
@@ -110,9 +145,17 @@ def staged(groups: list[list[tuple[int, Any]]]) -> list[list[Any]]:
         done, kept = dask.compute(tasks, list(keep.values()))
         for (gi, ti, _), res in zip(jobs, done, strict=True):
             out[gi][ti] = res
-        held = {k: v for k, v in held.items() if k in later}
+        held = {k: v for k, v in held.items() if k in keep_keys}
         held.update(zip(keep, kept, strict=True))
+        if bar is not None:
+            bar.update(1)
     return out
+
+
+def _next_use(stages: list[int], i: int) -> int | None:
+    """The first of the ascending ``stages`` after ``i`` (None if none)."""
+    j = bisect.bisect_right(stages, i)
+    return stages[j] if j < len(stages) else None
 
 
 def drive(flows: list[Flow]) -> list[Any]:
@@ -136,21 +179,3 @@ def drive(flows: list[Flow]) -> list[Any]:
             answers[i] = done[k : k + len(ask)]
             k += len(ask)
     return out
-
-
-def copied(x: Any, seed: Any) -> Any:
-    """An independent copy of the dask array ``x``: its whole graph with every key
-    renamed (salted by ``seed``), so that computing it reads the record again.
-    (``dask.graph_manipulation.clone`` leaves the aliases of a chunk-aligned slice
-    pointing to the original keys, which then fail to compute in dask 2026.8.)"""
-    graph = convert_legacy_graph(dict(x.__dask_graph__()))
-    salt = tokenize(seed)[:10]
-
-    def renamed(key: Any) -> Any:
-        if isinstance(key, tuple):
-            return (f"{key[0]}-copy-{salt}", *key[1:])
-        return f"{key}-copy-{salt}"
-
-    names = {k: renamed(k) for k in graph}
-    tasks = {names[k]: node.substitute(names, key=names[k]) for k, node in graph.items()}
-    return da.Array(tasks, renamed((x.name,))[0], x.chunks, dtype=x.dtype)

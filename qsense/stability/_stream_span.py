@@ -108,11 +108,8 @@ def freq_gap_record(cls: Any, values: Any, rate: float, n_in: int, name: str) ->
             parts.append(da.from_delayed(ph, shape, dtype=np.float64))
         return da.concatenate(parts, axis=-1)
 
-    def remake(seed: Any, rows: bool = False) -> Any:
-        return build(_stream_run.copied(values, seed), rows)
-
-    filled = cls(build(values, True), rate, n_in, False, remake=lambda s: remake(s, True))
-    return cls(build(values, False), rate, n_in, False, remake=remake, filled=filled)
+    filled = cls(build(values, True), rate, n_in, False)
+    return cls(build(values, False), rate, n_in, False, filled=filled)
 
 
 def span_view(spec_name: str, rec: Any) -> Any:

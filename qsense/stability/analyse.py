@@ -30,6 +30,7 @@ streams it where it can), and the results are assembled in the same layout.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from typing import Any
 
@@ -65,6 +66,7 @@ def analyse(
     *,
     bias: BiasTable = "stable32",
     alpha: int | Any | None = None,
+    progress: bool | None = False,
 ) -> xr.Dataset:
     """Several stability statistics of one record, sharing their common work.
 
@@ -109,6 +111,11 @@ def analyse(
         Noise exponent of S_y(f) ~ f^alpha (-2 ... 2) to use instead of the
         identified one, for every statistic: one for every tau, or one per tau (then
         every statistic must have that many taus). None (default) identifies it.
+    progress : bool or None
+        For a dask-backed record: show a tqdm progress bar on standard error, one
+        step per stage of the record streamed (each pass over the record adds its
+        stages to the total, so the total grows as the passes are planned). None:
+        when standard error is a terminal. Default False. Ignored for in-memory data.
 
     Returns
     -------
@@ -157,9 +164,12 @@ def analyse(
     True
     """
     request = Request.checked(data_type, ci, bias_correction, bias, alpha)
+    if progress is not None and not isinstance(progress, bool):
+        raise TypeError(f"progress must be True, False or None, got {progress!r}")
     names, every = _names(statistics)
     if isinstance(data, xr.DataArray) and data.chunks is not None:
-        return _lazy(data, rate, names, every, taus, request, bias, alpha)
+        show = sys.stderr.isatty() if progress is None else progress
+        return _lazy(data, rate, names, every, taus, request, bias, alpha, show)
     record = prepare(data, rate, request.data_type)
     if every and record.n_phase < _THEOBR_MIN:
         names = _without_theobr(names, record.n_phase)
@@ -272,7 +282,7 @@ def _without_theobr(names: list[str], n_phase: int) -> list[str]:
 # ------------------------------------------------------------------------ dask input
 
 
-def _lazy(data, rate, names, every, taus, request, bias, alpha) -> xr.Dataset:
+def _lazy(data, rate, names, every, taus, request, bias, alpha, show) -> xr.Dataset:
     """The streamed statistics together (:func:`._pipeline.compute_lazy`: one read of
     the record's stages for all of them), any other through its public function
     (which refuses a dask array, naming ``data.compute()``)."""
@@ -280,18 +290,25 @@ def _lazy(data, rate, names, every, taus, request, bias, alpha) -> xr.Dataset:
         n_phase = data.size + (request.data_type == "freq")
         if n_phase < _THEOBR_MIN:
             names = _without_theobr(names, n_phase)
+    from tqdm.auto import tqdm
+
     from qsense.stability._stream import STREAMED  # imports dask: only for dask input
+    from qsense.stability._stream_run import reporting
 
     together = [name for name in names if name in STREAMED]
-    done = dict(
-        zip(
-            together,
-            compute_lazy([SPECS[n] for n in together], data, rate, taus, request)
-            if together
-            else [],
-            strict=True,
+    with (
+        tqdm(total=0, desc="streaming", unit="stage", disable=not show) as bar,
+        reporting(bar if show else None),
+    ):
+        done = dict(
+            zip(
+                together,
+                compute_lazy([SPECS[n] for n in together], data, rate, taus, request)
+                if together
+                else [],
+                strict=True,
+            )
         )
-    )
     rows, attributes = [], None
     for name in names:
         ds = done.get(name)

@@ -15,7 +15,11 @@ fresh interpreter so that its peak resident memory (VmHWM) is its own:
   and confidence interval) of the record opened lazily: a dask array on the h5py
   dataset with the file's chunks, in a DataArray on ``time`` with its ``sample_rate``;
 * ``asd``: ``qsense.spectral.asd`` of the same lazy record (reported as not available
-  if the dask Welch path is missing or fails).
+  if the dask Welch path is missing or fails);
+* ``inmemory``: the same OADEV of the record loaded into a numpy array first (when it
+  takes under half the available memory), timed without the load: the cost of the
+  arithmetic alone, with no read, which bounds how close to a read pass any streaming
+  can come.
 
 Numba compile time (or its cache load) is excluded: each child first runs the same
 call on a small HDF5 record of the same kind and reports that time as ``compile``.
@@ -54,6 +58,14 @@ def _peak_rss_mb() -> float:
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _available_bytes() -> float:
+    """MemAvailable of /proc/meminfo, in bytes (0 if unknown)."""
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) * 1024.0
+    return 0.0
 
 
 def write_record(path: Path, n: int, chunk: int, seed: int = 14) -> float:
@@ -122,6 +134,23 @@ def _child(task: str, path: str) -> dict:
         out["taus"] = int(ds.tau.size)
         out["dev_first"] = float(ds.dev.values[0])
         out["alpha"] = ds.alpha.values.tolist()
+    elif task == "inmemory":
+        import h5py
+
+        import qsense.stability as S
+
+        with h5py.File(path, "r") as f:
+            dset = f["phase"]
+            rate = float(dset.attrs["sample_rate"])
+            S.oadev(dset[: min(dset.shape[0], 200_000)], rate=rate, taus="octave")  # compile
+            t0 = time.perf_counter()
+            x = np.empty(dset.shape[0])
+            dset.read_direct(x)
+            out["load_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        ds = S.oadev(x, rate=rate, taus="octave")
+        out["seconds"] = time.perf_counter() - t0
+        out["dev_first"] = float(ds.dev.values[0])
     elif task == "asd":
         import qsense.spectral as sp
 
@@ -202,6 +231,8 @@ def main() -> None:
             wt = write_record(path, n, args.chunk)
             print(f"n={n:.0e}: wrote {path.stat().st_size / 1e9:.2f} GB in {wt:.1f} s", flush=True)
             tasks = ["read", "oadev"] + ([] if args.no_asd else ["asd"])
+            if 8 * n < 0.5 * _available_bytes():
+                tasks.append("inmemory")
             res = {t: _run(t, path, False) for t in tasks}
             if args.cold:
                 res.update({f"{t}_cold": _run(t, path, True) for t in ("read", "oadev")})
@@ -225,6 +256,13 @@ def main() -> None:
                     verdict = "met" if ratio <= 2.0 else "NOT met"
                     label = "page cache" if not suffix else "from disk"
                     print(f"  oadev / read pass ({label}) = {ratio:.2f} (target <= 2: {verdict})")
+            o, m, r = (res.get(t, {}) for t in ("oadev", "inmemory", "read"))
+            if "seconds" in o and "seconds" in m and "seconds" in r:
+                print(
+                    f"  oadev in memory (no read) / read pass = {m['seconds'] / r['seconds']:.2f}; "
+                    f"streamed / (read pass + in memory) = "
+                    f"{o['seconds'] / (r['seconds'] + m['seconds']):.2f}"
+                )
             for t in ("oadev", "asd"):
                 if "peak_rss_mb" in res.get(t, {}) and "seconds" in res[t]:
                     ok = res[t]["peak_rss_mb"] < 2048

@@ -184,7 +184,7 @@ def test_statistic_not_streamed_and_bad_inputs_refused():
 
 @pytest.mark.parametrize("stat", ["oadev", "ohdev", "mdev", "tdev", "totdev"])
 @pytest.mark.parametrize("data_type", ["phase", "freq"])
-def test_long_taus_read_lagged_copies(stat, data_type):
+def test_long_taus_read_lagged(stat, data_type):
     """Windows above a shrunken WINDOW_SAMPLES: the lagged reads of _stream_long (no
     halo), equal to the in-memory result for several chunkings."""
     from qsense.stability import _stream_long
@@ -193,9 +193,9 @@ def test_long_taus_read_lagged_copies(stat, data_type):
     calls = []
     real = _stream_long.long_tasks
 
-    def spy(kind, rec, ms, least, shared=0, prefix=None):
+    def spy(kind, rec, ms, least, prefix=None):
         calls.append((kind, list(ms)))
-        return real(kind, rec, ms, least, shared, prefix)
+        return real(kind, rec, ms, least, prefix)
 
     ref = getattr(S, stat)(y, rate=2.0, data_type=data_type, taus="octave")
     budgets = dict(BLOCK_SAMPLES=16, WINDOW_SAMPLES=24, STAGE_SAMPLES=100)
@@ -213,7 +213,7 @@ def test_long_taus_read_lagged_copies(stat, data_type):
 @pytest.mark.parametrize("data_type", ["phase", "freq"])
 def test_chunk_aligned_slice_of_a_record_streams_its_long_taus(stat, data_type):
     """A slice on chunk edges (aliases of the record's chunks in dask's graph) read by
-    the long-tau copies: dask's clone failed on it; the copies must read the slice."""
+    the long-tau lags (dask's clone fails on it: the lags read the record's own keys)."""
     from qsense.stability import _stream_long
 
     y = _record("rw" if data_type == "freq" else "white", 800, 5)
@@ -227,14 +227,6 @@ def test_chunk_aligned_slice_of_a_record_streams_its_long_taus(stat, data_type):
         got = getattr(S, stat)(lazy, rate=1.0, data_type=data_type, taus="octave")
     assert spy.called
     _same(got, ref, f"{stat} {data_type}")
-
-
-def test_copied_graphs_share_no_key_and_give_the_same_values():
-    x = da.from_array(np.arange(40.0), chunks=7)[7:35] * 2.0
-    c = _stream_run.copied(x, ("any", 3))
-    assert not set(dict(c.__dask_graph__())) & set(dict(x.__dask_graph__()))
-    np.testing.assert_array_equal(c.compute(), x.compute())
-    assert c.chunks == x.chunks
 
 
 def test_mdev_prefix_carries_are_read_once_for_short_and_long_taus():
@@ -278,3 +270,38 @@ def test_long_tau_kernels_against_loops():
     w = [sum(x[i + 2 * m] - 2 * x[i + m] + x[i] for i in range(j, j + m)) for j in range(k)]
     assert n == k
     np.testing.assert_allclose(s, sum(v * v for v in w), rtol=1e-11)
+
+
+def test_analyse_progress_counts_every_stage_streamed(capfd):
+    """progress=True: a tqdm bar on standard error, one step per stage of each pass
+    (its total grows as the passes are planned and ends equal to the steps taken);
+    the numbers are unchanged; a non-bool progress is refused naming it."""
+    from qsense.stability import _stream_run, analyse
+
+    y = _record("white", 600, 2)
+    lazy = xr.DataArray(da.from_array(y, chunks=50), dims="time", attrs={"sample_rate": 1.0})
+    seen = []
+    real = _stream_run.staged
+
+    def spy(groups):
+        seen.append(_stream_run._BAR.get())
+        return real(groups)
+
+    with (
+        _patched(BLOCK_SAMPLES=25, STAGE_SAMPLES=100),
+        mock.patch.object(_stream_run, "staged", spy),
+    ):
+        got = analyse(lazy, statistics=["oadev", "mdev"], progress=True)
+    bar = seen[0]
+    assert bar is not None and all(b is bar for b in seen)
+    assert bar.n == bar.total  # every stage counted once it is computed
+    assert len(seen) <= bar.total <= 6 * len(seen)  # 600 positions: at most 6 a pass
+    assert "streaming" in capfd.readouterr().err
+    want = analyse(y, 1.0, "phase", ["oadev", "mdev"])
+    np.testing.assert_allclose(got.dev.values, want.dev.values, rtol=1e-12)
+    with mock.patch.object(_stream_run, "staged", spy):
+        seen.clear()
+        analyse(lazy, statistics=["oadev"])
+    assert seen and all(b is None for b in seen)
+    with pytest.raises(TypeError, match="progress"):
+        analyse(lazy, statistics=["oadev"], progress="yes")

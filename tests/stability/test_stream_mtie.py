@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qsense.stability import _stream_mtie as M
+from qsense.stability import _stream_run
 from qsense.stability._kernels import mtie_raw
 from qsense.stability._registry import SPECS
 from qsense.stability._stream import prepare_lazy
@@ -158,31 +159,35 @@ def test_no_task_reads_more_than_a_few_blocks(window):
     np.testing.assert_array_equal(cnt, want_n)
 
 
-def test_far_samples_come_from_record_copies():
-    """Pass 2 reads each group's blocks and far samples from two copies of the record's
-    graph of its own (no chunk key shared with the record, the other read or another
-    group), one group per run of factors within a block."""
+def test_far_pass_is_staged_one_group_at_a_time():
+    """Pass 2 is one round of staged tasks per group of factors (runs within a block):
+    a task reads the record's own chunks of its block and of its far samples only,
+    and a round holds one group's reads; pass 1 is one round before them."""
     x = np.cumsum(np.random.default_rng(6).standard_normal(512))
     rec = _lazy(x, 16)
     bounds = M._blocks(rec.x.chunks[0], 32)
     b_hi = np.array([x[a:b].max() for a, b in bounds])
     b_lo = np.array([x[a:b].min() for a, b in bounds])
-    task, where = M._far_tasks(rec, np.array([64, 80, 200]), bounds, b_hi, b_lo, "t")
-    graph = dict(task.__dask_graph__())
-    own = set(rec.x.__dask_keys__())
-    reads: dict = {}
-    for key, at in zip(graph[task.key], where, strict=True):
-        _, near, far, *_ = graph[key]
-        for kind, keys in (("near", near), ("far", far)):
-            reads.setdefault((kind, tuple(at)), set()).update(keys)
-    assert sorted({g for _, g in reads}) == [(0, 1), (2,)]  # 64 and 80 share a group
-    for a, keys in reads.items():
-        assert not keys & own
-        for b, other in reads.items():
-            assert a == b or not keys & other, (a, b)
-    np.testing.assert_array_equal(
-        M.mtie_sums(rec, np.array([64, 80, 200]), 32)[0], _expected(x, np.array([64, 80, 200]))[0]
-    )
+    ms = np.array([64, 80, 200])
+    parts = M._far_tasks(rec, ms, bounds, b_hi, b_lo)
+    index = {d.key: i for i, d in enumerate(rec.x.to_delayed().ravel())}  # chunk i: 16 i..
+    assert [where.tolist() for _, where in parts] == [[0, 1], [2]]  # 64 and 80 share one
+    for tasks, where in parts:
+        m = ms[where]
+        for pos, task in tasks:
+            chunks = [index[k] for k in task.keys()]
+            n_near = task.args[0]
+            assert chunks[:n_near] == [pos // 16, pos // 16 + 1]  # its block of 32
+            far = chunks[n_near:]
+            assert far == list(range(far[0], far[-1] + 1))
+            assert 16 * far[0] <= pos + m.min() < 16 * (far[0] + 1)  # the first window's end
+            assert 16 * far[-1] <= min(511, pos + 31 + m.max())  # ... to the last one's
+    rounds = []
+    real = _stream_run.staged
+    with mock.patch.object(_stream_run, "staged", lambda g: rounds.append(g) or real(g)):
+        got = M.mtie_sums(rec, ms, 32)[0]
+    assert len(rounds) == 1 + len(parts)
+    np.testing.assert_array_equal(got, _expected(x, ms)[0])
 
 
 def test_empty_chunks_and_float32_chunks():
