@@ -11,6 +11,7 @@ terms here, with the rules of the in-memory kernels (:mod:`._kernels`):
   the number of NaN samples before each point (``bad``); a term ``j`` is valid iff
   ``bad[j + 3m] == bad[j]`` (no NaN in ``x[j : j + 3m]``), as
   :func:`._kernels_modified._mdev` (:func:`prefix_chunk_nan`, :func:`block_sum_nan`);
+* frequency gaps ("span"): in :mod:`._kernels_stream_span`;
 * MTIE: the maxima and minima propagate NaN, so that a window holding a NaN has a
   NaN range, which never wins: the windows with a NaN are skipped, as
   :func:`._kernels_mtie.mtie_doubling` (mode 1) skips them (:func:`short_ranges_nan`,
@@ -75,13 +76,19 @@ def lag_sum_nan(*reads: np.ndarray) -> tuple[float, int]:
 
 @kernel(nogil=True)
 def _lag_mdev_nan(h0, h1, h2, h3, l0, l1, l2, l3, g0, g3):  # pragma: no cover - numba
+    """Sum and count of the valid ``W_j^2``: ``g`` the third row, valid iff
+    ``floor(g3) == 2 g0 - floor(g0)``: for phase gaps (``g`` the NaN count, an
+    integer) iff ``g3 == g0``; for frequency gaps (``g[k] = span[k-1] + marked(k) /
+    2``, see :func:`._kernels_stream_span.prefix_chunk_span`) iff
+    ``span[j + 3m - 1] == span[j]``, the rule of the in-memory kernel
+    (:func:`._kernels_modified._mdev` with ``eo = -1``)."""
     s = 0.0
     n = 0
     for j in range(h0.size):
         w = ((h3[j] - h2[j]) - 2.0 * (h2[j] - h1[j]) + (h1[j] - h0[j])) + (
             (l3[j] - l2[j]) - 2.0 * (l2[j] - l1[j]) + (l1[j] - l0[j])
         )
-        ok = g3[j] == g0[j]
+        ok = np.floor(g3[j]) == 2.0 * g0[j] - np.floor(g0[j])
         s += w * w if ok else 0.0
         n += ok
     return s, n

@@ -274,8 +274,8 @@ def compute(
         Phase in s or fractional frequency (``request.data_type``); NaN marks a gap. A
         :class:`Record` from :func:`prepare` is used as it is (``rate`` ignored). A
         dask-backed DataArray (or dask array) is streamed chunk by chunk in bounded
-        memory by :mod:`._stream` (statistics of ``_stream.STREAMED``; gaps in phase
-        input for those of ``_stream_gaps.GAP_STATISTICS``), with the same result.
+        memory by :mod:`._stream` (statistics of ``_stream.STREAMED``, gaps
+        included), with the same result.
     rate : float or None
         Sample rate in Hz (None for a DataArray with a time coordinate).
     taus : {"octave", "decade", "all"} or array-like of float

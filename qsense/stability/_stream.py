@@ -32,8 +32,8 @@ How the record is read, all with dask (no scheduler of our own):
   fixed order; several statistics of one record together (:func:`._stream_run.drive`).
 
 Memory: a stage holds its chunks and their windows (about 1 GB with the defaults, for
-any record length); MTIE holds a halo of ``m`` samples per block. Records with NaN
-(gaps) are refused.
+any record length); MTIE holds a halo of ``m`` samples per block. Gaps (NaN) take
+the rules of the in-memory path, recomputed only where met (:mod:`._stream_gaps`).
 
 Cost: one read of the record for the short taus and noise identification, one more
 per distinct lag of the long taus (OADEV: about three at 1e9 points, octave taus),
@@ -58,11 +58,9 @@ from qsense.stability._kernels_stream import acf_levels
 from qsense.stability._registry import SPECS, Spec
 from qsense.stability._stream_gaps import (
     GAP_STATISTICS,
-    acf_block_nan,
     acf_gaps,
     decimated_terms,
     finite_span,
-    gap_refused,
     prefix_carries,  # the gap-aware pass (._stream_long's, which finds the gaps)
     r1_nan,
     refuse_gap,
@@ -77,6 +75,7 @@ from qsense.stability._stream_long import (
 )
 from qsense.stability._stream_mtie import mtie_flow
 from qsense.stability._stream_run import Flow, OnBlocks, drive
+from qsense.stability._stream_span import freq_gap_record, span_view, strided_span
 from qsense.stability._stream_window import Window, block_bounds, blocks_of, reached
 from qsense.stability.noise_id import (
     _ACF_MIN_POINTS,
@@ -137,10 +136,11 @@ class LazyRecord:
     rate: float
     n_in: int
     check: bool  # the values are still to be checked for NaN/inf (phase input)
+    filled: Any = None  # frequency gaps: the record of the estimators' rows (._stream_span)
 
     @property
     def n_phase(self) -> int:
-        return int(self.x.shape[0])
+        return int(self.x.shape[-1])
 
 
 def _integrate(y: np.ndarray, carry: float, mean: float, rate: float, first: bool) -> np.ndarray:
@@ -183,8 +183,8 @@ def prepare_lazy(
     nan, inf, total = dask.compute(da.isnan(values).any(), da.isinf(values).any(), values.sum())
     if inf:
         raise ValueError(f"{name} contains infinite values; use NaN for a gap")
-    if nan:
-        raise gap_refused("frequency input", name)
+    if nan:  # gaps: the finite mean, gaps integrated as it, marked (._stream_gaps)
+        return freq_gap_record(LazyRecord, values, rate, n_in, name)
     mean = float(total) / n_in
     carries = _carries(values, mean, rate)
     x = _integrated(values, mean, rate, carries)
@@ -249,7 +249,7 @@ def _stat_block(start, kind, order, ms, lo, hi, check, *blocks):
     if check:
         refuse_inf(w.blocks[0])  # NaN: a gap, its terms skipped (._stream_gaps)
     lags = _lags(kind, order)
-    return stat_terms(w.blocks, w.edges, ms, lo, hi, lags, kind == "strided")
+    return stat_terms(w.blocks, w.edges, ms, lo, hi, lags, kind)
 
 
 def _noise_block(start, n, gather, acf, base, dmax, shifts, *blocks):
@@ -267,11 +267,6 @@ def _noise_block(start, n, gather, acf, base, dmax, shifts, *blocks):
         nz = (n - 1) // m + 1 - base
         sums.append(acf_levels(xb[t0 * m - a :: m], extra, t0, t1, nz, base, dmax, shifts[k]))
     return kept, sums
-
-
-def _noise_block_nan(start, n, stream, base, dmax, shifts, *blocks):
-    """NaN-aware lag-1 sums per factor of ``stream`` (:func:`._stream_gaps.acf_block_nan`)."""
-    return acf_block_nan(Window(blocks, start), n, stream, base, dmax, shifts)
 
 
 # ---------------------------------------------------------------- passes
@@ -307,9 +302,9 @@ def _stat_tasks(
         e = int(min(ms.max(), n - 2))
         if rec.check:  # the reflected ends are not checked again
             x = x.map_blocks(_checked, dtype=np.float64)
-        head = 2.0 * x[0] - x[e:0:-1]
-        tail = 2.0 * x[n - 1] - x[n - 2 : n - 2 - e : -1] if e else x[:0]
-        src = da.concatenate([head, x, tail]) if e else x
+        head = 2.0 * x[..., :1] - x[..., e:0:-1]  # rows of frequency gaps: span alike
+        tail = 2.0 * x[..., n - 1 : n] - x[..., n - 2 : n - 2 - e : -1] if e else x[..., :0]
+        src = da.concatenate([head, x, tail], axis=-1) if e else x
         lo = np.where(ms <= e, e + 1 - ms, 0)
         hi = np.where(ms <= e, e + 1 - ms + n - 2, 0)
         check = False
@@ -417,6 +412,7 @@ def _sums(spec: Spec, rec: LazyRecord, ms: np.ndarray, extra: list[tuple[int, An
     together with the ``extra`` (position, task) pairs (:func:`staged`); returns (s, n,
     the long factors, extra results)."""
     kind, order = _KIND[spec.name]
+    rec = span_view(spec.name, rec)  # frequency gaps: the estimators' rows
     if kind == "mtie":  # two passes of its own (:mod:`._stream_mtie`)
         s, n = yield from mtie_flow(rec, ms, WINDOW_SAMPLES)
         return s, n, np.zeros(ms.size, bool), (yield [list(extra)])[0]
@@ -444,6 +440,8 @@ def _sums(spec: Spec, rec: LazyRecord, ms: np.ndarray, extra: list[tuple[int, An
     s[~long], n[~long] = _combine(done[0], short.size)
     if lag:
         s[long], n[long] = long_sums(done[1 : 1 + len(lag)])
+    if kind == "strided" and rec.x.ndim == 2 and long.any():  # frequency gaps
+        s[long], n[long] = yield from strided_span(rec, ms[long].tolist(), order, _windowed)
     return s, n, long, done[1 + len(lag)]
 
 
@@ -482,7 +480,7 @@ def flow(spec: Spec, rec: LazyRecord, m: np.ndarray, data_type: str, alpha: Any)
     else:
         s, n, long, noise_done = np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0, bool), []
     decimated = {g: np.concatenate([blk[0][i] for blk in noise_done]) for i, g in enumerate(gather)}
-    for k in np.flatnonzero(long).tolist() if kind == "strided" else []:
+    for k in np.flatnonzero(long).tolist() if kind == "strided" and rec.filled is None else []:
         xd = decimated[int(m[k])]
         s[k], n[k] = decimated_terms(*_decimated_sum(xd, xd.size, order), xd, order)
     vals = _values(spec, s, n, m, rec.rate)
@@ -494,9 +492,8 @@ def flow(spec: Spec, rec: LazyRecord, m: np.ndarray, data_type: str, alpha: Any)
             rows = np.stack([blk[1][i] for blk in noise_done])
             acf_sums[g] = np.concatenate([rows[:, :, :3].sum(0), np.nansum(rows[:, :, 3:], 0)], 1)
         if any(not np.isfinite(v[:, :3]).all() for v in acf_sums.values()):  # gaps
-            acf_sums = yield from acf_gaps(
-                _windowed, _noise_block_nan, rec.x, n_ph, stream, base, dmax
-            )
+            known = (noise_done, shifts, acf_sums)
+            acf_sums = yield from acf_gaps(_windowed, rec.x, n_ph, stream, base, dmax, known)
         own = dict(zip(m.tolist(), zip(s.tolist(), n.tolist(), strict=True), strict=True))
         out_alpha[valid] = yield from _alphas(
             spec,
@@ -506,7 +503,7 @@ def flow(spec: Spec, rec: LazyRecord, m: np.ndarray, data_type: str, alpha: Any)
             decimated,
             acf_sums,
             dict(zip(stream, shifts, strict=True)),
-            own if spec.name == "oadev" else {},
+            own if spec.name == "oadev" and rec.filled is None else {},
         )
     else:
         out_alpha[valid] = alpha[valid]
@@ -574,8 +571,8 @@ def _b1_alphas(spec: Spec, rec: LazyRecord, ms: list[int], decimated, oadev_sums
             s_oa = np.array([oadev_sums[g][0] for g in pm_ms.tolist()])
             n_oa = np.array([oadev_sums[g][1] for g in pm_ms.tolist()])
         else:
-            s_oa, n_oa, _, _ = yield from _sums(SPECS["oadev"], rec, pm_ms)
-        s_mo, n_mo, _, _ = yield from _sums(SPECS["mdev"], rec, pm_ms)
+            s_oa, n_oa, _, _ = yield from _sums(SPECS["oadev"], replace(rec, filled=None), pm_ms)
+        s_mo, n_mo, _, _ = yield from _sums(SPECS["mdev"], replace(rec, filled=None), pm_ms)
         with np.errstate(invalid="ignore", divide="ignore"):
             rn = (s_mo / n_mo / pm_ms.astype(np.float64) ** 2) / (s_oa / n_oa)
         by_m = dict(zip(pm_ms.tolist(), rn.tolist(), strict=True))

@@ -29,6 +29,13 @@ Noise identification: the decimated phase gathered in the pass keeps its NaN (as
 in-memory path reads it); where the lag-1 sums are streamed and come out NaN, one more
 pass recomputes them NaN-aware (:func:`acf_gaps`, :func:`r1_nan`), skipping the NaN
 samples and the pairs holding one, as :func:`._kernels_noise._lag1`.
+
+Frequency input with gaps: :mod:`._stream_span` builds the record (the phase marked
+NaN where a gap ends, which noise identification reads with the rules above, and the
+rows (phase filled, span) of the estimators); this module's kernels dispatch on those
+rows (:func:`stat_terms`, :func:`lag_terms`; MDEV's third row ``span[k-1] + marked(k)
+/ 2``, whose check serves both rules). The gap-free path is unchanged: its tasks only
+test their sums (or a flag) for NaN.
 """
 
 from __future__ import annotations
@@ -58,6 +65,12 @@ from qsense.stability._kernels_stream_gaps import (
     prefix_chunk_nan,
     window_sums_nan,
 )
+from qsense.stability._kernels_stream_span import (
+    lag_sum_span,
+    prefix_chunk_span,
+    window_sums_span,
+)
+from qsense.stability._stream_window import Window
 
 __all__ = [
     "GAP_STATISTICS",
@@ -66,6 +79,7 @@ __all__ = [
     "finite_span",
     "gap_refused",
     "lag_terms",
+    "noise_block_nan",
     "prefix_carries",
     "prefix_sums_nan",
     "r1_nan",
@@ -74,7 +88,7 @@ __all__ = [
     "valid_windows",
 ]
 
-#: Statistics whose streamed path handles NaN (gaps) in a phase record.
+#: Statistics whose streamed path handles NaN (gaps) in a phase record (all streamed).
 GAP_STATISTICS = ("adev", "oadev", "hdev", "ohdev", "mdev", "tdev", "totdev", "mtie")
 
 
@@ -106,12 +120,23 @@ def refuse_gap(statistic: str):
     return check
 
 
-def stat_terms(blocks, edges, ms, lo, hi, lags: int, strided: bool):
-    """Sums and counts of a block window (:func:`._kernels_stream.window_sums`); NaN
-    sums (a term read a NaN) recomputed skipping those terms; MDEV's three-row prefix
-    sums (gaps) by the NaN-aware kernel directly."""
-    if np.ndim(blocks[0]) == 2 and blocks[0].shape[0] == 3:
+def stat_terms(blocks, edges, ms, lo, hi, lags: int, kind: str):
+    """Sums and counts of a block window of ``kind`` (of ``._stream._KIND``) by
+    :func:`._kernels_stream.window_sums`; NaN sums (a term read a NaN) recomputed
+    skipping those terms; MDEV's three-row prefix sums (gaps) by the NaN-aware kernel
+    where the window holds a gap (its third row, nondecreasing, differs at its ends),
+    else by the fast one; rows (phase filled, span) of frequency gaps by the span rule
+    where the window holds a gap (the span differs at its ends), else by the fast one."""
+    strided = kind == "strided"
+    two = np.ndim(blocks[0]) == 2
+    if two and kind == "mdev" and blocks[0].shape[0] == 3:
+        if blocks[0][2, 0] == blocks[-1][2, -1]:  # no gap in the window: the fast kernel
+            return window_sums([b[:2] for b in blocks], edges, ms, lo, hi, lags, strided)
         return window_sums_nan(blocks, edges, ms, lo, hi, lags, strided)
+    if two and kind != "mdev":  # frequency gaps: rows (phase filled, span)
+        if blocks[0][1, 0] == blocks[-1][1, -1]:  # no gap in the window: the fast kernel
+            return window_sums([b[0] for b in blocks], edges, ms, lo, hi, lags, strided)
+        return window_sums_span(blocks, edges, ms, lo, hi, lags, strided)
     s, n = window_sums(blocks, edges, ms, lo, hi, lags, strided)
     if not np.isfinite(s).all():
         return window_sums_nan(blocks, edges, ms, lo, hi, lags, strided)
@@ -122,7 +147,13 @@ def lag_terms(kind: str, views: list[np.ndarray]) -> tuple[float, int]:
     """Sum and count of the long-tau terms of one segment of lagged reads (see
     :func:`stat_terms`)."""
     if kind == "mdev":
-        return lag_mdev_sum_nan(*views) if views[0].shape[0] == 3 else lag_mdev_sum(*views)
+        if views[0].shape[0] == 3 and views[0][2, 0] != views[-1][2, -1]:  # a gap
+            return lag_mdev_sum_nan(*views)
+        return lag_mdev_sum(*[v[:2] for v in views])
+    if views[0].ndim == 2:  # frequency gaps: rows (phase filled, span)
+        if views[0][1, 0] != views[-1][1, -1]:  # a gap in the segment
+            return lag_sum_span(*views)
+        return lag_sum(*[v[0] for v in views])
     s, n = lag_sum(*views)
     return lag_sum_nan(*views) if not math.isfinite(s) else (s, n)
 
@@ -196,6 +227,8 @@ def prefix_carries(x: Any) -> Generator[Any, Any, tuple[float, list[tuple]]]:
     finds the gaps: when a chunk sum is NaN, the carries are (high, low, NaN count)
     of the NaN-aware sums (NaN chunks recomputed; all of them if ``x[0]`` is NaN, the
     shift then the first finite sample). A generator of :mod:`._stream`'s protocol."""
+    if x.ndim == 2:  # rows (phase filled, span) of a frequency record with gaps
+        return (yield from _span_carries(x))
     ((shift,),) = yield [[(0, x[0])]]
     shift = float(shift)
     starts = np.concatenate([[0], np.cumsum(x.chunks[0])]).tolist()
@@ -229,6 +262,32 @@ def prefix_carries(x: Any) -> Generator[Any, Any, tuple[float, list[tuple]]]:
     return shift, carries3
 
 
+def _span_carries(x: Any) -> Generator[Any, Any, tuple[float, list[tuple]]]:
+    """:func:`prefix_carries` of the rows (phase filled, span): the shift ``x[0]``, and
+    per chunk (compensated sums before it, whether a gap ends on the next chunk's
+    first point, 0) for :func:`._kernels_stream_gaps.prefix_chunk_span`."""
+    ((shift,),) = yield [[(0, x[0, 0])]]
+    shift = float(shift)
+    starts = np.concatenate([[0], np.cumsum(x.chunks[-1])]).tolist()
+    blocks = x.to_delayed().ravel()
+    tasks = [
+        (a, dask.delayed(_span_block, pure=True)(b, shift))
+        for a, b in zip(starts[:-1], blocks, strict=True)
+    ]
+    (sums,) = yield [tasks]
+    carries, acc = [], (0.0, 0.0)
+    for j, (s, c, _, last) in enumerate(sums):
+        nxt = sums[j + 1][2] - last if j + 1 < len(sums) else 0.0
+        carries.append((acc[0], acc[1], nxt, 0.0))
+        acc = add_compensated(acc, (s, c))
+    return shift, carries
+
+
+def _span_block(rows: np.ndarray, shift: float) -> tuple[float, float, float, float]:
+    s, c = block_sum(rows[0], shift)
+    return s, c, float(rows[1][0]), float(rows[1][-1])
+
+
 def _first_finite(x: Any, starts: list[int], blocks: list[Any]) -> Generator[Any, Any, float]:
     """The first finite sample of ``x`` (0.0 if none), chunk by chunk from the first."""
     for a, blk in zip(starts, blocks, strict=False):
@@ -247,8 +306,9 @@ def prefix_sums_nan(x: Any, shift: float, carries: list[tuple[float, float, floa
     """NaN-aware compensated prefix sums of ``x - shift``, rows (high, low, bad), shape
     (3, n + 1), one task per chunk from its carry (:func:`prefix_carries`)."""
     parts = []
-    for k, (blk, size) in enumerate(zip(x.to_delayed().ravel(), x.chunks[0], strict=True)):
-        ph = dask.delayed(prefix_chunk_nan, pure=True)(blk, shift, carries[k], k == 0)
+    chunk = prefix_chunk_span if len(carries[0]) == 4 else prefix_chunk_nan  # frequency gaps
+    for k, (blk, size) in enumerate(zip(x.to_delayed().ravel(), x.chunks[-1], strict=True)):
+        ph = dask.delayed(chunk, pure=True)(blk, shift, carries[k], k == 0)
         parts.append(da.from_delayed(ph, (3, size + (k == 0)), dtype=np.float64))
     return da.concatenate(parts, axis=1)
 
@@ -257,12 +317,22 @@ def prefix_sums_nan(x: Any, shift: float, carries: list[tuple[float, float, floa
 
 
 def acf_gaps(
-    windowed: Any, noise_block_nan: Any, x: Any, n: int, stream: list[int], base: int, dmax: int
+    windowed: Any,
+    x: Any,
+    n: int,
+    stream: list[int],
+    base: int,
+    dmax: int,
+    known: tuple = (),
 ) -> Generator[Any, Any, dict[int, np.ndarray]]:
     """The NaN-aware lag-1 sums (:func:`._kernels_stream_gaps.acf_levels_nan`) of the
-    streamed factors ``stream``: one more pass, from shifts at the first finite value
-    of each level; ``windowed`` and ``noise_block_nan``: :mod:`._stream`'s task
-    builder and block function."""
+    streamed factors ``stream``; ``windowed``: :mod:`._stream`'s task builder. With
+    ``known`` = (the noise blocks' results, their shifts, their combined sums) and
+    finite shifts, only the blocks whose gap-free sums
+    are NaN are read again (:func:`_acf_known`); otherwise one more pass over every
+    block, from shifts at the first finite value of each level."""
+    if known and all(np.isfinite(sh).all() for sh in known[1]):
+        return (yield from _acf_known(windowed, x, n, stream, base, dmax, known))
     ((head,),) = yield [[(0, x[: min(n, (dmax + base + 2) * max(stream) + 1)])]]
     head = np.asarray(head)
     shifts = []
@@ -279,6 +349,80 @@ def acf_gaps(
     tasks = windowed(noise_block_nan, x, reach, n, stream, base, dmax, shifts)
     (done,) = yield [tasks]
     return {g: np.stack([blk[i] for blk in done]).sum(0) for i, g in enumerate(stream)}
+
+
+def _acf_known(windowed, x, n, stream, base, dmax, known) -> Generator:
+    """:func:`acf_gaps` from the gap-free block sums: a block whose sums are finite has
+    its NaN-aware sums in closed form (counts from its range, pair sums from its sums
+    less the level's values at its first point, the next block's first point and the
+    record's last point, read as a few samples); the others are read again."""
+    done, shifts, sums = known
+    reach = (dmax + base + 2) * max(stream)
+    tasks = windowed(noise_block_nan, x, reach, n, stream, base, dmax, shifts)
+    starts = [a for a, _ in tasks] + [n]
+    rows = [np.stack([blk[1][i] for blk in done]) for i in range(len(stream))]
+    bad = [b for b in range(len(tasks)) if not all(np.isfinite(r[b, :, :3]).all() for r in rows)]
+    near = [  # per block, the decimated points from which its first level values come
+        sorted(
+            {
+                (-(-a // m) + q) * m
+                for m in stream
+                for q in range(dmax + base + 1)
+                if (-(-a // m) + q) * m < n
+            }
+        )
+        for a in starts
+    ]
+    reads = [
+        (a, x[np.asarray(at, dtype=np.int64)]) for a, at in zip(starts, near, strict=True) if at
+    ]
+    (res,) = yield [[tasks[b] for b in bad] + reads]
+    value = {}
+    for at, got in zip([at for at in near if at], res[len(bad) :], strict=True):
+        value.update(zip(at, np.asarray(got).tolist(), strict=True))
+    out = {}
+    for i, m in enumerate(stream):
+        nz = (n - 1) // m + 1 - base
+        tot = (
+            np.sum([res[j][i] for j in range(len(bad))], axis=0) if bad else np.zeros((dmax + 1, 7))
+        )
+        first = {
+            a: _levels(
+                [
+                    value[(-(-a // m) + q) * m]
+                    for q in range(dmax + base + 1)
+                    if (-(-a // m) + q) * m < n
+                ],
+                base,
+                dmax,
+            )
+            for a in starts
+        }
+        for b in set(range(len(tasks))) - set(bad):
+            t0, t1 = -(-starts[b] // m), -(-starts[b + 1] // m)
+            for d in range(dmax + 1):
+                s1, s2, p = rows[i][b, d, :3]
+                nd, sh = nz - d, shifts[i][d]
+                cnt, pairs = max(min(t1, nd) - t0, 0), max(min(t1, nd - 1) - t0, 0)
+                su = sw = 0.0
+                if pairs:
+                    last = sums[m][d, 4] - sh if t1 >= nd else 0.0
+                    nxt = first[starts[b + 1]][d] - sh if t1 <= nd - 1 else 0.0
+                    su, sw = s1 - last, s1 - (first[starts[b]][d] - sh) + nxt
+                tot[d] += (cnt, s1, s2, pairs, p, su, sw)
+        out[m] = tot
+    return out
+
+
+def _levels(z: list[float], base: int, dmax: int) -> list[float]:
+    """The first value of each level 0 ... dmax of the decimated points ``z`` (NaN where
+    too few), the differences as ``numpy.diff``."""
+    v = np.diff(np.asarray(z)) if base else np.asarray(z)
+    out = []
+    for _ in range(dmax + 1):
+        out.append(float(v[0]) if v.size else math.nan)
+        v = np.diff(v)
+    return out
 
 
 def acf_block_nan(w: Any, n: int, stream: list[int], base: int, dmax: int, shifts) -> list:
@@ -307,3 +451,9 @@ def r1_nan(sums: np.ndarray) -> float:
     sp = pp - dm * (pa + pb) + p * dm * dm
     den = ss / (c - 1)
     return (sp / c) / den if den > 0 else math.nan
+
+
+def noise_block_nan(start, n, stream, base, dmax, shifts, *blocks):
+    """NaN-aware lag-1 sums per factor of ``stream`` of one block window (a task of
+    :func:`acf_gaps`, see :func:`acf_block_nan`)."""
+    return acf_block_nan(Window(blocks, start), n, stream, base, dmax, shifts)

@@ -49,16 +49,19 @@ def _ends(rec: Any) -> Generator[Any, Any, tuple[float, float]]:
     yields the groups of (position, task) it needs computed and receives their
     results)."""
     n = rec.n_phase
-    ((x0, xl),) = yield [[(0, rec.x[0]), (n - 1, rec.x[n - 1])]]
+    ((x0, xl),) = yield [[(0, rec.x[..., 0]), (n - 1, rec.x[..., n - 1])]]
+    if rec.x.ndim == 2:  # rows (phase filled, span) of frequency gaps: reflected alike
+        return np.asarray(x0)[:, None], np.asarray(xl)[:, None]
     return float(x0), float(xl)
 
 
 def _reflected(rec: Any, e: int, x0: float, xl: float) -> Any:
-    """The record reflected by ``e`` points at each end (as ``_stream._stat_tasks``)."""
+    """The record reflected by ``e`` points at each end (as ``_stream._stat_tasks``;
+    rows of frequency gaps alike, along the last axis)."""
     n, x = rec.n_phase, rec.x
-    head = 2.0 * x0 - x[e:0:-1]
-    tail = 2.0 * xl - x[n - 2 : n - 2 - e : -1]
-    return da.concatenate([head, x, tail])
+    head = 2.0 * x0 - x[..., e:0:-1]
+    tail = 2.0 * xl - x[..., n - 2 : n - 2 - e : -1]
+    return da.concatenate([head, x, tail], axis=-1)
 
 
 def prefix_carries(x: Any) -> Generator[Any, Any, tuple[float, list[tuple[float, float]]]]:
@@ -84,7 +87,7 @@ def prefix_sums(x: Any, shift: float, carries: list[tuple[float, float]]) -> Any
     """Compensated prefix sums ``C[k] = sum(x[:k] - shift)``, rows (high, low), shape
     (2, n + 1), one independent task per chunk from its carry (:func:`prefix_carries`
     of the same record, whose chunks ``x`` has)."""
-    if carries and len(carries[0]) == 3:  # gaps: rows (high, low, bad), ._stream_gaps
+    if carries and len(carries[0]) >= 3:  # gaps: rows (high, low, bad), ._stream_gaps
         return prefix_sums_nan(x, shift, carries)
     parts = []
     for k, (blk, size) in enumerate(zip(x.to_delayed().ravel(), x.chunks[0], strict=True)):
@@ -128,7 +131,7 @@ def long_tasks(
     out = []
     for m, ok, a0, a1 in zip(m_arr.tolist(), use.tolist(), lo.tolist(), hi.tolist(), strict=True):
         tasks = []
-        for a, b in block_bounds(base.chunks[0], least) if ok else []:
+        for a, b in block_bounds(base.chunks[-1], least) if ok else []:
             i0, i1 = max(a, a0), min(b, a1)
             if i1 <= i0:
                 continue

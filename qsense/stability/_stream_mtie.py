@@ -56,8 +56,10 @@ import numpy as np
 from qsense._numba import kernel
 from qsense.stability._kernels_stream import all_finite
 from qsense.stability._kernels_stream_gaps import long_ranges_nan, short_ranges_nan
+from qsense.stability._kernels_stream_span import long_ranges_span
 from qsense.stability._stream_gaps import refuse_inf, valid_windows
 from qsense.stability._stream_run import Flow, OnBlocks, drive
+from qsense.stability._stream_span import first_pass_span, span_windows
 from qsense.stability._stream_window import block_bounds
 
 __all__ = ["BLOCK_SAMPLES", "mtie_flow", "mtie_sums"]
@@ -195,8 +197,8 @@ def _long_ranges(near, far, ends, counts, mid_hi, mid_lo, sufmax, sufmin, out): 
 def _joined(parts: list[np.ndarray], skip: int, size: int) -> np.ndarray:
     """``size`` samples from ``skip`` of the chunks ``parts`` put end to end."""
     if len(parts) == 1:
-        return np.ascontiguousarray(parts[0][skip : skip + size], dtype=np.float64)
-    return np.concatenate(parts).astype(np.float64, copy=False)[skip : skip + size]
+        return np.ascontiguousarray(parts[0][..., skip : skip + size], dtype=np.float64)
+    return np.concatenate(parts, axis=-1).astype(np.float64, copy=False)[..., skip : skip + size]
 
 
 def _first_pass(parts, size, total, ms, counts, check):
@@ -224,6 +226,8 @@ def _first_pass(parts, size, total, ms, counts, check):
         largest and smallest samples are NaN (the long windows across it are skipped).
     """
     xb = _joined(parts, 0, total)
+    if xb.ndim == 2:  # rows (phase filled, span) of frequency gaps (._stream_gaps)
+        return first_pass_span(xb, size, ms, counts)
     hi, lo, bad = _extremes(xb[:size])
     if check and bad:
         refuse_inf(xb[:size])
@@ -277,8 +281,10 @@ def _far_pass(near, far, skip, size, ends, counts, mid_hi, mid_lo, gaps=False):
     numpy.ndarray of float64
         Largest range per factor (s); 0 where ``counts`` is 0.
     """
-    xn = _joined(near, 0, sum(p.size for p in near))
+    xn = _joined(near, 0, sum(p.shape[-1] for p in near))
     xf = _joined(far, skip, size)
+    if xn.ndim == 2:  # rows (phase filled, span) of frequency gaps
+        return long_ranges_span(xn, xf, ends, counts, mid_hi, mid_lo)
     if gaps:  # NaN in the blocks read or between (._stream_gaps)
         return long_ranges_nan(xn, xf, ends, counts, mid_hi, mid_lo)
     out = np.zeros(ends.size)
@@ -323,10 +329,12 @@ def _groups(ms: np.ndarray, spread: int) -> list[np.ndarray]:
 
 
 def _chunked(x: Any) -> tuple[list[Any], list[int], np.ndarray]:
-    """The delayed chunks of the 1-D dask array ``x``, their sizes (bytes) and their
-    edges (first sample of each chunk, then the length)."""
-    edges = np.concatenate([[0], np.cumsum(x.chunks[0], dtype=np.int64)])
-    sizes = [int(c) * x.dtype.itemsize for c in x.chunks[0]]
+    """The delayed chunks of the dask array ``x`` (time last: 1-D, or the rows of
+    frequency gaps), their sizes (bytes) and their edges (first sample of each chunk,
+    then the length)."""
+    edges = np.concatenate([[0], np.cumsum(x.chunks[-1], dtype=np.int64)])
+    row = x.dtype.itemsize * (x.shape[0] if x.ndim == 2 else 1)
+    sizes = [int(c) * row for c in x.chunks[-1]]
     return list(x.to_delayed().ravel()), sizes, edges
 
 
@@ -425,7 +433,7 @@ def mtie_flow(rec: Any, ms: np.ndarray, window: int) -> Flow:
     s = np.zeros(ms.size)
     if not ms.size:
         return s, counts
-    bounds = _blocks(rec.x.chunks[0], max(min(int(window), BLOCK_SAMPLES), 1))
+    bounds = _blocks(rec.x.chunks[-1], max(min(int(window), BLOCK_SAMPLES), 1))
     longest = int(np.diff(bounds).max())
     short = (ms < longest) & (counts > 0)
     long = (ms >= longest) & (counts > 0)
@@ -448,7 +456,9 @@ def mtie_flow(rec: Any, ms: np.ndarray, window: int) -> Flow:
             (ranges,) = yield [group_tasks]  # one group at a time: its far reads only
             for r in ranges:
                 np.maximum.at(s, at[where], r)
-    if any(r[3] is not None for r in done):  # gaps: the windows holding no NaN
+    if rec.x.ndim == 2:  # frequency gaps: the windows that straddle none
+        counts = span_windows([r[3] for r in done], bounds[:, 0], n, ms)
+    elif any(r[3] is not None for r in done):  # gaps: the windows holding no NaN
         nan = [
             a + r[3] for (a, _), r in zip(bounds.tolist(), done, strict=True) if r[3] is not None
         ]
