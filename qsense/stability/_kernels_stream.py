@@ -32,12 +32,9 @@ __all__ = [
     "add_compensated",
     "all_finite",
     "block_sum",
-    "check_finite",
-    "gap_error",
     "lag_mdev_sum",
     "lag_sum",
     "prefix_chunk",
-    "refuse_nonfinite",
     "window_sums",
 ]
 
@@ -54,28 +51,6 @@ def all_finite(x: np.ndarray) -> bool:
     """Whether every sample of ``x`` is finite: one pass summing ``x * 0.0`` (0 for finite
     samples, NaN otherwise; vectorises, no temporary), serial for dask's threads."""
     return _sum_times_zero(np.ascontiguousarray(x, dtype=np.float64)) == 0.0
-
-
-def gap_error(name: str = "data") -> ValueError:
-    """The error for a dask-backed record holding NaN (a gap), naming ``name``."""
-    return ValueError(
-        f"{name} contains NaN (a gap): a dask-backed record is streamed only without "
-        "gaps; fill or split the record, or pass data.compute() to use the in-memory "
-        "path, which handles gaps"
-    )
-
-
-def refuse_nonfinite(block: np.ndarray) -> None:
-    """Raise the error for ``block``, known to hold a NaN or an infinity."""
-    if np.isinf(block).any():
-        raise ValueError("data contains infinite values; use NaN for a gap")
-    raise gap_error()
-
-
-def check_finite(block: np.ndarray) -> None:
-    """Refuse a block of a dask-backed record holding NaN or inf (:func:`refuse_nonfinite`)."""
-    if not all_finite(block):
-        refuse_nonfinite(block)
 
 
 #: Points per tile of :func:`_acf_levels` (its levels stay in the L1 cache).
