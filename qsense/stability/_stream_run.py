@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Generator
 from typing import Any
 
@@ -21,13 +22,28 @@ from dask._task_spec import convert_legacy_graph
 from dask.base import tokenize
 from dask.delayed import Delayed
 
-__all__ = ["HOLD_BYTES", "STAGE_SAMPLES", "Flow", "OnBlocks", "copied", "drive", "staged"]
+__all__ = [
+    "BATCH_BYTES",
+    "HOLD_BYTES",
+    "STAGE_SAMPLES",
+    "Flow",
+    "OnBlocks",
+    "copied",
+    "drive",
+    "staged",
+]
 
-#: Positions (samples) computed per ``dask.compute`` (:func:`staged`; 256 MB of the
+#: Positions (samples) of a stage of :func:`staged` (at most one ``dask.compute`` per
+#: batch of it; 256 MB of the
 #: record, read with the windows of its blocks).
 STAGE_SAMPLES = 1 << 25
 
-#: Largest size (bytes) of the chunks kept from one stage for the next (the others are
+#: Largest size (bytes) of the chunks one ``dask.compute`` of :func:`staged` reads
+#: (768 MB): a stage whose tasks read more (the lagged reads of the long taus, MDEV's
+#: two-row prefix sums) is computed in several batches.
+BATCH_BYTES = 3 << 28
+
+#: Largest size (bytes) of the chunks kept from one batch for the next (the others are
 #: read again).
 HOLD_BYTES = 1 << 29
 
@@ -66,37 +82,113 @@ def _local() -> bool:
     return get_scheduler() in (None, dask.threaded.get, dask.local.get_sync)  # None: threads
 
 
+def _batches(jobs: list[tuple[int, int, Any]]) -> list[list[tuple[int, int, Any]]]:
+    """Runs of consecutive ``jobs`` whose :class:`OnBlocks` chunks (distinct keys) add
+    up to at most :data:`BATCH_BYTES`, at least one job each (a job larger than the
+    budget alone is a batch of its own)."""
+    out: list[list[tuple[int, int, Any]]] = []
+    cur: list[tuple[int, int, Any]] = []
+    seen: set[Any] = set()
+    size = 0
+    for job in jobs:
+        t = job[2]
+        pairs = list(zip(t.keys(), t.nbytes, strict=True)) if isinstance(t, OnBlocks) else []
+        add = sum(s for k, s in dict(pairs).items() if k not in seen)
+        if cur and size + add > BATCH_BYTES:
+            out.append(cur)
+            cur, seen, size = [], set(), 0
+            add = sum(dict(pairs).values())
+        cur.append(job)
+        seen.update(k for k, _ in pairs)
+        size += add
+    if cur:
+        out.append(cur)
+    return out
+
+
+def _clusters(groups: list[list[tuple[int, Any]]]) -> list[list[int]]:
+    """The groups (indices) in clusters of groups that read chunks in common (directly
+    or through other groups), in order of their first group; the groups that read no
+    :class:`OnBlocks` chunk join the first such group's cluster."""
+    parent = list(range(len(groups)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    owner: dict[Any, int] = {}
+    plain: int | None = None
+    for gi, group in enumerate(groups):
+        keys = [k for _, t in group if isinstance(t, OnBlocks) for k in t.keys()]
+        if not keys:
+            plain = gi if plain is None else plain
+            keys_of = [plain]
+        else:
+            keys_of = [owner.setdefault(k, gi) for k in keys]
+        for gj in keys_of:
+            a, b = root(gi), root(gj)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    out: dict[int, list[int]] = {}
+    for gi in range(len(groups)):
+        out.setdefault(root(gi), []).append(gi)
+    return list(out.values())
+
+
 def staged(groups: list[list[tuple[int, Any]]]) -> list[list[Any]]:
     """Compute the (position, task) pairs of every group, in stages of
-    :data:`STAGE_SAMPLES` consecutive positions (one ``dask.compute`` per stage, all
-    groups together, so that they share the chunks they read): whatever order dask's
-    scheduler picks within a stage, it holds only the chunks of that stage and of its
-    tasks' windows. The chunks that a later stage needs too (a window reaching into
-    it) are kept from one stage to the next, up to :data:`HOLD_BYTES`
+    :data:`STAGE_SAMPLES` consecutive positions, all groups that read chunks in
+    common together so that they share them (one cluster of groups after the other,
+    :func:`_clusters`: a cluster's chunks are not held while another cluster runs),
+    each stage cut into batches of consecutive tasks
+    whose chunks add up to at most :data:`BATCH_BYTES` (:func:`_batches`), one
+    ``dask.compute`` per batch: whatever order dask's scheduler picks within a batch,
+    it holds only that batch's chunks (and what they are computed from), however many
+    lagged reads a statistic has. The chunks that a later batch needs too are kept
+    from one batch to the next, up to :data:`HOLD_BYTES`, the soonest needed first
     (:class:`OnBlocks`; local schedulers only), not read twice. Results in the
     groups' order."""
     out: list[list[Any]] = [[None] * len(g) for g in groups]
-    stages: dict[int, list[tuple[int, int, Any]]] = {}
-    for gi, group in enumerate(groups):
-        for ti, (pos, task) in enumerate(group):
-            stages.setdefault(pos // STAGE_SAMPLES, []).append((gi, ti, task))
-    order = sorted(stages)
-    needs = {
-        k: {key for _, _, t in stages[k] if isinstance(t, OnBlocks) for key in t.keys()}
-        for k in order
-    }
+    batches = []
+    for cluster in _clusters(groups):
+        stages: dict[int, list[tuple[int, int, Any]]] = {}
+        for gi in cluster:
+            for ti, (pos, task) in enumerate(groups[gi]):
+                stages.setdefault(pos // STAGE_SAMPLES, []).append((gi, ti, task))
+        batches += [b for key in sorted(stages) for b in _batches(stages[key])]
+    uses: dict[Any, list[int]] = {}  # per chunk key, the batches needing it (in order)
+    sizes: dict[Any, int] = {}
+    for i, jobs in enumerate(batches):
+        for _, _, t in jobs:
+            for k, size in zip(t.keys(), t.nbytes, strict=True) if isinstance(t, OnBlocks) else ():
+                if not uses.setdefault(k, [i])[-1] == i:
+                    uses[k].append(i)
+                sizes[k] = size
     carry = _local()
     held: dict[Any, np.ndarray] = {}
-    for i, key in enumerate(order):
-        jobs = stages[key]
-        later = set().union(*(needs[k] for k in order[i + 1 :])) if carry else set()
+    for i, jobs in enumerate(batches):
+        here = {k for _, _, t in jobs if isinstance(t, OnBlocks) for k in t.keys()}
+        later: dict[Any, int] = {}  # chunk key: the next batch needing it
+        for k in here | set(held) if carry else ():
+            after = bisect.bisect_right(uses[k], i)
+            if after < len(uses[k]):
+                later[k] = uses[k][after]
         keep: dict[Any, Any] = {}
-        room = HOLD_BYTES - sum(v.nbytes for k, v in held.items() if k in later)
+        retain, room = set(), HOLD_BYTES
+        for k in sorted(later, key=later.__getitem__):  # the soonest needed first
+            if sizes[k] <= room:
+                room -= sizes[k]
+                if k in held:
+                    retain.add(k)
+                else:
+                    keep[k] = None
+        held = {k: v for k, v in held.items() if k in here or k in retain}
         for _, _, t in jobs:
-            for b, size in zip(t.blocks, t.nbytes, strict=True) if isinstance(t, OnBlocks) else ():
-                if b.key in later and b.key not in held and b.key not in keep and size <= room:
+            for b in t.blocks if isinstance(t, OnBlocks) else ():
+                if b.key in keep:
                     keep[b.key] = b
-                    room -= size
         # all Delayed: dask 2026.8 returns the results of a compute() mixing Delayed and
         # Array collections out of order (the arrays' last)
         tasks = [
@@ -110,7 +202,7 @@ def staged(groups: list[list[tuple[int, Any]]]) -> list[list[Any]]:
         done, kept = dask.compute(tasks, list(keep.values()))
         for (gi, ti, _), res in zip(jobs, done, strict=True):
             out[gi][ti] = res
-        held = {k: v for k, v in held.items() if k in later}
+        held = {k: v for k, v in held.items() if k in retain}
         held.update(zip(keep, kept, strict=True))
     return out
 

@@ -45,6 +45,9 @@ from pathlib import Path
 
 RATE = 1000.0  # Hz: a month at 1 kHz is 2.6e9 samples
 
+#: The statistics ``--stats`` may name (streamed over the lazy record, octave taus).
+STATS = ("adev", "oadev", "mdev", "tdev", "hdev", "ohdev", "totdev")
+
 
 def _peak_rss_mb() -> float:
     """Peak resident memory of this process (VmHWM), in MB."""
@@ -108,16 +111,17 @@ def _child(task: str, path: str) -> dict:
                 dset.read_direct(buf, np.s_[a:b], np.s_[0 : b - a])
                 total += buf[0]
         out["seconds"] = time.perf_counter() - t0
-    elif task == "oadev":
+    elif task in STATS:
         import qsense.stability as S
 
+        stat = getattr(S, task)
         data = _open_lazy(path)
         t0 = time.perf_counter()  # compile (or load from numba's cache) the kernels first,
-        S.oadev(_open_lazy(_small_record(path)), taus="octave")  # on the same kind of blocks
+        stat(_open_lazy(_small_record(path)), taus="octave")  # on the same kind of blocks
         out["compile_s"] = time.perf_counter() - t0
         _evict_if_cold(path)
         t0 = time.perf_counter()
-        ds = S.oadev(data, taus="octave")
+        ds = stat(data, taus="octave")
         out["seconds"] = time.perf_counter() - t0
         out["taus"] = int(ds.tau.size)
         out["dev_first"] = float(ds.dev.values[0])
