@@ -85,7 +85,7 @@ def _local() -> bool:
 def _batches(jobs: list[tuple[int, int, Any]]) -> list[list[tuple[int, int, Any]]]:
     """Runs of consecutive ``jobs`` whose :class:`OnBlocks` chunks (distinct keys) add
     up to at most :data:`BATCH_BYTES`, at least one job each (a job larger than the
-    budget alone is a batch of its own)."""
+    budget alone is a batch of its own; tasks that read no chunk cost nothing)."""
     out: list[list[tuple[int, int, Any]]] = []
     cur: list[tuple[int, int, Any]] = []
     seen: set[Any] = set()
@@ -94,7 +94,7 @@ def _batches(jobs: list[tuple[int, int, Any]]) -> list[list[tuple[int, int, Any]
         t = job[2]
         pairs = list(zip(t.keys(), t.nbytes, strict=True)) if isinstance(t, OnBlocks) else []
         add = sum(s for k, s in dict(pairs).items() if k not in seen)
-        if cur and size + add > BATCH_BYTES:
+        if cur and add and size + add > BATCH_BYTES:
             out.append(cur)
             cur, seen, size = [], set(), 0
             add = sum(dict(pairs).values())
@@ -109,7 +109,7 @@ def _batches(jobs: list[tuple[int, int, Any]]) -> list[list[tuple[int, int, Any]
 def _clusters(groups: list[list[tuple[int, Any]]]) -> list[list[int]]:
     """The groups (indices) in clusters of groups that read chunks in common (directly
     or through other groups), in order of their first group; the groups that read no
-    :class:`OnBlocks` chunk join the first such group's cluster."""
+    :class:`OnBlocks` chunk form one cluster together."""
     parent = list(range(len(groups)))
 
     def root(i: int) -> int:
