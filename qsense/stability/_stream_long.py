@@ -142,11 +142,11 @@ def long_tasks(
 
     offsets = sorted({k * m for m in m_arr[use].tolist() for k in range(lags)})
     streams = {o: _Stream(source(o)) for o in offsets}
-    base = streams[0].array if kind != "mdev" else rec.x
+    base = streams[0].array  # MDEV: the prefix sums' chunks, so that a read is one chunk
     out = []
     for m, ok, a0, a1 in zip(m_arr.tolist(), use.tolist(), lo.tolist(), hi.tolist(), strict=True):
         tasks = []
-        for a, b in block_bounds(base.chunks[0], least) if ok else []:
+        for a, b in block_bounds(base.chunks[-1], least) if ok else []:
             i0, i1 = max(a, a0), min(b, a1)
             if i1 <= i0:
                 continue
