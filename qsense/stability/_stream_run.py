@@ -29,6 +29,7 @@ from dask.delayed import Delayed
 __all__ = [
     "BATCH_BYTES",
     "HOLD_BYTES",
+    "STAGE_BYTES",
     "STAGE_SAMPLES",
     "Flow",
     "OnBlocks",
@@ -46,6 +47,12 @@ STAGE_SAMPLES = 1 << 25
 #: (768 MB): a stage whose tasks read more (the lagged reads of the long taus, MDEV's
 #: two-row prefix sums) is computed in several batches.
 BATCH_BYTES = 3 << 28
+
+#: A stage whose chunks add up to at most this size (bytes; 1.75 GB) is one
+#: ``dask.compute`` (the scheduler frees each chunk when its last task ends: OADEV's
+#: stages, 1.6 GB of chunks at 1e9 samples, peak at 1.2 GB in all); a larger one (the
+#: lagged reads of MDEV, TDEV, TOTDEV) is computed in batches of :data:`BATCH_BYTES`.
+STAGE_BYTES = 7 << 28
 
 #: Largest size (bytes) of the chunks kept from one batch for the next (the others are
 #: read again).
@@ -67,6 +74,10 @@ class OnBlocks:
 
     def keys(self) -> list[Any]:
         return [b.key for b in self.blocks]
+
+    def sizes(self) -> list[tuple[Any, int]]:
+        """(key, bytes) of each chunk."""
+        return list(zip(self.keys(), self.nbytes, strict=True))
 
     def task(self, held: dict[Any, np.ndarray]) -> Any:
         chunks = [held.get(b.key, b) for b in self.blocks]
@@ -146,7 +157,7 @@ def staged(groups: list[list[tuple[int, Any]]]) -> list[list[Any]]:
     :data:`STAGE_SAMPLES` consecutive positions, all groups that read chunks in
     common together so that they share them (one cluster of groups after the other,
     :func:`_clusters`: a cluster's chunks are not held while another cluster runs),
-    each stage cut into batches of consecutive tasks
+    each stage larger than :data:`STAGE_BYTES` cut into batches of consecutive tasks
     whose chunks add up to at most :data:`BATCH_BYTES` (:func:`_batches`), one
     ``dask.compute`` per batch: whatever order dask's scheduler picks within a batch,
     it holds only that batch's chunks (and what they are computed from), however many
@@ -161,7 +172,10 @@ def staged(groups: list[list[tuple[int, Any]]]) -> list[list[Any]]:
         for gi in cluster:
             for ti, (pos, task) in enumerate(groups[gi]):
                 stages.setdefault(pos // STAGE_SAMPLES, []).append((gi, ti, task))
-        batches += [b for key in sorted(stages) for b in _batches(stages[key])]
+        for key in sorted(stages):
+            jobs = stages[key]
+            whole = {k: n for _, _, t in jobs if isinstance(t, OnBlocks) for k, n in t.sizes()}
+            batches += [jobs] if sum(whole.values()) <= STAGE_BYTES else _batches(jobs)
     uses: dict[Any, list[int]] = {}  # per chunk key, the batches needing it (in order)
     sizes: dict[Any, int] = {}
     for i, jobs in enumerate(batches):

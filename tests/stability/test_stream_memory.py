@@ -42,7 +42,11 @@ def _budgets():
             _stream, BLOCK_SAMPLES=CHUNK, WINDOW_SAMPLES=4 * CHUNK, GATHER_SAMPLES=4 * CHUNK
         ),
         mock.patch.multiple(
-            _stream_run, STAGE_SAMPLES=4 * CHUNK, HOLD_BYTES=8 * UNIT, BATCH_BYTES=16 * UNIT
+            _stream_run,
+            STAGE_SAMPLES=4 * CHUNK,
+            HOLD_BYTES=8 * UNIT,
+            BATCH_BYTES=16 * UNIT,
+            STAGE_BYTES=16 * UNIT,
         ),
     )
 
@@ -127,10 +131,11 @@ def test_clusters_follow_shared_chunks():
     chunk=st.integers(7, 60),
     batch=st.integers(0, 400),
     hold=st.integers(0, 400),
+    whole=st.integers(0, 600),
     seed=st.integers(0, 2**16),
 )
 def test_any_batch_and_hold_budget_gives_the_in_memory_result(
-    stat, data_type, n, chunk, batch, hold, seed
+    stat, data_type, n, chunk, batch, hold, whole, seed
 ):
     """Tiny BATCH_BYTES and HOLD_BYTES (a batch per task, chunks read again) with long
     taus and streamed ACF sums: the numbers of the in-memory path, n/edf/alpha exact."""
@@ -139,7 +144,11 @@ def test_any_batch_and_hold_budget_gives_the_in_memory_result(
     with (
         mock.patch.multiple(_stream, BLOCK_SAMPLES=16, WINDOW_SAMPLES=24, GATHER_SAMPLES=40),
         mock.patch.multiple(
-            _stream_run, STAGE_SAMPLES=100, BATCH_BYTES=8 * batch, HOLD_BYTES=8 * hold
+            _stream_run,
+            STAGE_SAMPLES=100,
+            BATCH_BYTES=8 * batch,
+            HOLD_BYTES=8 * hold,
+            STAGE_BYTES=8 * whole,
         ),
     ):
         got = getattr(S, stat)(
