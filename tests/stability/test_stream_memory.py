@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from unittest import mock
 
+import dask
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -69,19 +70,22 @@ def _held_at_once(stat: str, n: int) -> float:
 
     a, b = _budgets()
     with a, b, mock.patch.object(_stream_run.OnBlocks, "task", task), Peak():
-        getattr(S, stat)(x, rate=1.0, taus="octave")
+        # synchronous: the order of the tasks (so the peak) does not depend on timing
+        with dask.config.set(scheduler="sync"):
+            getattr(S, stat)(x, rate=1.0, taus="octave")
     return peak[0] / UNIT
 
 
 @pytest.mark.parametrize("stat", ["mdev", "totdev", "oadev"])
 def test_what_a_stream_holds_is_bounded_and_does_not_grow_with_the_record(stat):
     """2**13 and 2**15 samples (5 and 7 long-tau factors for MDEV; TOTDEV's noise
-    identification adds an MDEV R(n) pass): both within BATCH_BYTES + HOLD_BYTES (24
-    chunks) and four chunks of slack, whatever the length (before the batches, MDEV
-    held 49 then 63 chunks, TOTDEV 25 then 46, OADEV 19 then 40)."""
+    identification adds an MDEV R(n) pass), synchronous scheduler: both within
+    BATCH_BYTES + HOLD_BYTES (24 chunks), the longer record within 4 chunks of the
+    shorter one (measured: MDEV 16 and 16, TOTDEV 13 and 16, OADEV 19 and 19.5; before
+    the batches MDEV held 45 then 53 chunks, TOTDEV 24 then 28, OADEV 19 then 24)."""
     short, long = _held_at_once(stat, 1 << 13), _held_at_once(stat, 1 << 15)
-    assert max(short, long) <= 16 + 8 + 4, (short, long)
-    assert long <= short + 10, (short, long)
+    assert max(short, long) <= 16 + 8, (short, long)
+    assert long <= short + 4, (short, long)
 
 
 def test_batches_cut_a_stage_by_bytes_and_keep_its_order():
@@ -123,7 +127,7 @@ def test_clusters_follow_shared_chunks():
     assert _stream_run.staged(groups) == [[1], [1], [3], [5], [4]]
 
 
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=8, deadline=None)
 @given(
     stat=st.sampled_from(_stream.STREAMED),
     data_type=st.sampled_from(("phase", "freq")),
