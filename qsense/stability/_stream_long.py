@@ -127,7 +127,7 @@ def long_tasks(
         lo, hi = np.zeros(m_arr.size, np.int64), np.maximum(n - (lags - 1) * m_arr, 0)
         source = rec.x
     stream = _Stream(source)
-    base = rec.x if kind == "mdev" else source
+    base = source  # MDEV: the prefix sums' chunks, so that a read is one chunk
     out = []
     for m, ok, a0, a1 in zip(m_arr.tolist(), use.tolist(), lo.tolist(), hi.tolist(), strict=True):
         tasks = []

@@ -1,0 +1,166 @@
+"""Bounded memory of the streamed statistics (qsense.stability._stream_run.staged).
+
+What a streamed statistic holds at once (the arrays in dask's cache while a batch
+runs, plus the chunks :func:`staged` keeps for the next batch) must stay within the
+budgets (``BATCH_BYTES`` + ``HOLD_BYTES`` and a few chunks that batch tasks are computed
+from) and must not grow with the record's length, however many long-tau lagged reads
+(MDEV, TDEV, TOTDEV, OADEV, OHDEV) the record has. The budgets are shrunk so that a
+record of 2**15 samples has seven long factors; the results stay those of the
+in-memory path whatever the budgets.
+"""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import dask
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import qsense.stability as S
+from qsense.stability import _stream, _stream_run
+
+da = pytest.importorskip("dask.array")
+callbacks = pytest.importorskip("dask.callbacks")
+
+CHUNK = 128  # samples per chunk of the test records (1 KB)
+UNIT = 8 * CHUNK  # bytes of one float64 chunk
+
+
+def _nbytes(value) -> int:
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    if isinstance(value, (tuple, list)):
+        return sum(_nbytes(v) for v in value)
+    return 0
+
+
+def _budgets():
+    return (
+        mock.patch.multiple(
+            _stream, BLOCK_SAMPLES=CHUNK, WINDOW_SAMPLES=4 * CHUNK, GATHER_SAMPLES=4 * CHUNK
+        ),
+        mock.patch.multiple(
+            _stream_run,
+            STAGE_SAMPLES=4 * CHUNK,
+            HOLD_BYTES=8 * UNIT,
+            BATCH_BYTES=16 * UNIT,
+            STAGE_BYTES=16 * UNIT,
+        ),
+    )
+
+
+def _held_at_once(stat: str, n: int) -> float:
+    """Most bytes (in chunks of UNIT) held at once while ``stat`` streams a record of
+    ``n`` samples: dask's cache after each task plus the chunks kept between batches."""
+    x = da.from_array(np.cumsum(np.random.default_rng(3).standard_normal(n)) * 1e-9, CHUNK)
+    now, peak = {"held": 0}, [0]
+    real = _stream_run.OnBlocks.task
+
+    def task(self, held):
+        now["held"] = sum(v.nbytes for v in held.values())
+        return real(self, held)
+
+    class Peak(callbacks.Callback):
+        def _posttask(self, key, result, dsk, state, id):
+            cache = sum(_nbytes(v) for v in state["cache"].values())
+            peak[0] = max(peak[0], now["held"] + cache)
+
+    a, b = _budgets()
+    with a, b, mock.patch.object(_stream_run.OnBlocks, "task", task), Peak():
+        # synchronous: the order of the tasks (so the peak) does not depend on timing
+        with dask.config.set(scheduler="sync"):
+            getattr(S, stat)(x, rate=1.0, taus="octave")
+    return peak[0] / UNIT
+
+
+@pytest.mark.parametrize("stat", ["mdev", "totdev", "oadev"])
+def test_what_a_stream_holds_is_bounded_and_does_not_grow_with_the_record(stat):
+    """2**15 and 2**16 samples (7 and 8 long-tau factors for MDEV; TOTDEV's noise
+    identification adds an MDEV R(n) pass), synchronous scheduler: both within
+    BATCH_BYTES + HOLD_BYTES (24 chunks), the longer record within 2 chunks of the
+    shorter one. Measured, the long-tau lags reading the record's own chunks (no graph
+    copies), 2**12 ... 2**16: MDEV 16, 18, 18, 20, 20; TOTDEV 16, 17, 17, 24, 24 (the
+    kept chunks fill HOLD_BYTES); OADEV 15, 18.9, 21.9, 21.4, 22.6. Before the batches,
+    MDEV held 45 then 53 chunks at 2**13 and 2**15, TOTDEV 24 then 28, OADEV 19 then 24."""
+    short, long = _held_at_once(stat, 1 << 15), _held_at_once(stat, 1 << 16)
+    assert max(short, long) <= 16 + 8, (short, long)
+    assert long <= short + 2, (short, long)
+
+
+def test_batches_cut_a_stage_by_bytes_and_keep_its_order():
+    """_batches: consecutive jobs while their distinct chunks fit BATCH_BYTES; a job
+    larger than the budget alone; plain tasks cost nothing."""
+    import dask
+
+    chunks = [dask.delayed(np.ones, pure=True)(i + 1) for i in range(6)]
+
+    def on(*ks):
+        return _stream_run.OnBlocks(len, (), [chunks[k] for k in ks], [10] * len(ks))
+
+    plain = dask.delayed(len)([1])
+    jobs = [(0, i, t) for i, t in enumerate([on(0, 1), on(1, 2), plain, on(2, 3), on(4, 5)])]
+    with mock.patch.object(_stream_run, "BATCH_BYTES", 30):
+        cut = _stream_run._batches(jobs)
+    assert [[j[1] for j in b] for b in cut] == [[0, 1, 2], [3], [4]]
+    with mock.patch.object(_stream_run, "BATCH_BYTES", 5):
+        assert [len(b) for b in _stream_run._batches(jobs)] == [1, 2, 1, 1]
+
+
+def _size(*blocks):
+    return sum(b.size for b in blocks)
+
+
+def test_clusters_follow_shared_chunks():
+    """Groups reading a chunk in common (here 2 and 3) are one cluster, computed
+    together; the results in the groups' order."""
+    import dask
+
+    chunks = [dask.delayed(np.ones, pure=True)(i + 1) for i in range(4)]
+
+    def on(*ks):
+        return _stream_run.OnBlocks(_size, (), [chunks[k] for k in ks], [8] * len(ks))
+
+    plain = dask.delayed(len)([1])
+    groups = [[(0, on(0))], [(0, plain)], [(0, on(2))], [(0, on(1, 2))], [(0, on(3))]]
+    assert _stream_run._clusters(groups) == [[0], [1], [2, 3], [4]]
+    assert _stream_run.staged(groups) == [[1], [1], [3], [5], [4]]
+
+
+@settings(max_examples=8, deadline=None)
+@given(
+    stat=st.sampled_from(_stream.STREAMED),
+    data_type=st.sampled_from(("phase", "freq")),
+    n=st.integers(300, 900),
+    chunk=st.integers(7, 60),
+    batch=st.integers(0, 400),
+    hold=st.integers(0, 400),
+    whole=st.integers(0, 600),
+    seed=st.integers(0, 2**16),
+)
+def test_any_batch_and_hold_budget_gives_the_in_memory_result(
+    stat, data_type, n, chunk, batch, hold, whole, seed
+):
+    """Tiny BATCH_BYTES and HOLD_BYTES (a batch per task, chunks read again) with long
+    taus and streamed ACF sums: the numbers of the in-memory path, n/edf/alpha exact."""
+    y = np.cumsum(np.random.default_rng(seed).standard_normal(n)) * 1e-12 + 3e-11
+    ref = getattr(S, stat)(y, rate=1.0, taus="octave", data_type=data_type)
+    with (
+        mock.patch.multiple(_stream, BLOCK_SAMPLES=16, WINDOW_SAMPLES=24, GATHER_SAMPLES=40),
+        mock.patch.multiple(
+            _stream_run,
+            STAGE_SAMPLES=100,
+            BATCH_BYTES=8 * batch,
+            HOLD_BYTES=8 * hold,
+            STAGE_BYTES=8 * whole,
+        ),
+    ):
+        got = getattr(S, stat)(
+            da.from_array(y, chunks=chunk), rate=1.0, taus="octave", data_type=data_type
+        )
+    for v in ("m", "n", "alpha", "tau"):
+        np.testing.assert_array_equal(got[v].values, ref[v].values, err_msg=f"{stat} {v}")
+    for v in ("dev", "dev_lo", "dev_hi", "edf"):
+        np.testing.assert_allclose(got[v].values, ref[v].values, rtol=1e-12, atol=0)
