@@ -31,9 +31,14 @@ How the record is read, all with dask (no scheduler of our own):
   ``dask.compute`` each (:func:`._stream_run.staged`), the partial sums added in a
   fixed order; several statistics of one record together (:func:`._stream_run.drive`).
 
-Memory: a stage holds its chunks and their windows (about 1 GB with the defaults, for
-any record length); MTIE holds a halo of ``m`` samples per block. Gaps (NaN) take
-the rules of the in-memory path, recomputed only where met (:mod:`._stream_gaps`).
+Memory: a stage holds its chunks and their windows; a stage whose chunks exceed
+``_stream_run.STAGE_BYTES`` (the lagged reads of MDEV, TDEV, TOTDEV) is computed in
+batches of ``BATCH_BYTES``, and at most ``HOLD_BYTES`` of chunks are kept from one
+batch to the next: 1.1-1.5 GB peak with the defaults, for any record length (1e9
+samples: OADEV 1.18 GB, MDEV 1.44 GB, TDEV 1.33 GB, TOTDEV 1.32 GB, measured by
+tests/benchmarks/bench_long_record.py); MTIE holds a halo of ``m`` samples per block.
+Gaps (NaN) take the rules of the in-memory path, recomputed only where met
+(:mod:`._stream_gaps`).
 
 Cost: one read of the record for the short taus and noise identification, one more
 per distinct lag of the long taus (OADEV: about three at 1e9 points, octave taus),
