@@ -2,12 +2,11 @@
 
 All release the GIL so that dask's threads run blocks side by side.
 
-``window_sums`` sums the terms of every short factor that start in one block, reading
-the block and the following ones of its window in place (a typed list of the blocks),
-sub-block by sub-block so that the reads the factors share stay in cache, as the
-in-memory kernels do (:func:`._kernels._diff2`), with their arithmetic
-(:func:`._kernels._diff2_block`, :func:`._kernels._diff3_block`,
-:func:`._kernels_modified._mdev_block`).
+The segment kernels of the block-window walk (:mod:`._kernels_window`): ``_terms``,
+``_strided_terms`` and ``_mdev_terms`` sum the terms of one factor over views of the
+blocks, with the arithmetic of the in-memory kernels (:func:`._kernels._diff2_block`,
+:func:`._kernels._diff3_block`, :func:`._kernels_modified._mdev_block`); ``_locate``
+finds the block of a global index.
 
 ``acf_levels`` reduces one block of a decimated phase to the shifted sums from which
 :func:`qsense.stability._stream._r1_of` forms Stable32's lag-1 autocorrelation of each
@@ -23,7 +22,6 @@ from __future__ import annotations
 
 import numpy as np
 from numba import float64, types
-from numba.typed import List
 
 from qsense._numba import kernel
 
@@ -35,7 +33,6 @@ __all__ = [
     "lag_mdev_sum",
     "lag_sum",
     "prefix_chunk",
-    "window_sums",
 ]
 
 
@@ -239,11 +236,6 @@ def lag_mdev_sum(c0, c1, c2, c3) -> tuple[float, int]:
 
 _READONLY = types.Array(float64, 1, "C", readonly=True)
 
-#: Terms per sub-block of :func:`window_sums`: every factor is evaluated sub-block by
-#: sub-block so that the reads the factors share stay in cache (as ``_kernels._BLOCK``).
-_SUB = 131072
-
-
 @kernel(nogil=True)
 def _locate(edges, g):  # pragma: no cover - numba
     """Index of the block holding the global index ``g`` (``edges[k] <= g < edges[k+1]``)."""
@@ -298,82 +290,3 @@ def _strided_terms(b0, b1, b2, b3, c0, c1, c2, c3, span, m, lags):  # pragma: no
             d = b3[c3 + i] - 3.0 * b2[c2 + i] + 3.0 * b1[c1 + i] - b0[c0 + i]
         s += d * d
     return s, terms
-
-
-@kernel(nogil=True)
-def _window_sums(blocks, lows, edges, ms, lo, hi, lags, strided, out, cnt):  # pragma: no cover
-    """Sums and counts per factor of the squared second (``lags`` 3) or third (4)
-    differences ``x[i + q m]`` of the terms ``i`` in ``[edges[0], edges[1])`` and in
-    ``[lo[k], hi[k])`` (``strided``: the multiples of m only), reading the window
-    ``blocks`` (global start ``edges[k]`` each) in place: sub-blocks of ``_SUB`` terms,
-    every factor per sub-block, each split where a read crosses a block edge. With
-    ``lows`` (not empty): MDEV's ``W_j^2`` of the compensated prefix sums, rows high
-    (``blocks``) and low (``lows``), as :func:`_lag_mdev`."""
-    a = edges[0]
-    b = edges[1]
-    kq = np.zeros(4, dtype=np.int64)  # per read: its block, and its start in the block
-    cq = np.zeros(4, dtype=np.int64)
-    for k in range(ms.size):
-        out[k] = 0.0
-        cnt[k] = 0
-    for s0 in range(a, b, _SUB):
-        s1 = min(s0 + _SUB, b)
-        for k in range(ms.size):
-            m = ms[k]
-            j0 = max(s0, lo[k])
-            j1 = min(s1, hi[k])
-            if strided:
-                j0 = -(-j0 // m) * m
-            while j0 < j1:
-                end = j1
-                for q in range(4):
-                    g = j0 + min(q, lags - 1) * m
-                    kq[q] = _locate(edges, g)
-                    cq[q] = g - edges[kq[q]]
-                    end = min(end, edges[kq[q] + 1] - min(q, lags - 1) * m)
-                bs = (blocks[kq[0]], blocks[kq[1]], blocks[kq[2]], blocks[kq[3]])
-                if len(lows):
-                    ls = (lows[kq[0]], lows[kq[1]], lows[kq[2]], lows[kq[3]])
-                    s = _mdev_terms(*bs, *ls, cq[0], cq[1], cq[2], cq[3], end - j0)
-                    t = end - j0
-                elif strided:
-                    s, t = _strided_terms(*bs, cq[0], cq[1], cq[2], cq[3], end - j0, m, lags)
-                else:
-                    s, t = _terms(*bs, cq[0], cq[1], cq[2], cq[3], end - j0, lags)
-                out[k] += s
-                cnt[k] += t
-                j0 = end
-                if strided:
-                    j0 = -(-j0 // m) * m
-
-
-def _typed(arrays) -> List:
-    lst = List.empty_list(_READONLY)
-    for arr in arrays:
-        view = np.ascontiguousarray(arr, dtype=np.float64).view()
-        view.flags.writeable = False  # one list type for dask's read-only blocks and others
-        lst.append(view)
-    return lst
-
-
-def window_sums(blocks, edges, ms, lo, hi, lags: int, strided: bool):
-    """Sums (float64) and counts (int64) per factor of :func:`_window_sums` over the
-    window ``blocks`` (contiguous float64 arrays starting at the global indices
-    ``edges[:-1]``; ``edges[-1]`` is the window's end; 2-D blocks: MDEV's compensated
-    prefix sums, rows high and low, four reads)."""
-    two = np.ndim(blocks[0]) == 2
-    out = np.zeros(ms.size)
-    cnt = np.zeros(ms.size, dtype=np.int64)
-    _window_sums(
-        _typed([b[0] for b in blocks] if two else blocks),
-        _typed([b[1] for b in blocks] if two else []),
-        np.asarray(edges, dtype=np.int64),
-        np.ascontiguousarray(ms, dtype=np.int64),
-        np.ascontiguousarray(lo, dtype=np.int64),
-        np.ascontiguousarray(hi, dtype=np.int64),
-        int(lags),
-        bool(strided),
-        out,
-        cnt,
-    )
-    return out, cnt

@@ -6,7 +6,8 @@ them first and only when its inputs hold a NaN (its sums come out NaN) recompute
 terms here, with the rules of the in-memory kernels (:mod:`._kernels`):
 
 * phase NaN ("touch"): a term whose difference reads a NaN sample is skipped and not
-  counted (:func:`window_sums_nan`, :func:`lag_sum_nan`, :func:`decimated_sum_nan`);
+  counted (the segment kernels of :func:`._kernels_window.window_sums_nan`,
+  :func:`lag_sum_nan`, :func:`decimated_sum_nan`);
 * MDEV, TDEV: the compensated prefix sums take a NaN sample as 0 and carry a third row,
   the number of NaN samples before each point (``bad``); a term ``j`` is valid iff
   ``bad[j + 3m] == bad[j]`` (no NaN in ``x[j : j + 3m]``), as
@@ -25,10 +26,9 @@ All release the GIL (dask's threads) and never raise.
 from __future__ import annotations
 
 import numpy as np
-from numba.typed import List
 
 from qsense._numba import kernel
-from qsense.stability._kernels_stream import _READONLY, _SUB, _TILE, _locate
+from qsense.stability._kernels_stream import _TILE
 
 __all__ = [
     "acf_levels_nan",
@@ -39,7 +39,6 @@ __all__ = [
     "long_ranges_nan",
     "prefix_chunk_nan",
     "short_ranges_nan",
-    "window_sums_nan",
 ]
 
 
@@ -230,81 +229,6 @@ def _mdev_nan(h0, h1, h2, h3, l0, l1, l2, l3, g0, g3, c0, c1, c2, c3, size):  # 
         g0[c0 : c0 + size],
         g3[c3 : c3 + size],
     )
-
-
-@kernel(nogil=True)
-def _window_nan(blocks, lows, bads, edges, ms, lo, hi, lags, strided, out, cnt):  # pragma: no cover
-    """:func:`._kernels_stream._window_sums` with the NaN rules of this module: terms
-    reading a NaN skipped; with ``lows`` and ``bads`` (MDEV's NaN-aware prefix sums),
-    a term valid iff its ``bad`` counts are equal at its first and last read."""
-    a = edges[0]
-    b = edges[1]
-    kq = np.zeros(4, dtype=np.int64)
-    cq = np.zeros(4, dtype=np.int64)
-    for k in range(ms.size):
-        out[k] = 0.0
-        cnt[k] = 0
-    for s0 in range(a, b, _SUB):
-        s1 = min(s0 + _SUB, b)
-        for k in range(ms.size):
-            m = ms[k]
-            j0 = max(s0, lo[k])
-            j1 = min(s1, hi[k])
-            if strided:
-                j0 = -(-j0 // m) * m
-            while j0 < j1:
-                end = j1
-                for q in range(4):
-                    g = j0 + min(q, lags - 1) * m
-                    kq[q] = _locate(edges, g)
-                    cq[q] = g - edges[kq[q]]
-                    end = min(end, edges[kq[q] + 1] - min(q, lags - 1) * m)
-                bs = (blocks[kq[0]], blocks[kq[1]], blocks[kq[2]], blocks[kq[3]])
-                if len(lows):
-                    ls = (lows[kq[0]], lows[kq[1]], lows[kq[2]], lows[kq[3]])
-                    s, t = _mdev_nan(
-                        *bs, *ls, bads[kq[0]], bads[kq[3]], cq[0], cq[1], cq[2], cq[3], end - j0
-                    )
-                elif strided:
-                    s, t = _strided_nan(*bs, cq[0], cq[1], cq[2], cq[3], end - j0, m, lags)
-                else:
-                    s, t = _terms_nan(*bs, cq[0], cq[1], cq[2], cq[3], end - j0, lags)
-                out[k] += s
-                cnt[k] += t
-                j0 = end
-                if strided:
-                    j0 = -(-j0 // m) * m
-
-
-def _typed(arrays) -> List:
-    lst = List.empty_list(_READONLY)
-    for arr in arrays:
-        view = np.ascontiguousarray(arr, dtype=np.float64).view()
-        view.flags.writeable = False
-        lst.append(view)
-    return lst
-
-
-def window_sums_nan(blocks, edges, ms, lo, hi, lags: int, strided: bool):
-    """:func:`._kernels_stream.window_sums` with the NaN rules (see the module
-    docstring); 2-D blocks: MDEV's NaN-aware prefix sums, rows (high, low, bad)."""
-    two = np.ndim(blocks[0]) == 2
-    out = np.zeros(ms.size)
-    cnt = np.zeros(ms.size, dtype=np.int64)
-    _window_nan(
-        _typed([b[0] for b in blocks] if two else blocks),
-        _typed([b[1] for b in blocks] if two else []),
-        _typed([b[2] for b in blocks] if two else []),
-        np.asarray(edges, dtype=np.int64),
-        np.ascontiguousarray(ms, dtype=np.int64),
-        np.ascontiguousarray(lo, dtype=np.int64),
-        np.ascontiguousarray(hi, dtype=np.int64),
-        int(lags),
-        bool(strided),
-        out,
-        cnt,
-    )
-    return out, cnt
 
 
 # ---------------------------------------------------------------- noise identification

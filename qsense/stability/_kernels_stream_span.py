@@ -5,7 +5,8 @@ A frequency record with gaps is integrated with each gap as the mean frequency; 
 estimators read its rows (phase filled, span), ``span[k]`` the number of missing
 samples before phase point ``k``, and keep a term iff its span is equal at its first
 and last read (it does not straddle a gap), as the in-memory kernels' mode 2
-(:mod:`._kernels`): :func:`window_sums_span` (block windows, overlapping or every m),
+(:mod:`._kernels`): the segment kernels of
+:func:`._kernels_window.window_sums_span` (block windows, overlapping or every m),
 :func:`lag_sum_span` (long-tau lagged reads), :func:`decimated_sum_span` (ADEV, HDEV
 long taus), :func:`prefix_chunk_span` (MDEV, TDEV: the third row of their prefix
 sums, read by :func:`._kernels_stream_gaps.lag_mdev_sum_nan`), and MTIE's ranges of the
@@ -19,8 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from qsense._numba import kernel
-from qsense.stability._kernels_stream import _SUB, _locate
-from qsense.stability._kernels_stream_gaps import _double_nan, _prefix_nan, _typed
+from qsense.stability._kernels_stream_gaps import _double_nan, _prefix_nan
 
 __all__ = [
     "decimated_sum_span",
@@ -28,7 +28,6 @@ __all__ = [
     "long_ranges_span",
     "prefix_chunk_span",
     "short_ranges_span",
-    "window_sums_span",
 ]
 
 
@@ -132,80 +131,6 @@ def decimated_sum_span(rows: np.ndarray, order: int) -> tuple[float, int]:
     sp = np.ascontiguousarray(rows[1], dtype=np.float64)
     s, n = _decimated_span(z, sp, int(order))
     return float(s), int(n)
-
-
-@kernel(nogil=True)
-def _window_span(blocks, spans, edges, ms, lo, hi, lags, strided, out, cnt):  # pragma: no cover
-    """:func:`_window_nan` with the span rule: ``blocks`` the phase filled, ``spans``
-    the span rows; a term valid iff its span is equal at its first and last read
-    (``strided``: the multiples of m only)."""
-    a = edges[0]
-    b = edges[1]
-    kq = np.zeros(4, dtype=np.int64)
-    cq = np.zeros(4, dtype=np.int64)
-    for k in range(ms.size):
-        out[k] = 0.0
-        cnt[k] = 0
-    for s0 in range(a, b, _SUB):
-        s1 = min(s0 + _SUB, b)
-        for k in range(ms.size):
-            m = ms[k]
-            j0 = max(s0, lo[k])
-            j1 = min(s1, hi[k])
-            if strided:
-                j0 = -(-j0 // m) * m
-            while j0 < j1:
-                end = j1
-                for q in range(4):
-                    g = j0 + min(q, lags - 1) * m
-                    kq[q] = _locate(edges, g)
-                    cq[q] = g - edges[kq[q]]
-                    end = min(end, edges[kq[q] + 1] - min(q, lags - 1) * m)
-                size = end - j0
-                e = lags - 1
-                if strided:
-                    bs = (blocks[kq[0]], blocks[kq[1]], blocks[kq[2]], blocks[kq[3]])
-                    sa = spans[kq[0]]
-                    sb = spans[kq[e]]
-                    s, t = _strided_span(
-                        *bs, sa, sb, cq[0], cq[1], cq[2], cq[3], cq[e], size, m, lags
-                    )
-                    out[k] += s
-                    cnt[k] += t
-                    j0 = -(-end // m) * m
-                    continue
-                s, t = _lag_span(
-                    blocks[kq[0]][cq[0] : cq[0] + size],
-                    blocks[kq[1]][cq[1] : cq[1] + size],
-                    blocks[kq[2]][cq[2] : cq[2] + size],
-                    blocks[kq[3]][cq[3] : cq[3] + size],
-                    spans[kq[0]][cq[0] : cq[0] + size],
-                    spans[kq[e]][cq[e] : cq[e] + size],
-                    lags,
-                )
-                out[k] += s
-                cnt[k] += t
-                j0 = end
-
-
-def window_sums_span(blocks, edges, ms, lo, hi, lags: int, strided: bool = False):
-    """:func:`._kernels_stream.window_sums` of blocks with rows (phase filled, span),
-    the span rule of frequency gaps."""
-    out = np.zeros(ms.size)
-    cnt = np.zeros(ms.size, dtype=np.int64)
-    _window_span(
-        _typed([b[0] for b in blocks]),
-        _typed([b[1] for b in blocks]),
-        np.asarray(edges, dtype=np.int64),
-        np.ascontiguousarray(ms, dtype=np.int64),
-        np.ascontiguousarray(lo, dtype=np.int64),
-        np.ascontiguousarray(hi, dtype=np.int64),
-        int(lags),
-        bool(strided),
-        out,
-        cnt,
-    )
-    return out, cnt
 
 
 # ---------------------------------------------------------------- MTIE

@@ -54,7 +54,6 @@ from qsense.stability._kernels_stream import (
     block_sum,
     lag_mdev_sum,
     lag_sum,
-    window_sums,
 )
 from qsense.stability._kernels_stream_gaps import (
     acf_levels_nan,
@@ -63,13 +62,9 @@ from qsense.stability._kernels_stream_gaps import (
     lag_mdev_sum_nan,
     lag_sum_nan,
     prefix_chunk_nan,
-    window_sums_nan,
 )
-from qsense.stability._kernels_stream_span import (
-    lag_sum_span,
-    prefix_chunk_span,
-    window_sums_span,
-)
+from qsense.stability._kernels_stream_span import lag_sum_span, prefix_chunk_span
+from qsense.stability._kernels_window import window_sums, window_sums_nan, window_sums_span
 from qsense.stability._stream_window import Window
 
 __all__ = [

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 import qsense.stability as S
 from qsense.stability import _kernels_stream_gaps as K
 from qsense.stability import _kernels_stream_span as KS
+from qsense.stability import _kernels_window as W
 from qsense.stability import _stream, _stream_gaps, _stream_run, _stream_span
 
 da = pytest.importorskip("dask.array")
@@ -327,7 +328,7 @@ def test_span_kernels_against_loops():
     for lags in (3, 4):
         coef = [(1.0, -2.0, 1.0), (-1.0, 3.0, -3.0, 1.0)][lags - 3]
         hi = np.maximum(100 - (lags - 1) * ms, 0)
-        s, n = KS.window_sums_span(blocks, cuts, ms, np.zeros(3, np.int64), hi, lags)
+        s, n = W.window_sums_span(blocks, cuts, ms, np.zeros(3, np.int64), hi, lags)
         for k, m in enumerate(ms.tolist()):
             want, cnt = 0.0, 0
             for i in range(min(30, hi[k])):
@@ -398,7 +399,7 @@ def test_window_sums_nan_against_loops():
     for lags in (3, 4):
         for strided in (False, True):
             hi = np.maximum(120 - (lags - 1) * ms, 0)
-            s, n = K.window_sums_nan(blocks, cuts, ms, np.zeros(3, np.int64), hi, lags, strided)
+            s, n = W.window_sums_nan(blocks, cuts, ms, np.zeros(3, np.int64), hi, lags, strided)
             for k, m in enumerate(ms.tolist()):
                 want = _touch_sum(x, 0, min(13, hi[k]), m, lags, m if strided else 1)
                 np.testing.assert_allclose(s[k], want[0], rtol=1e-13)
@@ -444,7 +445,7 @@ def test_nan_prefix_sums_and_mdev_terms_against_loops():
     # the block windows of the three-row prefix sums
     ms = np.array([1, m], dtype=np.int64)
     hi = np.maximum(x.size - 3 * ms + 1, 0)
-    s2, n2 = K.window_sums_nan([c[:, :50], c[:, 50:]], [0, 50, 101], ms, [0, 0], hi, 4, False)
+    s2, n2 = W.window_sums_nan([c[:, :50], c[:, 50:]], [0, 50, 101], ms, [0, 0], hi, 4, False)
     for q, mq in enumerate(ms.tolist()):
         want, cnt = 0.0, 0
         for j in range(min(50, hi[q])):
@@ -583,7 +584,7 @@ def test_strided_and_decimated_span_kernels_against_loops():
     for lags in (3, 4):
         coef = [(1.0, -2.0, 1.0), (-1.0, 3.0, -3.0, 1.0)][lags - 3]
         hi = np.maximum(120 - (lags - 1) * ms, 0)
-        s, n = KS.window_sums_span(blocks, cuts, ms, np.zeros(3, np.int64), hi, lags, True)
+        s, n = W.window_sums_span(blocks, cuts, ms, np.zeros(3, np.int64), hi, lags, True)
         for k, m in enumerate(ms.tolist()):
             want, cnt = 0.0, 0
             for i in range(0, min(50, hi[k]), m):

@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qsense.stability import _kernels_stream as K
+from qsense.stability import _kernels_window as W
 from qsense.stability import _stream, _stream_run
 from qsense.stability._kernels_modified import _prefix2
 from qsense.stability._stream_window import Window, block_bounds, reached, segments
@@ -54,9 +55,37 @@ def test_window_sums_equal_a_loop_over_the_concatenated_record(sizes, m, lags, s
         a, b = edges[k], edges[k + 1]
         terms = [i for i in range(a, min(b, hi)) if not strided or i % m == 0]
         want = sum(sum(c * x[i + q * m] for q, c in enumerate(coef)) ** 2 for i in terms)
-        s, n = K.window_sums(blocks[k:], edges[k:], np.array([m]), [0], [hi], lags, strided)
+        s, n = W.window_sums(blocks[k:], edges[k:], np.array([m]), [0], [hi], lags, strided)
         assert n[0] == len(terms)
         np.testing.assert_allclose(s[0], want, rtol=1e-12, atol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 40), min_size=1, max_size=10),
+    ms=st.lists(st.integers(1, 30), min_size=1, max_size=6),
+    lags=st.sampled_from((3, 4)),
+    shifts=st.lists(st.integers(0, 20), min_size=6, max_size=6),
+    seed=st.integers(0, 2**16),
+)
+def test_window_sums_of_several_factors_equal_loops(sizes, ms, lags, shifts, seed):
+    """Several factors at once, each with its own term range (TOTDEV-like ``lo``):
+    consecutive gap-free factors go in pairs over the terms both have, the rest of each
+    range alone; every factor's sum and count equal a loop over the record."""
+    x = np.cumsum(np.random.default_rng(seed).standard_normal(150))
+    blocks, edges = _split(x, sizes)
+    m = np.array(ms, dtype=np.int64)
+    coef = {3: (1.0, -2.0, 1.0), 4: (-1.0, 3.0, -3.0, 1.0)}[lags]
+    lo = np.array(shifts[: m.size], dtype=np.int64)
+    hi = np.maximum(x.size - (lags - 1) * m - lo // 2, 0)
+    for k in range(len(blocks)):
+        a, b = edges[k], edges[k + 1]
+        s, n = W.window_sums(blocks[k:], edges[k:], m, lo, hi, lags, False)
+        for f in range(m.size):
+            terms = range(max(a, lo[f]), min(b, hi[f]))
+            want = sum(sum(c * x[i + q * m[f]] for q, c in enumerate(coef)) ** 2 for i in terms)
+            assert n[f] == len(terms)
+            np.testing.assert_allclose(s[f], want, rtol=1e-12, atol=1e-12)
 
 
 @settings(max_examples=30, deadline=None)
