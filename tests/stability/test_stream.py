@@ -16,6 +16,7 @@ import pytest
 import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from streamed import assert_same, chunking
 
 import qsense.stability as S
 from qsense.stability import _stream, _stream_run
@@ -33,36 +34,12 @@ def _record(kind: str, n: int, seed: int) -> np.ndarray:
     return y + 3e-11  # an offset: the frequency mean is removed across chunks
 
 
-def _same(got: xr.Dataset, ref: xr.Dataset, label: str) -> None:
-    for v in ("m", "n", "alpha"):
-        np.testing.assert_array_equal(got[v].values, ref[v].values, err_msg=f"{label} {v}")
-    np.testing.assert_array_equal(got.tau.values, ref.tau.values, err_msg=label)
-    for v in ("dev", "dev_lo", "dev_hi", "edf"):
-        np.testing.assert_allclose(
-            got[v].values, ref[v].values, rtol=1e-12, atol=0, err_msg=f"{label} {v}"
-        )
-    np.testing.assert_array_equal(np.isnan(got.edf.values), np.isnan(ref.edf.values))
-    assert got.attrs == ref.attrs
-
-
 @contextlib.contextmanager
 def _patched(**budgets):
     """Shrunken memory budgets of the stream (STAGE_SAMPLES lives in _stream_run)."""
     stage = {k: budgets.pop(k) for k in ("STAGE_SAMPLES",) if k in budgets}
     with mock.patch.multiple(_stream, **budgets), mock.patch.multiple(_stream_run, **stage):
         yield
-
-
-def _chunks(n: int, sizes: list[int]) -> tuple[int, ...]:
-    out, left = [], n
-    for s in sizes:
-        if left <= 0:
-            break
-        out.append(min(s, left))
-        left -= out[-1]
-    if left > 0:
-        out.append(left)
-    return tuple(out)
 
 
 def _budgets(small: bool):
@@ -88,9 +65,9 @@ def test_any_chunking_equals_in_memory(stat, data_type, kind, taus, n, sizes, sm
     ref = f(y, rate=4.0, data_type=data_type, taus=taus)
     with _budgets(small):
         got = f(
-            da.from_array(y, chunks=(_chunks(n, sizes),)), rate=4.0, data_type=data_type, taus=taus
+            da.from_array(y, chunks=(chunking(n, sizes),)), rate=4.0, data_type=data_type, taus=taus
         )
-    _same(got, ref, f"{stat} {data_type} {kind} {taus} n={n} chunks={sizes} small={small}")
+    assert_same(got, ref, f"{stat} {data_type} {kind} {taus} n={n} chunks={sizes} small={small}")
 
 
 @pytest.mark.parametrize("stat", STATS)
@@ -100,7 +77,7 @@ def test_every_statistic_one_sample_chunks(stat):
     ref = getattr(S, stat)(y, rate=1.0, data_type=data_type)
     with _budgets(True):
         got = getattr(S, stat)(da.from_array(y, chunks=1), rate=1.0, data_type=data_type)
-    _same(got, ref, f"{stat} {data_type}")
+    assert_same(got, ref, f"{stat} {data_type}")
 
 
 def test_streamed_acf_and_long_taus_on_a_longer_record():
@@ -114,7 +91,7 @@ def test_streamed_acf_and_long_taus_on_a_longer_record():
             for data, dt in ((y, "freq"), (x, "phase"), (x - x.mean() * 0.5, "phase")):
                 ref = getattr(S, stat)(data, rate=1.0, data_type=dt)
                 got = getattr(S, stat)(da.from_array(data, chunks=97), rate=1.0, data_type=dt)
-                _same(got, ref, f"{stat} {dt}")
+                assert_same(got, ref, f"{stat} {dt}")
 
 
 def test_white_pm_uses_the_streamed_rn_ratio():
@@ -124,7 +101,7 @@ def test_white_pm_uses_the_streamed_rn_ratio():
     for stat in ("oadev", "adev", "totdev"):
         ref = getattr(S, stat)(x, rate=1.0, taus="all")
         got = getattr(S, stat)(da.from_array(x, chunks=33), rate=1.0, taus="all")
-        _same(got, ref, stat)
+        assert_same(got, ref, stat)
         assert 2 in ref.alpha.values or 1 in ref.alpha.values
 
 
@@ -140,9 +117,9 @@ def test_dataarray_with_time_coordinate_and_explicit_taus():
         )
         with pytest.warns(UserWarning, match="rounded") if taus != "decade" else _nothing():
             got = S.totdev(lazy, data_type="freq", taus=taus)
-        _same(got, ref, str(taus))
+        assert_same(got, ref, str(taus))
     ref = S.oadev(rec, data_type="freq", alpha=-1, ci=0.9)
-    _same(S.oadev(lazy, data_type="freq", alpha=-1, ci=0.9), ref, "alpha given")
+    assert_same(S.oadev(lazy, data_type="freq", alpha=-1, ci=0.9), ref, "alpha given")
 
 
 class _nothing:
@@ -205,7 +182,7 @@ def test_long_taus_read_lagged(stat, data_type):
             got = getattr(S, stat)(
                 da.from_array(y, chunks=chunks), rate=2.0, data_type=data_type, taus="octave"
             )
-        _same(got, ref, f"{stat} {data_type} chunks={chunks}")
+        assert_same(got, ref, f"{stat} {data_type} chunks={chunks}")
         assert any(ms for _, ms in calls), "the long-tau reads were not used"
 
 
@@ -226,7 +203,7 @@ def test_chunk_aligned_slice_of_a_record_streams_its_long_taus(stat, data_type):
     ):
         got = getattr(S, stat)(lazy, rate=1.0, data_type=data_type, taus="octave")
     assert spy.called
-    _same(got, ref, f"{stat} {data_type}")
+    assert_same(got, ref, f"{stat} {data_type}")
 
 
 def test_mdev_prefix_carries_are_read_once_for_short_and_long_taus():
@@ -243,7 +220,7 @@ def test_mdev_prefix_carries_are_read_once_for_short_and_long_taus():
     ):
         got = S.mdev(da.from_array(y, chunks=60), rate=1.0, taus="octave", alpha=0)
     assert pc.call_count == 1 and lt.called
-    _same(got, ref, "mdev")
+    assert_same(got, ref, "mdev")
 
 
 def test_long_tau_kernels_against_loops():

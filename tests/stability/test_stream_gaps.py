@@ -17,9 +17,9 @@ from unittest import mock
 
 import numpy as np
 import pytest
-import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from streamed import assert_same, chunking
 
 import qsense.stability as S
 from qsense.stability import _kernels_stream_gaps as K
@@ -31,17 +31,6 @@ da = pytest.importorskip("dask.array")
 
 GAPPED = _stream_gaps.GAP_STATISTICS
 PATTERNS = ("single", "run", "first", "last", "ends", "edges", "long", "sparse")
-
-
-def _same(got: xr.Dataset, ref: xr.Dataset, label: str) -> None:
-    for v in ("m", "n", "alpha"):
-        np.testing.assert_array_equal(got[v].values, ref[v].values, err_msg=f"{label} {v}")
-    np.testing.assert_array_equal(got.tau.values, ref.tau.values, err_msg=label)
-    for v in ("dev", "dev_lo", "dev_hi", "edf"):
-        np.testing.assert_allclose(
-            got[v].values, ref[v].values, rtol=1e-12, atol=0, err_msg=f"{label} {v}"
-        )
-    assert got.attrs == ref.attrs
 
 
 @contextlib.contextmanager
@@ -57,18 +46,6 @@ def _budgets(small: bool):
         mock.patch.multiple(_stream_run, STAGE_SAMPLES=30),
     ):
         yield
-
-
-def _chunks(n: int, sizes: list[int]) -> tuple[int, ...]:
-    out, left = [], n
-    for s in sizes:
-        if left <= 0:
-            break
-        out.append(min(s, left))
-        left -= out[-1]
-    if left > 0:
-        out.append(left)
-    return tuple(out)
 
 
 def _record(kind: str, n: int, seed: int) -> np.ndarray:
@@ -120,13 +97,13 @@ def _gapped(x: np.ndarray, pattern: str, chunks: tuple[int, ...], seed: int) -> 
     seed=st.integers(0, 2**16),
 )
 def test_gaps_any_chunking_equals_in_memory(stat, kind, pattern, taus, n, sizes, small, seed):
-    chunks = _chunks(n, sizes)
+    chunks = chunking(n, sizes)
     x = _gapped(_record(kind, n, seed), pattern, chunks, seed)
     f = getattr(S, stat)
     ref = f(x, rate=4.0, taus=taus)
     with _budgets(small):
         got = f(da.from_array(x, chunks=(chunks,)), rate=4.0, taus=taus)
-    _same(got, ref, f"{stat} {kind} {pattern} {taus} n={n} chunks={chunks} small={small}")
+    assert_same(got, ref, f"{stat} {kind} {pattern} {taus} n={n} chunks={chunks} small={small}")
 
 
 @pytest.mark.parametrize("stat", GAPPED)
@@ -137,7 +114,7 @@ def test_gaps_on_every_chunk_edge_and_one_sample_chunks(stat):
         ref = getattr(S, stat)(x, rate=1.0, taus=taus)
         with _budgets(True):
             got = getattr(S, stat)(da.from_array(x, chunks=chunks), rate=1.0, taus=taus)
-        _same(got, ref, f"{stat} chunks={chunks}")
+        assert_same(got, ref, f"{stat} chunks={chunks}")
 
 
 def test_longer_record_streamed_acf_long_taus_and_rn_with_gaps():
@@ -156,14 +133,14 @@ def test_longer_record_streamed_acf_long_taus_and_rn_with_gaps():
             for stat in GAPPED:
                 ref = getattr(S, stat)(x, rate=1.0, taus="octave")
                 got = getattr(S, stat)(da.from_array(x, chunks=97), rate=1.0, taus="octave")
-                _same(got, ref, f"{stat} {kind}")
+                assert_same(got, ref, f"{stat} {kind}")
             y = _freq(kind, 1000, 5)
             y[[0, 3, 400, 401, 999]] = np.nan
             y[600:700] = np.nan
             for stat in ("oadev", "adev", "mdev", "totdev"):
                 ref = getattr(S, stat)(y, rate=1.0, data_type="freq")
                 got = getattr(S, stat)(da.from_array(y, chunks=97), rate=1.0, data_type="freq")
-                _same(got, ref, f"{stat} {kind} freq")
+                assert_same(got, ref, f"{stat} {kind} freq")
 
 
 def test_gap_free_path_does_not_call_the_nan_kernels():
@@ -226,7 +203,7 @@ def test_mtie_of_frequency_gaps_short_and_far_windows():
     for chunks in (13, (1, 52, 60, 127)):
         with _budgets(True):
             got = S.mtie(da.from_array(y, chunks=chunks), rate=1.0, data_type="freq", taus="all")
-        _same(got, ref, f"chunks={chunks}")
+        assert_same(got, ref, f"chunks={chunks}")
 
 
 def test_mtie_nan_kernels_against_loops():
@@ -288,13 +265,13 @@ def test_frequency_gaps_any_chunking_equals_in_memory(
     """Frequency input with gaps: the mean of the finite samples, a gap integrated as
     the mean, a term valid iff it does not straddle a gap (span); noise ID on the
     phase marked NaN where a gap ends, as in memory."""
-    chunks = _chunks(n, sizes)
+    chunks = chunking(n, sizes)
     y = _gapped(_freq(kind, n, seed), pattern, chunks, seed)
     f = getattr(S, stat)
     ref = f(y, rate=4.0, taus=taus, data_type="freq")
     with _budgets(small):
         got = f(da.from_array(y, chunks=(chunks,)), rate=4.0, taus=taus, data_type="freq")
-    _same(got, ref, f"{stat} {kind} {pattern} {taus} n={n} chunks={chunks} small={small}")
+    assert_same(got, ref, f"{stat} {kind} {pattern} {taus} n={n} chunks={chunks} small={small}")
 
 
 def test_every_statistic_streams_gaps_and_infinities_are_refused():
@@ -357,13 +334,13 @@ def test_totdev_trims_leading_and_trailing_nan_over_several_chunks():
     for chunks in (10, (45, 1, 104, 50), 199):
         with _budgets(chunks != 10):
             got = S.totdev(da.from_array(x, chunks=chunks), rate=1.0, taus="all")
-        _same(got, ref, f"chunks={chunks}")
+        assert_same(got, ref, f"chunks={chunks}")
     x[47:] = np.nan
     with pytest.warns(UserWarning, match="complete term"):
         ref = S.totdev(x, rate=1.0)
     with pytest.warns(UserWarning, match="complete term"):
         got = S.totdev(da.from_array(x, chunks=20), rate=1.0)
-    _same(got, ref, "two finite points")
+    assert_same(got, ref, "two finite points")
 
 
 def test_all_nan_record_warns_as_in_memory():
@@ -569,7 +546,7 @@ def test_streamed_acf_reads_again_only_the_blocks_with_a_gap():
                 spy.reset_mock()
                 ref = getattr(S, stat)(data, rate=1.0, data_type=dt)
                 got = getattr(S, stat)(da.from_array(data, chunks=97), rate=1.0, data_type=dt)
-                _same(got, ref, f"{stat} {dt}")
+                assert_same(got, ref, f"{stat} {dt}")
                 assert 0 < spy.call_count <= 4, spy.call_count
 
 
