@@ -236,6 +236,7 @@ def lag_mdev_sum(c0, c1, c2, c3) -> tuple[float, int]:
 
 _READONLY = types.Array(float64, 1, "C", readonly=True)
 
+
 @kernel(nogil=True)
 def _locate(edges, g):  # pragma: no cover - numba
     """Index of the block holding the global index ``g`` (``edges[k] <= g < edges[k+1]``)."""

@@ -22,7 +22,7 @@ MDEV, TDEV: one pass of chunk sums builds the carries of the compensated prefix 
 (:func:`prefix_carries`); when a chunk sum is NaN the record has gaps, and the
 carries are recomputed NaN-aware (NaN as 0, with the number of NaN samples before each
 chunk), the shift taken at the first finite sample. The prefix sums then carry a third
-row, the running NaN count ``bad`` (:func:`prefix_sums_nan`), and a term ``j`` is valid
+row, the running NaN count ``bad`` (:func:`._stream_long.prefix_sums`), and a term ``j`` is valid
 iff ``bad[j + 3m] == bad[j]``, as :func:`._kernels_modified._mdev`.
 
 Noise identification: the decimated phase gathered in the pass keeps its NaN (as the
@@ -45,7 +45,6 @@ from collections.abc import Generator
 from typing import Any
 
 import dask
-import dask.array as da
 import numpy as np
 
 from qsense.stability._kernels_stream import (
@@ -61,9 +60,8 @@ from qsense.stability._kernels_stream_gaps import (
     decimated_sum_nan,
     lag_mdev_sum_nan,
     lag_sum_nan,
-    prefix_chunk_nan,
 )
-from qsense.stability._kernels_stream_span import lag_sum_span, prefix_chunk_span
+from qsense.stability._kernels_stream_span import lag_sum_span
 from qsense.stability._kernels_window import window_sums, window_sums_nan, window_sums_span
 from qsense.stability._stream_window import Window
 
@@ -76,7 +74,6 @@ __all__ = [
     "lag_terms",
     "noise_block_nan",
     "prefix_carries",
-    "prefix_sums_nan",
     "r1_nan",
     "refuse_inf",
     "stat_terms",
@@ -295,17 +292,6 @@ def _first_finite(x: Any, starts: list[int], blocks: list[Any]) -> Generator[Any
 def _first_of(block: np.ndarray) -> float:
     ok = np.flatnonzero(np.isfinite(block))
     return float(block[ok[0]]) if ok.size else math.nan
-
-
-def prefix_sums_nan(x: Any, shift: float, carries: list[tuple[float, float, float]]) -> Any:
-    """NaN-aware compensated prefix sums of ``x - shift``, rows (high, low, bad), shape
-    (3, n + 1), one task per chunk from its carry (:func:`prefix_carries`)."""
-    parts = []
-    chunk = prefix_chunk_span if len(carries[0]) == 4 else prefix_chunk_nan  # frequency gaps
-    for k, (blk, size) in enumerate(zip(x.to_delayed().ravel(), x.chunks[-1], strict=True)):
-        ph = dask.delayed(chunk, pure=True)(blk, shift, carries[k], k == 0)
-        parts.append(da.from_delayed(ph, (3, size + (k == 0)), dtype=np.float64))
-    return da.concatenate(parts, axis=1)
 
 
 # ---------------------------------------------------------------- noise identification

@@ -34,7 +34,9 @@ import dask.array as da
 import numpy as np
 
 from qsense.stability._kernels_stream import add_compensated, block_sum, prefix_chunk
-from qsense.stability._stream_gaps import lag_terms, prefix_sums_nan
+from qsense.stability._kernels_stream_gaps import prefix_chunk_nan
+from qsense.stability._kernels_stream_span import prefix_chunk_span
+from qsense.stability._stream_gaps import lag_terms
 from qsense.stability._stream_run import OnBlocks
 from qsense.stability._stream_window import Window, block_bounds, segments
 
@@ -83,16 +85,22 @@ def prefix_carries(x: Any) -> Generator[Any, Any, tuple[float, list[tuple[float,
     return shift, carries
 
 
-def prefix_sums(x: Any, shift: float, carries: list[tuple[float, float]]) -> Any:
-    """Compensated prefix sums ``C[k] = sum(x[:k] - shift)``, rows (high, low), shape
-    (2, n + 1), one independent task per chunk from its carry (:func:`prefix_carries`
-    of the same record, whose chunks ``x`` has)."""
-    if carries and len(carries[0]) >= 3:  # gaps: rows (high, low, bad), ._stream_gaps
-        return prefix_sums_nan(x, shift, carries)
+def prefix_sums(x: Any, shift: float, carries: list[tuple]) -> Any:
+    """Compensated prefix sums ``C[k] = sum(x[:k] - shift)``, shape (rows, n + 1), one
+    independent task per chunk from its carry (:func:`prefix_carries` of the same
+    record, whose chunks ``x`` has): rows (high, low) of a gap-free record (carries
+    (high, low)); with gaps, rows (high, low, bad) by the NaN rule (carries of three,
+    :func:`._stream_gaps.prefix_carries`) or, for frequency gaps (``x`` rows (phase
+    filled, span), carries of four), the span rule."""
+    rows, chunk = {
+        2: (2, prefix_chunk),
+        3: (3, prefix_chunk_nan),
+        4: (3, prefix_chunk_span),
+    }[len(carries[0]) if carries else 2]
     parts = []
-    for k, (blk, size) in enumerate(zip(x.to_delayed().ravel(), x.chunks[0], strict=True)):
-        ph = dask.delayed(prefix_chunk, pure=True)(blk, shift, carries[k], k == 0)
-        parts.append(da.from_delayed(ph, (2, size + (k == 0)), dtype=np.float64))
+    for k, (blk, size) in enumerate(zip(x.to_delayed().ravel(), x.chunks[-1], strict=True)):
+        ph = dask.delayed(chunk, pure=True)(blk, shift, carries[k], k == 0)
+        parts.append(da.from_delayed(ph, (rows, size + (k == 0)), dtype=np.float64))
     return da.concatenate(parts, axis=1)
 
 
