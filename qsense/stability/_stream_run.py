@@ -28,6 +28,8 @@ import dask
 import numpy as np
 from dask.delayed import Delayed
 
+from qsense._lazy import small_pages
+
 __all__ = [
     "BATCH_BYTES",
     "HOLD_BYTES",
@@ -256,6 +258,13 @@ def drive(flows: list[Flow]) -> list[Any]:
     the flows return, in order."""
     out: list[Any] = [None] * len(flows)
     answers: dict[int, Any] = dict.fromkeys(range(len(flows)))
+    with small_pages():  # the chunks read: see qsense._lazy.small_pages
+        _run(flows, answers, out)
+    return out
+
+
+def _run(flows: list[Flow], answers: dict[int, Any], out: list[Any]) -> None:
+    """The rounds of :func:`drive` (results into ``out``)."""
     while answers:
         asks: dict[int, list] = {}
         for i, answer in answers.items():
@@ -269,4 +278,3 @@ def drive(flows: list[Flow]) -> list[Any]:
         for i, ask in asks.items():
             answers[i] = done[k : k + len(ask)]
             k += len(ask)
-    return out

@@ -164,3 +164,45 @@ def test_any_batch_and_hold_budget_gives_the_in_memory_result(
         np.testing.assert_array_equal(got[v].values, ref[v].values, err_msg=f"{stat} {v}")
     for v in ("dev", "dev_lo", "dev_hi", "edf"):
         np.testing.assert_allclose(got[v].values, ref[v].values, rtol=1e-12, atol=0)
+
+
+def test_streaming_turns_off_numpy_huge_page_advice_and_restores_it():
+    """While a streamed statistic runs, numpy's huge-page advice is off (the chunk reads'
+    page faults, qsense._lazy.small_pages); after it, the caller's setting is back, also
+    after nested blocks and after an error inside one."""
+    from numpy._core.multiarray import _set_madvise_hugepage as switch
+
+    from qsense._lazy import small_pages
+
+    seen = []
+
+    def spy(*blocks):
+        seen.append(switch(False))  # the setting inside the computation (then off again)
+        return sum(float(np.sum(b)) for b in blocks)
+
+    x = np.cumsum(np.random.default_rng(3).standard_normal(4000))
+    before = switch(True)
+    try:
+        blocks = da.from_array(x, chunks=1000).to_delayed().ravel().tolist()
+        task = _stream_run.OnBlocks(spy, (), blocks, [8000] * 4)
+        (got,) = _stream_run.drive([_one_group(task)])
+        assert got == pytest.approx(float(np.sum(x)))
+        assert seen == [False]
+        assert switch(True) is True  # restored to the caller's True
+        switch(False)
+        with small_pages():
+            with small_pages():
+                assert switch(False) is False
+            assert switch(False) is False
+        assert switch(False) is False  # the caller's False kept
+        switch(True)
+        with pytest.raises(RuntimeError), small_pages():
+            raise RuntimeError("inside")
+        assert switch(True) is True
+    finally:
+        switch(before)
+
+
+def _one_group(task):
+    (results,) = yield [[(0, task)]]
+    return results[0]
