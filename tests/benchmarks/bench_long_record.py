@@ -27,7 +27,8 @@ fresh interpreter so that its peak resident memory (VmHWM) is its own:
   can come.
 
 Numba compile time (or its cache load) is excluded: each child first runs the same
-call on a small HDF5 record of the same kind and reports that time as ``compile``.
+call on a small HDF5 record of the same kind and reports that time as ``compile``, then
+on the record's first 2**23 samples (its own chunks: the kernels' other signatures).
 With ``--cold``, ``read`` and ``oadev`` are measured once more with the file's pages
 dropped from the page cache first (``posix_fadvise(DONTNEED)``), so that both read
 the disk: a record longer than memory is never in the page cache, while an 8 GB one
@@ -139,6 +140,9 @@ def _child(task: str, path: str) -> dict:
         t0 = time.perf_counter()  # compile (or load from numba's cache) the kernels first,
         stat(_open_lazy(_small_record(path)), taus="octave")  # on the same kind of blocks
         out["compile_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()  # and on the record's first 2**23 samples (its chunks)
+        stat(data[: 1 << 23], taus="octave")
+        out["warm_s"] = time.perf_counter() - t0
         _evict_if_cold(path)
         t0 = time.perf_counter()
         ds = stat(data, taus="octave")
