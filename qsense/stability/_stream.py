@@ -257,13 +257,30 @@ def _stat_block(start, kind, order, ms, lo, hi, check, *blocks):
     return stat_terms(w.blocks, w.edges, ms, lo, hi, lags, kind)
 
 
+def _decimated(xb: np.ndarray, a: int, ms: list[int]) -> list[np.ndarray]:
+    """The samples of the block ``xb`` (global start ``a``) at the multiples of each
+    factor of ``ms`` (ascending), each taken from the one of the previous factor when
+    it divides it (one strided read of the block, then reads of short arrays: the
+    strided reads of large factors touched a page per sample)."""
+    out: list[np.ndarray] = []
+    for m in ms:
+        src = next((k for k in range(len(out) - 1, -1, -1) if m % ms[k] == 0), None)
+        if src is None:
+            out.append(xb[(-a) % m :: m].copy())
+            continue
+        p = ms[src]  # out[src][t] is the sample at a + (-a) % p + t p
+        first = (-a) % m - (-a) % p
+        out.append(out[src][first // p :: m // p].copy())
+    return out
+
+
 def _noise_block(start, n, gather, acf, base, dmax, shifts, *blocks):
     """Decimated phase ``x[::m]`` of the first block per factor of ``gather``, and the
     lag-1 sums of :func:`_acf_sums` per factor of ``acf``."""
     w = Window(blocks, start)
     a, b = start, w.edges[1]
     xb = w.blocks[0]
-    kept = [xb[(-a) % m :: m].copy() for m in gather]
+    kept = _decimated(xb, a, gather)
     sums = []
     for k, m in enumerate(acf):
         t0, t1 = -(-a // m), -(-b // m)

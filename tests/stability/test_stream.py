@@ -293,3 +293,20 @@ def test_analyse_progress_counts_every_stage_streamed(capfd):
     assert seen and all(b is None for b in seen)
     with pytest.raises(TypeError, match="progress"):
         analyse(lazy, statistics=["oadev"], progress="yes")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(0, 300),
+    a=st.integers(0, 1000),
+    ms=st.sets(
+        st.sampled_from([1, 2, 3, 4, 6, 8, 10, 12, 16, 20, 24, 32, 40, 64, 100]), min_size=1
+    ),
+)
+def test_decimated_samples_of_a_block_equal_strided_slices(n, a, ms):
+    """The gathered decimated phase of a block (each factor's from a divisor's): the
+    block's samples at the global multiples of each factor, as a strided slice."""
+    xb = np.random.default_rng(n + a).standard_normal(n)
+    ms = sorted(ms)
+    for m, got in zip(ms, _stream._decimated(xb, a, ms), strict=True):
+        np.testing.assert_array_equal(got, xb[(-a) % m :: m])
