@@ -120,23 +120,32 @@ def _diff2_block(x, sp, m, c, i0, i1, mode):  # pragma: no cover - numba
     return s, n
 
 
+@kernel(nogil=True)
+def _pair2(x0, a1, a2, b1, b2):  # pragma: no cover - numba
+    """Sums of the squared second differences ``a2 - 2 a1 + x0`` and ``b2 - 2 b1 + x0``
+    of two factors over equal-length reads, ``x0`` read once for both (also the pair
+    kernel of the streamed block windows, :mod:`._kernels_window`)."""
+    s = 0.0
+    t = 0.0
+    for i in range(x0.size):
+        d = a2[i] - 2.0 * a1[i] + x0[i]
+        e = b2[i] - 2.0 * b1[i] + x0[i]
+        s += d * d
+        t += e * e
+    return s, t
+
+
 @kernel
 def _diff2_pair(x, m, q, i0, i1):  # pragma: no cover - numba
     """Sums of the squared second differences ``x[i+2m] - 2x[i+m] + x[i]`` at the
     factors m and q over ``i0 <= i < i1`` (no gaps), reading ``x[i]`` once for both."""
-    xc = x[i0:i1]
-    a1 = x[m + i0 : m + i1]
-    a2 = x[2 * m + i0 : 2 * m + i1]
-    b1 = x[q + i0 : q + i1]
-    b2 = x[2 * q + i0 : 2 * q + i1]
-    s = 0.0
-    t = 0.0
-    for i in range(i1 - i0):
-        d = a2[i] - 2.0 * a1[i] + xc[i]
-        e = b2[i] - 2.0 * b1[i] + xc[i]
-        s += d * d
-        t += e * e
-    return s, t
+    return _pair2(
+        x[i0:i1],
+        x[m + i0 : m + i1],
+        x[2 * m + i0 : 2 * m + i1],
+        x[q + i0 : q + i1],
+        x[2 * q + i0 : 2 * q + i1],
+    )
 
 
 @kernel(parallel=True)
@@ -212,25 +221,33 @@ def _diff3_block(x, sp, m, i0, i1, mode):  # pragma: no cover - numba
     return s, n
 
 
+@kernel(nogil=True)
+def _pair3(x0, a1, a2, a3, b1, b2, b3):  # pragma: no cover - numba
+    """Sums of the squared third differences ``a3 - 3 a2 + 3 a1 - x0`` and
+    ``b3 - 3 b2 + 3 b1 - x0`` of two factors over equal-length reads (as :func:`_pair2`)."""
+    s = 0.0
+    t = 0.0
+    for i in range(x0.size):
+        d = a3[i] - 3.0 * a2[i] + 3.0 * a1[i] - x0[i]
+        e = b3[i] - 3.0 * b2[i] + 3.0 * b1[i] - x0[i]
+        s += d * d
+        t += e * e
+    return s, t
+
+
 @kernel
 def _diff3_pair(x, m, q, i0, i1):  # pragma: no cover - numba
     """Sums of the squared third differences at the factors m and q over
     ``i0 <= i < i1`` (no gaps), reading the shared ``x[i]`` once for both."""
-    xe = x[i0:i1]
-    a3 = x[3 * m + i0 : 3 * m + i1]
-    a2 = x[2 * m + i0 : 2 * m + i1]
-    a1 = x[m + i0 : m + i1]
-    c3 = x[3 * q + i0 : 3 * q + i1]
-    c2 = x[2 * q + i0 : 2 * q + i1]
-    c1 = x[q + i0 : q + i1]
-    s = 0.0
-    t = 0.0
-    for i in range(i1 - i0):
-        d = a3[i] - 3.0 * a2[i] + 3.0 * a1[i] - xe[i]
-        e = c3[i] - 3.0 * c2[i] + 3.0 * c1[i] - xe[i]
-        s += d * d
-        t += e * e
-    return s, t
+    return _pair3(
+        x[i0:i1],
+        x[m + i0 : m + i1],
+        x[2 * m + i0 : 2 * m + i1],
+        x[3 * m + i0 : 3 * m + i1],
+        x[q + i0 : q + i1],
+        x[2 * q + i0 : 2 * q + i1],
+        x[3 * q + i0 : 3 * q + i1],
+    )
 
 
 @kernel(parallel=True)

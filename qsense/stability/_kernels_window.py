@@ -27,6 +27,7 @@ import numpy as np
 from numba.typed import List
 
 from qsense._numba import kernel
+from qsense.stability._kernels import _pair2, _pair3
 from qsense.stability._kernels_stream import (
     _READONLY,
     _locate,
@@ -46,32 +47,6 @@ _SUB = 131072
 
 #: Segment term kernels (``rule``): gap-free, NaN terms skipped, span rule.
 _PLAIN, _NAN, _SPAN = 0, 1, 2
-
-
-@kernel(nogil=True)
-def _pair2(x0, a1, a2, b1, b2):  # pragma: no cover - numba
-    """Sums of the squared second differences of two factors sharing the read ``x0``."""
-    s = 0.0
-    t = 0.0
-    for i in range(x0.size):
-        d = a2[i] - 2.0 * a1[i] + x0[i]
-        e = b2[i] - 2.0 * b1[i] + x0[i]
-        s += d * d
-        t += e * e
-    return s, t
-
-
-@kernel(nogil=True)
-def _pair3(x0, a1, a2, a3, b1, b2, b3):  # pragma: no cover - numba
-    """Sums of the squared third differences of two factors sharing the read ``x0``."""
-    s = 0.0
-    t = 0.0
-    for i in range(x0.size):
-        d = a3[i] - 3.0 * a2[i] + 3.0 * a1[i] - x0[i]
-        e = b3[i] - 3.0 * b2[i] + 3.0 * b1[i] - x0[i]
-        s += d * d
-        t += e * e
-    return s, t
 
 
 @kernel(nogil=True)
