@@ -19,16 +19,21 @@ over the whole stretch after the tiles. No work array the size of the record.
 
 :func:`r1_shifted` forms r1 of a level from its shifted sums, n = nz - d points:
 ``dm = s1/n``, ``sum (z - zbar)^2 = s2 - s1 dm`` and ``sum (z_i - zbar)(z_i+1 - zbar)
-= p - dm (2 s1 - v_first - v_last) + (n - 1) dm^2``, exact in real arithmetic. The
-shift is the first value of each level (as :func:`qsense.stability._stream._shifts`,
-so that the in-memory and streamed paths add the same terms): it removes the offset
-of the level (a frequency offset, a phase far from 0) so that the cancellation in
-``s2 - s1 dm`` loses about ``eps (zbar - shift)^2 / var(z)`` relative, which is of
-order eps for a level whose first value is a typical one (a random walk, a drift, a
-frequency offset 1e6 times its noise: ``(zbar - shift)^2 / var`` is at most ~3 for a
-linear ramp, ~N^0 for a random walk); only a first value many standard deviations
-from the rest (an outlier at the first sample) costs digits, eps times its square
-in standard deviations (1e-8 relative for a 1e4-sigma outlier).
+= p - dm (2 s1 - v_first - v_last) + (n - 1) dm^2``, exact in real arithmetic.
+
+The shift of each level is the mean of its first :data:`SHIFT_POINTS` values
+(:func:`shifts_of`; the streamed path reads them from the head of the record, so both
+paths add the same terms). It removes the offset of the level (a frequency offset, a
+phase far from 0) before the squares are summed: the one-pass sums then lose about
+``eps (zbar - shift)^2 / var(z)`` relative in ``s2 - s1 dm``, and for a level with r1
+near 0 (white) about ``sqrt(n)`` times that in the lag-1 products, whose centred sum
+is ~sqrt(n) var against ~n (zbar - shift)^2 before centring. With the first value as
+the shift, ``(zbar - shift)^2 / var`` is that value's squared z-score (4 for a 2-sigma
+first value: 1.5e-11 error in r1 at 7e4 points was measured); the mean of 32 values
+brings it to ~1/32. For a random walk or a drift, ``(zbar - shift)^2 / var`` is O(1)
+whatever the shift, and r1 near 1 has no cancellation in the products. Only levels
+whose first values sit many standard deviations from the rest (an outlier at the
+start) lose more: eps times its squared z-score over 32.
 
 :func:`acf_sums` is the in-memory call: ``_PARTS`` parallel partial sums over halves of
 the record, added in a fixed order. :func:`acf_block_sums` is the streamed one: one
@@ -46,7 +51,15 @@ from numba import prange
 
 from qsense._numba import kernel, launch
 
-__all__ = ["TILE", "acf_block_sums", "acf_decide", "acf_sums", "first_values", "r1_shifted"]
+__all__ = [
+    "SHIFT_POINTS",
+    "TILE",
+    "acf_block_sums",
+    "acf_decide",
+    "acf_sums",
+    "r1_shifted",
+    "shifts_of",
+]
 
 #: Samples per tile of :func:`_tiles` (32 KB of phase: the tile stays in L1/L2 while
 #: every factor reads its decimated points from it); also the most points a factor's
@@ -170,35 +183,44 @@ def _tiles(xb, a, b, ext, eoff, ms, lengths, base, dmax, shifts, lev, out):  # p
             _points(xb, a, ek, tx, m, t_lo, t_hi, lengths[k], base, dmax, shifts[k], lev, out[k])
 
 
+#: Points of each level averaged into its shift (see the module docstring).
+SHIFT_POINTS = 32
+
+
 @kernel(nogil=True)
-def _first_values(x, ms, base, dmax, out):  # pragma: no cover - numba
-    """``out[k, d]``: the first value of level d at factor ``ms[k]`` (0.0 where the
-    level has no point), by the subtractions of ``numpy.diff``."""
+def _shifts(x, ms, base, dmax, out):  # pragma: no cover - numba
+    """``out[k, d]``: the mean of the first ``SHIFT_POINTS`` values (fewer if the
+    level is shorter; 0.0 if it is empty) of level d at factor ``ms[k]``, the levels
+    by the subtractions of ``numpy.diff``."""
     top = dmax + base
-    z = np.empty(top + 1)
+    z = np.empty(SHIFT_POINTS + top)
     for k in range(ms.size):
         m = ms[k]
-        have = min((x.size - 1) // m + 1, top + 1) if x.size else 0
+        have = min((x.size - 1) // m + 1, SHIFT_POINTS + top) if x.size else 0
         for i in range(have):
             z[i] = x[i * m]
-        for q in range(1, base + 1):  # frequency input: level 0 is the difference
-            for i in range(have - q):
+        if base:  # frequency input: level 0 is the difference
+            for i in range(have - 1):
                 z[i] = z[i + 1] - z[i]
-        have -= base
+            have -= 1
         for d in range(dmax + 1):
-            out[k, d] = z[0] if have > 0 else 0.0
+            c = min(have, SHIFT_POINTS)
+            s = 0.0
+            for i in range(c):
+                s += z[i]
+            out[k, d] = s / c if c > 0 else 0.0
             for i in range(have - 1):
                 z[i] = z[i + 1] - z[i]
             have -= 1
 
 
-def first_values(x: np.ndarray, ms: np.ndarray, base: int, dmax: int) -> np.ndarray:
-    """Shifts of :func:`_tiles`, shape (len(ms), dmax + 1): the first value of each level
-    of each factor of the phase ``x`` (which needs only its first ``(dmax + base) *
-    max(ms) + 1`` samples), as :func:`_first_values`."""
+def shifts_of(x: np.ndarray, ms: np.ndarray, base: int, dmax: int) -> np.ndarray:
+    """Shifts of :func:`_tiles`, shape (len(ms), dmax + 1): per factor and level the mean
+    of its first ``SHIFT_POINTS`` values (:func:`_shifts`), from the phase ``x`` (which
+    needs only its first ``(SHIFT_POINTS + dmax + base) * max(ms)`` samples)."""
     ms = np.ascontiguousarray(ms, dtype=np.int64)
     out = np.empty((ms.size, dmax + 1))
-    _first_values(np.ascontiguousarray(x, dtype=np.float64), ms, int(base), int(dmax), out)
+    _shifts(np.ascontiguousarray(x, dtype=np.float64), ms, int(base), int(dmax), out)
     return out
 
 
@@ -219,7 +241,7 @@ def acf_block_sums(xb, a, b, ext, ms, n, base, dmax, shifts) -> np.ndarray:
     least), ``ext[k]`` the points ``x[t m]`` of factor ``ms[k]`` from ``t = ceil((a +
     xb.size) / m)`` on (as many as the levels need: ``dmax + base + 1`` past the last
     point in ``[a, b)``, fewer at the end of the record), ``n`` the samples of the
-    record, ``shifts`` of :func:`first_values`. The sums over consecutive stretches add
+    record, ``shifts`` of :func:`shifts_of`. The sums over consecutive stretches add
     up to those of the whole record (first and last values: NaN where not met)."""
     ms = np.ascontiguousarray(ms, dtype=np.int64)
     eoff = np.zeros(ms.size + 1, dtype=np.int64)
@@ -260,11 +282,11 @@ def _acf_parts(x, ms, lengths, base, dmax, shifts, lev, out):  # pragma: no cove
 
 def acf_sums(x: np.ndarray, ms: np.ndarray, base: int, dmax: int) -> tuple[np.ndarray, np.ndarray]:
     """Shifted sums of the whole phase record ``x`` (gap-free or not), shape (len(ms),
-    dmax + 1, 5), and their shifts (:func:`first_values`): :func:`_tiles` over two
+    dmax + 1, 5), and their shifts (:func:`shifts_of`): :func:`_tiles` over two
     halves of the record in parallel (from ``PARALLEL_FROM`` samples), the halves added
     in order (first and last values from the half that holds them)."""
     ms = np.ascontiguousarray(ms, dtype=np.int64)
-    shifts = first_values(x, ms, base, dmax)
+    shifts = shifts_of(x, ms, base, dmax)
     parts = np.empty((_PARTS, ms.size, dmax + 1, _FIELDS))
     _start(parts)
     lev = np.empty((_PARTS, dmax + base + 2, TILE + dmax + base + 1))
