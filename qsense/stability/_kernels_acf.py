@@ -12,10 +12,10 @@ adds for EVERY factor of a list and every level d = 0 ... dmax the shifted sums 
 the decimated points whose sample lies in the stretch: sum, sum of squares and lag-1
 products of ``v = z_d - shift_d``, and the first and last values of the level (the
 count is known in closed form, ``nz - d``). While a tile is in cache, every factor
-smaller than the tile copies its decimated points of the tile (and the few the
+with many points in the tile copies its decimated points of the tile (and the few the
 differences need beyond it) into a small buffer, forms the levels there and sums them;
-a factor of a tile or more has at most one point per tile and takes a scalar path
-over the whole stretch after the tiles. No work array the size of the record.
+a factor with few points per tile takes a scalar path over the whole stretch after
+the tiles. No work array the size of the record.
 
 :func:`r1_shifted` forms r1 of a level from its shifted sums, n = nz - d points:
 ``dm = s1/n``, ``sum (z - zbar)^2 = s2 - s1 dm`` and ``sum (z_i - zbar)(z_i+1 - zbar)
@@ -65,6 +65,12 @@ __all__ = [
 #: every factor reads its decimated points from it); also the most points a factor's
 #: level buffer holds.
 TILE = 4096
+
+#: Factors from ``TILE // FEW`` on (fewer than ``FEW`` points per tile) take the scalar
+#: path of :func:`_tiles`: a call per tile costs ~0.2 us of loop set-up, more than
+#: reading their few points out of the tile saves (1e5 points, Stable32's "all"
+#: factors: 1.13 ms with every factor in the tiles, ~0.2 ms so).
+FEW = 64
 
 #: The in-memory sums are split into this many partial sums over consecutive stretches
 #: of the record (added in a fixed order: the result does not depend on the threads).
@@ -156,15 +162,16 @@ def _tiles(xb, a, b, ext, eoff, ms, lengths, base, dmax, shifts, lev, out):  # p
     ``a`` on (it may reach past ``b``), ``ext[eoff[k]:eoff[k+1]]`` the decimated points
     of factor k past the end of ``xb``, ``lengths[k]`` the decimated points of the
     record, ``shifts[k, d]`` the shift of level d. One read of ``xb[:b - a]`` in tiles
-    of ``TILE`` samples, every factor below ``TILE`` summed while the tile is in cache;
-    larger factors (at most one point per tile) afterwards, point by point."""
+    of ``TILE`` samples, every factor below ``TILE // FEW`` summed while the tile is in
+    cache; larger factors (fewer than ``FEW`` points per tile) afterwards, each over the
+    whole stretch (their points read from memory with a constant stride)."""
     nf = ms.size
     end = a + xb.size
     for s in range(a, b, TILE):
         e = min(s + TILE, b)
         for k in range(nf):
             m = ms[k]
-            if m < TILE:
+            if m < TILE // FEW:
                 t_lo = -(-s // m)
                 t_hi = -(-e // m)
                 if t_hi > t_lo:
@@ -175,7 +182,7 @@ def _tiles(xb, a, b, ext, eoff, ms, lengths, base, dmax, shifts, lev, out):  # p
                     )
     for k in range(nf):
         m = ms[k]
-        if m >= TILE:
+        if m >= TILE // FEW:
             t_lo = -(-a // m)
             t_hi = -(-b // m)
             tx = -(-end // m)
