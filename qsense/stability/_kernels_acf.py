@@ -109,6 +109,51 @@ def _sum_level(row, nxt, cnt, pairs, fill, sh, out):  # pragma: no cover - numba
 
 
 @kernel(nogil=True)
+def _sum_pair(row, cnt0, cnt1, pairs1, sh0, sh1, out):  # pragma: no cover - numba
+    """:func:`_sum_level` of levels 0 and 1 in one loop, level 1 (``np.diff(row)``)
+    formed on the fly and not stored: ``out[0]`` and ``out[1]`` (level 0 has ``cnt0``
+    points and ``cnt1`` pairs, level 1 ``cnt1`` points and ``pairs1`` pairs)."""
+    a1 = 0.0
+    a2 = 0.0
+    ap = 0.0
+    b1 = 0.0
+    b2 = 0.0
+    bp = 0.0
+    for i in range(pairs1):
+        v0 = row[i]
+        v1 = row[i + 1]
+        v2 = row[i + 2]
+        u = v0 - sh0
+        a1 += u
+        a2 += u * u
+        ap += u * (v1 - sh0)
+        w = (v1 - v0) - sh1
+        b1 += w
+        b2 += w * w
+        bp += w * ((v2 - v1) - sh1)
+    for i in range(pairs1, cnt1):
+        v0 = row[i]
+        v1 = row[i + 1]
+        u = v0 - sh0
+        a1 += u
+        a2 += u * u
+        ap += u * (v1 - sh0)
+        w = (v1 - v0) - sh1
+        b1 += w
+        b2 += w * w
+    for i in range(cnt1, cnt0):
+        u = row[i] - sh0
+        a1 += u
+        a2 += u * u
+    out[0, 0] += a1
+    out[0, 1] += a2
+    out[0, 2] += ap
+    out[1, 0] += b1
+    out[1, 1] += b2
+    out[1, 2] += bp
+
+
+@kernel(nogil=True)
 def _points(xb, a, ext, tx, m, t_lo, t_hi, length, base, dmax, shift, lev, out):  # pragma: no cover
     """Add to ``out[d]`` (d = 0 ... dmax) the shifted sums of the decimated points
     ``t_lo <= t < t_hi`` of factor ``m``: ``z[t] = x[t m]``, read from ``xb`` (the
@@ -116,7 +161,9 @@ def _points(xb, a, ext, tx, m, t_lo, t_hi, length, base, dmax, shift, lev, out):
     ``length`` decimated points in the record; level 0 is ``z`` (``base`` 0) or
     ``np.diff(z)`` (``base`` 1), ``shift[d]`` the shift of level d. ``lev`` is the
     level buffer, (dmax + base + 2) rows of at least ``TILE + dmax + base + 1``; at
-    m = 1, ``z`` is read in place."""
+    m = 1, ``z`` is read in place. With dmax = 1 (the first read of
+    :func:`._kernels_noise.acf_alphas`) both levels in one loop (:func:`_sum_pair`,
+    ~15% faster than a loop per level)."""
     top = dmax + base
     nz = length - base
     t = t_lo
@@ -139,6 +186,19 @@ def _points(xb, a, ext, tx, m, t_lo, t_hi, length, base, dmax, shift, lev, out):
                 nxt[i] = row[i + 1] - row[i]
             row = nxt
             fill -= 1
+        if dmax == 1:
+            cnt0 = max(min(span, nz - t), 0)
+            cnt1 = max(min(span, nz - 1 - t), 0)
+            _sum_pair(row, cnt0, cnt1, max(min(span, nz - 2 - t), 0), shift[0], shift[1], out)
+            for d in range(2):
+                cnt = cnt0 if d == 0 else cnt1
+                r = nz - d - 1 - t
+                if t == 0 and cnt > 0:
+                    out[d, 3] = row[0] if d == 0 else row[1] - row[0]
+                if 0 <= r < cnt:
+                    out[d, 4] = row[r] if d == 0 else row[r + 1] - row[r]
+            t += span
+            continue
         for d in range(dmax + 1):
             nd = nz - d
             cnt = max(min(span, nd - t), 0)
