@@ -14,8 +14,9 @@ products of ``v = z_d - shift_d``, and the first and last values of the level (t
 count is known in closed form, ``nz - d``). While a tile is in cache, every factor
 with many points in the tile copies its decimated points of the tile (and the few the
 differences need beyond it) into a small buffer, forms the levels there and sums them;
-a factor with few points per tile takes a scalar path over the whole stretch after
-the tiles. No work array the size of the record.
+a factor with few points per tile is summed per block of tiles after them (the block
+still in cache), one with few points per block over the whole stretch at the end. No
+work array the size of the record.
 
 :func:`r1_shifted` forms r1 of a level from its shifted sums, n = nz - d points:
 ``dm = s1/n``, ``sum (z - zbar)^2 = s2 - s1 dm`` and ``sum (z_i - zbar)(z_i+1 - zbar)
@@ -52,6 +53,8 @@ from numba import prange
 from qsense._numba import kernel, launch
 
 __all__ = [
+    "BLOCK",
+    "FEW",
     "SHIFT_POINTS",
     "TILE",
     "acf_block_sums",
@@ -66,11 +69,17 @@ __all__ = [
 #: level buffer holds.
 TILE = 4096
 
-#: Factors from ``TILE // FEW`` on (fewer than ``FEW`` points per tile) take the scalar
-#: path of :func:`_tiles`: a call per tile costs ~0.2 us of loop set-up, more than
-#: reading their few points out of the tile saves (1e5 points, Stable32's "all"
-#: factors: 1.13 ms with every factor in the tiles, ~0.2 ms so).
+#: Factors from ``TILE // FEW`` on (fewer than ``FEW`` points per tile) are summed per
+#: block of ``BLOCK`` samples (still in the L2 cache after its tiles), and factors from
+#: ``BLOCK // FEW`` on over the whole stretch at once (their points read from memory
+#: with a constant stride): a call per tile costs ~0.2 us of loop set-up, more than
+#: reading a few points out of the tile saves (1e5 points, Stable32's "all" factors:
+#: 1.13 ms with every factor in the tiles, 0.6 ms so), and at 2e8 points the points of
+#: the factors 64 ... 2048 read from memory after the tiles cost ~0.3 s more.
 FEW = 64
+
+#: Samples per block of the middle factors (512 KB).
+BLOCK = 1 << 16
 
 #: The in-memory sums are split into this many partial sums over consecutive stretches
 #: of the record (added in a fixed order: the result does not depend on the threads).
@@ -223,31 +232,36 @@ def _tiles(xb, a, b, ext, eoff, ms, lengths, base, dmax, shifts, lev, out):  # p
     of factor k past the end of ``xb``, ``lengths[k]`` the decimated points of the
     record, ``shifts[k, d]`` the shift of level d. One read of ``xb[:b - a]`` in tiles
     of ``TILE`` samples, every factor below ``TILE // FEW`` summed while the tile is in
-    cache; larger factors (fewer than ``FEW`` points per tile) afterwards, each over the
-    whole stretch (their points read from memory with a constant stride)."""
+    cache, the factors below ``BLOCK // FEW`` per block of ``BLOCK`` samples after its
+    tiles, larger ones over the whole stretch at the end."""
     nf = ms.size
-    end = a + xb.size
-    for s in range(a, b, TILE):
-        e = min(s + TILE, b)
+    for s0 in range(a, b, BLOCK):
+        e0 = min(s0 + BLOCK, b)
+        for s in range(s0, e0, TILE):
+            e = min(s + TILE, e0)
+            for k in range(nf):
+                m = ms[k]
+                if m < TILE // FEW:
+                    _range(xb, a, ext, eoff, ms, lengths, base, dmax, shifts, lev, out, k, s, e)
         for k in range(nf):
             m = ms[k]
-            if m < TILE // FEW:
-                t_lo = -(-s // m)
-                t_hi = -(-e // m)
-                if t_hi > t_lo:
-                    tx = -(-end // m)
-                    ek = ext[eoff[k] : eoff[k + 1]]
-                    _points(
-                        xb, a, ek, tx, m, t_lo, t_hi, lengths[k], base, dmax, shifts[k], lev, out[k]
-                    )
+            if TILE // FEW <= m < BLOCK // FEW:
+                _range(xb, a, ext, eoff, ms, lengths, base, dmax, shifts, lev, out, k, s0, e0)
     for k in range(nf):
-        m = ms[k]
-        if m >= TILE // FEW:
-            t_lo = -(-a // m)
-            t_hi = -(-b // m)
-            tx = -(-end // m)
-            ek = ext[eoff[k] : eoff[k + 1]]
-            _points(xb, a, ek, tx, m, t_lo, t_hi, lengths[k], base, dmax, shifts[k], lev, out[k])
+        if ms[k] >= BLOCK // FEW:
+            _range(xb, a, ext, eoff, ms, lengths, base, dmax, shifts, lev, out, k, a, b)
+
+
+@kernel(nogil=True)
+def _range(xb, a, ext, eoff, ms, lens, base, dmax, shifts, lev, out, k, s, e):  # pragma: no cover
+    """:func:`_points` of factor ``ms[k]`` over its points with sample in ``[s, e)``."""
+    m = ms[k]
+    t_lo = -(-s // m)
+    t_hi = -(-e // m)
+    if t_hi > t_lo:
+        tx = -(-(a + xb.size) // m)
+        ek = ext[eoff[k] : eoff[k + 1]]
+        _points(xb, a, ek, tx, m, t_lo, t_hi, lens[k], base, dmax, shifts[k], lev, out[k])
 
 
 #: Points of each level averaged into its shift (see the module docstring).
