@@ -21,8 +21,21 @@ directory), is timed separately and kept out of the other timings. The machine h
 shared cores: the load average is printed before and after; under load the parallel
 sums (two halves of the record) wait for the busier core.
 
-Measured (2026-12-06, load 1.3-2.3, old and new code in the same process, best of 5):
-see the report of the branch ``acf``; the numbers are printed as JSON lines.
+Measured (2026-12-06, 2 cores shared with other sessions at load 4-7, best of 5;
+"old" is the two-pass kernel of commit 4106341 run in the same process):
+
+- ACF, OADEV octave factors, 2e7 points: old 111-188 ms, new 42-65 ms, read pass
+  11.5-16 ms (old 9.7-12 reads, new 3.4-5.4 reads);
+- 2e8 points: old 4.7-6.8 s (the page faults of its 800 MB decimated copy), new
+  0.46-0.91 s, read pass 0.13-0.20 s (old 24-33 reads, new 3.6-5 reads);
+- 1e5 points, "all" factors (209): old 0.63 ms, new 0.6 ms;
+- ``oadev(data, taus="octave")`` in memory at 2e8 points: 13.4-15.2 s before, 10.1-11.8
+  s after, one run each at load 5-6 (``--oadev``: 6.0 s at load 5-7);
+- first call: 0.85 s from the cache, 9.4 s compiling (``--cold``, load 7).
+
+At these loads the two parallel halves rarely get both cores; the target of ~1.5 read
+passes needs both cores free (a single thread sums levels 0 and 1 of every octave
+factor at ~1.5-2 ns per sample against ~0.6 ns for the read pass).
 """
 
 from __future__ import annotations
