@@ -8,10 +8,10 @@ same terms to 1e-12 of the sum of their magnitudes (float64 accumulation over at
 1e5 terms in tiles). r1 is compared with the two-pass r1 computed in extended
 precision to 1e-12 absolute: the one-pass r1 loses about eps (mean - shift)^2 / var
 (times sqrt(n) in the products of a white level), the shift the mean of the level's
-first 32 values, so ~1e-14 here (measured: below 2e-13 on records whose offsets and
+first 32 values, so ~1e-14 at most here (measured: 2e-15 on records whose offsets and
 drifts dwarf their noise: a 1e-6 frequency offset with a quadratic drift, a frequency
 offset 1e6 times its noise), while the float64 two-pass r1 (``noise_id.lag1_acf``) is
-itself off by up to 3e-10 there. The number of differences d must equal the float64
+itself off by up to 1.2e-8 there. The number of differences d must equal the float64
 two-pass loop's.
 """
 
@@ -96,7 +96,7 @@ def _reference(x: np.ndarray, m: int, base: int, dmax: int) -> tuple[float, floa
 def _check_alphas(x: np.ndarray, ms, base: int, dmax: int) -> None:
     """d identical to the float64 two-pass loop; r1 within 1e-12 of the two-pass r1 in
     extended precision (the float64 two-pass r1 itself is off by up to ~eps |mean| /
-    (n sigma) where the mean dwarfs the noise: 3e-10 on the frequency offset below)."""
+    (n sigma) where the mean dwarfs the noise: 1.2e-8 on the records below)."""
     ms = np.asarray(ms, dtype=np.int64)
     r1, d = acf_alphas(x, ms, bool(base), dmax)
     for k, m in enumerate(ms.tolist()):
