@@ -223,8 +223,9 @@ def acf_alphas(x: np.ndarray, ms: np.ndarray, freq: bool, dmax: int):
     + r1) >= 0.25`` and ``d < dmax``, ``z = np.diff(z)``. Every factor's levels 0 and 1
     from the shifted one-pass sums of :func:`._kernels_acf.acf_sums` (one read of
     ``x``, no work array), then levels 0 ... dmax of the factors that need a second
-    difference in one more read (white and flicker FM never do: the common case reads
-    ``x`` once; the sums of a level do not depend on how many are summed, so the
+    difference in one more read (phase input: white and flicker PM and white FM never
+    do, flicker and random-walk FM do; frequency input: only noises steeper than
+    random-walk FM; the sums of a level do not depend on how many are summed, so the
     result is that of one read of all levels). A factor whose sums are not finite (NaN
     in its decimated record) takes the NaN-skipping two-pass path (:func:`_acf_gaps`).
     """
