@@ -166,22 +166,22 @@ def _sum_pair(row, cnt0, cnt1, pairs1, sh0, sh1, out):  # pragma: no cover - num
 
 
 @kernel(nogil=True)
-def _points(xb, a, ext, tx, m, t_lo, t_hi, length, base, dmax, shift, lev, out):  # pragma: no cover
-    """Add to ``out[d]`` (d = 0 ... dmax) the shifted sums of the decimated points
-    ``t_lo <= t < t_hi`` of factor ``m``: ``z[t] = x[t m]``, read from ``xb`` (the
+def _points(xb, a, ext, tx, m, lo, hi, size, base, low, dmax, shift, lev, out):  # pragma: no cover
+    """Add to ``out[d]`` (d = low ... dmax) the shifted sums of the decimated points
+    ``lo <= t < hi`` of factor ``m``: ``z[t] = x[t m]``, read from ``xb`` (the
     record from sample ``a`` on) for ``t < tx`` and from ``ext[t - tx]`` after;
-    ``length`` decimated points in the record; level 0 is ``z`` (``base`` 0) or
+    ``size`` decimated points in the record; level 0 is ``z`` (``base`` 0) or
     ``np.diff(z)`` (``base`` 1), ``shift[d]`` the shift of level d. ``lev`` is the
     level buffer, (dmax + base + 2) rows of at least ``TILE + dmax + base + 1``; at
     m = 1, ``z`` is read in place. With dmax = 1 (the first read of
     :func:`._kernels_noise.acf_alphas`) both levels in one loop (:func:`_sum_pair`,
     ~15% faster than a loop per level)."""
     top = dmax + base
-    nz = length - base
-    t = t_lo
-    while t < t_hi:
-        span = min(TILE, t_hi - t)
-        fill = min(span + top + 1, length - t)
+    nz = size - base
+    t = lo
+    while t < hi:
+        span = min(TILE, hi - t)
+        fill = min(span + top + 1, size - t)
         n1 = max(min(fill, tx - t), 0)
         j0 = t * m - a
         if m == 1 and n1 == fill:
@@ -198,7 +198,7 @@ def _points(xb, a, ext, tx, m, t_lo, t_hi, length, base, dmax, shift, lev, out):
                 nxt[i] = row[i + 1] - row[i]
             row = nxt
             fill -= 1
-        if dmax == 1:
+        if dmax == 1 and low == 0:
             cnt0 = max(min(span, nz - t), 0)
             cnt1 = max(min(span, nz - 1 - t), 0)
             _sum_pair(row, cnt0, cnt1, max(min(span, nz - 2 - t), 0), shift[0], shift[1], out)
@@ -211,7 +211,13 @@ def _points(xb, a, ext, tx, m, t_lo, t_hi, length, base, dmax, shift, lev, out):
                     out[d, 4] = row[r] if d == 0 else row[r + 1] - row[r]
             t += span
             continue
-        for d in range(dmax + 1):
+        for d in range(low):  # levels below ``low``: formed, not summed
+            nxt = lev[d + base + 1]
+            for i in range(fill - 1):
+                nxt[i] = row[i + 1] - row[i]
+            row = nxt
+            fill -= 1
+        for d in range(low, dmax + 1):
             nd = nz - d
             cnt = max(min(span, nd - t), 0)
             pairs = max(min(span, nd - 1 - t), 0)
@@ -228,15 +234,16 @@ def _points(xb, a, ext, tx, m, t_lo, t_hi, length, base, dmax, shift, lev, out):
 
 
 @kernel(nogil=True)
-def _tiles(xb, a, b, ext, eoff, ms, lengths, base, dmax, shifts, lev, out):  # pragma: no cover
+def _tiles(xb, a, b, ext, eoff, ms, lens, base, low, dmax, shifts, lev, out):  # pragma: no cover
     """Add to ``out[k]`` the shifted sums (:func:`_points`) of factor ``ms[k]`` over its
     decimated points whose sample lies in ``[a, b)``: ``xb`` the record from sample
     ``a`` on (it may reach past ``b``), ``ext[eoff[k]:eoff[k+1]]`` the decimated points
-    of factor k past the end of ``xb``, ``lengths[k]`` the decimated points of the
-    record, ``shifts[k, d]`` the shift of level d. One read of ``xb[:b - a]`` in tiles
-    of ``TILE`` samples, every factor below ``TILE // FEW`` summed while the tile is in
-    cache, the factors below ``BLOCK // FEW`` per block of ``BLOCK`` samples after its
-    tiles, larger ones over the whole stretch at the end."""
+    of factor k past the end of ``xb``, ``lens[k]`` the decimated points of the
+    record, ``shifts[k, d]`` the shift of level d (levels below ``low`` not summed).
+    One read of ``xb[:b - a]`` in tiles of ``TILE`` samples, every factor below
+    ``TILE // FEW`` summed while the tile is in cache, the factors below ``BLOCK //
+    FEW`` per block of ``BLOCK`` samples after its tiles, larger ones over the whole
+    stretch at the end."""
     nf = ms.size
     for s0 in range(a, b, BLOCK):
         e0 = min(s0 + BLOCK, b)
@@ -245,18 +252,18 @@ def _tiles(xb, a, b, ext, eoff, ms, lengths, base, dmax, shifts, lev, out):  # p
             for k in range(nf):
                 m = ms[k]
                 if m < TILE // FEW:
-                    _range(xb, a, ext, eoff, ms, lengths, base, dmax, shifts, lev, out, k, s, e)
+                    _range(xb, a, ext, eoff, ms, lens, base, low, dmax, shifts, lev, out, k, s, e)
         for k in range(nf):
             m = ms[k]
             if TILE // FEW <= m < BLOCK // FEW:
-                _range(xb, a, ext, eoff, ms, lengths, base, dmax, shifts, lev, out, k, s0, e0)
+                _range(xb, a, ext, eoff, ms, lens, base, low, dmax, shifts, lev, out, k, s0, e0)
     for k in range(nf):
         if ms[k] >= BLOCK // FEW:
-            _range(xb, a, ext, eoff, ms, lengths, base, dmax, shifts, lev, out, k, a, b)
+            _range(xb, a, ext, eoff, ms, lens, base, low, dmax, shifts, lev, out, k, a, b)
 
 
 @kernel(nogil=True)
-def _range(xb, a, ext, eoff, ms, lens, base, dmax, shifts, lev, out, k, s, e):  # pragma: no cover
+def _range(xb, a, ext, eoff, ms, lens, base, low, dmax, sh, lev, out, k, s, e):  # pragma: no cover
     """:func:`_points` of factor ``ms[k]`` over its points with sample in ``[s, e)``."""
     m = ms[k]
     t_lo = -(-s // m)
@@ -264,7 +271,7 @@ def _range(xb, a, ext, eoff, ms, lens, base, dmax, shifts, lev, out, k, s, e):  
     if t_hi > t_lo:
         tx = -(-(a + xb.size) // m)
         ek = ext[eoff[k] : eoff[k + 1]]
-        _points(xb, a, ek, tx, m, t_lo, t_hi, lens[k], base, dmax, shifts[k], lev, out[k])
+        _points(xb, a, ek, tx, m, t_lo, t_hi, lens[k], base, low, dmax, sh[k], lev, out[k])
 
 
 #: Points of each level averaged into its shift (see the module docstring).
@@ -342,6 +349,7 @@ def acf_block_sums(xb, a, b, ext, ms, n, base, dmax, shifts) -> np.ndarray:
         ms,
         (int(n) - 1) // ms + 1,
         int(base),
+        0,
         int(dmax),
         np.ascontiguousarray(shifts, dtype=np.float64).reshape(ms.size, dmax + 1),
         _levels(base, dmax),
@@ -351,7 +359,7 @@ def acf_block_sums(xb, a, b, ext, ms, n, base, dmax, shifts) -> np.ndarray:
 
 
 @kernel(parallel=True)
-def _acf_parts(x, ms, lengths, base, dmax, shifts, lev, out):  # pragma: no cover - numba
+def _acf_parts(x, ms, lengths, base, low, dmax, shifts, lev, out):  # pragma: no cover - numba
     """:func:`_tiles` over ``_PARTS`` consecutive stretches of ``x`` (``out[p]`` each,
     ``lev[p]`` its buffer), in parallel."""
     n = x.size
@@ -361,14 +369,15 @@ def _acf_parts(x, ms, lengths, base, dmax, shifts, lev, out):  # pragma: no cove
     for p in prange(_PARTS):
         a = min(p * step, n)
         b = min(a + step, n)
-        _tiles(x[a:], a, b, ext, eoff, ms, lengths, base, dmax, shifts, lev[p], out[p])
+        _tiles(x[a:], a, b, ext, eoff, ms, lengths, base, low, dmax, shifts, lev[p], out[p])
 
 
-def acf_sums(x: np.ndarray, ms: np.ndarray, base: int, dmax: int) -> tuple[np.ndarray, np.ndarray]:
+def acf_sums(x: np.ndarray, ms: np.ndarray, base: int, dmax: int, low: int = 0):
     """Shifted sums of the whole phase record ``x`` (gap-free or not), shape (len(ms),
-    dmax + 1, 5), and their shifts (:func:`shifts_of`): :func:`_tiles` over two
-    halves of the record in parallel (from ``PARALLEL_FROM`` samples), the halves added
-    in order (first and last values from the half that holds them)."""
+    dmax + 1, 5), of the levels ``low`` ... dmax (those below: not summed, left 0 and
+    NaN), and their shifts (:func:`shifts_of`): :func:`_tiles` over two halves of the
+    record in parallel (from ``PARALLEL_FROM`` samples), the halves added in order
+    (first and last values from the half that holds them)."""
     ms = np.ascontiguousarray(ms, dtype=np.int64)
     shifts = shifts_of(x, ms, base, dmax)
     parts = np.empty((_PARTS, ms.size, dmax + 1, _FIELDS))
@@ -376,7 +385,8 @@ def acf_sums(x: np.ndarray, ms: np.ndarray, base: int, dmax: int) -> tuple[np.nd
     lev = np.empty((_PARTS, dmax + base + 2, TILE + dmax + base + 1))
     if x.size and ms.size:
         lengths = (x.size - 1) // ms + 1
-        launch(_acf_parts, x.size, x, ms, lengths, int(base), int(dmax), shifts, lev, parts)
+        args = (x, ms, lengths, int(base), int(low), int(dmax), shifts, lev, parts)
+        launch(_acf_parts, x.size, *args)
     out = parts[0].copy()
     for p in range(1, _PARTS):
         out[..., :3] += parts[p][..., :3]

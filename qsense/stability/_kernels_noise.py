@@ -222,11 +222,11 @@ def acf_alphas(x: np.ndarray, ms: np.ndarray, freq: bool, dmax: int):
     For factor m: ``z = x[::m]`` (``freq``: ``np.diff(x[::m])``); while ``delta = r1/(1
     + r1) >= 0.25`` and ``d < dmax``, ``z = np.diff(z)``. Every factor's levels 0 and 1
     from the shifted one-pass sums of :func:`._kernels_acf.acf_sums` (one read of
-    ``x``, no work array), then levels 0 ... dmax of the factors that need a second
+    ``x``, no work array), then levels 2 ... dmax of the factors that need a second
     difference in one more read (phase input: white and flicker PM and white FM never
     do, flicker and random-walk FM do; frequency input: only noises steeper than
-    random-walk FM; the sums of a level do not depend on how many are summed, so the
-    result is that of one read of all levels). A factor whose sums are not finite (NaN
+    random-walk FM; the sums of a level are those of one read of all levels, to
+    rounding). A factor whose sums are not finite (NaN
     in its decimated record) takes the NaN-skipping two-pass path (:func:`_acf_gaps`).
     """
     ms = np.ascontiguousarray(ms, dtype=np.int64)
@@ -237,9 +237,10 @@ def acf_alphas(x: np.ndarray, ms: np.ndarray, freq: bool, dmax: int):
     sums, shifts = acf_sums(x, ms, base, min(dmax, 1))
     r1, d, status = acf_decide(sums, nz, shifts, dmax)
     deeper = np.flatnonzero(status == 2)
-    if deeper.size:
-        sums, shifts = acf_sums(x, ms[deeper], base, dmax)
-        r1[deeper], d[deeper], status[deeper] = acf_decide(sums, nz[deeper], shifts, dmax)
+    if deeper.size:  # levels 0 and 1 as summed in the first read
+        deep, shifts = acf_sums(x, ms[deeper], base, dmax, low=2)
+        deep[:, :2] = sums[deeper]
+        r1[deeper], d[deeper], status[deeper] = acf_decide(deep, nz[deeper], shifts, dmax)
     gaps = np.flatnonzero(status == 1)
     if gaps.size:
         work = np.empty(max(int(nz[gaps].max()), 1))

@@ -123,6 +123,12 @@ def test_acf_sums_equal_naive_levels(n, ms, base, dmax, seed):
         _check_sums(got[k], want, mag)
         for d, lev in enumerate(_levels(x, m, base, dmax)):
             assert shifts[k, d] == pytest.approx(_naive_shift(lev), rel=1e-14, abs=1e-300)
+    for low in range(1, dmax + 1):  # levels below `low` not summed, the others alike
+        part, _ = K.acf_sums(x, np.asarray(ms), base, dmax, low=low)
+        scale = 1e-13 * np.abs(got[:, low:, :3]).max()  # dmax = 1: one loop, not two
+        np.testing.assert_allclose(part[:, low:, :3], got[:, low:, :3], rtol=0, atol=scale)
+        np.testing.assert_array_equal(part[:, low:, 3:], got[:, low:, 3:])
+        np.testing.assert_array_equal(part[:, :low, :3], 0.0)
 
 
 @settings(max_examples=25, deadline=None)
