@@ -25,13 +25,17 @@ Measured (2026-12-06, 2 cores shared with other sessions at load 4-7, best of 5;
 "old" is the two-pass kernel of commit 4106341 run in the same process):
 
 - ACF, OADEV octave factors, 2e7 points: old 111-188 ms, new 42-65 ms, read pass
-  11.5-16 ms (old 9.7-12 reads, new 3.4-5.4 reads);
-- 2e8 points: old 4.7-6.8 s (the page faults of its 800 MB decimated copy), new
-  0.46-0.91 s, read pass 0.13-0.20 s (old 24-33 reads, new 3.6-5 reads);
-- 1e5 points, "all" factors (209): old 0.63 ms, new 0.6 ms;
-- ``oadev(data, taus="octave")`` in memory at 2e8 points: 13.4-15.2 s before, 10.1-11.8
-  s after, one run each at load 5-6 (``--oadev``: 6.0 s at load 5-7);
-- first call: 0.85 s from the cache, 9.4 s compiling (``--cold``, load 7).
+  11.5-17 ms (old 9.7-13 reads, new 2.6-5.4 reads);
+- 2e8 points: old 1.3-6.8 s (the page faults of its 800 MB decimated copy, worst
+  under load), new 0.46-0.91 s, read pass 0.12-0.28 s (old 11-33 reads, new 2.9-5
+  reads; this script at load 5.5: 0.50 s against 0.17 s, 2.9 reads);
+- random-walk FM phase (a second read for levels 2 ...), 2e7 points: old 524-818 ms,
+  new 105-130 ms (8.2-8.4 reads);
+- 1e5 points, "all" factors (209): old 0.63-0.66 ms, new 0.58-0.61 ms;
+- ``oadev(data, taus="octave")`` in memory at 2e8 points, fresh process each, one run
+  each back to back: 13.4 -> 10.1 s (load 5-6), 15.2 -> 11.8 s (load 5-6), 9.3 -> 8.6 s
+  (load 6-7); this script: 5.0-6.0 s at load 5-7;
+- first call: 0.66-0.85 s from the cache, 9.4 s compiling (``--cold``, load 7).
 
 At these loads the two parallel halves rarely get both cores; the target of ~1.5 read
 passes needs both cores free (a single thread sums levels 0 and 1 of every octave
