@@ -1,14 +1,13 @@
 """numba kernels of noise identification and of the Greenhall EDF sum (private).
 
-``_acf_alphas`` runs the lag-1 autocorrelation method of Riley & Greenhall (2004) at
+``acf_alphas`` runs the lag-1 autocorrelation method of Riley & Greenhall (2004) at
 every averaging factor in one call, on the numbers of
 :func:`qsense.stability.noise_id.lag1_acf_alpha`: the phase decimated by m (or its
-first difference, the m-averaged frequency, for frequency input), the two-pass (mean,
-then centred sums) lag-1 autocorrelation. Levels 0 and 1 (the series and its first
-difference) are read from the phase itself (m = 1) or from its decimated copy in a
-work buffer, in one or two passes, their means in closed form where the sum
-telescopes; deeper differences (``np.diff`` arithmetic) go to the work buffer, and a
-record with NaN takes the path that skips NaN samples and NaN products.
+first difference, the m-averaged frequency, for frequency input) and its differences
+(``np.diff`` arithmetic), Stable32's lag-1 autocorrelation of each. Every factor and
+level is summed in one read of the record (:mod:`._kernels_acf`, shifted one-pass
+sums); a factor whose decimated record holds NaN takes the two-pass path that skips
+NaN samples and NaN products (the mean, then the centred sums).
 
 ``_b1_ratio`` and ``_rn_ratio`` are the B1 bias ratio and the MVAR/AVAR ratio R(n) of
 :func:`qsense.stability.noise_id.b1_alpha` (NIST SP 1065 sec. 5.5.3-5.5.4), in one pass
@@ -18,8 +17,8 @@ each without temporaries.
 eqs. (7)-(9), used by :func:`qsense.stability._edf.greenhall_edf` (powers by
 ``math.pow`` as numpy does: the EDF stays within 1e-12 of the former numpy sum).
 
-All kernels read contiguous float64 phase (s) and never raise; the only large array one
-allocates is the ACF work buffer when the caller's is too short (see ``acf_alphas``).
+All kernels read contiguous float64 phase (s) and never raise; the only large array
+``acf_alphas`` allocates is the work buffer of a factor with NaN.
 """
 
 from __future__ import annotations
@@ -30,6 +29,7 @@ import numpy as np
 from numba import prange
 
 from qsense._numba import PARALLEL_FROM, kernel, launch
+from qsense.stability._kernels_acf import acf_decide, acf_sums
 
 __all__ = ["acf_alphas", "b1_ratio", "b1_ratios", "basic_sum", "rn_ratio", "rn_ratios"]
 
@@ -205,185 +205,47 @@ def _acf_deeper(work, n, d, dmax):  # pragma: no cover - numba
 
 
 @kernel
-def _z0(xs, t, base):  # pragma: no cover - numba
-    """Level-0 series at t: the decimated phase ``xs[t]`` (``base`` 0) or the averaged
-    frequency ``xs[t+1] - xs[t]`` (``base`` 1)."""
-    return xs[t + 1] - xs[t] if base else xs[t]
-
-
-@kernel
-def _clean_block(xs, nz, base, fb, mu0, mu1, t0, t1):  # pragma: no cover - numba
-    """Centred sums over ``t0 <= t < t1`` of a NaN-free record: squares and lag-1
-    products of ``z0 - mu0`` (``z0`` as :func:`_z0`, ``nz`` long) and of
-    ``np.diff(z0) - mu1``. ``fb`` = float(base): ``z0 = xs[t+base] - fb xs[t]`` in one
-    form for both inputs (exact: ``0.0 * x`` is 0), so the main loop vectorises."""
-    ss0 = 0.0
-    sp0 = 0.0
-    ss1 = 0.0
-    sp1 = 0.0
-    j1 = min(t1, nz - 2)
-    if j1 > t0:
-        a2 = xs[t0 + 2 + base : j1 + 2 + base]
-        a1 = xs[t0 + 1 + base : j1 + 1 + base]
-        a0 = xs[t0 + base : j1 + base]
-        b2 = xs[t0 + 2 : j1 + 2]
-        b1 = xs[t0 + 1 : j1 + 1]
-        b0 = xs[t0:j1]
-        for i in range(j1 - t0):
-            z0 = a0[i] - fb * b0[i]
-            z1 = a1[i] - fb * b1[i]
-            z2 = a2[i] - fb * b2[i]
-            v0 = z0 - mu0
-            ss0 += v0 * v0
-            sp0 += v0 * (z1 - mu0)
-            w0 = (z1 - z0) - mu1
-            ss1 += w0 * w0
-            sp1 += w0 * ((z2 - z1) - mu1)
-    for t in range(max(j1, t0), min(t1, nz)):
-        z0 = _z0(xs, t, base)
-        v0 = z0 - mu0
-        ss0 += v0 * v0
-        if t + 1 < nz:
-            z1 = _z0(xs, t + 1, base)
-            sp0 += v0 * (z1 - mu0)
-            w0 = (z1 - z0) - mu1
-            ss1 += w0 * w0
-    return ss0, sp0, ss1, sp1
-
-
-@kernel
-def _clean_sum(xs, t0, t1):  # pragma: no cover - numba
-    v = xs[t0:t1]
-    s = 0.0
-    for t in range(v.size):
-        s += v[t]
-    return s
-
-
-@kernel
-def _clean_means(xs, nz, base, s0):  # pragma: no cover - numba
-    """Means of ``z0`` (phase: ``s0 / nz`` from the summed samples; frequency: the
-    telescoped sum of the differences) and of ``np.diff(z0)`` (telescoped)."""
-    first = _z0(xs, 0, base)
-    last = _z0(xs, nz - 1, base)
-    mu0 = (xs[nz] - xs[0]) / nz if base else s0 / nz
-    return mu0, (last - first) / (nz - 1)
-
-
-@kernel
-def _clean_lag1_serial(xs, nz, base):  # pragma: no cover - numba
-    """:func:`_clean_lag1_two` with one partial sum, serially."""
-    mu0, mu1 = _clean_means(xs, nz, base, 0.0 if base else _clean_sum(xs, 0, nz))
-    ss0, sp0, ss1, sp1 = _clean_block(xs, nz, base, float(base), mu0, mu1, 0, nz)
-    return _r1(ss0, sp0, nz), _r1(ss1, sp1, nz - 1)
-
-
-@kernel(parallel=True)
-def _clean_lag1_two(xs, nz, base):  # pragma: no cover - numba
-    """Lag-1 ACF of ``z0`` (:func:`_z0`, ``nz`` >= 3 samples) and of ``np.diff(z0)`` of
-    a record without NaN, in ``_PARTS`` parallel partial sums: the means in closed form
-    where they telescope (one pass for phase input, none for frequency input), then one
-    pass of centred sums. NaN in the record makes the result NaN."""
-    step = (nz + _PARTS - 1) // _PARTS
-    acc = np.zeros((_PARTS, 4))
-    if base == 0:
-        for p in prange(_PARTS):
-            acc[p, 0] = _clean_sum(xs, p * step, min((p + 1) * step, nz))
-    s0 = 0.0
-    for p in range(_PARTS):
-        s0 += acc[p, 0]
-    mu0, mu1 = _clean_means(xs, nz, base, s0)
-    fb = float(base)
-    for p in prange(_PARTS):
-        ss0, sp0, ss1, sp1 = _clean_block(
-            xs, nz, base, fb, mu0, mu1, p * step, min((p + 1) * step, nz)
-        )
-        acc[p, 0], acc[p, 1], acc[p, 2], acc[p, 3] = ss0, sp0, ss1, sp1
-    return _r1_pair(acc, nz, nz - 1)
-
-
-@kernel
-def _acf_factor(xs, length, base, dmax, work):  # pragma: no cover - numba
-    """(r1, d, wrote) of the RG04 loop at one factor: ``xs`` the phase decimated by m
-    (``length`` samples, contiguous), ``base`` 1 for frequency input (level 0 is then
-    ``np.diff(xs)``). Levels 0 and 1 come from :func:`_clean_lag1_two` without a copy;
-    deeper levels, or a record with NaN (or a constant one), go through ``work`` (may
-    hold ``xs`` itself; replaced by a new array when shorter than ``length``) and the
-    NaN-aware :func:`_lag1`; ``wrote`` tells whether ``work`` was overwritten."""
-    nz = length - base
-    r_a = math.nan
-    r_b = math.nan
-    if nz >= 3:
-        if nz < PARALLEL_FROM:
-            r_a, r_b = _clean_lag1_serial(xs, nz, base)
-        else:
-            r_a, r_b = _clean_lag1_two(xs, nz, base)
-    clean = r_a == r_a and r_b == r_b
-    if clean and (_delta(r_a) < 0.25 or dmax <= 0):
-        return r_a, 0, False
-    if clean and (_delta(r_b) < 0.25 or dmax <= 1):
-        return r_b, 1, False
-    if work.size < nz:
-        work = np.empty(nz)
+def _acf_gaps(x, m, base, dmax, work):  # pragma: no cover - numba
+    """(r1, d) of the RG04 loop at factor m skipping NaN (samples and products): level
+    0 (``x[::m]``, or ``np.diff`` of it for ``base`` 1) into ``work``, then
+    :func:`_acf_deeper`."""
+    nz = (x.size - 1) // m + 1 - base
     for t in range(nz):
-        work[t] = _z0(xs, t, base)
-    if clean:  # level 2 by two np.diff steps, as the reference
-        _diff_into(work, work, nz)
-        _diff_into(work, work, nz - 1)
-        r, d = _acf_deeper(work, nz - 2, 2, dmax)
-    else:
-        r, d = _acf_deeper(work, nz, 0, dmax)
-    return r, d, True
-
-
-@kernel
-def _acf_alphas(x, ms, freq, dmax, work, r1_out, d_out):  # pragma: no cover - numba
-    """Lag-1 ACF ``r1`` and number of differences ``d`` at each averaging factor.
-
-    For factor m: ``z = x[::m]`` (``freq``: ``np.diff(x[::m])``); while
-    ``delta = r1/(1 + r1) >= 0.25`` and ``d < dmax``, ``z = np.diff(z)``
-    (:func:`_acf_factor`). ``work`` holds the record decimated by m (contiguous loops
-    vectorise, strided ones do not), taken from the one decimated by the previous
-    factor when m is a multiple of it and it is still there, and the deeper
-    differences; it is replaced by a larger array where it is too short (gap-free
-    levels 0 and 1 at m = 1 read ``x`` itself and need none).
-    """
-    nx = x.size
-    base = 1 if freq else 0
-    have = 0  # factor whose decimated record work holds (0: none)
-    for k in range(ms.size):
-        m = ms[k]
-        length = (nx - 1) // m + 1
-        if m == 1:
-            r1_out[k], d_out[k], wrote = _acf_factor(x, length, base, dmax, work)
-            have = 0 if wrote else have
-            continue
-        if work.size < length:
-            work = np.empty(length)
-            have = 0
-        if have > 0 and m % have == 0:
-            r = m // have
-            for t in range(length):
-                work[t] = work[t * r]
-        else:
-            for t in range(length):
-                work[t] = x[t * m]
-        r1_out[k], d_out[k], wrote = _acf_factor(work[:length], length, base, dmax, work)
-        have = 0 if wrote else m
+        work[t] = x[(t + 1) * m] - x[t * m] if base else x[t * m]
+    return _acf_deeper(work, nz, 0, dmax)
 
 
 def acf_alphas(x: np.ndarray, ms: np.ndarray, freq: bool, dmax: int):
     """Lag-1 ACF ``r1`` (float64) and difference count ``d`` (int64) per factor in
-    ``ms`` (int64) of the phase ``x``, as :func:`_acf_alphas`."""
+    ``ms`` (int64) of the phase ``x``.
+
+    For factor m: ``z = x[::m]`` (``freq``: ``np.diff(x[::m])``); while ``delta = r1/(1
+    + r1) >= 0.25`` and ``d < dmax``, ``z = np.diff(z)``. Every factor's levels 0 and 1
+    from the shifted one-pass sums of :func:`._kernels_acf.acf_sums` (one read of
+    ``x``, no work array), then levels 2 ... dmax of the factors that need a second
+    difference in one more read (phase input: white and flicker PM and white FM never
+    do, flicker and random-walk FM do; frequency input: only noises steeper than
+    random-walk FM; the sums of a level are those of one read of all levels, to
+    rounding). A factor whose sums are not finite (NaN
+    in its decimated record) takes the NaN-skipping two-pass path (:func:`_acf_gaps`).
+    """
     ms = np.ascontiguousarray(ms, dtype=np.int64)
-    r1 = np.empty(ms.size)
-    d = np.zeros(ms.size, dtype=np.int64)
-    if ms.size:
-        # numpy (unlike numba) asks for huge pages: 40 MB of fresh work space took 5
-        # instead of 20 ms to fault in at 1e7 points
-        above = ms[ms > 1]
-        work = np.empty((x.size - 1) // int(above.min()) + 1 if above.size else 0)
-        _acf_alphas(x, ms, bool(freq), int(dmax), work, r1, d)
+    if not ms.size:
+        return np.empty(0), np.zeros(0, dtype=np.int64)
+    base, dmax = int(bool(freq)), int(dmax)
+    nz = (x.size - 1) // ms + 1 - base
+    sums, shifts = acf_sums(x, ms, base, min(dmax, 1))
+    r1, d, status = acf_decide(sums, nz, shifts, dmax)
+    deeper = np.flatnonzero(status == 2)
+    if deeper.size:  # levels 0 and 1 as summed in the first read
+        deep, shifts = acf_sums(x, ms[deeper], base, dmax, low=2)
+        deep[:, :2] = sums[deeper]
+        r1[deeper], d[deeper], status[deeper] = acf_decide(deep, nz[deeper], shifts, dmax)
+    gaps = np.flatnonzero(status == 1)
+    if gaps.size:
+        work = np.empty(max(int(nz[gaps].max()), 1))
+        for k in gaps.tolist():
+            r1[k], d[k] = _acf_gaps(x, int(ms[k]), base, dmax, work)
     return r1, d
 
 

@@ -8,10 +8,6 @@ blocks, with the arithmetic of the in-memory kernels (:func:`._kernels._diff2_bl
 :func:`._kernels._diff3_block`, :func:`._kernels_modified._mdev_block`); ``_locate``
 finds the block of a global index.
 
-``acf_levels`` reduces one block of a decimated phase to the shifted sums from which
-:func:`qsense.stability._stream._r1_of` forms Stable32's lag-1 autocorrelation of each
-level of differences, in L1-sized tiles (one read, no work array).
-
 ``lag_sum`` and ``lag_mdev_sum`` are the long-tau terms of :mod:`._stream_long`, from
 lagged reads of the record (or of its compensated prefix sums) passed as separate
 arrays; ``prefix_chunk``, ``block_sum`` and ``add_compensated`` build the compensated
@@ -26,7 +22,6 @@ from numba import float64, types
 from qsense._numba import kernel
 
 __all__ = [
-    "acf_levels",
     "add_compensated",
     "all_finite",
     "block_sum",
@@ -50,83 +45,9 @@ def all_finite(x: np.ndarray) -> bool:
     return _sum_times_zero(np.ascontiguousarray(x, dtype=np.float64)) == 0.0
 
 
-#: Points per tile of :func:`_acf_levels` (its levels stay in the L1 cache).
+#: Points per tile of :func:`._kernels_stream_gaps._acf_nan` (its levels stay in the L1
+#: cache).
 _TILE = 1024
-
-
-@kernel(nogil=True)
-def _acf_levels(z, extra, t0, t1, nz, base, dmax, shift, out):  # pragma: no cover - numba
-    """Shifted lag-1 sums of the levels 0 ... dmax of the decimated phase ``z`` followed
-    by ``extra`` (from the decimated index ``t0``; frequency input, ``base`` 1: of its
-    first difference), each level the first difference of the one before (the values
-    of ``numpy.diff``); ``out[d]`` = (sum, sum of squares, lag-1 products, first value,
-    last value) of level d over the decimated points ``[t0, t1)`` (``nz`` points in
-    level 0). Tiles of ``_TILE`` points (and the few the differences need beyond): one
-    read of ``z``, every level formed and summed while it is in cache."""
-    top = dmax + base
-    own = z.size
-    size = own + extra.size
-    lev = np.empty((top + 1, _TILE + top + 1))
-    for d in range(dmax + 1):
-        out[d, 0] = 0.0
-        out[d, 1] = 0.0
-        out[d, 2] = 0.0
-        out[d, 3] = np.nan
-        out[d, 4] = np.nan
-    for t in range(0, size, _TILE):
-        tl = min(_TILE + top + 1, size - t)
-        n1 = max(min(tl, own - t), 0)
-        row = lev[0]
-        for i in range(n1):
-            row[i] = z[t + i]
-        for i in range(n1, tl):
-            row[i] = extra[t + i - own]
-        for q in range(1, top + 1):
-            src = lev[q - 1]
-            dst = lev[q]
-            for i in range(tl - q):
-                dst[i] = src[i + 1] - src[i]
-        for d in range(dmax + 1):
-            row = lev[d + base]
-            sh = shift[d]
-            nd = nz - d
-            cnt = min(min(t1, nd) - t0 - t, _TILE)
-            pairs = min(max(min(t1, nd - 1) - t0, 0) - t, _TILE)
-            s1 = 0.0
-            s2 = 0.0
-            p = 0.0
-            for i in range(cnt):
-                v = row[i] - sh
-                s1 += v
-                s2 += v * v
-            for i in range(pairs):
-                p += (row[i] - sh) * (row[i + 1] - sh)
-            out[d, 0] += s1
-            out[d, 1] += s2
-            out[d, 2] += p
-            if t == 0 and t0 == 0 and cnt > 0:
-                out[d, 3] = row[0]
-            r = nd - 1 - t0 - t
-            if 0 <= r < cnt:
-                out[d, 4] = row[r]
-
-
-def acf_levels(z, extra, t0, t1, nz, base, dmax, shift) -> np.ndarray:
-    """Shifted lag-1 sums per level of :func:`_acf_levels`, shape (dmax + 1, 5), of the
-    decimated phase ``z`` (a view) followed by the few points ``extra``."""
-    out = np.empty((dmax + 1, 5))
-    _acf_levels(
-        z,
-        np.asarray(extra, dtype=np.float64),
-        int(t0),
-        int(t1),
-        int(nz),
-        int(base),
-        int(dmax),
-        np.asarray(shift, dtype=np.float64),
-        out,
-    )
-    return out
 
 
 @kernel(nogil=True)

@@ -58,8 +58,8 @@ import numpy as np
 from qsense._lazy import lazy_series
 from qsense.stability import _stream_run
 from qsense.stability._kernels import _decimated_sum
+from qsense.stability._kernels_acf import SHIFT_POINTS, acf_block_sums, r1_shifted, shifts_of
 from qsense.stability._kernels_noise import acf_alphas, b1_ratios
-from qsense.stability._kernels_stream import acf_levels
 from qsense.stability._registry import SPECS, Spec
 from qsense.stability._stream_gaps import (
     GAP_STATISTICS,
@@ -276,19 +276,22 @@ def _decimated(xb: np.ndarray, a: int, ms: list[int]) -> list[np.ndarray]:
 
 def _noise_block(start, n, gather, acf, base, dmax, shifts, *blocks):
     """Decimated phase ``x[::m]`` of the first block per factor of ``gather``, and the
-    lag-1 sums of :func:`_acf_sums` per factor of ``acf``."""
+    shifted lag-1 sums of every level of every factor of ``acf`` (one tiled read of the
+    block for all of them, :func:`._kernels_acf.acf_block_sums`), one (dmax + 1, 5)
+    array per factor."""
     w = Window(blocks, start)
     a, b = start, w.edges[1]
     xb = w.blocks[0]
     kept = _decimated(xb, a, gather)
-    sums = []
-    for k, m in enumerate(acf):
-        t0, t1 = -(-a // m), -(-b // m)
+    if not acf:
+        return kept, []
+    ext = []
+    for m in acf:
+        t1 = -(-b // m)
         last = min(t1 + dmax + base + 1, (n - 1) // m + 1)
-        extra = [w.value(t * m) for t in range(t1, last)]
-        nz = (n - 1) // m + 1 - base
-        sums.append(acf_levels(xb[t0 * m - a :: m], extra, t0, t1, nz, base, dmax, shifts[k]))
-    return kept, sums
+        ext.append([w.value(t * m) for t in range(t1, last)])
+    sums = acf_block_sums(xb, a, b, ext, np.asarray(acf, dtype=np.int64), n, base, dmax, shifts)
+    return kept, list(sums)
 
 
 # ---------------------------------------------------------------- passes
@@ -363,34 +366,13 @@ def _noise_plan(spec: Spec, n: int, ms: np.ndarray, long_strided: list[int]):
 
 
 def _shifts(x: Any, n: int, ms: list[int], base: int, dmax: int) -> Flow:
-    """Per factor, the first value of each level (the shifts of :func:`acf_levels`); a
-    :data:`Flow`."""
+    """Per factor, the shift of each level (:func:`._kernels_acf.shifts_of`, as the
+    in-memory path takes them, from the head of the record); a :data:`Flow`."""
     if not ms:
         return []
-    ((head,),) = yield [[(0, x[: min(n, (dmax + base + 2) * max(ms) + 1)])]]
-    head = np.asarray(head)
-    out = []
-    for m in ms:
-        z = head[::m]
-        z = np.diff(z) if base else z
-        levels = []
-        for _ in range(dmax + 1):
-            levels.append(z[0] if z.size else 0.0)
-            z = np.diff(z)
-        out.append(np.asarray(levels))
-    return out
-
-
-def _r1_of(sums: np.ndarray, nd: int, shift: float) -> float:
-    """Stable32's lag-1 ACF of one level from its shifted sums (see :func:`_acf_sums`)."""
-    s1, s2, p, first, last = sums
-    if nd < 2:
-        return np.nan
-    dm = s1 / nd
-    ss = s2 - s1 * dm
-    sp = p - dm * ((s1 - (last - shift)) + (s1 - (first - shift))) + (nd - 1) * dm * dm
-    den = ss / (nd - 1)
-    return (sp / nd) / den if den > 0 else np.nan
+    head = (SHIFT_POINTS + dmax + base) * max(ms) + 1
+    ((head,),) = yield [[(0, x[: min(n, head)])]]
+    return list(shifts_of(np.asarray(head, dtype=np.float64), np.asarray(ms), base, dmax))
 
 
 def _acf_decision(r: list[float], dmax: int) -> tuple[float, int]:
@@ -553,7 +535,7 @@ def _alphas(spec, rec, m, data_type, decimated, acf_sums, shifts, oadev_sums) ->
             if acf_sums[g].shape[1] == 7:  # gaps (._stream_gaps)
                 rs = [r1_nan(acf_sums[g][q]) for q in range(dmax + 1)]
             else:
-                rs = [_r1_of(acf_sums[g][q], nz - q, shifts[g][q]) for q in range(dmax + 1)]
+                rs = [r1_shifted(acf_sums[g][q], nz - q, shifts[g][q]) for q in range(dmax + 1)]
             r1[k], d[k] = _acf_decision(rs, dmax)
     if acf.any():
         out[acf] = _exponents_of(r1[acf], d[acf], data_type)[1]

@@ -1,7 +1,7 @@
 """The pieces of the streamed statistics that read a record without copying it.
 
 Windows of blocks (qsense.stability._stream_window), the lag kernels over them
-(_kernels_stream.window_sums, acf_levels), the compensated prefix sums with their
+(_kernels_stream.window_sums), the compensated prefix sums with their
 carries, and the staged computation (_stream_run.staged), each against a plain reference:
 slices of the concatenated record, Python loops, numpy.diff, the in-memory kernels.
 """
@@ -128,38 +128,6 @@ def test_block_bounds_and_reach():
     assert reached(bounds, 0, 1) == 2
     assert reached(bounds, 0, 5) == 3
     assert reached(bounds, 2, 100) == 4
-
-
-@settings(max_examples=40, deadline=None)
-@given(
-    n=st.integers(1, 60),
-    t0=st.integers(0, 5),
-    base=st.sampled_from((0, 1)),
-    dmax=st.integers(0, 3),
-    seed=st.integers(0, 2**16),
-    stride=st.integers(1, 3),
-)
-def test_acf_levels_equal_numpy_diff_levels(n, t0, base, dmax, seed, stride):
-    """The sums of each level against numpy.diff on the whole decimated record, for the
-    block of decimated points [t0, t1) and a strided view with extra points after it."""
-    rng = np.random.default_rng(seed)
-    full = np.cumsum(rng.standard_normal(t0 + n + 8))  # decimated phase, from index 0
-    t1 = t0 + n
-    nz = full.size - base
-    extra = full[t1 : min(full.size, t1 + dmax + base + 1)]
-    raw = np.repeat(full[t0:t1], stride)[::stride]  # a strided view of the block's points
-    shift = rng.standard_normal(dmax + 1)
-    got = K.acf_levels(raw, extra, t0, t1, nz, base, dmax, shift)
-    z = np.diff(full) if base else full
-    for d in range(dmax + 1):
-        lev = z if d == 0 else np.diff(z, d)
-        nd = nz - d
-        own = lev[t0 : min(t1, nd)] - shift[d]
-        pairs = lev[t0 : min(t1, nd - 1) + 1] - shift[d]
-        want = [own.sum(), (own**2).sum(), (pairs[:-1] * pairs[1:]).sum() if pairs.size else 0]
-        np.testing.assert_allclose(got[d, :3], want, rtol=1e-12, atol=1e-9)
-        assert (got[d, 3] == lev[0]) if t0 == 0 and own.size else np.isnan(got[d, 3])
-        assert (got[d, 4] == lev[nd - 1]) if t0 <= nd - 1 < t1 else np.isnan(got[d, 4])
 
 
 def test_prefix_chunks_equal_the_in_memory_prefix_bit_for_bit():
