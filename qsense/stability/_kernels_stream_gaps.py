@@ -237,9 +237,10 @@ def _mdev_nan(h0, h1, h2, h3, l0, l1, l2, l3, g0, g3, c0, c1, c2, c3, size):  # 
 @kernel(nogil=True)
 def _acf_nan(z, extra, t0, t1, nz, base, dmax, shift, out):  # pragma: no cover - numba
     """The shifted lag-1 sums of :func:`._kernels_acf.acf_block_sums`, skipping NaN:
-    ``out[d]`` = (count, sum, sum of squares of the finite ``v - shift`` of level d over ``[t0, t1)``; count, lag-1
-    products, sums of the first and of the second values of the pairs ``(v[t],
-    v[t+1])`` whose both values are finite, ``t`` in ``[t0, t1)``)."""
+    ``out[d]`` = (count, sum, sum of squares of the finite ``v - shift`` of level d
+    over ``[t0, t1)``; count, lag-1 products, sums of the first and of the second
+    values of the pairs ``(v[t], v[t+1])`` whose both values are finite, ``t`` in
+    ``[t0, t1)``)."""
     top = dmax + base
     own = z.size
     size = own + extra.size

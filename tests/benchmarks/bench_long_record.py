@@ -26,7 +26,9 @@ fresh interpreter so that its peak resident memory (VmHWM) is its own:
   arithmetic alone, with no read, which bounds how close to a read pass any streaming
   can come.
 
-Numba compile time (or its cache load) is excluded: each child first runs the same
+Each timing is printed with the child's CPU time (all threads), which the other
+sessions' load inflates less than the wall time. Numba compile time (or its cache load)
+is excluded: each child first runs the same
 call on a small HDF5 record of the same kind and reports that time as ``compile``, then
 on the record's first 2**23 samples (its own chunks: the kernels' other signatures).
 With ``--cold``, ``read`` and ``oadev`` are measured once more with the file's pages
@@ -70,6 +72,12 @@ def _peak_rss_mb() -> float:
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _cpu_s() -> float:
+    """CPU time (user + system, all threads) of this process so far, in s."""
+    t = os.times()
+    return t.user + t.system
 
 
 def _available_bytes() -> float:
@@ -121,7 +129,7 @@ def _child(task: str, path: str) -> dict:
         import h5py
 
         _evict_if_cold(path)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _cpu_s()
         total = 0.0
         with h5py.File(path, "r") as f:
             dset = f["phase"]
@@ -131,7 +139,7 @@ def _child(task: str, path: str) -> dict:
                 b = min(dset.shape[0], a + step)
                 dset.read_direct(buf, np.s_[a:b], np.s_[0 : b - a])
                 total += buf[0]
-        out["seconds"] = time.perf_counter() - t0
+        out["seconds"], out["cpu_s"] = time.perf_counter() - t0, _cpu_s() - c0
     elif task in STATS:
         import qsense.stability as S
 
@@ -144,9 +152,9 @@ def _child(task: str, path: str) -> dict:
         stat(data[: 1 << 23], taus="octave")
         out["warm_s"] = time.perf_counter() - t0
         _evict_if_cold(path)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _cpu_s()
         ds = stat(data, taus="octave")
-        out["seconds"] = time.perf_counter() - t0
+        out["seconds"], out["cpu_s"] = time.perf_counter() - t0, _cpu_s() - c0
         out["taus"] = int(ds.tau.size)
         out["dev_first"] = float(ds.dev.values[0])
         out["alpha"] = ds.alpha.values.tolist()
@@ -163,9 +171,9 @@ def _child(task: str, path: str) -> dict:
             x = np.empty(dset.shape[0])
             dset.read_direct(x)
             out["load_s"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _cpu_s()
         ds = S.oadev(x, rate=rate, taus="octave")
-        out["seconds"] = time.perf_counter() - t0
+        out["seconds"], out["cpu_s"] = time.perf_counter() - t0, _cpu_s() - c0
         out["dev_first"] = float(ds.dev.values[0])
     elif task == "asd":
         import qsense.spectral as sp
@@ -173,13 +181,13 @@ def _child(task: str, path: str) -> dict:
         data = _open_lazy(path)
         sp.asd(_open_lazy(_small_record(path)), nperseg=1 << 12)
         _evict_if_cold(path)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _cpu_s()
         try:
             ds = sp.asd(data, nperseg=1 << 16)
         except Exception as err:  # a benchmark reports, it does not fix
             out["error"] = f"{type(err).__name__}: {err}"[:300]
         else:
-            out["seconds"] = time.perf_counter() - t0
+            out["seconds"], out["cpu_s"] = time.perf_counter() - t0, _cpu_s() - c0
             out["bins"] = int(next(iter(ds.sizes.values())))
     out["peak_rss_mb"] = _peak_rss_mb()
     return out
@@ -281,6 +289,7 @@ def main() -> None:
                 if "seconds" in r:
                     print(
                         f"  {t:6s} {r['seconds']:8.2f} s  {1e9 * r['seconds'] / n:6.2f} ns/sample"
+                        f"  CPU {r.get('cpu_s', float('nan')):7.2f} s"
                         f"  peak RSS {r['peak_rss_mb']:7.0f} MB"
                         + (f"  compile {r['compile_s']:.1f} s" if "compile_s" in r else "")
                         + (f"  ({r['taus']} taus, alpha {r['alpha']})" if "taus" in r else ""),
