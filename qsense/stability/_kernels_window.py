@@ -62,28 +62,33 @@ def _reads(edges, j0, end, offsets, kq, cq):  # pragma: no cover - numba
 
 
 @kernel(nogil=True)
-def _pair_range(blocks, edges, m, p, j0, j1, lags):  # pragma: no cover - numba
+def _pair_range(blocks, edges, m, p, j0, j1, lags, scratch):  # pragma: no cover - numba
     """Gap-free sums of the terms ``[j0, j1)`` of the factors ``m`` and ``p``, in
-    segments no read of either crosses."""
+    segments no read of either crosses (``scratch``: int64, shape (3, 7))."""
     e = lags - 1
-    offsets = np.zeros(2 * e + 1, dtype=np.int64)
+    offsets = scratch[0, : 2 * e + 1]
+    kq = scratch[1]
+    cq = scratch[2]
+    offsets[0] = 0
     for q in range(1, e + 1):
         offsets[q] = q * m
         offsets[e + q] = q * p
-    kq = np.zeros(offsets.size, dtype=np.int64)
-    cq = np.zeros(offsets.size, dtype=np.int64)
     s = 0.0
     t = 0.0
     while j0 < j1:
         end = _reads(edges, j0, j1, offsets, kq, cq)
         size = end - j0
-        v = []
-        for q in range(offsets.size):
-            v.append(blocks[kq[q]][cq[q] : cq[q] + size])
+        v0 = blocks[kq[0]][cq[0] : cq[0] + size]
+        v1 = blocks[kq[1]][cq[1] : cq[1] + size]
+        v2 = blocks[kq[2]][cq[2] : cq[2] + size]
+        v3 = blocks[kq[3]][cq[3] : cq[3] + size]
+        v4 = blocks[kq[4]][cq[4] : cq[4] + size]
         if lags == 3:
-            ds, dt = _pair2(v[0], v[1], v[2], v[3], v[4])
+            ds, dt = _pair2(v0, v1, v2, v3, v4)
         else:
-            ds, dt = _pair3(v[0], v[1], v[2], v[3], v[4], v[5], v[6])
+            v5 = blocks[kq[5]][cq[5] : cq[5] + size]
+            v6 = blocks[kq[6]][cq[6] : cq[6] + size]
+            ds, dt = _pair3(v0, v1, v2, v3, v4, v5, v6)
         s += ds
         t += dt
         j0 = end
@@ -91,16 +96,18 @@ def _pair_range(blocks, edges, m, p, j0, j1, lags):  # pragma: no cover - numba
 
 
 @kernel(nogil=True)
-def _single_range(blocks, lows, aux, edges, m, j0, j1, lags, strided, rule):  # pragma: no cover
+def _single_range(
+    blocks, lows, aux, edges, m, j0, j1, lags, strided, rule, scratch
+):  # pragma: no cover
     """Sum and count of the terms ``[j0, j1)`` (``strided``: the multiples of ``m``) of
     one factor, segment by segment, each by the term kernel of ``rule`` (module
-    docstring)."""
+    docstring; ``scratch``: int64, shape (3, 7))."""
     e = lags - 1
-    offsets = np.zeros(4, dtype=np.int64)
+    offsets = scratch[0, :4]
+    kq = scratch[1]
+    cq = scratch[2]
     for q in range(4):
         offsets[q] = min(q, e) * m
-    kq = np.zeros(4, dtype=np.int64)
-    cq = np.zeros(4, dtype=np.int64)
     s = 0.0
     n = 0
     if strided:
@@ -153,6 +160,7 @@ def _walk(blocks, lows, aux, edges, ms, lo, hi, lags, strided, rule, out, cnt): 
     edges[1])`` and in ``[lo[k], hi[k])`` of the window ``blocks`` (module docstring):
     sub-blocks of ``_SUB`` terms; gap-free overlapping factors in pairs over the terms
     both have, the rest of each factor's range alone."""
+    scratch = np.zeros((3, 7), dtype=np.int64)
     for k in range(ms.size):
         out[k] = 0.0
         cnt[k] = 0
@@ -166,7 +174,7 @@ def _walk(blocks, lows, aux, edges, ms, lo, hi, lags, strided, rule, out, cnt): 
                 p0 = max(s0, max(lo[k0], lo[k0 + 1]))
                 p1 = min(s1, min(hi[k0], hi[k0 + 1]))
                 if p1 > p0:
-                    ds, dt = _pair_range(blocks, edges, ms[k0], ms[k0 + 1], p0, p1, lags)
+                    ds, dt = _pair_range(blocks, edges, ms[k0], ms[k0 + 1], p0, p1, lags, scratch)
                     out[k0] += ds
                     out[k0 + 1] += dt
                     cnt[k0] += p1 - p0
@@ -178,11 +186,11 @@ def _walk(blocks, lows, aux, edges, ms, lo, hi, lags, strided, rule, out, cnt): 
                 j0 = max(s0, lo[k])
                 j1 = min(s1, hi[k])
                 args = (blocks, lows, aux, edges, ms[k])
-                ds, dn = _single_range(*args, j0, min(j1, p0), lags, strided, rule)
+                ds, dn = _single_range(*args, j0, min(j1, p0), lags, strided, rule, scratch)
                 out[k] += ds
                 cnt[k] += dn
                 if p1 > p0:
-                    ds, dn = _single_range(*args, max(j0, p1), j1, lags, strided, rule)
+                    ds, dn = _single_range(*args, max(j0, p1), j1, lags, strided, rule, scratch)
                     out[k] += ds
                     cnt[k] += dn
 
