@@ -15,12 +15,14 @@ How the record is read, all with dask (no scheduler of our own):
   order, as ``numpy.cumsum`` over the whole record);
 * one task per block of consecutive chunks, given the block and the following blocks
   its window reaches (the statistic's largest window up to :data:`WINDOW_SAMPLES`), as
-  they are: the numba kernels read the terms across the blocks through views
-  (:mod:`._stream_window`), every factor per cache-sized sub-block, and return the
-  partial sums (MTIE: the largest range) of the terms that start in the block;
+  they are: one numba walk (:mod:`._kernels_window`) reads the terms across the
+  blocks through views (:mod:`._stream_window`), every factor per sub-block, the
+  gap-free overlapping ones in pairs, and returns the partial sums (MTIE: the largest
+  range) of the terms that start in the block;
 * the same tasks gather the decimated phase ``x[::m]`` that noise identification reads
-  (when shorter than :data:`GATHER_SAMPLES`), or, for longer ones, the shifted sums of
-  the lag-1 autocorrelation of its differences;
+  (when shorter than :data:`GATHER_SAMPLES`; each from a divisor's), or, for longer
+  ones, the shifted sums of the lag-1 autocorrelation of its differences (one tiled
+  read of the block for all of them, :mod:`._kernels_acf`);
 * long taus: ADEV and HDEV from the decimated phase ``x[::m]`` (exact: their terms read
   nothing else); OADEV, OHDEV, TOTDEV, MDEV and TDEV from lagged reads ``x[i]``,
   ``x[i+m]``, ... (MDEV, TDEV: of the phase's compensated prefix sums, each chunk from

@@ -114,7 +114,7 @@ def refuse_gap(statistic: str):
 
 def stat_terms(blocks, edges, ms, lo, hi, lags: int, kind: str):
     """Sums and counts of a block window of ``kind`` (of ``._stream._KIND``) by
-    :func:`._kernels_stream.window_sums`; NaN sums (a term read a NaN) recomputed
+    :func:`._kernels_window.window_sums`; NaN sums (a term read a NaN) recomputed
     skipping those terms; MDEV's three-row prefix sums (gaps) by the NaN-aware kernel
     where the window holds a gap (its third row, nondecreasing, differs at its ends),
     else by the fast one; rows (phase filled, span) of frequency gaps by the span rule

@@ -6,7 +6,7 @@ start in one block read up to ``p m`` samples beyond it. Instead of concatenatin
 block with a halo of the following samples (a copy of the block and its halo per task,
 which cost more than the statistic itself), a task receives the block and the whole
 following blocks its window reaches, as they are (a :class:`Window`). The numba
-kernel of the short taus (:func:`._kernels_stream.window_sums`) splits its range of
+kernel of the short taus (:func:`._kernels_window.window_sums`) splits its range of
 terms where one of the reads crosses from one block to the next, and :func:`segments`
 does the same for the long-tau reads, each from its own run of chunks: inside a
 segment every read is a view of one block.

@@ -1,7 +1,7 @@
 """The pieces of the streamed statistics that read a record without copying it.
 
 Windows of blocks (qsense.stability._stream_window), the lag kernels over them
-(_kernels_stream.window_sums), the compensated prefix sums with their
+(_kernels_window.window_sums), the compensated prefix sums with their
 carries, and the staged computation (_stream_run.staged), each against a plain reference:
 slices of the concatenated record, Python loops, numpy.diff, the in-memory kernels.
 """
