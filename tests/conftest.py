@@ -6,6 +6,13 @@ import os
 from pathlib import Path
 
 import pytest
+
+# A process of a parallel run (pytest-xdist, one per core) keeps numba's parallel kernels
+# on its own thread: the other core runs the other process, and the kernels' results do
+# not depend on the thread count (qsense._numba). Set before numba is first imported.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+
 from hypothesis import settings
 
 # Seeded property tests: the same examples on every run and machine (project rule:
@@ -33,3 +40,23 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip(f"shared datasets not found at {SHARED} (unlicensed data is not copied)")
     return SHARED
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Under ``--dist loadgroup`` (pytest-xdist), the tests of a module that share a
+    module-scoped fixture of that module run in one process, so that the fixture (a
+    Monte-Carlo run, a dask LocalCluster, a study file) is built once, not once per
+    process. Without xdist the mark does nothing."""
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None:
+            continue
+        shared = any(
+            fd.scope in ("module", "package", "session") and fd.baseid == module
+            for defs in info.name2fixturedefs.values()
+            for fd in defs
+        )
+        if shared:
+            item.add_marker(pytest.mark.xdist_group(module))
