@@ -6,13 +6,6 @@ import os
 from pathlib import Path
 
 import pytest
-
-# A process of a parallel run (pytest-xdist, one per core) keeps numba's parallel kernels
-# on its own thread: the other core runs the other process, and the kernels' results do
-# not depend on the thread count (qsense._numba). Set before numba is first imported.
-if os.environ.get("PYTEST_XDIST_WORKER"):
-    os.environ.setdefault("NUMBA_NUM_THREADS", "1")
-
 from hypothesis import settings
 
 # Seeded property tests: the same examples on every run and machine (project rule:
@@ -40,6 +33,22 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip(f"shared datasets not found at {SHARED} (unlicensed data is not copied)")
     return SHARED
+
+
+#: Thread pools limited to one thread in each process of a parallel (pytest-xdist) run:
+#: with one process per core, a second numba or OpenBLAS thread only competes with the
+#: other process (OpenBLAS threads spin while they wait: test_lazy_drift_equals_in_memory
+#: took 64 s with two BLAS threads, 21 s with one, at load 5 on 2 cores). Results do not
+#: depend on it (qsense._numba: fixed partial sums). A user's own setting wins.
+ONE_THREAD = ("NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def pytest_configure(config):
+    """In the controlling process of an xdist run, before it starts the worker processes
+    (they, and the notebooks' kernels they start, inherit its environment)."""
+    if getattr(config.option, "numprocesses", None) and not os.environ.get("PYTEST_XDIST_WORKER"):
+        for name in ONE_THREAD:
+            os.environ.setdefault(name, "1")
 
 
 @pytest.hookimpl(tryfirst=True)
