@@ -146,7 +146,12 @@ def _public_callables():
                 yield f"{module_name}.{name}", obj
 
 
-@pytest.mark.parametrize(("name", "obj"), list(_public_callables()), ids=lambda v: str(v))
+@pytest.mark.parametrize(
+    # ids by name only: an object's repr holds its address, which differs between the
+    # processes of a parallel (pytest-xdist) run, and they must collect the same ids
+    ("name", "obj"),
+    [pytest.param(name, obj, id=name) for name, obj in _public_callables()],
+)
 def test_public_docstrings_document_every_parameter(name, obj):
     doc = inspect.getdoc(obj) or ""
     assert doc, f"{name} has no docstring"

@@ -17,8 +17,11 @@ def cluster():
     """One LocalCluster of two worker processes for the module (a few seconds to start)."""
     from distributed import LocalCluster
 
+    # dashboard_address=":0": any free port. None still binds the HTTP server to 8787 and
+    # warns (an error here) when another cluster holds it, e.g. run_study(workers=2) in the
+    # other process of a parallel run
     with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
     ) as c:
         yield c
 
