@@ -212,7 +212,9 @@ def small_pages() -> Iterator[None]:
     allocation (``numpy._core.multiarray._set_madvise_hugepage``, the switch numpy
     documents for kernels where the advice is slow); where it is missing nothing
     changes. The setting is process-wide: other threads' allocations inside the block
-    go without the advice too, which changes their speed, never their values.
+    go without the advice too, which changes their speed, never their values. The dask
+    Welch PSD keeps the advice: its FFT temporaries gained from it (2e8 samples, same
+    run: 9.4-10.0 s with it, 10.2-11.3 s without).
     """
     core = getattr(np, "_core", None) or np.core
     switch = getattr(core.multiarray, "_set_madvise_hugepage", None)

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import scipy.signal
 
-from qsense._lazy import finite_check, merge_chunks, small_pages
+from qsense._lazy import finite_check, merge_chunks
 
 __all__ = ["finite_runs", "segment_sum"]
 
@@ -116,7 +116,6 @@ def segment_sum(
         tasks.append(dask.delayed(_chunk_sum)(x[c0:stop], _groups(local, step), step, kw))
     while len(tasks) > 1:
         tasks = [dask.delayed(_add)(*tasks[k : k + _FAN_IN]) for k in range(0, len(tasks), _FAN_IN)]
-    with small_pages():  # the chunks read: see qsense._lazy.small_pages
-        (total,) = dask.compute(tasks[0])
+    (total,) = dask.compute(tasks[0])
     freq = scipy.signal.welch(np.zeros(nperseg), **kw)[0]  # scipy's own frequency grid
     return freq, np.asarray(total)
