@@ -9,8 +9,9 @@ the block and the following ones its window reaches in place (a typed list of bl
   into segments where one of its reads crosses a block edge (views, no copy);
 * gap-free overlapping factors (OADEV, TOTDEV, OHDEV) go in pairs of consecutive
   factors over the terms both have, reading ``x[i]`` once for two, as the in-memory
-  :func:`._kernels._diff2` (the pair kernel: 1.5x the single-factor walk, measured
-  below);
+  :func:`._kernels._diff2` (its pair kernels; a 4M-term block, 22 octave factors, one
+  thread: 0.052 s factor by factor, 0.032 s in pairs, 0.027 s for the in-memory
+  kernel);
 * the term kernel of a segment is chosen by ``rule``: 0 gap-free
   (:mod:`._kernels_stream`), 1 NaN terms skipped (:mod:`._kernels_stream_gaps`), 2 the
   span rule of frequency gaps (:mod:`._kernels_stream_span`); by ``lags`` (3: second
@@ -40,9 +41,10 @@ from qsense.stability._kernels_stream_span import _lag_span, _strided_span
 
 __all__ = ["window_sums", "window_sums_nan", "window_sums_span"]
 
-#: Terms per sub-block: every factor is walked sub-block by sub-block so that the reads
-#: the factors share stay in cache. 4096, 16384 and 131072 measured within 15% of one
-#: another (a 4M-term block, 22 octave factors, one thread).
+#: Terms per sub-block: every factor is walked sub-block by sub-block. Smaller
+#: sub-blocks, whose reads would stay in L2 across factors, measured slower (a 4M-term
+#: block of a 1 GB record, 26 octave factors reading up to 2**26 ahead, one thread:
+#: 55-62 ms of CPU at 131072 terms, 58-77 ms at 8192-16384, 65-97 ms at 2048-4096).
 _SUB = 131072
 
 #: Segment term kernels (``rule``): gap-free, NaN terms skipped, span rule.
