@@ -18,7 +18,7 @@ a factor with few points per tile is summed per block of tiles after them (the b
 still in cache), one with few points per block over the whole stretch at the end. No
 work array the size of the record.
 
-:func:`r1_shifted` forms r1 of a level from its shifted sums, n = nz - d points:
+:func:`_r1` forms r1 of a level from its shifted sums, n = nz - d points:
 ``dm = s1/n``, ``sum (z - zbar)^2 = s2 - s1 dm`` and ``sum (z_i - zbar)(z_i+1 - zbar)
 = p - dm (2 s1 - v_first - v_last) + (n - 1) dm^2``, exact in real arithmetic.
 
@@ -63,7 +63,6 @@ __all__ = [
     "acf_block_sums",
     "acf_decide",
     "acf_sums",
-    "r1_shifted",
     "shifts_of",
 ]
 
@@ -396,6 +395,12 @@ def acf_sums(x: np.ndarray, ms: np.ndarray, base: int, dmax: int, low: int = 0):
 
 
 @kernel
+def _delta(r1):  # pragma: no cover - numba
+    """RG04's delta = r1 / (1 + r1) (-inf at r1 = -1)."""
+    return r1 / (1.0 + r1) if r1 != -1.0 else -math.inf
+
+
+@kernel
 def _r1(s1, s2, p, first, last, nd, shift):  # pragma: no cover - numba
     """Stable32's lag-1 ACF of one level of ``nd`` points from its shifted sums."""
     if nd < 2:
@@ -405,14 +410,6 @@ def _r1(s1, s2, p, first, last, nd, shift):  # pragma: no cover - numba
     sp = p - dm * ((s1 - (last - shift)) + (s1 - (first - shift))) + (nd - 1) * dm * dm
     den = ss / (nd - 1)
     return (sp / nd) / den if den > 0 else math.nan
-
-
-def r1_shifted(sums: np.ndarray, nd: int, shift: float) -> float:
-    """Stable32's lag-1 ACF of one level of ``nd`` points from its shifted sums (sum,
-    sum of squares, lag-1 products, first value, last value; see the module docstring);
-    NaN with fewer than 2 points or a zero variance."""
-    s1, s2, p, first, last = (float(v) for v in sums)
-    return float(_r1(s1, s2, p, first, last, int(nd), float(shift)))
 
 
 @kernel
@@ -433,8 +430,7 @@ def _decide(sums, nz, shifts, dmax, r1_out, d_out, status):  # pragma: no cover 
         for d in range(top + 1):
             s = sums[k, d]
             r = _r1(s[0], s[1], s[2], s[3], s[4], nz[k] - d, shifts[k, d])
-            delta = r / (1.0 + r) if r != -1.0 else -math.inf
-            if delta < 0.25 or d >= dmax:
+            if _delta(r) < 0.25 or d >= dmax:
                 dd = d
                 break
             if d == top and ok:

@@ -29,7 +29,7 @@ import numpy as np
 from numba import prange
 
 from qsense._numba import PARALLEL_FROM, kernel, launch
-from qsense.stability._kernels_acf import acf_decide, acf_sums
+from qsense.stability._kernels_acf import _delta, acf_decide, acf_sums
 
 __all__ = ["acf_alphas", "b1_ratio", "b1_ratios", "basic_sum", "rn_ratio", "rn_ratios"]
 
@@ -180,11 +180,6 @@ def _diff_into(src, dst, n):  # pragma: no cover - numba
     b = src[: n - 1]
     for i in range(n - 1):
         dst[i] = a[i] - b[i]
-
-
-@kernel
-def _delta(r1):  # pragma: no cover - numba
-    return r1 / (1.0 + r1) if r1 != -1.0 else -math.inf
 
 
 @kernel

@@ -60,7 +60,7 @@ import numpy as np
 from qsense._lazy import lazy_series
 from qsense.stability import _stream_run
 from qsense.stability._kernels import _decimated_sum
-from qsense.stability._kernels_acf import SHIFT_POINTS, acf_block_sums, r1_shifted, shifts_of
+from qsense.stability._kernels_acf import SHIFT_POINTS, acf_block_sums, acf_decide, shifts_of
 from qsense.stability._kernels_noise import acf_alphas, b1_ratios
 from qsense.stability._registry import SPECS, Spec
 from qsense.stability._stream_gaps import (
@@ -378,7 +378,8 @@ def _shifts(x: Any, n: int, ms: list[int], base: int, dmax: int) -> Flow:
 
 
 def _acf_decision(r: list[float], dmax: int) -> tuple[float, int]:
-    """(r1, d) of the RG04 loop: difference while delta = r1 / (1 + r1) >= 0.25."""
+    """(r1, d) of the RG04 loop: difference while delta = r1 / (1 + r1) >= 0.25 (the
+    levels' r1 of a record with gaps; gap-free sums: :func:`._kernels_acf.acf_decide`)."""
     for d in range(dmax + 1):
         delta = r[d] / (1.0 + r[d]) if r[d] != -1.0 else -np.inf
         if delta < 0.25 or d >= dmax:
@@ -533,12 +534,13 @@ def _alphas(spec, rec, m, data_type, decimated, acf_sums, shifts, oadev_sums) ->
             r, dd = acf_alphas(decimated[g], np.ones(1, dtype=np.int64), bool(base), dmax)
             r1[k], d[k] = r[0], dd[0]
         else:
-            nz = (n_ph - 1) // g + 1 - base
             if acf_sums[g].shape[1] == 7:  # gaps (._stream_gaps)
                 rs = [r1_nan(acf_sums[g][q]) for q in range(dmax + 1)]
-            else:
-                rs = [r1_shifted(acf_sums[g][q], nz - q, shifts[g][q]) for q in range(dmax + 1)]
-            r1[k], d[k] = _acf_decision(rs, dmax)
+                r1[k], d[k] = _acf_decision(rs, dmax)
+            else:  # every level summed: decided as in memory
+                nz = np.array([(n_ph - 1) // g + 1 - base])
+                r, dd, _ = acf_decide(acf_sums[g][None], nz, np.asarray(shifts[g])[None], dmax)
+                r1[k], d[k] = r[0], dd[0]
     if acf.any():
         out[acf] = _exponents_of(r1[acf], d[acf], data_type)[1]
     kept = ~acf & (m > last)

@@ -242,16 +242,23 @@ def test_result_does_not_depend_on_threads():
     np.testing.assert_array_equal(a, b)
 
 
-def test_r1_shifted_edge_cases():
+def _r1_of(sums: np.ndarray, nd: int, shift: float) -> float:
+    """r1 of one level from its shifted sums, by acf_decide with no difference allowed."""
+    r1, d, _ = K.acf_decide(np.asarray(sums)[None, None], np.array([nd]), np.array([[shift]]), 0)
+    assert d[0] == 0
+    return float(r1[0])
+
+
+def test_r1_from_shifted_sums_edge_cases():
     """r1 from shifted sums: the textbook value, NaN with fewer than 2 points or no
     variance."""
     z = np.array([1.0, -1.0, 1.0, -1.0])
     sh = z[0]
     v = z - sh
     sums = np.array([v.sum(), (v * v).sum(), (v[:-1] * v[1:]).sum(), z[0], z[-1]])
-    assert K.r1_shifted(sums, 4, sh) == pytest.approx(lag1_acf(z), abs=1e-15)
-    assert math.isnan(K.r1_shifted(sums, 1, sh))
-    assert math.isnan(K.r1_shifted(np.array([0.0, 0.0, 0.0, 2.0, 2.0]), 5, 2.0))
+    assert _r1_of(sums, 4, sh) == pytest.approx(lag1_acf(z), abs=1e-15)
+    assert math.isnan(_r1_of(sums, 1, sh))
+    assert math.isnan(_r1_of(np.array([0.0, 0.0, 0.0, 2.0, 2.0]), 5, 2.0))
 
 
 def test_acf_block_sums_of_a_strided_block_equal_numpy_diff_levels():
