@@ -45,11 +45,6 @@ def all_finite(x: np.ndarray) -> bool:
     return _sum_times_zero(np.ascontiguousarray(x, dtype=np.float64)) == 0.0
 
 
-#: Points per tile of :func:`._kernels_stream_gaps._acf_nan` (its levels stay in the L1
-#: cache).
-_TILE = 1024
-
-
 @kernel(nogil=True)
 def _lag2(p0, p1, p2):  # pragma: no cover - numba
     s = 0.0

@@ -28,7 +28,6 @@ from __future__ import annotations
 import numpy as np
 
 from qsense._numba import kernel
-from qsense.stability._kernels_stream import _TILE
 
 __all__ = [
     "acf_levels_nan",
@@ -40,6 +39,9 @@ __all__ = [
     "prefix_chunk_nan",
     "short_ranges_nan",
 ]
+
+#: Points per tile of :func:`_acf_nan` (its levels stay in the L1 cache).
+_TILE = 1024
 
 
 @kernel(nogil=True)

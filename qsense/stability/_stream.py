@@ -79,6 +79,7 @@ from qsense.stability._stream_long import (
     long_sums,
     long_tasks,
     prefix_sums,
+    reflected,
 )
 from qsense.stability._stream_mtie import mtie_flow
 from qsense.stability._stream_run import Flow, OnBlocks, drive
@@ -329,9 +330,7 @@ def _stat_tasks(
         e = int(min(ms.max(), n - 2))
         if rec.check:  # the reflected ends are not checked again
             x = x.map_blocks(_checked, dtype=np.float64)
-        head = 2.0 * x[..., :1] - x[..., e:0:-1]  # rows of frequency gaps: span alike
-        tail = 2.0 * x[..., n - 1 : n] - x[..., n - 2 : n - 2 - e : -1] if e else x[..., :0]
-        src = da.concatenate([head, x, tail], axis=-1) if e else x
+        src = reflected(x, e, x[..., :1], x[..., n - 1 : n]) if e else x
         lo = np.where(ms <= e, e + 1 - ms, 0)
         hi = np.where(ms <= e, e + 1 - ms + n - 2, 0)
         check = False

@@ -40,7 +40,14 @@ from qsense.stability._stream_gaps import lag_terms
 from qsense.stability._stream_run import OnBlocks
 from qsense.stability._stream_window import Window, block_bounds, segments
 
-__all__ = ["LONG_KINDS", "long_sums", "long_tasks", "prefix_carries", "prefix_sums"]
+__all__ = [
+    "LONG_KINDS",
+    "long_sums",
+    "long_tasks",
+    "prefix_carries",
+    "prefix_sums",
+    "reflected",
+]
 
 #: Block kinds of :mod:`._stream` with long-tau reads, and their reads per term.
 LONG_KINDS = {"diff2": 3, "diff3": 4, "totdev": 3, "mdev": 4}
@@ -57,10 +64,11 @@ def _ends(rec: Any) -> Generator[Any, Any, tuple[float, float]]:
     return float(x0), float(xl)
 
 
-def _reflected(rec: Any, e: int, x0: float, xl: float) -> Any:
-    """The record reflected by ``e`` points at each end (as ``_stream._stat_tasks``;
-    rows of frequency gaps alike, along the last axis)."""
-    n, x = rec.n_phase, rec.x
+def reflected(x: Any, e: int, x0: Any, xl: Any) -> Any:
+    """The phase ``x`` (dask, time last; rows of frequency gaps alike) reflected by
+    ``e >= 1`` points at each end about its first and last points ``x0``, ``xl``
+    (values, or ``x``'s own first and last columns), as SP 1065 eq. 25 extends it."""
+    n = x.shape[-1]
     head = 2.0 * x0 - x[..., e:0:-1]
     tail = 2.0 * xl - x[..., n - 2 : n - 2 - e : -1]
     return da.concatenate([head, x, tail], axis=-1)
@@ -126,7 +134,7 @@ def long_tasks(
         x0, xl = yield from _ends(rec)
         lo = np.where(use, e + 1 - m_arr, 0)
         hi = np.where(use, e + 1 - m_arr + n - 2, 0)
-        source = _reflected(rec, e, x0, xl)
+        source = reflected(rec.x, e, x0, xl)
     elif kind == "mdev":
         x0, carries = prefix
         lo, hi = np.zeros(m_arr.size, np.int64), np.maximum(n - 3 * m_arr + 1, 0)

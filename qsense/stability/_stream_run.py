@@ -127,7 +127,7 @@ def _batches(jobs: list[tuple[int, int, Any]]) -> list[list[tuple[int, int, Any]
     size = 0
     for job in jobs:
         t = job[2]
-        pairs = list(zip(t.keys(), t.nbytes, strict=True)) if isinstance(t, OnBlocks) else []
+        pairs = t.sizes() if isinstance(t, OnBlocks) else []
         add = sum(s for k, s in dict(pairs).items() if k not in seen)
         if cur and add and size + add > BATCH_BYTES:
             out.append(cur)
@@ -200,7 +200,7 @@ def staged(groups: list[list[tuple[int, Any]]]) -> list[list[Any]]:
     sizes: dict[Any, int] = {}
     for i, jobs in enumerate(batches):
         for _, _, t in jobs:
-            for k, size in zip(t.keys(), t.nbytes, strict=True) if isinstance(t, OnBlocks) else ():
+            for k, size in t.sizes() if isinstance(t, OnBlocks) else ():
                 if not uses.setdefault(k, [i])[-1] == i:
                     uses[k].append(i)
                 sizes[k] = size
@@ -259,22 +259,17 @@ def drive(flows: list[Flow]) -> list[Any]:
     out: list[Any] = [None] * len(flows)
     answers: dict[int, Any] = dict.fromkeys(range(len(flows)))
     with small_pages():  # the chunks read: see qsense._lazy.small_pages
-        _run(flows, answers, out)
+        while answers:
+            asks: dict[int, list] = {}
+            for i, answer in answers.items():
+                try:
+                    asks[i] = flows[i].send(answer)
+                except StopIteration as stop:
+                    out[i] = stop.value
+            groups = [g for ask in asks.values() for g in ask]
+            done = staged(groups) if groups else []
+            answers, k = {}, 0
+            for i, ask in asks.items():
+                answers[i] = done[k : k + len(ask)]
+                k += len(ask)
     return out
-
-
-def _run(flows: list[Flow], answers: dict[int, Any], out: list[Any]) -> None:
-    """The rounds of :func:`drive` (results into ``out``)."""
-    while answers:
-        asks: dict[int, list] = {}
-        for i, answer in answers.items():
-            try:
-                asks[i] = flows[i].send(answer)
-            except StopIteration as stop:
-                out[i] = stop.value
-        groups = [g for ask in asks.values() for g in ask]
-        done = staged(groups) if groups else []
-        answers, k = {}, 0
-        for i, ask in asks.items():
-            answers[i] = done[k : k + len(ask)]
-            k += len(ask)
