@@ -113,8 +113,9 @@ def analyse(
         every statistic must have that many taus). None (default) identifies it.
     progress : bool or None
         For a dask-backed record: show a tqdm progress bar on standard error, one
-        step per stage of the record streamed (each pass over the record adds its
-        stages to the total, so the total grows as the passes are planned). None:
+        step per dask computation of the record streamed (a stage, or a batch of a
+        large stage; each pass over the record adds its computations to the total, so
+        the total grows as the passes are planned). None:
         when standard error is a terminal. Default False. Ignored for in-memory data.
 
     Returns
