@@ -142,20 +142,17 @@ def _sum_pair(row, cnt0, cnt1, pairs1, sh0, sh1, out):  # pragma: no cover - num
         b1 += w
         b2 += w * w
         bp += w * ((v2 - v1) - sh1)
-    for i in range(pairs1, cnt1):
+    for i in range(pairs1, cnt0):  # the last few points: no level-1 pair left
         v0 = row[i]
-        v1 = row[i + 1]
         u = v0 - sh0
         a1 += u
         a2 += u * u
-        ap += u * (v1 - sh0)
-        w = (v1 - v0) - sh1
-        b1 += w
-        b2 += w * w
-    for i in range(cnt1, cnt0):
-        u = row[i] - sh0
-        a1 += u
-        a2 += u * u
+        if i < cnt1:  # a level-0 pair and a level-1 point
+            v1 = row[i + 1]
+            ap += u * (v1 - sh0)
+            w = (v1 - v0) - sh1
+            b1 += w
+            b2 += w * w
     out[0, 0] += a1
     out[0, 1] += a2
     out[0, 2] += ap
