@@ -398,6 +398,14 @@ def _delta(r1):  # pragma: no cover - numba
 
 
 @kernel
+def rg04_stops(r1, d, dmax):  # pragma: no cover - numba
+    """Whether the RG04 loop stops at level ``d`` (``d`` differences taken) whose lag-1
+    ACF is ``r1``: delta = r1 / (1 + r1) < 0.25 (no further difference whitens it), or
+    ``d`` reached ``dmax``. The one rule of the in-memory, gathered and streamed paths."""
+    return _delta(r1) < 0.25 or d >= dmax
+
+
+@kernel
 def _r1(s1, s2, p, first, last, nd, shift):  # pragma: no cover - numba
     """Stable32's lag-1 ACF of one level of ``nd`` points from its shifted sums."""
     if nd < 2:
@@ -427,7 +435,7 @@ def _decide(sums, nz, shifts, dmax, r1_out, d_out, status):  # pragma: no cover 
         for d in range(top + 1):
             s = sums[k, d]
             r = _r1(s[0], s[1], s[2], s[3], s[4], nz[k] - d, shifts[k, d])
-            if _delta(r) < 0.25 or d >= dmax:
+            if rg04_stops(r, d, dmax):
                 dd = d
                 break
             if d == top and ok:

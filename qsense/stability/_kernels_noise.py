@@ -29,7 +29,7 @@ import numpy as np
 from numba import prange
 
 from qsense._numba import PARALLEL_FROM, kernel, launch
-from qsense.stability._kernels_acf import _delta, acf_decide, acf_sums
+from qsense.stability._kernels_acf import acf_decide, acf_sums, rg04_stops
 
 __all__ = ["acf_alphas", "b1_ratio", "b1_ratios", "basic_sum", "rn_ratio", "rn_ratios"]
 
@@ -188,10 +188,10 @@ def _acf_deeper(work, n, d, dmax):  # pragma: no cover - numba
     taken), two levels per :func:`_lag1`, further differences in place."""
     while True:
         r_a, r_b = _lag1(work, n)
-        if _delta(r_a) < 0.25 or d >= dmax:
+        if rg04_stops(r_a, d, dmax):
             return r_a, d
         d += 1
-        if _delta(r_b) < 0.25 or d >= dmax:
+        if rg04_stops(r_b, d, dmax):
             return r_b, d
         _diff_into(work, work, n)
         _diff_into(work, work, n - 1)

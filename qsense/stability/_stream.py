@@ -60,7 +60,13 @@ import numpy as np
 from qsense._lazy import lazy_series
 from qsense.stability import _stream_run
 from qsense.stability._kernels import _decimated_sum
-from qsense.stability._kernels_acf import SHIFT_POINTS, acf_block_sums, acf_decide, shifts_of
+from qsense.stability._kernels_acf import (
+    SHIFT_POINTS,
+    acf_block_sums,
+    acf_decide,
+    rg04_stops,
+    shifts_of,
+)
 from qsense.stability._kernels_noise import acf_alphas, b1_ratios
 from qsense.stability._registry import SPECS, Spec
 from qsense.stability._stream_gaps import (
@@ -377,13 +383,12 @@ def _shifts(x: Any, n: int, ms: list[int], base: int, dmax: int) -> Flow:
 
 
 def _acf_decision(r: list[float], dmax: int) -> tuple[float, int]:
-    """(r1, d) of the RG04 loop: difference while delta = r1 / (1 + r1) >= 0.25 (the
-    levels' r1 of a record with gaps; gap-free sums: :func:`._kernels_acf.acf_decide`)."""
-    for d in range(dmax + 1):
-        delta = r[d] / (1.0 + r[d]) if r[d] != -1.0 else -np.inf
-        if delta < 0.25 or d >= dmax:
-            return r[d], d
-    return r[dmax], dmax  # pragma: no cover - the loop returns at d = dmax
+    """(r1, d) of the RG04 loop (:func:`._kernels_acf.rg04_stops`) from the levels' r1
+    of a record with gaps (gap-free sums: :func:`._kernels_acf.acf_decide`)."""
+    d = 0
+    while not rg04_stops(r[d], d, dmax):
+        d += 1
+    return r[d], d
 
 
 # ---------------------------------------------------------------- the statistic
