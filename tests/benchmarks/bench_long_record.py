@@ -16,6 +16,7 @@ fresh interpreter so that its peak resident memory (VmHWM) is its own:
 * ``oadev``: ``qsense.stability.oadev`` (octave taus, with noise identification, EDF
   and confidence interval) of the record opened lazily: a dask array on the h5py
   dataset with the file's chunks, in a DataArray on ``time`` with its ``sample_rate``;
+  the bytes it reads are counted and reported as passes over the file;
 * the statistics named by ``--stats`` (any of :data:`STATS`, default oadev alone; oadev
   is always measured, as the reference), each the same default call
   (``S.mdev(lazy, taus="octave")``...) in its own fresh interpreter;
@@ -109,14 +110,32 @@ def write_record(path: Path, n: int, chunk: int, seed: int = 14) -> float:
     return time.perf_counter() - t0
 
 
-def _open_lazy(path: str):
+class _Counted:
+    """The h5py dataset ``dset`` as dask reads it, counting the bytes read (``nbytes``)."""
+
+    def __init__(self, dset) -> None:
+        import threading
+
+        self.dset, self.shape, self.dtype, self.ndim = dset, dset.shape, dset.dtype, dset.ndim
+        self.nbytes_read = 0
+        self._lock = threading.Lock()
+
+    def __getitem__(self, key):
+        out = self.dset[key]
+        with self._lock:
+            self.nbytes_read += out.nbytes
+        return out
+
+
+def _open_lazy(path: str, counted: _Counted | None = None):
+    """The record at ``path`` as a dask-backed DataArray on ``time`` with the file's
+    chunks (through ``counted``, a :class:`_Counted` of its dataset, if given)."""
     import dask.array as da
     import h5py
     import xarray as xr
 
-    f = h5py.File(path, "r")
-    dset = f["phase"]
-    data = da.from_array(dset, chunks=dset.chunks)
+    dset = counted.dset if counted is not None else h5py.File(path, "r")["phase"]
+    data = da.from_array(counted if counted is not None else dset, chunks=dset.chunks)
     return xr.DataArray(data, dims="time", attrs={"sample_rate": float(dset.attrs["sample_rate"])})
 
 
@@ -141,10 +160,13 @@ def _child(task: str, path: str) -> dict:
                 total += buf[0]
         out["seconds"], out["cpu_s"] = time.perf_counter() - t0, _cpu_s() - c0
     elif task in STATS:
+        import h5py
+
         import qsense.stability as S
 
         stat = getattr(S, task)
-        data = _open_lazy(path)
+        counted = _Counted(h5py.File(path, "r")["phase"])
+        data = _open_lazy(path, counted)
         t0 = time.perf_counter()  # compile (or load from numba's cache) the kernels first,
         stat(_open_lazy(_small_record(path)), taus="octave")  # on the same kind of blocks
         out["compile_s"] = time.perf_counter() - t0
@@ -152,9 +174,11 @@ def _child(task: str, path: str) -> dict:
         stat(data[: 1 << 23], taus="octave")
         out["warm_s"] = time.perf_counter() - t0
         _evict_if_cold(path)
+        counted.nbytes_read = 0
         t0, c0 = time.perf_counter(), _cpu_s()
         ds = stat(data, taus="octave")
         out["seconds"], out["cpu_s"] = time.perf_counter() - t0, _cpu_s() - c0
+        out["passes"] = counted.nbytes_read / (counted.dtype.itemsize * counted.shape[0])
         out["taus"] = int(ds.tau.size)
         out["dev_first"] = float(ds.dev.values[0])
         out["alpha"] = ds.alpha.values.tolist()
@@ -292,6 +316,7 @@ def main() -> None:
                         f"  CPU {r.get('cpu_s', float('nan')):7.2f} s"
                         f"  peak RSS {r['peak_rss_mb']:7.0f} MB"
                         + (f"  compile {r['compile_s']:.1f} s" if "compile_s" in r else "")
+                        + (f"  reads {r['passes']:.2f} x the file" if "passes" in r else "")
                         + (f"  ({r['taus']} taus, alpha {r['alpha']})" if "taus" in r else ""),
                         flush=True,
                     )
