@@ -86,14 +86,6 @@ def _two_sum(s, c, v):  # pragma: no cover - numba
     return t, c
 
 
-@kernel(nogil=True, fastmath=False)
-def _advance(x, shift, s, c, a, b):  # pragma: no cover - numba
-    """The compensated running sum ``(s, c)`` carried over ``x[a:b] - shift``."""
-    for i in range(a, b):
-        s, c = _two_sum(s, c, x[i] - shift)
-    return s, c
-
-
 @kernel(nogil=True, fastmath=False)  # reassociation would undo the two-sum
 def _prefix_chunk(x, shift, s, c, ch, cl):  # pragma: no cover - numba
     """Compensated running sums of ``x - shift`` from ``(s, c)``, equal bit for bit to
@@ -110,7 +102,11 @@ def _prefix_chunk(x, shift, s, c, ch, cl):  # pragma: no cover - numba
 @kernel(nogil=True, fastmath=False)
 def _block_sum(x, shift):  # pragma: no cover - numba
     """Compensated sum ``(high, low)`` of ``x - shift`` (the two-sum of :func:`_prefix_chunk`)."""
-    return _advance(x, shift, 0.0, 0.0, 0, x.size)
+    s = 0.0
+    c = 0.0
+    for i in range(x.size):
+        s, c = _two_sum(s, c, x[i] - shift)
+    return s, c
 
 
 def block_sum(x: np.ndarray, shift: float) -> tuple[float, float]:
@@ -189,12 +185,21 @@ def _mdev_direct(x0, x1, x2, x3, at, hs, cs, done, shift, size):  # pragma: no c
     after ``at[q]`` samples of the chunk ``xq``, then after each next sample; the read's
     running sum ``(hs[q], cs[q])`` (after ``done[q] <= at[q]`` samples) is carried to
     ``at[q]`` first and left after ``at[q] + size - 1`` (``done`` updated)."""
-    hs[0], cs[0] = _advance(x0, shift, hs[0], cs[0], done[0], at[0])
-    hs[1], cs[1] = _advance(x1, shift, hs[1], cs[1], done[1], at[1])
-    hs[2], cs[2] = _advance(x2, shift, hs[2], cs[2], done[2], at[2])
-    hs[3], cs[3] = _advance(x3, shift, hs[3], cs[3], done[3], at[3])
     h0, h1, h2, h3 = hs[0], hs[1], hs[2], hs[3]
     c0, c1, c2, c3 = cs[0], cs[1], cs[2], cs[3]
+    d0, d1, d2, d3 = done[0], done[1], done[2], done[3]
+    a0, a1, a2, a3 = at[0], at[1], at[2], at[3]
+    # the four skips side by side (independent chains: 12.5 against 28 ms one after the
+    # other for 6.7M samples)
+    for i in range(max(max(a0 - d0, a1 - d1), max(a2 - d2, a3 - d3))):
+        if d0 + i < a0:
+            h0, c0 = _two_sum(h0, c0, x0[d0 + i] - shift)
+        if d1 + i < a1:
+            h1, c1 = _two_sum(h1, c1, x1[d1 + i] - shift)
+        if d2 + i < a2:
+            h2, c2 = _two_sum(h2, c2, x2[d2 + i] - shift)
+        if d3 + i < a3:
+            h3, c3 = _two_sum(h3, c3, x3[d3 + i] - shift)
     p0, p1, p2, p3 = x0[at[0] :], x1[at[1] :], x2[at[2] :], x3[at[3] :]
     w = _w(h0, h1, h2, h3, c0, c1, c2, c3)
     s = 0.0
