@@ -207,19 +207,20 @@ def _direct_tasks(
             kept = [carries[k + j] for k, c in zip(first, counts, strict=True) for j in range(c)]
             blocks = [blk for r in runs for blk in r[1]]
             sizes = [size for r in runs for size in r[2]]
-            args = (i0, i1, m, shift, starts, counts, kept)
+            args = (i0, i1, m, shift, columns[0], starts, counts, kept)
             tasks.append((i0, OnBlocks(_direct_block, args, blocks, sizes)))
         out.append(tasks)
     return out
 
 
-def _direct_block(i0, i1, m, shift, starts, counts, carries, *blocks):
+def _direct_block(i0, i1, m, shift, lead, starts, counts, carries, *blocks):
     """Sum and count of the MDEV terms ``[i0, i1)`` at factor ``m`` from the phase's
     chunks: the read ``q`` from its run of ``counts[q]`` of ``blocks`` (from
     ``starts[q]``, their carries in ``carries``), the prefix sum ``C[g]`` from the
-    chunk holding sample ``g - 1`` (``C[0]``: the first chunk's, zero); segments cut
-    where a read enters the next chunk, their sums added in order, as
-    :func:`_lag_block` over :func:`prefix_sums`."""
+    chunk holding sample ``g - 1`` (``C[0]``: zero); segments cut where a read enters
+    the next chunk (and at ``lead``, the columns of the prefix sums' first chunk, which
+    ``C[0]`` leads), their sums added in order, as :func:`_lag_block` over
+    :func:`prefix_sums`."""
     windows, first, k = [], [], 0
     for start, c in zip(starts, counts, strict=True):
         windows.append(Window(blocks[k : k + c], start))
@@ -237,7 +238,7 @@ def _direct_block(i0, i1, m, shift, starts, counts, carries, *blocks):
                 cur[q], done[q] = kq, 0
                 hs[q], cs[q] = carries[first[q] + kq]
             at[q] = g - w.edges[kq]
-            end = min(end, w.edges[kq + 1] + 1 - q * m)
+            end = min(end, w.edges[kq + 1] + 1 - q * m, lead if g == 0 else i1)
             reads.append(w.blocks[kq])
         s += mdev_direct_sum(reads, at, hs, cs, done, shift, end - i)
         i = end

@@ -52,19 +52,24 @@ def _naive(x: np.ndarray, m: int) -> float:
 @settings(max_examples=30, deadline=None)
 @given(
     n=st.integers(12, 400),
-    sizes=st.lists(st.integers(1, 120), min_size=1, max_size=8),
+    sizes=st.lists(st.integers(0, 120), min_size=1, max_size=8),  # empty chunks too
     factors=st.lists(st.floats(0.0, 1.0), min_size=1, max_size=4),
     least=st.integers(1, 60),
     walk=st.booleans(),
+    spike=st.integers(-1, 399),
     seed=st.integers(0, 2**16),
 )
-def test_long_sums_equal_the_prefix_sums_path_exactly(n, sizes, factors, least, walk, seed):
+def test_long_sums_equal_the_prefix_sums_path_exactly(n, sizes, factors, least, walk, spike, seed):
     """The sums from the phase's chunks equal, bit for bit, those of the materialised
     prefix sums (the NaN-rule rows of a gap-free record: the same high and low rows,
-    read by _lag_block), with the same counts, and the naive sums to 1e-9."""
+    read by _lag_block), with the same counts, and the naive sums to 1e-9. A spike
+    makes a few terms dominate, so that a sum grouped otherwise (segments cut
+    elsewhere) would differ."""
     rng = np.random.default_rng(seed)
     y = rng.standard_normal(n) * 1e-9
     y = (np.cumsum(y) if walk else y) + 2.5e-3  # an offset: the shift x[0] matters
+    if spike < n:
+        y[spike] += 1e-3
     ms = sorted({max(1, int(f * (n // 3))) for f in factors})
     x = da.from_array(y, chunks=chunking(n, sizes))
     rec = LazyRecord(x=x, rate=1.0, n_in=n, check=False)
@@ -79,6 +84,21 @@ def test_long_sums_equal_the_prefix_sums_path_exactly(n, sizes, factors, least, 
         np.testing.assert_allclose(s, _naive(y, m), rtol=1e-9, atol=0)
     keys = {b.key for b in x.to_delayed().ravel()}
     assert all(set(t.keys()) <= keys for per_m in tasks for _, t in per_m)
+
+
+@pytest.mark.parametrize("chunks", [(0, 50, 150), (0, 0, 1, 199), (50, 0, 150), (200,)])
+def test_empty_chunks_and_a_dominant_first_term(chunks):
+    """Empty chunks (a leading one: the prefix sums' first chunk is C[0] alone, a
+    segment of its own) with W_0 dominating: still equal exactly to the old path."""
+    y = np.random.default_rng(5).standard_normal(200) * 1e-6
+    y[1] = 1e3
+    x = da.from_array(y, chunks=(chunks,))
+    rec = LazyRecord(x=x, rate=1.0, n_in=200, check=False)
+    shift, carries = _run(_stream_long.prefix_carries(x))
+    (s_new, n_new), _ = _long_sums(rec, [1, 30], 7, (shift, carries))
+    (s_old, n_old), _ = _long_sums(rec, [1, 30], 7, (shift, [(h, lo, 0.0) for h, lo in carries]))
+    np.testing.assert_array_equal(s_new, s_old)
+    np.testing.assert_array_equal(n_new, n_old)
 
 
 def test_gap_free_long_taus_never_build_prefix_sums():
