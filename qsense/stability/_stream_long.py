@@ -28,10 +28,13 @@ each read; each distinct offset beyond the windows of the short taus costs one m
 read of the record (and, for frequency input, one more integration).
 
 Measured (2e8-sample white-FM phase file, 2**22-sample chunks, 2 shared cores, load
-about 3.5; old: the lagged reads of the materialised prefix sums): MDEV 4.52 -> 3.00
-reads of the record, peak 1.65 -> 1.17 GB, CPU 20.5 -> 16.4 s; the long-tau kernel
-runs at about 7 ns a term (four two-sums and ``W_j``, compute-bound), against about
-22 ns a term for four prefix chunks recomputed and read.
+about 2, best of 2; old: the lagged reads of the materialised prefix sums): MDEV 4.52
+-> 3.00 reads of the record, peak 1.64 -> 1.16 GB, CPU 20.8 -> 16.8 s, wall 13.2 ->
+10.3 s (1e9 samples: 5.0 reads, against 7.7, peak 1.56 GB). The long-tau kernel runs
+at about 7 ns a term (four two-sums and ``W_j``, compute-bound), against about 22 ns a
+term for four prefix chunks recomputed and read; the short taus' walk reads the prefix
+sums of its blocks once for all its factors (about 2 ns a term and factor), which
+running sums per factor (7 ns) could not beat.
 """
 
 from __future__ import annotations
