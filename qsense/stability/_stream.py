@@ -25,10 +25,11 @@ How the record is read, all with dask (no scheduler of our own):
   read of the block for all of them, :mod:`._kernels_acf`);
 * long taus: ADEV and HDEV from the decimated phase ``x[::m]`` (exact: their terms read
   nothing else); OADEV, OHDEV, TOTDEV, MDEV and TDEV from lagged reads ``x[i]``,
-  ``x[i+m]``, ... (MDEV, TDEV: of the phase's compensated prefix sums, each chunk from
-  its carry; TOTDEV: of the reflected record), the lagged chunks read in the stage of
-  the term's first sample, so that no chunk is held while the scheduler waits for its
-  partner samples later (:mod:`._stream_long`);
+  ``x[i+m]``, ... (MDEV, TDEV: of the phase's compensated prefix sums, run from the
+  carries of the phase's own chunks inside each task, or, with gaps, each chunk of
+  them from its carry; TOTDEV: of the reflected record), the lagged chunks read in the
+  stage of the term's first sample, so that no chunk is held while the scheduler waits
+  for its partner samples later (:mod:`._stream_long`);
 * all of it in stages of :data:`._stream_run.STAGE_SAMPLES` positions, one
   ``dask.compute`` each (:func:`._stream_run.staged`), the partial sums added in a
   fixed order; several statistics of one record together (:func:`._stream_run.drive`).

@@ -11,16 +11,30 @@ stage that needs it:
 * OADEV, OHDEV: the record at offsets ``0, m, 2m`` (``3m``), the differences and their
   squares summed per block (:func:`._kernels_stream.lag_sum`);
 * TOTDEV: the same on the reflected record (SP 1065 eq. 25);
-* MDEV, TDEV: the compensated prefix sums ``C`` of ``x - x[0]``, each chunk from its
-  carry (:func:`prefix_carries`: one parallel pass of chunk sums), read at offsets
-  ``0, m, 2m, 3m``; ``W_j`` as in the in-memory kernel
-  (:func:`._kernels_stream.lag_mdev_sum`).
+* MDEV, TDEV: the compensated prefix sums ``C`` of ``x - x[0]`` at offsets ``0, m,
+  2m, 3m``. A gap-free record is read as it is (:func:`_direct_tasks`): per read, the
+  run of the record's chunks from the one holding sample ``i0 + q m - 1`` and their
+  carries (:func:`prefix_carries`: one parallel pass of chunk sums), the four running
+  sums and ``W_j`` in one kernel (:func:`._kernels_stream.mdev_direct_sum`), equal bit
+  for bit to the sums of the materialised prefix sums. Those (:func:`prefix_sums`, a
+  task per chunk from its carry, two rows per sample) are still read by the short
+  taus' windows and by the rows of records with gaps (NaN rule, span rule of
+  frequency gaps; :func:`._kernels_stream.lag_mdev_sum` and the gap kernels).
 
 A task receives, per read, the run of chunks that holds its samples, as they are, and
-sums over views of them (:func:`._stream_window.segments`): no copy. Memory: a task
-holds one block of each read; each distinct offset beyond the windows of the short
-taus costs one more read of the record (and, for frequency input, one more
-integration).
+sums over views of them (:func:`._stream_window.segments`; MDEV: the kernel per
+segment, its running sums carried across): no copy. Memory: a task holds one block of
+each read; each distinct offset beyond the windows of the short taus costs one more
+read of the record (and, for frequency input, one more integration).
+
+Measured (2e8-sample white-FM phase file, 2**22-sample chunks, 2 shared cores, load
+about 2, best of 2; old: the lagged reads of the materialised prefix sums): MDEV 4.52
+-> 3.00 reads of the record, peak 1.64 -> 1.16 GB, CPU 20.8 -> 16.8 s, wall 13.2 ->
+10.3 s (1e9 samples: 5.0 reads, against 7.7, peak 1.56 GB). The long-tau kernel runs
+at about 7 ns a term (four two-sums and ``W_j``, compute-bound), against about 22 ns a
+term for four prefix chunks recomputed and read; the short taus' walk reads the prefix
+sums of its blocks once for all its factors (about 2 ns a term and factor), which
+running sums per factor (7 ns) could not beat.
 """
 
 from __future__ import annotations
@@ -33,7 +47,12 @@ import dask
 import dask.array as da
 import numpy as np
 
-from qsense.stability._kernels_stream import add_compensated, block_sum, prefix_chunk
+from qsense.stability._kernels_stream import (
+    add_compensated,
+    block_sum,
+    mdev_direct_sum,
+    prefix_chunk,
+)
 from qsense.stability._kernels_stream_gaps import prefix_chunk_nan
 from qsense.stability._kernels_stream_span import prefix_chunk_span
 from qsense.stability._stream_gaps import lag_terms
@@ -99,7 +118,8 @@ def prefix_sums(x: Any, shift: float, carries: list[tuple]) -> Any:
     record, whose chunks ``x`` has): rows (high, low) of a gap-free record (carries
     (high, low)); with gaps, rows (high, low, bad) by the NaN rule (carries of three,
     :func:`._stream_gaps.prefix_carries`) or, for frequency gaps (``x`` rows (phase
-    filled, span), carries of four), the span rule."""
+    filled, span), carries of four), the span rule. Read by the short taus' windows
+    and by the long taus of records with gaps (gap-free long taus: :func:`_direct_tasks`)."""
     rows, chunk = {
         2: (2, prefix_chunk),
         3: (3, prefix_chunk_nan),
@@ -122,7 +142,8 @@ def long_tasks(
     """Per factor of ``ms``, one task per block of terms returning (sum, count) from the
     lagged reads of ``kind`` (see the module docstring), with its first term; blocks of
     at least ``least`` terms. MDEV, TDEV: ``prefix`` = (shift, carries) of
-    :func:`prefix_carries`. A generator as :func:`_ends`."""
+    :func:`prefix_carries` (carries of two, a gap-free record: :func:`_direct_tasks`).
+    A generator as :func:`_ends`."""
     n = rec.n_phase
     lags = LONG_KINDS[kind]
     m_arr = np.asarray(ms, dtype=np.int64)
@@ -138,6 +159,8 @@ def long_tasks(
     elif kind == "mdev":
         x0, carries = prefix
         lo, hi = np.zeros(m_arr.size, np.int64), np.maximum(n - 3 * m_arr + 1, 0)
+        if rec.x.ndim == 1 and len(carries[0]) == 2:  # gap-free: the phase itself
+            return _direct_tasks(rec.x, m_arr.tolist(), hi.tolist(), least, x0, carries)
         source = prefix_sums(rec.x, x0, carries)
     else:
         lo, hi = np.zeros(m_arr.size, np.int64), np.maximum(n - (lags - 1) * m_arr, 0)
@@ -162,6 +185,69 @@ def long_tasks(
     return out
 
 
+def _direct_tasks(
+    x: Any, ms: list[int], ends: list[int], least: int, shift: float, carries: list
+) -> list[list[tuple[int, Any]]]:
+    """:func:`long_tasks` of gap-free MDEV, TDEV from the phase ``x`` itself: per factor
+    ``m`` and block of terms ``[i0, i1)`` (the blocks of the prefix sums' chunks, as
+    :func:`prefix_sums` would have them; terms below ``ends``), the run of chunks of
+    ``x`` each read ``q`` needs (``C[i0 + q m]`` onward is summed from the start of
+    the chunk holding sample ``i0 + q m - 1``) and their carries."""
+    stream = _Stream(x)
+    columns = [int(c) for c in x.chunks[0]]
+    columns[0] += 1  # the prefix sums' C[0] leads the first chunk
+    out = []
+    for m, end in zip(ms, ends, strict=True):
+        tasks = []
+        for i0, b in block_bounds(columns, least):
+            i1 = min(b, end)
+            if i1 <= i0:
+                continue
+            runs = [stream.run(max(i0 + q * m - 1, 0), max(i1 + q * m - 1, 1)) for q in range(4)]
+            starts = [r[0] for r in runs]
+            counts = [len(r[1]) for r in runs]
+            first = [stream.locate(r[0]) for r in runs]
+            kept = [carries[k + j] for k, c in zip(first, counts, strict=True) for j in range(c)]
+            blocks = [blk for r in runs for blk in r[1]]
+            sizes = [size for r in runs for size in r[2]]
+            args = (i0, i1, m, shift, columns[0], starts, counts, kept)
+            tasks.append((i0, OnBlocks(_direct_block, args, blocks, sizes)))
+        out.append(tasks)
+    return out
+
+
+def _direct_block(i0, i1, m, shift, lead, starts, counts, carries, *blocks):
+    """Sum and count of the MDEV terms ``[i0, i1)`` at factor ``m`` from the phase's
+    chunks: the read ``q`` from its run of ``counts[q]`` of ``blocks`` (from
+    ``starts[q]``, their carries in ``carries``), the prefix sum ``C[g]`` from the
+    chunk holding sample ``g - 1`` (``C[0]``: zero); segments cut where a read enters
+    the next chunk (and at ``lead``, the columns of the prefix sums' first chunk, which
+    ``C[0]`` leads), their sums added in order, as :func:`_lag_block` over
+    :func:`prefix_sums`."""
+    windows, first, k = [], [], 0
+    for start, c in zip(starts, counts, strict=True):
+        windows.append(Window(blocks[k : k + c], start))
+        first.append(k)
+        k += c
+    at, done, cur = np.zeros(4, np.int64), np.zeros(4, np.int64), [-1] * 4
+    hs, cs = np.zeros(4), np.zeros(4)
+    s, i = 0.0, i0
+    while i < i1:
+        end, reads = i1, []
+        for q, w in enumerate(windows):
+            g = i + q * m
+            kq = w._locate(max(g - 1, 0))
+            if kq != cur[q]:  # a new chunk: its running sum from its carry
+                cur[q], done[q] = kq, 0
+                hs[q], cs[q] = carries[first[q] + kq]
+            at[q] = g - w.edges[kq]
+            end = min(end, w.edges[kq + 1] + 1 - q * m, lead if g == 0 else i1)
+            reads.append(w.blocks[kq])
+        s += mdev_direct_sum(reads, at, hs, cs, done, shift, end - i)
+        i = end
+    return s, i1 - i0
+
+
 class _Stream:
     """One lagged read: a dask array (time last), its delayed chunks and their starts."""
 
@@ -172,10 +258,14 @@ class _Stream:
         row = array.dtype.itemsize * (array.shape[0] if array.ndim == 2 else 1)
         self.sizes = [int(c) * row for c in array.chunks[-1]]
 
+    def locate(self, g: int) -> int:
+        """Index of the chunk holding sample ``g``."""
+        return bisect.bisect_right(self.starts, g) - 1
+
     def run(self, g0: int, g1: int) -> tuple[int, list[Any], list[int]]:
         """Start, delayed chunks and sizes (bytes) of the run of chunks holding samples
         ``[g0, g1)``."""
-        k0 = bisect.bisect_right(self.starts, g0) - 1
+        k0 = self.locate(g0)
         k1 = bisect.bisect_left(self.starts, g1)
         return self.starts[k0], self.chunks[k0:k1], self.sizes[k0:k1]
 
