@@ -101,12 +101,19 @@ def _prefix_chunk(x, shift, s, c, ch, cl):  # pragma: no cover - numba
 
 @kernel(nogil=True, fastmath=False)
 def _block_sum(x, shift):  # pragma: no cover - numba
-    """Compensated sum ``(high, low)`` of ``x - shift`` (the two-sum of :func:`_prefix_chunk`)."""
-    s = 0.0
-    c = 0.0
-    for i in range(x.size):
-        s, c = _two_sum(s, c, x[i] - shift)
-    return s, c
+    """Compensated sum ``(high, low)`` of ``x - shift`` (the two-sum of
+    :func:`_prefix_chunk`), its two halves summed side by side and added at the end as
+    compensated sums: a chunk's carry needs its sum, not the running sums, so the order
+    is free (2**22 samples, one thread: 2.1-2.6 ns a sample against 3.9-4.2 for one
+    chain; four interleaved lanes measured no faster than one chain)."""
+    h = x.size // 2
+    s0 = s1 = c0 = c1 = 0.0
+    for i in range(h):
+        s0, c0 = _two_sum(s0, c0, x[i] - shift)
+        s1, c1 = _two_sum(s1, c1, x[h + i] - shift)
+    if x.size % 2:
+        s1, c1 = _two_sum(s1, c1, x[x.size - 1] - shift)
+    return _two_sum(s0, c0 + c1, s1)
 
 
 def block_sum(x: np.ndarray, shift: float) -> tuple[float, float]:

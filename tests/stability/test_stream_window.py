@@ -146,6 +146,27 @@ def test_prefix_chunks_equal_the_in_memory_prefix_bit_for_bit():
     assert abs((np.longdouble(t) + np.longdouble(lo2)) - exact) <= 1e-15 * abs(exact)
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(0, 2000),
+    offset=st.sampled_from([0.0, 3.0, 1e6, -7e9]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_block_sum_is_the_exact_sum_to_second_order(n, offset, seed):
+    """The compensated chunk sum (two halves side by side, odd sizes included): high +
+    low is the exact rational sum of the float64 differences ``v = x - shift`` (each
+    rounded, as in :func:`K.prefix_chunk`) within the second-order bound n^2 eps^2
+    sum|v| (a plain float sum is off by about n eps sum|v|)."""
+    from fractions import Fraction
+
+    x = offset + np.cumsum(np.random.default_rng(seed).standard_normal(n))
+    hi, lo = K.block_sum(x, 3.0)
+    v = [Fraction(float(a) - 3.0) for a in x]
+    exact = sum(v, Fraction(0))
+    bound = 2.0 * n * n * np.finfo(float).eps ** 2 * float(sum(abs(a) for a in v))
+    assert abs(float(Fraction(hi) + Fraction(lo) - exact)) <= bound
+
+
 def test_drive_runs_flows_side_by_side_sharing_each_round():
     """Two flows of different lengths: each round computes what all of them ask for in
     one staged call; each gets its own results; their return values come back."""
