@@ -11,7 +11,9 @@ untouched. dask is imported only when a dask array is actually handled.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import numbers
+import os
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -25,11 +27,11 @@ from qsense.signal import GRID_RTOL, rate_from_time, time_grid
 
 __all__ = [
     "MIN_CHUNK",
+    "chunk_allocations",
     "finite_check",
     "is_lazy",
     "lazy_series",
     "merge_chunks",
-    "small_pages",
     "time_coords",
 ]
 
@@ -192,43 +194,89 @@ def finite_check(block: np.ndarray, name: str = "data") -> np.ndarray:
 
 
 #: Streamed computations running in this process, and numpy's huge-page advice before
-#: the first of them (:func:`small_pages`).
-_PAGES = {"depth": 0, "before": True}
-_PAGES_LOCK = threading.Lock()
+#: the first of them (:func:`chunk_allocations`).
+_DEPTH = {"depth": 0, "before": True}
+_DEPTH_LOCK = threading.Lock()
+
+#: glibc's ``mallopt`` parameters (malloc.h) and the values :func:`chunk_allocations`
+#: leaves after its last block: glibc's default mmap count, and the mmap and trim
+#: thresholds that its dynamic threshold reaches once a 32 MiB array has been freed
+#: (any ``mallopt`` call turns that adjustment off for good).
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_MMAP_MAX = -1, -3, -4
+_AFTER = {_M_MMAP_MAX: 65536, _M_MMAP_THRESHOLD: 1 << 25, _M_TRIM_THRESHOLD: 1 << 26}
+
+#: Environment variables by which a user sets glibc's malloc: then it is left alone.
+_MALLOC_ENV = ("MALLOC_MMAP_MAX_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
+
+
+def _glibc() -> Any:
+    """The process's glibc (``mallopt``, ``malloc_trim`` typed), or None: another C
+    library, or a user who set malloc's parameters in the environment."""
+    if any(v in os.environ for v in _MALLOC_ENV) or "glibc.malloc" in os.environ.get(
+        "GLIBC_TUNABLES", ""
+    ):
+        return None
+    try:
+        libc = ctypes.CDLL(None)
+        libc.gnu_get_libc_version  # noqa: B018 - glibc only
+        mallopt, trim = libc.mallopt, libc.malloc_trim
+    except (OSError, AttributeError, TypeError):  # pragma: no cover - not glibc
+        return None
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return libc
 
 
 @contextlib.contextmanager
-def small_pages() -> Iterator[None]:
-    """Within the block, numpy does not advise the kernel to back new arrays with
-    transparent huge pages (restored after the last of nested or concurrent blocks).
+def chunk_allocations() -> Iterator[None]:
+    """Within the block, the fresh array of every chunk a streamed computation reads
+    (h5py, zarr, each freed a few tasks later) reuses memory already faulted in: numpy
+    does not advise transparent huge pages, and glibc serves large blocks from its heap
+    instead of a new ``mmap`` each. Restored after the last of nested or concurrent
+    blocks, when glibc also returns the freed memory to the system (``malloc_trim``).
 
-    A streamed computation allocates a fresh array for every chunk it reads (h5py,
-    zarr) and frees it a few tasks later. With the advice, and the kernel's
-    ``transparent_hugepage/defrag`` set to ``madvise`` (a common default), each of those
-    allocations faults in huge pages by synchronous compaction: on the 2-core test
-    machine the chunk reads of a streamed OADEV of 2e8 samples (1.6 GB, 4M-sample
-    chunks) took 3.85 s of CPU with the advice and 1.17 s without, and the whole
-    OADEV 9.2-10.1 s of CPU against 7.0-7.2 s. numpy reads the setting at each
-    allocation (``numpy._core.multiarray._set_madvise_hugepage``, the switch numpy
-    documents for kernels where the advice is slow); where it is missing nothing
-    changes. The setting is process-wide: other threads' allocations inside the block
-    go without the advice too, which changes their speed, never their values. The dask
-    Welch PSD keeps the advice: its FFT temporaries gained from it (2e8 samples, same
-    run: 9.4-10.0 s with it, 10.2-11.3 s without).
+    Two costs of a fresh mapping per chunk, measured on the 2-core test machine:
+
+    * with numpy's huge-page advice, and the kernel's ``transparent_hugepage/defrag``
+      set to ``madvise`` (a common default), each allocation faults in huge pages by
+      synchronous compaction: the chunk reads of a streamed OADEV of 2e8 samples (1.6
+      GB, 4M-sample chunks) took 3.85 s of CPU with the advice and 1.17 s without, the
+      whole OADEV 9.2-10.1 s of CPU against 7.0-7.2 s. numpy reads the setting at each
+      allocation (``numpy._core.multiarray._set_madvise_hugepage``, the switch numpy
+      documents for kernels where the advice is slow);
+    * a 32 MiB chunk is above glibc's largest mmap threshold, so each one is a new
+      mapping whose 8192 pages fault in again: streamed OADEV of 1e9 samples (1.73
+      reads of the file, 416 chunks) took 24.6-25.4 s of CPU, and 21.3-22.1 s with
+      ``M_MMAP_MAX`` 0 (peak resident memory 1.50 against 1.56 GB).
+
+    Both settings are process-wide: other threads' allocations inside the block follow
+    them too, which changes their speed, never their values. After the last block
+    glibc keeps the thresholds :data:`_AFTER` (its own dynamic ones stop adapting once
+    ``mallopt`` was called). Where numpy lacks the switch, or the C library is not
+    glibc, or the user set malloc's parameters in the environment (``MALLOC_*_``,
+    ``GLIBC_TUNABLES``), that part is left alone. The dask Welch PSD keeps numpy's
+    advice: its FFT temporaries gained from it (2e8 samples, same run: 9.4-10.0 s with
+    it, 10.2-11.3 s without).
     """
     core = getattr(np, "_core", None) or np.core
     switch = getattr(core.multiarray, "_set_madvise_hugepage", None)
-    if switch is None:  # pragma: no cover - numpy without the switch
-        yield
-        return
-    with _PAGES_LOCK:
-        if _PAGES["depth"] == 0:
-            _PAGES["before"] = bool(switch(False))
-        _PAGES["depth"] += 1
+    libc = _glibc()
+    with _DEPTH_LOCK:
+        if _DEPTH["depth"] == 0:
+            _DEPTH["before"] = bool(switch(False)) if switch is not None else True
+            if libc is not None:
+                libc.mallopt(_M_MMAP_MAX, 0)
+                libc.mallopt(_M_TRIM_THRESHOLD, 2**31 - 1)
+        _DEPTH["depth"] += 1
     try:
         yield
     finally:
-        with _PAGES_LOCK:
-            _PAGES["depth"] -= 1
-            if _PAGES["depth"] == 0:
-                switch(_PAGES["before"])
+        with _DEPTH_LOCK:
+            _DEPTH["depth"] -= 1
+            if _DEPTH["depth"] == 0:
+                if switch is not None:
+                    switch(_DEPTH["before"])
+                if libc is not None:
+                    for param, value in _AFTER.items():
+                        libc.mallopt(param, value)
+                    libc.malloc_trim(0)

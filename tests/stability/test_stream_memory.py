@@ -168,11 +168,11 @@ def test_any_batch_and_hold_budget_gives_the_in_memory_result(
 
 def test_streaming_turns_off_numpy_huge_page_advice_and_restores_it():
     """While a streamed statistic runs, numpy's huge-page advice is off (the chunk reads'
-    page faults, qsense._lazy.small_pages); after it, the caller's setting is back, also
+    page faults, qsense._lazy.chunk_allocations); after it, the caller's setting is back, also
     after nested blocks and after an error inside one."""
     from numpy._core.multiarray import _set_madvise_hugepage as switch
 
-    from qsense._lazy import small_pages
+    from qsense._lazy import chunk_allocations
 
     seen = []
 
@@ -190,17 +190,58 @@ def test_streaming_turns_off_numpy_huge_page_advice_and_restores_it():
         assert seen == [False]
         assert switch(True) is True  # restored to the caller's True
         switch(False)
-        with small_pages():
-            with small_pages():
+        with chunk_allocations():
+            with chunk_allocations():
                 assert switch(False) is False
             assert switch(False) is False
         assert switch(False) is False  # the caller's False kept
         switch(True)
-        with pytest.raises(RuntimeError), small_pages():
+        with pytest.raises(RuntimeError), chunk_allocations():
             raise RuntimeError("inside")
         assert switch(True) is True
     finally:
         switch(before)
+
+
+def test_streaming_serves_large_chunks_from_the_heap_and_then_maps_them_again():
+    """Inside a streamed computation a 40 MB array (above glibc's largest mmap
+    threshold) is taken from the heap, not a fresh mapping; after it, such an array is
+    mapped again, and the freed heap is returned (glibc only: mallinfo2's count of
+    mapped blocks)."""
+    import ctypes
+
+    from qsense import _lazy
+
+    libc = _lazy._glibc()
+    if libc is None or not hasattr(libc, "mallinfo2"):
+        pytest.skip("glibc >= 2.33 needed (mallinfo2), without MALLOC_* settings")
+
+    class Info(ctypes.Structure):
+        _fields_ = [(f, ctypes.c_size_t) for f in "arena ordblks smblks hblks hblkhd".split()]
+        _fields_ += [(f, ctypes.c_size_t) for f in "usmblks fsmblks uordblks fordblks".split()]
+        _fields_ += [("keepcost", ctypes.c_size_t)]
+
+    libc.mallinfo2.restype = Info
+
+    def mapped_by(size):
+        before = libc.mallinfo2().hblks
+        a = np.ones(size // 8)
+        grew = libc.mallinfo2().hblks - before
+        del a
+        return grew
+
+    size = 40 << 20
+    inside = []
+    x = np.arange(4000.0)
+    task = _stream_run.OnBlocks(
+        lambda *b: inside.append(mapped_by(size)),
+        (),
+        [da.from_array(x, chunks=4000).to_delayed().ravel()[0]],
+        [32000],
+    )
+    _stream_run.drive([_one_group(task)])
+    assert inside == [0]  # from the heap
+    assert mapped_by(size) == 1  # mapped again after the block
 
 
 def _one_group(task):
