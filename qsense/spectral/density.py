@@ -42,6 +42,7 @@ from fractions import Fraction
 from typing import Any, Literal
 
 import numpy as np
+import scipy.fft
 import scipy.signal
 import scipy.stats
 import xarray as xr
@@ -51,6 +52,7 @@ from qsense._validate import confidence, positive_int, warn
 from qsense.signal import as_series
 from qsense.spectral import _dask
 from qsense.spectral._units import scale_units
+from qsense.spectral._welch import finite_runs, periodogram_sum, to_density
 
 __all__ = [
     "asd",
@@ -241,12 +243,6 @@ def equivalent_dof(starts: Any, taps: Any, n_bins: int = 1) -> float:
     return 2.0 * (n_seg * n_bins) ** 2 / total
 
 
-def _finite_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Start and stop indices of the runs of True in ``mask``."""
-    edges = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
-    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-
-
 def _window_spec(window: Any) -> Any:
     """Window as given to scipy; a tuple stored in attrs as its repr is read back."""
     if isinstance(window, str) and window.startswith("("):
@@ -320,6 +316,18 @@ def _layout(
     return nperseg, taps, noverlap, nperseg - noverlap
 
 
+def _gapfree_layout(
+    size: int, window: Any, nperseg: int | None, overlap: float, label: str
+) -> tuple[int, np.ndarray, int, int] | None:
+    """:func:`_layout` of a gap-free record of ``size`` samples, None where it raises."""
+    try:
+        return _layout(
+            np.zeros(1, np.int64), np.full(1, size), size, window, nperseg, overlap, label
+        )
+    except (ValueError, TypeError):  # raised again, in order, once the runs are known
+        return None
+
+
 def _welch(
     x: Any,
     y: np.ndarray | None,
@@ -332,16 +340,21 @@ def _welch(
 ) -> _Welch:
     """Welch average over the gap-free runs of ``x`` (and ``y``); ``label`` names them.
 
-    ``x`` may be a dask array (``y`` None): runs and segment sums are then computed
-    chunk by chunk by :mod:`qsense.spectral._dask`.
+    One channel goes through the batched kernel :func:`._welch.periodogram_sum` (equal
+    to :func:`scipy.signal.welch` to rounding), two through :func:`scipy.signal.welch`
+    and :func:`scipy.signal.csd`. ``x`` may be a dask array (``y`` None): runs and
+    segment sums are then computed chunk by chunk by :mod:`qsense.spectral._dask`, in
+    one pass over a gap-free record (two with NaN gaps).
     """
     lazy = y is None and is_lazy(x)
-    if lazy:
-        run_a, run_b = _dask.finite_runs(x, label)
-    else:
-        finite = np.isfinite(x) if y is None else np.isfinite(x) & np.isfinite(y)
-        run_a, run_b = _finite_runs(finite)
     size = int(x.shape[0])
+    total = None
+    if lazy:
+        guess = _gapfree_layout(size, window, nperseg, overlap, label)
+        gapfree = None if guess is None else (guess[3], guess[1], detrend)
+        run_a, run_b, total = _dask.scan(x, label, gapfree)
+    else:
+        run_a, run_b = finite_runs(x, y)
     nperseg, taps, noverlap, step = _layout(run_a, run_b, size, window, nperseg, overlap, label)
     kw = dict(fs=rate, window=taps, nperseg=nperseg, noverlap=noverlap, detrend=detrend)
     acc: dict[str, Any] = {}
@@ -353,17 +366,26 @@ def _welch(
         starts.append(a + step * np.arange(k))
         if lazy:
             continue
-        freq, pxx = scipy.signal.welch(x[a:b], **kw)
-        parts = {"pxx": pxx}
-        if y is not None:
-            parts["pyy"] = scipy.signal.welch(y[a:b], **kw)[1]
-            parts["pxy"] = scipy.signal.csd(x[a:b], y[a:b], **kw)[1]
+        if y is None:
+            acc["pxx"] = acc.get("pxx", 0.0) + periodogram_sum(x, a, k, step, taps, detrend)
+            continue
+        parts = {
+            "pxx": scipy.signal.welch(x[a:b], **kw)[1],
+            "pyy": scipy.signal.welch(y[a:b], **kw)[1],
+            "pxy": scipy.signal.csd(x[a:b], y[a:b], **kw)[1],
+        }
         for key, val in parts.items():
             acc[key] = acc.get(key, 0.0) + k * val
     all_starts = np.concatenate(starts)
-    if lazy:
-        freq, acc["pxx"] = _dask.segment_sum(x, all_starts, step, kw)
     n_avg = all_starts.size
+    if y is None:
+        if lazy:
+            acc["pxx"] = (
+                total
+                if total is not None
+                else _dask.segment_sum(x, all_starts, step, taps, detrend)
+            )
+        acc["pxx"] = to_density(acc["pxx"], 1, rate, taps)
     full = (size - nperseg) // step + 1
     if n_avg < 0.5 * full:
         warn(
@@ -371,7 +393,7 @@ def _welch(
             f"free of NaN; the spectrum rests on {n_avg * nperseg / size:.0%} of the record"
         )
     return _Welch(
-        frequency=freq,
+        frequency=scipy.fft.rfftfreq(nperseg, 1.0 / rate),
         pxx=acc["pxx"] / n_avg,
         pyy=acc["pyy"] / n_avg if y is not None else None,
         pxy=acc["pxy"] / n_avg if y is not None else None,
@@ -474,7 +496,7 @@ def psd(
     if is_lazy(data):
         x, rate, _, _ = lazy_series(data, rate, min_length=2)
     else:
-        x, rate = as_series(data, rate, min_length=2)
+        x, rate = as_series(data, rate, min_length=2, copy=False)  # read, never written
     window, overlap = _validate_options(window, overlap, detrend)
     ci = confidence("ci", ci)
     unit = scale_units(_data_units(data, units), 2, -1)
