@@ -3,20 +3,22 @@
 A gap-free record is read once: :func:`scan` runs one task per dask chunk that
 reports the chunk's runs of finite samples (refusing infinities) and, when the
 caller passes the layout a gap-free record would have, sums the periodograms of the
-segments that start in the chunk. When the runs join into one run over the whole
+segments that lie inside the chunk. When the runs join into one run over the whole
 record, that sum is the answer. Otherwise (NaN gaps) the layout is made from the runs
-and :func:`segment_sum` reads the record a second time: the chunk that holds a
-segment's first sample sums that segment's periodogram.
+and :func:`segment_sum` reads the record a second time, each chunk summing the
+segments that lie inside it.
 
-Each task reads its own chunk plus the first ``nperseg - 1`` samples after it (a halo,
-sliced lazily), so a segment straddling a chunk boundary (or several short chunks) is
-complete; only the few straddling segments are copied (with the halo) into a short
-array, the others are rows of a strided view of the chunk. The periodograms are summed
-by :func:`qsense.spectral._welch.periodogram_sum` (the in-memory path's kernel); the
-per-task sums are added in a tree, each task returning one spectrum. Each task holds
-one chunk, the halo, one batch of segments and its spectrum. The segments are those
-of the in-memory path; only the order of the additions differs (rounding, ~1e-16
-relative). dask is imported here only, when a dask array is analysed.
+A segment that straddles the boundary between two chunks (at 50 % overlap, one per
+boundary) is summed by a small edge task from the last ``nperseg - 1`` samples of the
+chunk before and the first ``nperseg - 1`` of the chunk after, which the chunk tasks
+return beside their sums: every chunk is read (or computed, for a derived array) once
+per pass, and no task holds more than one chunk. Chunks are first merged to at least
+:data:`_SEGMENTS_PER_TASK` segments, so a segment never spans three chunks. The
+periodograms are summed by :func:`qsense.spectral._welch.periodogram_sum` (the
+in-memory path's kernel) and the partial results added in a tree, each task returning
+one spectrum. The segments are those of the in-memory path; only the order of the
+additions differs (rounding, ~1e-16 relative). dask is imported here only, when a
+dask array is analysed.
 """
 
 from __future__ import annotations
@@ -36,6 +38,11 @@ _FAN_IN = 8
 
 #: Fewest segments' worth of samples per task (chunks are merged up to it).
 _SEGMENTS_PER_TASK = 8
+
+#: What a task returns: run starts, run stops (lists of arrays, global indices), the
+#: summed raw periodograms (None: not computed, the record has a gap), and the first
+#: and last samples of its chunk (None for an edge task).
+Part = tuple[list, list, np.ndarray | None, np.ndarray | None, np.ndarray | None]
 
 
 def _block_runs(block: np.ndarray, label: str, offset: int) -> tuple[np.ndarray, np.ndarray]:
@@ -58,8 +65,89 @@ def _join_runs(starts: list, stops: list) -> tuple[np.ndarray, np.ndarray]:
     return a[np.concatenate(([True], apart))], b[np.concatenate((apart, [True]))]
 
 
-def _edges(x: Any) -> np.ndarray:
-    return np.concatenate(([0], np.cumsum(x.chunks[0]))).astype(np.int64)
+def _ends(chunk: np.ndarray, keep: int) -> tuple[np.ndarray, np.ndarray]:
+    """Copies of the first and last ``keep`` samples (the chunk itself can be freed)."""
+    return chunk[:keep].copy(), chunk[max(0, chunk.size - keep) :].copy()
+
+
+def _sum_groups(
+    x: np.ndarray, groups: list[tuple[int, int]], step: int, taps: np.ndarray, detrend: Any
+) -> np.ndarray:
+    total = np.zeros(taps.size // 2 + 1)
+    for first, count in groups:
+        total += periodogram_sum(x, first, count, step, taps, detrend)
+    return total
+
+
+def _scan_chunk(
+    chunk: np.ndarray, offset: int, label: str, keep: int, inside: tuple | None
+) -> Part:
+    """Runs of one chunk and, if it is free of NaN, the sum of ``inside`` segments."""
+    a, b = _block_runs(chunk, label, offset)
+    total = None
+    if inside is not None and (chunk.size == 0 or (a.size == 1 and b[0] - a[0] == chunk.size)):
+        groups, step, taps, detrend = inside
+        total = _sum_groups(chunk, groups, step, taps, detrend)
+    return [a], [b], total, *_ends(chunk, keep)
+
+
+def _sum_chunk(chunk: np.ndarray, keep: int, inside: tuple) -> Part:
+    """The sum of the ``inside`` segments of one chunk (no runs: already known)."""
+    groups, step, taps, detrend = inside
+    return [], [], _sum_groups(chunk, groups, step, taps, detrend), *_ends(chunk, keep)
+
+
+def _edge(left: Part, right: Part, straddle: tuple) -> Part:
+    """The sum of the segments across one chunk boundary (None if either side has a
+    gap, the sums then being unused)."""
+    if left[2] is None or right[2] is None:
+        return [], [], None, None, None
+    groups, step, taps, detrend = straddle
+    piece = np.concatenate((left[4], right[3]))
+    return [], [], _sum_groups(piece, groups, step, taps, detrend), None, None
+
+
+def _combine(*parts: Part) -> Part:
+    """Adjacent parts, in order, as one: runs concatenated, sums added."""
+    sums = [p[2] for p in parts]
+    total = None if any(s is None for s in sums) else sums[0]
+    if total is not None:
+        for s in sums[1:]:
+            total = total + s
+    return [r for p in parts for r in p[0]], [r for p in parts for r in p[1]], total, None, None
+
+
+def _reduce(tasks: list) -> Part:
+    """The ordered tasks combined in a tree of fan-in :data:`_FAN_IN`, computed."""
+    import dask
+
+    while len(tasks) > 1:
+        tasks = [
+            dask.delayed(_combine)(*tasks[k : k + _FAN_IN]) for k in range(0, len(tasks), _FAN_IN)
+        ]
+    (out,) = dask.compute(tasks[0])
+    return out
+
+
+def _plan(
+    x: Any, starts: np.ndarray, step: int, taps: np.ndarray, detrend: Any
+) -> tuple[Any, np.ndarray, list, list]:
+    """Merged chunks, their edges, and per chunk the groups of segments inside it and
+    per boundary those straddling it (relative to the boundary's joined piece)."""
+    length = taps.size
+    x = merge_chunks(x, _SEGMENTS_PER_TASK * length)
+    edges = np.concatenate(([0], np.cumsum(x.chunks[0]))).astype(np.int64)
+    keep = length - 1
+    inside, across = [], []
+    lo = np.searchsorted(starts, edges[:-1])
+    mid = np.searchsorted(starts, edges[1:] - length, side="right")  # end inside
+    hi = np.searchsorted(starts, edges[1:])
+    for c0, c1, i, j, k in zip(edges[:-1], edges[1:], lo, np.maximum(lo, mid), hi, strict=True):
+        own, cross = starts[i:j], starts[j:k]
+        inside.append((_groups(own - c0, step), step, taps, detrend))
+        piece0 = c1 - min(keep, c1 - c0)  # first sample of the joined piece
+        across.append((_groups(cross - piece0, step), step, taps, detrend) if cross.size else None)
+    return x, edges, inside, across[:-1]
 
 
 def finite_runs(x: Any, label: str = "data") -> tuple[np.ndarray, np.ndarray]:
@@ -69,78 +157,6 @@ def finite_runs(x: Any, label: str = "data") -> tuple[np.ndarray, np.ndarray]:
     """
     a, b, _ = scan(x, label)
     return a, b
-
-
-def _piece_sum(
-    chunk: np.ndarray,
-    halo: np.ndarray | None,
-    groups: list[tuple[int, int]],
-    step: int,
-    taps: np.ndarray,
-    detrend: Any,
-) -> np.ndarray:
-    """Summed periodograms of ``groups`` (first, count) of segments of ``chunk`` + ``halo``.
-
-    Segments inside ``chunk`` are read in place; the few that run into ``halo`` from
-    a short copy of the chunk's tail joined to it.
-    """
-    length = taps.size
-    total = np.zeros(length // 2 + 1)
-    for first, count in groups:
-        inside = min(count, max(0, (chunk.size - length - first) // step + 1))
-        total += periodogram_sum(chunk, first, inside, step, taps, detrend)
-        if inside < count:
-            tail_first = first + inside * step
-            tail = np.concatenate((chunk[tail_first:], halo))
-            total += periodogram_sum(tail, 0, count - inside, step, taps, detrend)
-    return total
-
-
-def _scan_task(
-    chunk: np.ndarray,
-    halo: np.ndarray | None,
-    offset: int,
-    label: str,
-    grid: tuple[int, int, int, np.ndarray, Any] | None,
-) -> tuple[list, list, np.ndarray | None]:
-    """Runs of one chunk and, on a gap-free piece, its regular-grid periodogram sum."""
-    a, b = _block_runs(chunk, label, offset)
-    total = None
-    if grid is not None and (chunk.size == 0 or (a.size == 1 and b[0] - a[0] == chunk.size)):
-        first, count, step, taps, detrend = grid
-        if count == 0:
-            total = np.zeros(taps.size // 2 + 1)
-        elif halo is None or np.isfinite(halo).all():
-            total = _piece_sum(chunk, halo, [(first, count)], step, taps, detrend)
-    return [a], [b], total
-
-
-def _combine(*parts: tuple[list, list, np.ndarray | None]) -> tuple[list, list, Any]:
-    starts = [r for p in parts for r in p[0]]
-    stops = [r for p in parts for r in p[1]]
-    sums = [p[2] for p in parts]
-    total = None if any(s is None for s in sums) else sums[0]
-    if total is not None:
-        for s in sums[1:]:
-            total = total + s
-    return starts, stops, total
-
-
-def _add(*parts: np.ndarray) -> np.ndarray:
-    total = parts[0]
-    for p in parts[1:]:
-        total = total + p
-    return total
-
-
-def _tree(tasks: list, func: Any) -> Any:
-    """The tasks reduced by ``func`` in a tree of fan-in :data:`_FAN_IN`, computed."""
-    import dask
-
-    while len(tasks) > 1:
-        tasks = [dask.delayed(func)(*tasks[k : k + _FAN_IN]) for k in range(0, len(tasks), _FAN_IN)]
-    (out,) = dask.compute(tasks[0])
-    return out
 
 
 def scan(
@@ -158,8 +174,8 @@ def scan(
         Name of the data in the ValueError raised on infinite values.
     gapfree : (step, taps, detrend), optional
         Layout of the segments a gap-free record would have (segment ``k`` starts at
-        sample ``k * step`` and has ``taps.size`` samples): with it, every chunk free
-        of NaN (with its halo) also sums those of its segments.
+        sample ``k * step`` and has ``taps.size`` samples): with it, the periodograms
+        of those segments are summed in the same pass, in the chunks free of NaN.
 
     Returns
     -------
@@ -173,23 +189,26 @@ def scan(
     import dask
 
     n = int(x.shape[0])
-    length = gapfree[1].size if gapfree is not None else 1
-    x = merge_chunks(x, _SEGMENTS_PER_TASK * length if gapfree is not None else 0)
-    edges = _edges(x)
+    if gapfree is None:
+        x = merge_chunks(x)
+        edges = np.concatenate(([0], np.cumsum(x.chunks[0]))).astype(np.int64)
+        inside, across, keep = [None] * (len(edges) - 1), [None] * (len(edges) - 2), 0
+    else:
+        step, taps, detrend = gapfree
+        grid = step * np.arange(max(0, (n - taps.size) // step + 1), dtype=np.int64)
+        x, edges, inside, across = _plan(x, grid, step, taps, detrend)
+        keep = taps.size - 1
     blocks = x.to_delayed().ravel()
-    tasks = []
-    for block, c0, c1 in zip(blocks, edges[:-1], edges[1:], strict=True):
-        grid, halo = None, None
-        if gapfree is not None:
-            step, taps, detrend = gapfree
-            k0 = -(-int(c0) // step)  # first segment starting in the chunk
-            k1 = min((n - length) // step + 1, -(-int(c1) // step))
-            count = max(0, k1 - k0)
-            grid = (k0 * step - int(c0), count, step, taps, detrend)
-            stop = (k1 - 1) * step + length if count else int(c1)
-            halo = x[int(c1) : stop] if stop > c1 else None
-        tasks.append(dask.delayed(_scan_task)(block, halo, int(c0), label, grid))
-    starts, stops, total = _tree(tasks, _combine)
+    chunks = [
+        dask.delayed(_scan_chunk)(block, int(c0), label, keep, own)
+        for block, c0, own in zip(blocks, edges[:-1], inside, strict=True)
+    ]
+    tasks = [chunks[0]]
+    for k, straddle in enumerate(across):
+        if straddle is not None:
+            tasks.append(dask.delayed(_edge)(chunks[k], chunks[k + 1], straddle))
+        tasks.append(chunks[k + 1])
+    starts, stops, total, _, _ = _reduce(tasks)
     a, b = _join_runs(starts, stops)
     whole = gapfree is not None and a.size == 1 and a[0] == 0 and b[0] == n
     return a, b, total if whole else None
@@ -199,7 +218,7 @@ def _groups(starts: np.ndarray, step: int) -> list[tuple[int, int]]:
     """Split sorted ``starts`` into maximal runs spaced by ``step``: (first, count)."""
     cut = np.flatnonzero(np.diff(starts) != step) + 1
     bounds = np.concatenate(([0], cut, [starts.size]))
-    return [(int(starts[i]), int(j - i)) for i, j in itertools.pairwise(bounds)]
+    return [(int(starts[i]), int(j - i)) for i, j in itertools.pairwise(bounds) if j > i]
 
 
 def segment_sum(
@@ -227,19 +246,21 @@ def segment_sum(
     """
     import dask
 
-    length = taps.size
-    x = merge_chunks(x, _SEGMENTS_PER_TASK * length)
-    n = int(x.shape[0])
-    edges = _edges(x)
+    x, _, inside, across = _plan(x, starts, step, taps, detrend)
     blocks = x.to_delayed().ravel()
-    lo = np.searchsorted(starts, edges[:-1])
-    hi = np.searchsorted(starts, edges[1:])
-    tasks = []
-    for block, c0, c1, i, j in zip(blocks, edges[:-1], edges[1:], lo, hi, strict=True):
-        if i == j:
-            continue
-        stop = min(n, int(starts[j - 1]) + length)
-        halo = x[int(c1) : stop] if stop > c1 else None
-        groups = _groups(starts[i:j] - c0, step)
-        tasks.append(dask.delayed(_piece_sum)(block, halo, groups, step, taps, detrend))
-    return _tree(tasks, _add)
+    keep = taps.size - 1
+    needed = [bool(own[0]) for own in inside]  # chunks read: segments inside or across
+    for k, straddle in enumerate(across):
+        if straddle is not None:
+            needed[k] = needed[k + 1] = True
+    chunks = [
+        dask.delayed(_sum_chunk)(block, keep, own) if need else None
+        for block, own, need in zip(blocks, inside, needed, strict=True)
+    ]
+    tasks = [c for c in chunks[:1] if c is not None]
+    for k, straddle in enumerate(across):
+        if straddle is not None:
+            tasks.append(dask.delayed(_edge)(chunks[k], chunks[k + 1], straddle))
+        if chunks[k + 1] is not None:
+            tasks.append(chunks[k + 1])
+    return _reduce(tasks)[2]

@@ -2,9 +2,13 @@
 
 Estimator
 ---------
-Welch's method (Welch 1967) through :func:`scipy.signal.welch` / :func:`scipy.signal.csd`:
-the record is cut into segments of ``nperseg`` samples that overlap by ``overlap``,
-each is detrended and windowed, and their periodograms are averaged. The one-sided
+Welch's method (Welch 1967): the record is cut into segments of ``nperseg`` samples
+that overlap by ``overlap``, each is detrended and windowed, and their periodograms
+are averaged. One channel goes through :func:`qsense.spectral._welch.periodogram_sum`
+(the segments of a run as rows of one 2-D real FFT; 4.5x less CPU than
+:func:`scipy.signal.welch`, which loops over the segments, at 2e8 samples), equal to
+:func:`scipy.signal.welch` to rounding; two channels through :func:`scipy.signal.welch`
+and :func:`scipy.signal.csd`. The one-sided
 PSD is in the data's units squared per Hz, normalised so that white noise of standard
 deviation ``sigma`` sampled at ``rate`` has ``S = 2 sigma**2 / rate`` and the integral
 of ``S`` over ``[0, rate / 2]`` is the variance.
@@ -14,7 +18,8 @@ Gaps (NaN)
 Only gap-free segments are averaged: segments are laid out afresh inside every run of
 finite samples (for two channels, of samples finite in both), runs shorter than
 ``nperseg`` are skipped, and the spectra of the runs are averaged with weights equal to
-their numbers of segments, so a gap-free record gives exactly :func:`scipy.signal.welch`.
+their numbers of segments, so a gap-free record gives :func:`scipy.signal.welch` (to
+rounding, ~1e-13 relative).
 Nothing is interpolated. A warning is issued when fewer than half the segments a
 gap-free record of the same length would give survive.
 
@@ -477,14 +482,16 @@ def psd(
     equivalent degrees of freedom. White noise of standard deviation ``sigma`` gives
     ``psd = 2 sigma**2 / rate``.
 
-    A dask-backed record is read twice, chunk by chunk, on dask's current scheduler
-    (threads by default; a ``dask.distributed`` cluster when a Client is active): one
-    pass finds the gap-free runs, the other sums the segment periodograms, each task
-    holding one chunk plus the ``nperseg - 1`` samples that follow it (segments that
-    straddle chunk boundaries are complete). The result is computed (a small
-    in-memory Dataset) and equals the in-memory spectrum to rounding (~1e-15
-    relative), with the same segments, ``n_averages`` and ``edf``. Infinite values
-    raise a ValueError during the first pass.
+    A dask-backed record is read chunk by chunk on dask's current scheduler (threads
+    by default; a ``dask.distributed`` cluster when a Client is active), once when it
+    has no NaN: each task finds its chunk's runs of finite samples and sums the
+    periodograms of the segments inside it, and a small task per chunk boundary those
+    straddling it (from the ``nperseg - 1`` samples either side). With NaN gaps the
+    segments are laid out from the runs and the record is read a second time. Each
+    task holds one chunk. The result is computed (a small in-memory Dataset) and
+    equals the in-memory spectrum to rounding (~1e-15 relative), with the same
+    segments, ``n_averages`` and ``edf``. Infinite values raise a ValueError during
+    the first pass.
 
     Examples
     --------
