@@ -161,7 +161,7 @@ class _CountingArray:
         return out
 
 
-def test_a_gap_free_dask_record_is_read_once_and_a_gappy_one_twice(monkeypatch):
+def test_a_gap_free_dask_record_is_read_once_and_a_gappy_one_again_from_its_gap(monkeypatch):
     monkeypatch.setattr(_lazy, "MIN_CHUNK", 1000)
     x = np.random.default_rng(11).normal(size=40_000)
     expected = psd(x, rate=2.0, nperseg=256)
@@ -174,7 +174,13 @@ def test_a_gap_free_dask_record_is_read_once_and_a_gappy_one_twice(monkeypatch):
     source = _CountingArray(y)
     got = psd(da.from_array(source, chunks=4000), rate=2.0, nperseg=256)
     np.testing.assert_allclose(got["psd"].values, psd(y, rate=2.0, nperseg=256)["psd"].values)
-    assert source.read == 2 * y.size  # the runs first, then the segments
+    assert source.read == y.size + y.size // 2  # the second pass from the gap's chunk
+    source = _CountingArray(y)  # a gap that changes the default nperseg: all again
+    got = psd(da.from_array(source, chunks=4000), rate=2.0)
+    expected = psd(y, rate=2.0)
+    assert got.attrs["nperseg"] == expected.attrs["nperseg"] == 4096  # not 8192
+    np.testing.assert_allclose(got["psd"].values, expected["psd"].values, rtol=1e-12)
+    assert source.read == 2 * y.size
     bad = x.copy()
     bad[39_999] = -np.inf  # in the last chunk, after every segment's first sample
     with pytest.raises(ValueError, match="data contains infinite values"):

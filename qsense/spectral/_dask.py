@@ -40,9 +40,13 @@ _FAN_IN = 8
 _SEGMENTS_PER_TASK = 8
 
 #: What a task returns: run starts, run stops (lists of arrays, global indices), the
-#: summed raw periodograms (None: not computed, the record has a gap), and the first
-#: and last samples of its chunk (None for an edge task).
-Part = tuple[list, list, np.ndarray | None, np.ndarray | None, np.ndarray | None]
+#: summed raw periodograms of its segments (None: not computed, a gap is near), the
+#: first and last samples of its chunk (None for an edge or a reduction), and the
+#: prefix: the sum over the segments before the first part without a sum (None: zero)
+#: and the first segment start after them.
+Part = tuple[
+    list, list, np.ndarray | None, np.ndarray | None, np.ndarray | None, np.ndarray | None, int
+]
 
 
 def _block_runs(block: np.ndarray, label: str, offset: int) -> tuple[np.ndarray, np.ndarray]:
@@ -65,6 +69,11 @@ def _join_runs(starts: list, stops: list) -> tuple[np.ndarray, np.ndarray]:
     return a[np.concatenate(([True], apart))], b[np.concatenate((apart, [True]))]
 
 
+def _edges(x: Any) -> np.ndarray:
+    """Chunk boundaries of ``x`` (global sample indices, from 0 to n)."""
+    return np.concatenate(([0], np.cumsum(x.chunks[0]))).astype(np.int64)
+
+
 def _ends(chunk: np.ndarray, keep: int) -> tuple[np.ndarray, np.ndarray]:
     """Copies of the first and last ``keep`` samples (the chunk itself can be freed)."""
     return chunk[:keep].copy(), chunk[max(0, chunk.size - keep) :].copy()
@@ -80,41 +89,53 @@ def _sum_groups(
 
 
 def _scan_chunk(
-    chunk: np.ndarray, offset: int, label: str, keep: int, inside: tuple | None
+    chunk: np.ndarray, offset: int, label: str, keep: int, inside: tuple | None, span: tuple
 ) -> Part:
-    """Runs of one chunk and, if it is free of NaN, the sum of ``inside`` segments."""
+    """Runs of one chunk and, if it is free of NaN, the sum of ``inside`` segments
+    (those starting in ``span``, ``[lo, hi)``)."""
     a, b = _block_runs(chunk, label, offset)
     total = None
     if inside is not None and (chunk.size == 0 or (a.size == 1 and b[0] - a[0] == chunk.size)):
         groups, step, taps, detrend = inside
         total = _sum_groups(chunk, groups, step, taps, detrend)
-    return [a], [b], total, *_ends(chunk, keep)
+    return [a], [b], total, *_ends(chunk, keep), total, span[total is not None]
 
 
 def _sum_chunk(chunk: np.ndarray, keep: int, inside: tuple) -> Part:
     """The sum of the ``inside`` segments of one chunk (no runs: already known)."""
     groups, step, taps, detrend = inside
-    return [], [], _sum_groups(chunk, groups, step, taps, detrend), *_ends(chunk, keep)
+    return [], [], _sum_groups(chunk, groups, step, taps, detrend), *_ends(chunk, keep), None, 0
 
 
-def _edge(left: Part, right: Part, straddle: tuple) -> Part:
-    """The sum of the segments across one chunk boundary (None if either side has a
-    gap, the sums then being unused)."""
+def _edge(left: Part, right: Part, straddle: tuple, span: tuple) -> Part:
+    """The sum of the segments across one chunk boundary (those starting in ``span``;
+    None if either side has a gap)."""
     if left[2] is None or right[2] is None:
-        return [], [], None, None, None
+        return [], [], None, None, None, None, span[0]
     groups, step, taps, detrend = straddle
-    piece = np.concatenate((left[4], right[3]))
-    return [], [], _sum_groups(piece, groups, step, taps, detrend), None, None
+    total = _sum_groups(np.concatenate((left[4], right[3])), groups, step, taps, detrend)
+    return [], [], total, None, None, total, span[1]
+
+
+def _plus(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
+    return b if a is None else a if b is None else a + b
 
 
 def _combine(*parts: Part) -> Part:
-    """Adjacent parts, in order, as one: runs concatenated, sums added."""
+    """Adjacent parts, in order, as one: runs concatenated, sums added, prefixes
+    joined up to the first part without a sum."""
     sums = [p[2] for p in parts]
     total = None if any(s is None for s in sums) else sums[0]
     if total is not None:
         for s in sums[1:]:
             total = total + s
-    return [r for p in parts for r in p[0]], [r for p in parts for r in p[1]], total, None, None
+    prefix, covered = None, 0
+    for p in parts:
+        prefix, covered = _plus(prefix, p[5]), p[6]
+        if p[2] is None:
+            break
+    runs_a, runs_b = [r for p in parts for r in p[0]], [r for p in parts for r in p[1]]
+    return runs_a, runs_b, total, None, None, prefix, covered
 
 
 def _reduce(tasks: list) -> Part:
@@ -136,7 +157,7 @@ def _plan(
     per boundary those straddling it (relative to the boundary's joined piece)."""
     length = taps.size
     x = merge_chunks(x, _SEGMENTS_PER_TASK * length)
-    edges = np.concatenate(([0], np.cumsum(x.chunks[0]))).astype(np.int64)
+    edges = _edges(x)
     keep = length - 1
     inside, across = [], []
     lo = np.searchsorted(starts, edges[:-1])
@@ -155,7 +176,7 @@ def finite_runs(x: Any, label: str = "data") -> tuple[np.ndarray, np.ndarray]:
 
     Computes one task per chunk; raises ValueError naming ``label`` on infinities.
     """
-    a, b, _ = scan(x, label)
+    a, b, _, _ = scan(x, label)
     return a, b
 
 
@@ -163,8 +184,8 @@ def scan(
     x: Any,
     label: str = "data",
     gapfree: tuple[int, np.ndarray, Any] | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Runs of finite samples of ``x`` and, if it has no gap, its summed periodograms.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, int]:
+    """Runs of finite samples of ``x`` and the periodograms summed before its first gap.
 
     Parameters
     ----------
@@ -176,42 +197,52 @@ def scan(
         Layout of the segments a gap-free record would have (segment ``k`` starts at
         sample ``k * step`` and has ``taps.size`` samples): with it, the periodograms
         of those segments are summed in the same pass, in the chunks free of NaN.
+        Before the first NaN they are segments of the record's first run, hence
+        those of the true layout when its segment length and step are these.
 
     Returns
     -------
     start, stop : numpy.ndarray of int64
         Global sample indices of the runs of finite samples, ``[start, stop)``.
-    total : numpy.ndarray of float64, shape (L // 2 + 1,), or None
+    done : numpy.ndarray of float64, shape (L // 2 + 1,), or None
         Sum of the raw periodograms (:func:`~qsense.spectral._welch.periodogram_sum`)
-        of all the gap-free layout's segments, when ``gapfree`` is given and the
-        record is one run; None otherwise.
+        of the gap-free layout's segments that start before ``covered`` (all of them
+        for a record free of NaN), all in chunks free of NaN from the first on; None
+        when there is none or ``gapfree`` is not given.
+    covered : int
+        First segment start (sample index) not in ``done``.
     """
     import dask
 
     n = int(x.shape[0])
     if gapfree is None:
         x = merge_chunks(x)
-        edges = np.concatenate(([0], np.cumsum(x.chunks[0]))).astype(np.int64)
+        edges = _edges(x)
         inside, across, keep = [None] * (len(edges) - 1), [None] * (len(edges) - 2), 0
     else:
         step, taps, detrend = gapfree
         grid = step * np.arange(max(0, (n - taps.size) // step + 1), dtype=np.int64)
         x, edges, inside, across = _plan(x, grid, step, taps, detrend)
         keep = taps.size - 1
+    # segment starts summed by chunk k: [lo_k, hi_k); by the edge after it: [hi_k, c_k+1)
+    lo = edges[:-1]
+    hi = np.maximum(lo, edges[1:] - keep)
     blocks = x.to_delayed().ravel()
     chunks = [
-        dask.delayed(_scan_chunk)(block, int(c0), label, keep, own)
-        for block, c0, own in zip(blocks, edges[:-1], inside, strict=True)
+        dask.delayed(_scan_chunk)(block, int(c0), label, keep, own, (int(c0), int(c1)))
+        for block, c0, c1, own in zip(blocks, lo, hi, inside, strict=True)
     ]
     tasks = [chunks[0]]
     for k, straddle in enumerate(across):
         if straddle is not None:
-            tasks.append(dask.delayed(_edge)(chunks[k], chunks[k + 1], straddle))
+            span = (int(hi[k]), int(edges[k + 1]))
+            tasks.append(dask.delayed(_edge)(chunks[k], chunks[k + 1], straddle, span))
         tasks.append(chunks[k + 1])
-    starts, stops, total, _, _ = _reduce(tasks)
+    starts, stops, _, _, _, prefix, covered = _reduce(tasks)
     a, b = _join_runs(starts, stops)
-    whole = gapfree is not None and a.size == 1 and a[0] == 0 and b[0] == n
-    return a, b, total if whole else None
+    if gapfree is None or prefix is None:
+        return a, b, None, 0
+    return a, b, prefix, covered
 
 
 def _groups(starts: np.ndarray, step: int) -> list[tuple[int, int]]:
@@ -260,7 +291,9 @@ def segment_sum(
     tasks = [c for c in chunks[:1] if c is not None]
     for k, straddle in enumerate(across):
         if straddle is not None:
-            tasks.append(dask.delayed(_edge)(chunks[k], chunks[k + 1], straddle))
+            tasks.append(dask.delayed(_edge)(chunks[k], chunks[k + 1], straddle, (0, 0)))
         if chunks[k + 1] is not None:
             tasks.append(chunks[k + 1])
+    if not tasks:
+        return np.zeros(taps.size // 2 + 1)
     return _reduce(tasks)[2]

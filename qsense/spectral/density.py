@@ -349,18 +349,20 @@ def _welch(
     to :func:`scipy.signal.welch` to rounding), two through :func:`scipy.signal.welch`
     and :func:`scipy.signal.csd`. ``x`` may be a dask array (``y`` None): runs and
     segment sums are then computed chunk by chunk by :mod:`qsense.spectral._dask`, in
-    one pass over a gap-free record (two with NaN gaps).
+    one pass over a gap-free record (with NaN gaps, a second one from the first gap).
     """
     lazy = y is None and is_lazy(x)
     size = int(x.shape[0])
-    total = None
+    done, covered = None, 0
     if lazy:
         guess = _gapfree_layout(size, window, nperseg, overlap, label)
         gapfree = None if guess is None else (guess[3], guess[1], detrend)
-        run_a, run_b, total = _dask.scan(x, label, gapfree)
+        run_a, run_b, done, covered = _dask.scan(x, label, gapfree)
     else:
         run_a, run_b = finite_runs(x, y)
     nperseg, taps, noverlap, step = _layout(run_a, run_b, size, window, nperseg, overlap, label)
+    if lazy and (guess is None or guess[0] != nperseg or guess[3] != step):
+        done, covered = None, 0  # the scan's segments are not these (longest run shorter)
     kw = dict(fs=rate, window=taps, nperseg=nperseg, noverlap=noverlap, detrend=detrend)
     acc: dict[str, Any] = {}
     starts = []
@@ -384,12 +386,11 @@ def _welch(
     all_starts = np.concatenate(starts)
     n_avg = all_starts.size
     if y is None:
-        if lazy:
-            acc["pxx"] = (
-                total
-                if total is not None
-                else _dask.segment_sum(x, all_starts, step, taps, detrend)
-            )
+        if lazy:  # the segments the scan did not sum (none for a record free of NaN)
+            rest = all_starts[all_starts >= covered]
+            acc["pxx"] = 0.0 if done is None else done
+            if rest.size:
+                acc["pxx"] = acc["pxx"] + _dask.segment_sum(x, rest, step, taps, detrend)
         acc["pxx"] = to_density(acc["pxx"], 1, rate, taps)
     full = (size - nperseg) // step + 1
     if n_avg < 0.5 * full:
@@ -487,8 +488,9 @@ def psd(
     has no NaN: each task finds its chunk's runs of finite samples and sums the
     periodograms of the segments inside it, and a small task per chunk boundary those
     straddling it (from the ``nperseg - 1`` samples either side). With NaN gaps the
-    segments are laid out from the runs and the record is read a second time. Each
-    task holds one chunk. The result is computed (a small in-memory Dataset) and
+    segments are laid out from the runs and the record is read a second time from
+    the first gap on (from the start if the gaps change the default ``nperseg``).
+    Each task holds one chunk. The result is computed (a small in-memory Dataset) and
     equals the in-memory spectrum to rounding (~1e-15 relative), with the same
     segments, ``n_averages`` and ``edf``. Infinite values raise a ValueError during
     the first pass.
