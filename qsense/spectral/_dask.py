@@ -31,7 +31,7 @@ import numpy as np
 from qsense._lazy import finite_check, merge_chunks
 from qsense.spectral._welch import periodogram_sum, runs_of
 
-__all__ = ["finite_runs", "scan", "segment_sum"]
+__all__ = ["scan", "segment_sum"]
 
 #: Partial results combined per task of the reduction tree.
 _FAN_IN = 8
@@ -169,15 +169,6 @@ def _plan(
         piece0 = c1 - min(keep, c1 - c0)  # first sample of the joined piece
         across.append((_groups(cross - piece0, step), step, taps, detrend) if cross.size else None)
     return x, edges, inside, across[:-1]
-
-
-def finite_runs(x: Any, label: str = "data") -> tuple[np.ndarray, np.ndarray]:
-    """Start and stop (global sample indices) of the runs of finite samples of ``x``.
-
-    Computes one task per chunk; raises ValueError naming ``label`` on infinities.
-    """
-    a, b, _, _ = scan(x, label)
-    return a, b
 
 
 def scan(
