@@ -8,10 +8,13 @@ into a column of a (bins, segments) array: for 2e8 samples in 65536-sample segme
 of about 2**20 samples: one mean per row, one subtraction into a reused buffer, one
 multiplication by the window, one 2-D real FFT along the rows
 (:func:`scipy.fft.rfft`, ``axis=-1``) and the squared magnitudes summed over the rows.
-The arithmetic per segment is scipy's (``detrend`` is :func:`scipy.signal.detrend`'s
-``data - mean`` or its least-squares line), so the results agree with
-:func:`scipy.signal.welch` to rounding (~1e-15 relative): only the order of the
-additions and where the density scale is applied differ.
+The arithmetic per segment is scipy's: ``detrend="constant"`` subtracts the mean
+(:func:`scipy.signal.detrend`'s ``data - mean``), ``"linear"`` the least-squares line
+(scipy solves it with ``lstsq``; here in closed form on the centred abscissa
+``t - mean(t)``: slope ``sum(t' (x - mean(x))) / sum(t'**2)``, the same line to
+rounding), so the results agree with :func:`scipy.signal.welch` to rounding (~1e-13
+relative): only the order of the additions and where the density scale is applied
+differ.
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ from typing import Any
 
 import numpy as np
 import scipy.fft
-import scipy.signal
 
 from qsense._numba import any_nonfinite
 
@@ -114,14 +116,17 @@ def periodogram_sum(
     rows = np.lib.stride_tricks.sliding_window_view(x[first:stop], length)[::step]
     batch = max(1, min(count, BATCH_SAMPLES // length))
     buf = np.empty((batch, length))
+    ramp = np.arange(length) - 0.5 * (length - 1)  # t - mean(t), samples
+    ramp_norm = float(ramp @ ramp)
     out = np.empty((batch, bins), np.complex128) if _RFFT_OUT else None
     for r0 in range(0, count, batch):
         seg = rows[r0 : r0 + batch]
         work = buf[: seg.shape[0]]
         if detrend == "constant":
             np.subtract(seg, seg.mean(axis=1, keepdims=True), out=work)
-        elif detrend == "linear":
-            work[...] = scipy.signal.detrend(seg, type="linear", axis=-1)
+        elif detrend == "linear":  # least-squares line, on a centred abscissa
+            np.subtract(seg, seg.mean(axis=1, keepdims=True), out=work)
+            work -= np.multiply.outer((work @ ramp) / ramp_norm, ramp)
         else:
             work[...] = seg
         work *= taps
