@@ -154,20 +154,26 @@ def _plan(
     x: Any, starts: np.ndarray, step: int, taps: np.ndarray, detrend: Any
 ) -> tuple[Any, np.ndarray, list, list]:
     """Merged chunks, their edges, and per chunk the groups of segments inside it and
-    per boundary those straddling it (relative to the boundary's joined piece)."""
+    per boundary those straddling it (relative to the boundary's joined piece). The
+    window enters the graph once (a task of its own), not once per task."""
+    import dask
+
     length = taps.size
     x = merge_chunks(x, _SEGMENTS_PER_TASK * length)
     edges = _edges(x)
     keep = length - 1
     inside, across = [], []
+    window = dask.delayed(taps, pure=True)
     lo = np.searchsorted(starts, edges[:-1])
     mid = np.searchsorted(starts, edges[1:] - length, side="right")  # end inside
     hi = np.searchsorted(starts, edges[1:])
     for c0, c1, i, j, k in zip(edges[:-1], edges[1:], lo, np.maximum(lo, mid), hi, strict=True):
         own, cross = starts[i:j], starts[j:k]
-        inside.append((_groups(own - c0, step), step, taps, detrend))
+        inside.append((_groups(own - c0, step), step, window, detrend))
         piece0 = c1 - min(keep, c1 - c0)  # first sample of the joined piece
-        across.append((_groups(cross - piece0, step), step, taps, detrend) if cross.size else None)
+        across.append(
+            (_groups(cross - piece0, step), step, window, detrend) if cross.size else None
+        )
     return x, edges, inside, across[:-1]
 
 

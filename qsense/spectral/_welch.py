@@ -128,8 +128,9 @@ def periodogram_sum(
             np.subtract(seg, seg.mean(axis=1, keepdims=True), out=work)
             work -= np.multiply.outer((work @ ramp) / ramp_norm, ramp)
         else:
-            work[...] = seg
-        work *= taps
+            np.multiply(seg, taps, out=work)
+        if detrend:
+            work *= taps
         if out is None:  # numpy < 2: no out= (scipy's transform, a fresh spectrum)
             spec = scipy.fft.rfft(work, axis=-1, overwrite_x=True)
         else:
