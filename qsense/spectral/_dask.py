@@ -74,9 +74,10 @@ def _edges(x: Any) -> np.ndarray:
     return np.concatenate(([0], np.cumsum(x.chunks[0]))).astype(np.int64)
 
 
-def _ends(chunk: np.ndarray, keep: int) -> tuple[np.ndarray, np.ndarray]:
-    """Copies of the first and last ``keep`` samples (the chunk itself can be freed)."""
-    return chunk[:keep].copy(), chunk[max(0, chunk.size - keep) :].copy()
+def _ends(chunk: np.ndarray, keep: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Copies of the first ``keep[0]`` and last ``keep[1]`` samples (those the segments
+    across the chunk's boundaries need; the chunk itself can then be freed)."""
+    return chunk[: keep[0]].copy(), chunk[chunk.size - keep[1] :].copy()
 
 
 def _sum_groups(
@@ -89,7 +90,12 @@ def _sum_groups(
 
 
 def _scan_chunk(
-    chunk: np.ndarray, offset: int, label: str, keep: int, inside: tuple | None, span: tuple
+    chunk: np.ndarray,
+    offset: int,
+    label: str,
+    keep: tuple[int, int],
+    inside: tuple | None,
+    span: tuple,
 ) -> Part:
     """Runs of one chunk and, if it is free of NaN, the sum of ``inside`` segments
     (those starting in ``span``, ``[lo, hi)``)."""
@@ -101,7 +107,7 @@ def _scan_chunk(
     return [a], [b], total, *_ends(chunk, keep), total, span[total is not None]
 
 
-def _sum_chunk(chunk: np.ndarray, keep: int, inside: tuple) -> Part:
+def _sum_chunk(chunk: np.ndarray, keep: tuple[int, int], inside: tuple) -> Part:
     """The sum of the ``inside`` segments of one chunk (no runs: already known)."""
     groups, step, taps, detrend = inside
     return [], [], _sum_groups(chunk, groups, step, taps, detrend), *_ends(chunk, keep), None, 0
@@ -152,7 +158,7 @@ def _reduce(tasks: list) -> Part:
 
 def _plan(
     x: Any, starts: np.ndarray, step: int, taps: np.ndarray, detrend: Any
-) -> tuple[Any, np.ndarray, list, list]:
+) -> tuple[Any, np.ndarray, list, list, list]:
     """Merged chunks, their edges, and per chunk the groups of segments inside it and
     per boundary those straddling it (relative to the boundary's joined piece). The
     window enters the graph once (a task of its own), not once per task."""
@@ -161,20 +167,22 @@ def _plan(
     length = taps.size
     x = merge_chunks(x, _SEGMENTS_PER_TASK * length)
     edges = _edges(x)
-    keep = length - 1
     inside, across = [], []
+    keep = [[0, 0] for _ in edges[1:]]  # samples kept at the start, at the end of a chunk
     window = dask.delayed(taps, pure=True)
     lo = np.searchsorted(starts, edges[:-1])
     mid = np.searchsorted(starts, edges[1:] - length, side="right")  # end inside
     hi = np.searchsorted(starts, edges[1:])
-    for c0, c1, i, j, k in zip(edges[:-1], edges[1:], lo, np.maximum(lo, mid), hi, strict=True):
+    bounds = zip(edges[:-1], edges[1:], lo, np.maximum(lo, mid), hi, strict=True)
+    for c, (c0, c1, i, j, k) in enumerate(bounds):
         own, cross = starts[i:j], starts[j:k]
         inside.append((_groups(own - c0, step), step, window, detrend))
-        piece0 = c1 - min(keep, c1 - c0)  # first sample of the joined piece
+        if cross.size:  # the joined piece: from the first straddling start to the last end
+            keep[c][1], keep[c + 1][0] = int(c1 - cross[0]), int(cross[-1] + length - c1)
         across.append(
-            (_groups(cross - piece0, step), step, window, detrend) if cross.size else None
+            (_groups(cross - cross[0], step), step, window, detrend) if cross.size else None
         )
-    return x, edges, inside, across[:-1]
+    return x, edges, inside, across[:-1], [(a, b) for a, b in keep]
 
 
 def scan(
@@ -215,19 +223,20 @@ def scan(
     if gapfree is None:
         x = merge_chunks(x)
         edges = _edges(x)
-        inside, across, keep = [None] * (len(edges) - 1), [None] * (len(edges) - 2), 0
+        inside, across = [None] * (len(edges) - 1), [None] * (len(edges) - 2)
+        keep, reach = [(0, 0)] * (len(edges) - 1), 0
     else:
         step, taps, detrend = gapfree
         grid = step * np.arange(max(0, (n - taps.size) // step + 1), dtype=np.int64)
-        x, edges, inside, across = _plan(x, grid, step, taps, detrend)
-        keep = taps.size - 1
+        x, edges, inside, across, keep = _plan(x, grid, step, taps, detrend)
+        reach = taps.size - 1
     # segment starts summed by chunk k: [lo_k, hi_k); by the edge after it: [hi_k, c_k+1)
     lo = edges[:-1]
-    hi = np.maximum(lo, edges[1:] - keep)
+    hi = np.maximum(lo, edges[1:] - reach)
     blocks = x.to_delayed().ravel()
     chunks = [
-        dask.delayed(_scan_chunk)(block, int(c0), label, keep, own, (int(c0), int(c1)))
-        for block, c0, c1, own in zip(blocks, lo, hi, inside, strict=True)
+        dask.delayed(_scan_chunk)(block, int(c0), label, ends, own, (int(c0), int(c1)))
+        for block, c0, c1, own, ends in zip(blocks, lo, hi, inside, keep, strict=True)
     ]
     tasks = [chunks[0]]
     for k, straddle in enumerate(across):
@@ -274,16 +283,15 @@ def segment_sum(
     """
     import dask
 
-    x, _, inside, across = _plan(x, starts, step, taps, detrend)
+    x, _, inside, across, keep = _plan(x, starts, step, taps, detrend)
     blocks = x.to_delayed().ravel()
-    keep = taps.size - 1
     needed = [bool(own[0]) for own in inside]  # chunks read: segments inside or across
     for k, straddle in enumerate(across):
         if straddle is not None:
             needed[k] = needed[k + 1] = True
     chunks = [
-        dask.delayed(_sum_chunk)(block, keep, own) if need else None
-        for block, own, need in zip(blocks, inside, needed, strict=True)
+        dask.delayed(_sum_chunk)(block, ends, own) if need else None
+        for block, own, need, ends in zip(blocks, inside, needed, keep, strict=True)
     ]
     tasks = [c for c in chunks[:1] if c is not None]
     for k, straddle in enumerate(across):

@@ -116,8 +116,9 @@ def periodogram_sum(
     rows = np.lib.stride_tricks.sliding_window_view(x[first:stop], length)[::step]
     batch = max(1, min(count, BATCH_SAMPLES // length))
     buf = np.empty((batch, length))
-    ramp = np.arange(length) - 0.5 * (length - 1)  # t - mean(t), samples
-    ramp_norm = float(ramp @ ramp)
+    if detrend == "linear":  # t - mean(t), samples, and its sum of squares
+        ramp = np.arange(length) - 0.5 * (length - 1)
+        ramp_norm = length * (length * length - 1.0) / 12.0
     out = np.empty((batch, bins), np.complex128) if _RFFT_OUT else None
     for r0 in range(0, count, batch):
         seg = rows[r0 : r0 + batch]
@@ -126,7 +127,8 @@ def periodogram_sum(
             np.subtract(seg, seg.mean(axis=1, keepdims=True), out=work)
         elif detrend == "linear":  # least-squares line, on a centred abscissa
             np.subtract(seg, seg.mean(axis=1, keepdims=True), out=work)
-            work -= np.multiply.outer((work @ ramp) / ramp_norm, ramp)
+            slope = np.einsum("ij,j->i", work, ramp) / ramp_norm  # numpy's loop, not BLAS
+            work -= np.multiply.outer(slope, ramp)
         else:
             np.multiply(seg, taps, out=work)
         if detrend:
