@@ -89,6 +89,41 @@ def test_to_density_is_scipy_welch_of_the_same_segments():
         np.testing.assert_allclose(got, ref, rtol=1e-12)
 
 
+@settings(max_examples=30, deadline=None)
+@given(
+    st.sampled_from([16, 33, 256]),
+    st.sampled_from([0.0, 0.5, 0.75]),
+    st.sampled_from(DETRENDS),
+    st.sampled_from([1, 3, 1 << 20]),
+)
+def test_cross_sums_are_scipy_welch_and_csd(length, overlap, detrend, batch):
+    rng = np.random.default_rng(length)
+    x = rng.normal(size=9 * length + 5).cumsum()
+    y = 0.5 * x + rng.normal(size=x.size)  # correlated channels
+    taps = scipy.signal.get_window("hann", length)
+    noverlap = min(round(overlap * length), length - 1)
+    step = length - noverlap
+    count = (x.size - length) // step + 1
+    saved = _welch.BATCH_SAMPLES
+    _welch.BATCH_SAMPLES = batch * length
+    try:
+        sums = _welch.cross_sums(x, y, 0, count, step, taps, detrend)
+        alone = _welch.periodogram_sum(x, 0, count, step, taps, detrend)
+    finally:
+        _welch.BATCH_SAMPLES = saved
+    kw = dict(fs=3.0, window=taps, nperseg=length, noverlap=noverlap, detrend=detrend)
+    refs = (
+        scipy.signal.welch(x, **kw)[1],
+        scipy.signal.welch(y, **kw)[1],
+        scipy.signal.csd(x, y, **kw)[1],
+    )
+    for got, ref in zip(sums, refs, strict=True):
+        got = _welch.to_density(got, count, 3.0, taps)
+        assert got.dtype == ref.dtype
+        np.testing.assert_allclose(got, ref, rtol=1e-11, atol=1e-13 * np.max(np.abs(ref)))
+    np.testing.assert_array_equal(sums[0], alone)  # the same arithmetic as one channel
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.booleans(), max_size=30))
 def test_runs_of_and_finite_runs_equal_a_loop_over_samples(flags):

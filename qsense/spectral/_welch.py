@@ -19,6 +19,7 @@ differ.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -26,7 +27,14 @@ import scipy.fft
 
 from qsense._numba import any_nonfinite
 
-__all__ = ["BATCH_SAMPLES", "finite_runs", "periodogram_sum", "runs_of", "to_density"]
+__all__ = [
+    "BATCH_SAMPLES",
+    "cross_sums",
+    "finite_runs",
+    "periodogram_sum",
+    "runs_of",
+    "to_density",
+]
 
 #: numpy >= 2 transforms into a given array (``out=``), reused from batch to batch.
 _RFFT_OUT = np.lib.NumpyVersion(np.__version__) >= "2.0.0"
@@ -80,6 +88,47 @@ def finite_runs(x: np.ndarray, y: np.ndarray | None = None) -> tuple[np.ndarray,
     return runs_of(finite)
 
 
+def _spectra(
+    x: np.ndarray, first: int, count: int, step: int, taps: np.ndarray, detrend: Any
+) -> Iterator[np.ndarray]:
+    """One-sided DFTs of the detrended, windowed segments, one batch (rows) at a time;
+    the array yielded is overwritten by the next batch."""
+    length = taps.size
+    if count <= 0:
+        return
+    stop = first + step * (count - 1) + length
+    rows = np.lib.stride_tricks.sliding_window_view(x[first:stop], length)[::step]
+    batch = max(1, min(count, BATCH_SAMPLES // length))
+    buf = np.empty((batch, length))
+    if detrend == "linear":  # t - mean(t), samples, and its sum of squares
+        ramp = np.arange(length) - 0.5 * (length - 1)
+        ramp_norm = length * (length * length - 1.0) / 12.0
+    out = np.empty((batch, length // 2 + 1), np.complex128) if _RFFT_OUT else None
+    for r0 in range(0, count, batch):
+        seg = rows[r0 : r0 + batch]
+        work = buf[: seg.shape[0]]
+        if detrend == "constant":
+            np.subtract(seg, seg.mean(axis=1, keepdims=True), out=work)
+        elif detrend == "linear":  # least-squares line, on a centred abscissa
+            np.subtract(seg, seg.mean(axis=1, keepdims=True), out=work)
+            slope = np.einsum("ij,j->i", work, ramp) / ramp_norm  # numpy's loop, not BLAS
+            work -= np.multiply.outer(slope, ramp)
+        else:
+            np.multiply(seg, taps, out=work)
+        if detrend:
+            work *= taps
+        if out is None:  # numpy < 2: no out= (scipy's transform, a fresh spectrum)
+            yield scipy.fft.rfft(work, axis=-1, overwrite_x=True)
+        else:
+            yield np.fft.rfft(work, axis=-1, out=out[: seg.shape[0]])
+
+
+def _power(spec: np.ndarray) -> np.ndarray:
+    """``|spec|**2`` summed over the rows, as (re**2, im**2) pairs of each bin."""
+    pairs = spec.view(np.float64)
+    return np.einsum("ij,ij->j", pairs, pairs)
+
+
 def periodogram_sum(
     x: np.ndarray, first: int, count: int, step: int, taps: np.ndarray, detrend: Any
 ) -> np.ndarray:
@@ -107,48 +156,59 @@ def periodogram_sum(
         Sum over the segments of the squared magnitudes of their one-sided DFTs, in
         the data's units squared (unscaled: :func:`to_density` makes a PSD of it).
     """
-    length = taps.size
-    bins = length // 2 + 1
-    total = np.zeros(2 * bins)
-    if count <= 0:
-        return total[0::2]
-    stop = first + step * (count - 1) + length
-    rows = np.lib.stride_tricks.sliding_window_view(x[first:stop], length)[::step]
-    batch = max(1, min(count, BATCH_SAMPLES // length))
-    buf = np.empty((batch, length))
-    if detrend == "linear":  # t - mean(t), samples, and its sum of squares
-        ramp = np.arange(length) - 0.5 * (length - 1)
-        ramp_norm = length * (length * length - 1.0) / 12.0
-    out = np.empty((batch, bins), np.complex128) if _RFFT_OUT else None
-    for r0 in range(0, count, batch):
-        seg = rows[r0 : r0 + batch]
-        work = buf[: seg.shape[0]]
-        if detrend == "constant":
-            np.subtract(seg, seg.mean(axis=1, keepdims=True), out=work)
-        elif detrend == "linear":  # least-squares line, on a centred abscissa
-            np.subtract(seg, seg.mean(axis=1, keepdims=True), out=work)
-            slope = np.einsum("ij,j->i", work, ramp) / ramp_norm  # numpy's loop, not BLAS
-            work -= np.multiply.outer(slope, ramp)
-        else:
-            np.multiply(seg, taps, out=work)
-        if detrend:
-            work *= taps
-        if out is None:  # numpy < 2: no out= (scipy's transform, a fresh spectrum)
-            spec = scipy.fft.rfft(work, axis=-1, overwrite_x=True)
-        else:
-            spec = np.fft.rfft(work, axis=-1, out=out[: seg.shape[0]])
-        pairs = spec.view(np.float64)  # (re, im) of each bin
-        total += np.einsum("ij,ij->j", pairs, pairs)
+    total = np.zeros(2 * (taps.size // 2 + 1))
+    for spec in _spectra(x, first, count, step, taps, detrend):
+        total += _power(spec)
     return total[0::2] + total[1::2]
 
 
-def to_density(total: np.ndarray, count: int, rate: float, taps: np.ndarray) -> np.ndarray:
-    """One-sided PSD from :func:`periodogram_sum` of ``count`` segments.
+def cross_sums(
+    x: np.ndarray,
+    y: np.ndarray,
+    first: int,
+    count: int,
+    step: int,
+    taps: np.ndarray,
+    detrend: Any,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Raw periodogram sums of two channels and their raw cross-periodogram sum.
 
     Parameters
     ----------
-    total : numpy.ndarray of float64, shape (L // 2 + 1,)
-        Summed raw periodograms (data units squared).
+    x, y : numpy.ndarray of float64, shape (n,)
+        The two channels (finite over the segments, each in its own units).
+    first, count, step, taps, detrend
+        The segments, as in :func:`periodogram_sum`.
+
+    Returns
+    -------
+    sxx, syy : numpy.ndarray of float64, shape (L // 2 + 1,)
+        :func:`periodogram_sum` of ``x`` and of ``y``.
+    sxy : numpy.ndarray of complex128, shape (L // 2 + 1,)
+        Sum over the segments of ``conj(X) * Y`` (:func:`scipy.signal.csd`'s order), in
+        the units of ``x`` times those of ``y``; :func:`to_density` makes a CSD of it.
+    """
+    bins = taps.size // 2 + 1
+    sxx, syy, sxy = np.zeros(2 * bins), np.zeros(2 * bins), np.zeros(bins, np.complex128)
+    batches = zip(
+        _spectra(x, first, count, step, taps, detrend),
+        _spectra(y, first, count, step, taps, detrend),
+        strict=True,
+    )
+    for sx, sy in batches:
+        sxx += _power(sx)
+        syy += _power(sy)
+        sxy += np.einsum("ij,ij->j", np.conjugate(sx, out=sx), sy)
+    return sxx[0::2] + sxx[1::2], syy[0::2] + syy[1::2], sxy
+
+
+def to_density(total: np.ndarray, count: int, rate: float, taps: np.ndarray) -> np.ndarray:
+    """One-sided PSD (or CSD) from :func:`periodogram_sum` (:func:`cross_sums`).
+
+    Parameters
+    ----------
+    total : numpy.ndarray of float64 or complex128, shape (L // 2 + 1,)
+        Summed raw (cross-)periodograms of ``count`` segments (data units squared).
     count : int
         Number of segments summed, >= 1.
     rate : float

@@ -8,10 +8,11 @@ are averaged. One channel goes through :func:`qsense.spectral._welch.periodogram
 (the segments of a run as rows of 2-D real FFTs: 5-6x less CPU than
 :func:`scipy.signal.welch`, which loops over the segments, at 2e8 samples and
 ``nperseg = 2**16``), equal to :func:`scipy.signal.welch` to rounding; two channels
-through :func:`scipy.signal.welch` and :func:`scipy.signal.csd`. The one-sided PSD
-is in the data's units squared per Hz, normalised so that white noise of standard
-deviation ``sigma`` sampled at ``rate`` has ``S = 2 sigma**2 / rate`` and the integral
-of ``S`` over ``[0, rate / 2]`` is the variance.
+through :func:`qsense.spectral._welch.cross_sums`, equal to :func:`scipy.signal.csd`
+to rounding. The one-sided PSD is in the data's units squared per Hz, normalised so
+that white noise of standard deviation ``sigma`` sampled at ``rate`` has
+``S = 2 sigma**2 / rate`` and the integral of ``S`` over ``[0, rate / 2]`` is the
+variance.
 
 Gaps (NaN)
 ----------
@@ -57,7 +58,7 @@ from qsense._validate import confidence, positive_int, warn
 from qsense.signal import as_series
 from qsense.spectral import _dask
 from qsense.spectral._units import scale_units
-from qsense.spectral._welch import finite_runs, periodogram_sum, to_density
+from qsense.spectral._welch import cross_sums, finite_runs, periodogram_sum, to_density
 
 __all__ = [
     "asd",
@@ -345,11 +346,12 @@ def _welch(
 ) -> _Welch:
     """Welch average over the gap-free runs of ``x`` (and ``y``); ``label`` names them.
 
-    One channel goes through the batched kernel :func:`._welch.periodogram_sum` (equal
-    to :func:`scipy.signal.welch` to rounding), two through :func:`scipy.signal.welch`
-    and :func:`scipy.signal.csd`. ``x`` may be a dask array (``y`` None): runs and
-    segment sums are then computed chunk by chunk by :mod:`qsense.spectral._dask`, in
-    one pass over a gap-free record (with NaN gaps, a second one from the first gap).
+    The segments of each run go through the batched kernels
+    :func:`._welch.periodogram_sum` and (two channels) :func:`._welch.cross_sums`, equal
+    to :func:`scipy.signal.welch` and :func:`scipy.signal.csd` to rounding. ``x`` may
+    be a dask array (``y`` None): runs and segment sums are then computed chunk by
+    chunk by :mod:`qsense.spectral._dask`, in one pass over a gap-free record (with NaN
+    gaps, a second one from the first gap).
     """
     lazy = y is None and is_lazy(x)
     size = int(x.shape[0])
@@ -363,7 +365,6 @@ def _welch(
     nperseg, taps, noverlap, step = _layout(run_a, run_b, size, window, nperseg, overlap, label)
     if lazy and (guess is None or guess[0] != nperseg or guess[3] != step):
         done, covered = None, 0  # the scan's segments are not these (longest run shorter)
-    kw = dict(fs=rate, window=taps, nperseg=nperseg, noverlap=noverlap, detrend=detrend)
     acc: dict[str, Any] = {}
     starts = []
     for a, b in zip(run_a, run_b, strict=True):
@@ -374,24 +375,20 @@ def _welch(
         if lazy:
             continue
         if y is None:
-            acc["pxx"] = acc.get("pxx", 0.0) + periodogram_sum(x, a, k, step, taps, detrend)
-            continue
-        parts = {
-            "pxx": scipy.signal.welch(x[a:b], **kw)[1],
-            "pyy": scipy.signal.welch(y[a:b], **kw)[1],
-            "pxy": scipy.signal.csd(x[a:b], y[a:b], **kw)[1],
-        }
-        for key, val in parts.items():
-            acc[key] = acc.get(key, 0.0) + k * val
+            sums = {"pxx": periodogram_sum(x, a, k, step, taps, detrend)}
+        else:
+            pxx, pyy, pxy = cross_sums(x, y, a, k, step, taps, detrend)
+            sums = {"pxx": pxx, "pyy": pyy, "pxy": pxy}
+        for key, val in sums.items():
+            acc[key] = acc.get(key, 0.0) + val
     all_starts = np.concatenate(starts)
     n_avg = all_starts.size
-    if y is None:
-        if lazy:  # the segments the scan did not sum (none for a record free of NaN)
-            rest = all_starts[all_starts >= covered]
-            acc["pxx"] = 0.0 if done is None else done
-            if rest.size:
-                acc["pxx"] = acc["pxx"] + _dask.segment_sum(x, rest, step, taps, detrend)
-        acc["pxx"] = to_density(acc["pxx"], 1, rate, taps)
+    if lazy:  # the segments the scan did not sum (none for a record free of NaN)
+        rest = all_starts[all_starts >= covered]
+        acc["pxx"] = 0.0 if done is None else done
+        if rest.size:
+            acc["pxx"] = acc["pxx"] + _dask.segment_sum(x, rest, step, taps, detrend)
+    acc = {key: to_density(val, 1, rate, taps) for key, val in acc.items()}
     full = (size - nperseg) // step + 1
     if n_avg < 0.5 * full:
         warn(
