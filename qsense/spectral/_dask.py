@@ -4,21 +4,23 @@ A gap-free record is read once: :func:`scan` runs one task per dask chunk that
 reports the chunk's runs of finite samples (refusing infinities) and, when the
 caller passes the layout a gap-free record would have, sums the periodograms of the
 segments that lie inside the chunk. When the runs join into one run over the whole
-record, that sum is the answer. Otherwise (NaN gaps) the layout is made from the runs
-and :func:`segment_sum` reads the record a second time, each chunk summing the
-segments that lie inside it.
+record, that sum is the answer. Otherwise (NaN gaps) the layout is made from the runs;
+the sums of the chunks before the first one with a NaN are kept (their segments are
+those of the record's first run, which starts at sample 0, when the gaps leave the
+segment length and step as guessed), and :func:`segment_sum` reads the record a
+second time from there, each chunk summing the segments that lie inside it.
 
 A segment that straddles the boundary between two chunks (at 50 % overlap, one per
-boundary) is summed by a small edge task from the last ``nperseg - 1`` samples of the
-chunk before and the first ``nperseg - 1`` of the chunk after, which the chunk tasks
-return beside their sums: every chunk is read (or computed, for a derived array) once
-per pass, and no task holds more than one chunk. Chunks are first merged to at least
-:data:`_SEGMENTS_PER_TASK` segments, so a segment never spans three chunks. The
-periodograms are summed by :func:`qsense.spectral._welch.periodogram_sum` (the
-in-memory path's kernel) and the partial results added in a tree, each task returning
-one spectrum. The segments are those of the in-memory path; only the order of the
-additions differs (rounding, ~1e-16 relative). dask is imported here only, when a
-dask array is analysed.
+boundary) is summed by a small edge task from the end of the chunk before and the
+start of the chunk after (fewer than ``2 * nperseg`` samples in all), which the chunk
+tasks return beside their sums: every chunk is read (or computed, for a derived
+array) once per pass, and no task holds more than one chunk. Chunks are first merged
+to at least :data:`_SEGMENTS_PER_TASK` segments, so a segment never spans three
+chunks. The periodograms are summed by :func:`qsense.spectral._welch.periodogram_sum`
+(the in-memory path's kernel) and the partial results added in a tree, each task
+returning one spectrum; the window enters the graph once. The segments are those of
+the in-memory path; only the order of the additions differs (rounding, ~1e-16
+relative). dask is imported here only, when a dask array is analysed.
 """
 
 from __future__ import annotations
