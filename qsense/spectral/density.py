@@ -5,7 +5,7 @@ Estimator
 Welch's method (Welch 1967): the record is cut into segments of ``nperseg`` samples
 that overlap by ``overlap``, each is detrended and windowed, and their periodograms
 are averaged. One channel goes through :func:`qsense.spectral._welch.periodogram_sum`
-(the segments of a run as rows of 2-D real FFTs: 5-6x less CPU than
+(the segments of a run as rows of 2-D real FFTs: 5-7x less CPU than
 :func:`scipy.signal.welch`, which loops over the segments, at 2e8 samples and
 ``nperseg = 2**16``), equal to :func:`scipy.signal.welch` to rounding; two channels
 through :func:`qsense.spectral._welch.cross_sums`, equal to :func:`scipy.signal.csd`
