@@ -5,9 +5,10 @@ windows and transforms its segments one at a time in Python and writes each spec
 into a column of a (bins, segments) array: for 2e8 samples in 65536-sample segments
 (6103 segments) that took 9.7 s of CPU of which 2.2 s were the FFTs themselves.
 :func:`periodogram_sum` takes the same segments as rows of a strided view, in batches
-of about 2**20 samples: one mean per row, one subtraction into a reused buffer, one
-multiplication by the window, one 2-D real FFT along the rows
-(:func:`scipy.fft.rfft`, ``axis=-1``) and the squared magnitudes summed over the rows.
+of about :data:`BATCH_SAMPLES` samples: one mean per row, one subtraction into a reused
+buffer, one multiplication by the window, one 2-D real FFT along the rows
+(:func:`numpy.fft.rfft` into a reused output, ``axis=-1``; :func:`scipy.fft.rfft`
+with numpy < 2) and the squared magnitudes summed over the rows.
 The arithmetic per segment is scipy's: ``detrend="constant"`` subtracts the mean
 (:func:`scipy.signal.detrend`'s ``data - mean``), ``"linear"`` the least-squares line
 (scipy solves it with ``lstsq``; here in closed form on the centred abscissa
