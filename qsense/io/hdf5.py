@@ -50,6 +50,7 @@ unlimited ``time`` dimension, with the same layout.
 from __future__ import annotations
 
 import contextlib
+import math
 import numbers
 import os
 import secrets
@@ -83,6 +84,14 @@ Kind = Literal["Dataset", "DataArray"]
 #: What h5py, h5netcdf and xarray raise on a damaged file (seen by corrupting files:
 #: OSError for most damage, KeyError for a bad object header or metadata checksum).
 _CORRUPT = (OSError, ValueError, KeyError, RuntimeError, TypeError, IndexError, UnicodeError)
+
+#: Least size (bytes) of a lazily opened variable's dask chunk (:func:`load` with
+#: ``lazy=True``): a file's own HDF5 chunks are often small (32768 samples for
+#: :class:`~qsense.io.Appender`), and a dask task per HDF5 chunk costs more than the
+#: read: streamed OADEV of 2e8 samples in 32768-sample HDF5 chunks took 9.4 s with a
+#: dask chunk per HDF5 chunk and 2.4 s with 2**22-sample dask chunks (2 cores, file in
+#: the page cache).
+LAZY_CHUNK_BYTES = 32 << 20
 
 
 class FileFormatError(OSError, ValueError):
@@ -405,6 +414,27 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
+def _lazy_chunks(ds: xr.Dataset) -> dict[Hashable, int]:
+    """Per dimension of ``ds`` (opened without dask), the dask chunk size for a lazy
+    open: a whole number of every variable's HDF5 chunks along it (their least common
+    multiple; 1 for a contiguous variable), so that each task reads whole HDF5 chunks,
+    of at least :data:`LAZY_CHUNK_BYTES` for the variable with the largest slices along
+    it, and at most the dimension's length."""
+    out: dict[Hashable, int] = {}
+    for dim, length in ds.sizes.items():
+        step, row = 1, 1
+        for var in ds.variables.values():
+            if dim not in var.dims:
+                continue
+            preferred = var.encoding.get("preferred_chunks", {}).get(dim, 1)
+            step = math.lcm(step, int(preferred))
+            others = math.prod(n for d, n in var.sizes.items() if d != dim)
+            row = max(row, var.dtype.itemsize * others)
+        want = -(-LAZY_CHUNK_BYTES // row)
+        out[dim] = max(1, min(int(length), -(-want // step) * step))
+    return out
+
+
 def load(path: str | os.PathLike, *, lazy: bool = False) -> xr.Dataset | xr.DataArray:
     """Read a file written by :func:`save` (or any NetCDF4/HDF5 file xarray can open).
 
@@ -418,14 +448,17 @@ def load(path: str | os.PathLike, *, lazy: bool = False) -> xr.Dataset | xr.Data
         File to read.
     lazy : bool
         Open the file without reading its data: every variable, ``time`` included, is
-        a dask array whose chunks are the file's own HDF5 chunks (e.g. 32768 samples
-        along ``time`` for a file written by :class:`~qsense.io.Appender`), so each
-        dask task reads whole HDF5 chunks. No index is built on ``time`` (that would
-        read every time, 8 bytes a sample): call ``.set_xindex("time")`` to select by
-        time with ``.sel``. The file stays open until the result's ``close()`` is called (or
-        it is garbage-collected); damage inside a data chunk surfaces only when that
-        chunk is computed. qsense's Welch PSD/ASD, Hampel filter and drift removal
-        stream over such records in bounded memory. Default False.
+        a dask array whose chunks are whole numbers of the file's own HDF5 chunks (a
+        multiple of 32768 samples along ``time`` for a file written by
+        :class:`~qsense.io.Appender`), at least :data:`LAZY_CHUNK_BYTES` (32 MiB) for
+        the widest variable (a contiguous variable: chunks of that size), so that
+        each dask task reads whole HDF5 chunks in one call and the tasks are few. No
+        index is built on ``time`` (that would read every time, 8 bytes a sample): call
+        ``.set_xindex("time")`` to select by time with ``.sel``. The file stays open
+        until the result's ``close()`` is called (or it is garbage-collected); damage
+        inside a data chunk surfaces only when that chunk is computed. qsense's
+        stability statistics, Welch PSD/ASD, Hampel filter and drift removal stream
+        over such records in bounded memory. Default False.
 
     Returns
     -------
@@ -486,10 +519,11 @@ def load(path: str | os.PathLike, *, lazy: bool = False) -> xr.Dataset | xr.Data
         # Decode each datetime64 variable in the resolution of its units (exact).
         options["decode_times"] = xr.coders.CFDatetimeCoder(time_unit="s")
     try:
-        if lazy:  # chunks={}: the engine's preferred chunks, i.e. the file's HDF5 chunks
-            ds = xr.open_dataset(
-                path, engine="h5netcdf", chunks={}, create_default_indexes=False, **options
-            )
+        if lazy:  # dask chunks of whole HDF5 chunks, large enough (_lazy_chunks)
+            options["create_default_indexes"] = False
+            with xr.open_dataset(path, engine="h5netcdf", **options) as plain:
+                chunks = _lazy_chunks(plain)
+            ds = xr.open_dataset(path, engine="h5netcdf", chunks=chunks, **options)
         else:
             with xr.open_dataset(path, engine="h5netcdf", **options) as opened:
                 ds = opened.load()

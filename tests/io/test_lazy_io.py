@@ -22,19 +22,26 @@ def _long_record(n=100_000):
     return make_series(x, rate=50.0, units="m s-2", name="g")
 
 
-def test_lazy_load_has_the_file_chunks_and_the_eager_values(tmp_path):
+def test_lazy_load_has_whole_file_chunks_and_the_eager_values(tmp_path, monkeypatch):
+    """Dask chunks are whole numbers of the file's HDF5 chunks, the fewest that hold
+    LAZY_CHUNK_BYTES (one chunk for a record shorter than that), values as eager."""
+    from qsense.io import hdf5
+
     rec = _long_record()
     path = tmp_path / "appended.h5"
     with Appender(path) as app:
         for a in range(0, rec.size, 30_000):
             app.append(rec[a : a + 30_000])
+    with h5py.File(path, "r") as f:
+        file_chunk = f["g"].chunks[0]
+    assert file_chunk == 32768
+    with load(path, lazy=True) as lazy:  # 100000 samples < 32 MiB: one chunk
+        assert lazy.chunks == ((rec.size,),)
+    monkeypatch.setattr(hdf5, "LAZY_CHUNK_BYTES", 8 * 40_000)  # 40000 samples: 2 chunks
     lazy = load(path, lazy=True)
     try:
-        with h5py.File(path, "r") as f:
-            file_chunk = f["g"].chunks[0]
-        assert file_chunk == 32768
         assert isinstance(lazy.data, da.Array)
-        assert set(lazy.chunks[0][:-1]) == {file_chunk}
+        assert set(lazy.chunks[0][:-1]) == {2 * file_chunk}
         assert sum(lazy.chunks[0]) == rec.size
         assert isinstance(lazy["time"].data, da.Array) and not lazy.xindexes  # times unread
         assert lazy["time"].chunks == lazy.chunks
@@ -44,17 +51,44 @@ def test_lazy_load_has_the_file_chunks_and_the_eager_values(tmp_path):
         lazy.close()
 
 
-def test_lazy_load_of_a_saved_dataset(tmp_path):
+def test_lazy_load_of_a_saved_dataset(tmp_path, monkeypatch):
+    """Variables of different HDF5 chunks along time (float64, bool): dask chunks of a
+    whole number of each (their least common multiple)."""
+    from qsense.io import hdf5
+
     rec = _long_record(20_000)
     ds = xr.Dataset({"g": rec, "flag": rec.isnull()}, attrs={"site": "x", "seed": 3})
     save(ds, tmp_path / "ds.h5")
-    lazy = load(tmp_path / "ds.h5", lazy=True)
     with h5py.File(tmp_path / "ds.h5", "r") as f:
-        chunks = {name: f[name].chunks[0] for name in ("g", "flag")}
-    for name, size in chunks.items():
-        assert lazy[name].chunks[0][0] == size
+        sizes = [f[name].chunks[0] for name in ("g", "flag", "time")]
+    monkeypatch.setattr(hdf5, "LAZY_CHUNK_BYTES", 8 * 1000)
+    lazy = load(tmp_path / "ds.h5", lazy=True)
+    step = np.lcm.reduce(sizes)
+    chunk = lazy["g"].chunks[0][0]
+    assert chunk == min(rec.size, -(-1000 // step) * step)
+    for name in ("g", "flag", "time"):
+        assert set(lazy[name].chunks[0][:-1]) <= {chunk}
     xr.testing.assert_identical(lazy.load().set_xindex("time"), load(tmp_path / "ds.h5"))
     lazy.close()
+
+
+def test_lazy_load_cuts_a_contiguous_or_wide_dataset_to_the_chunk_bytes(tmp_path, monkeypatch):
+    """A contiguous dataset (no HDF5 chunks) is not one dask chunk of the whole record:
+    chunks of LAZY_CHUNK_BYTES; a 2-D dataset's chunks along its long axis hold that
+    many bytes of all its rows."""
+    from qsense.io import hdf5
+
+    x = np.random.default_rng(4).normal(size=(3, 10_000))
+    with h5py.File(tmp_path / "plain.h5", "w") as f:
+        f.create_dataset("one", data=x[0, :9000])  # a dimension of its own
+        f.create_dataset("rows", data=x, chunks=(3, 512))
+    monkeypatch.setattr(hdf5, "LAZY_CHUNK_BYTES", 8 * 3000)
+    with load(tmp_path / "plain.h5", lazy=True) as lazy:
+        one, rows = lazy["one"], lazy["rows"]
+        assert set(one.chunks[0][:-1]) == {3000}  # contiguous: 3000 float64
+        assert set(rows.chunks[1][:-1]) == {1024}  # 3 rows: 1000 columns, 2 HDF5 chunks
+        np.testing.assert_array_equal(one.values, x[0, :9000])
+        np.testing.assert_array_equal(rows.values, x)
 
 
 def test_lazy_load_refuses_like_load(tmp_path):
