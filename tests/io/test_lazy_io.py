@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
+
 import dask.array as da
 import h5py
 import numpy as np
 import pytest
 import xarray as xr
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from qsense.denoise import hampel, remove_drift
 from qsense.environment import temperature_series
@@ -144,6 +148,40 @@ def test_a_lazy_time_coordinate_is_checked_in_one_pass():
             asd(lazy)
         with pytest.raises(ValueError, match=f"the time coordinate of data: .*{match}"):
             hampel(lazy, window_samples=3)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(2, 300),
+    cuts=st.lists(st.integers(0, 300), max_size=6),
+    fault=st.sampled_from(["none", "step", "nat", "back"]),
+    where=st.integers(0, 299),
+)
+def test_lazy_time_checks_agree_with_the_in_memory_ones_for_any_chunking(n, cuts, fault, where):
+    """The per-chunk time check (one task per chunk, steps across chunk edges from the
+    chunks' ends) gives the in-memory rate_from_time's rate, or refuses what it
+    refuses, for any chunking (single-sample and empty chunks included) and a fault
+    anywhere."""
+    from qsense._lazy import _lazy_rate
+    from qsense.signal import rate_from_time
+
+    times = np.datetime64("2026-01-01T00:00:00", "ns") + np.arange(n) * np.timedelta64(20, "ms")
+    k = where % n
+    if fault == "step":
+        times[k:] += np.timedelta64(3, "ms")
+    elif fault == "nat":
+        times[k] = np.datetime64("NaT")
+    elif fault == "back" and k:
+        times[k] = times[k - 1]
+    edges = sorted([0, n, *(c for c in cuts if c <= n)])  # repeats: empty chunks
+    lazy = da.from_array(times, chunks=(tuple(b - a for a, b in itertools.pairwise(edges)),))
+    try:
+        want = rate_from_time(times)
+    except ValueError:
+        with pytest.raises(ValueError):
+            _lazy_rate(lazy)
+    else:
+        assert _lazy_rate(lazy) == pytest.approx(want, rel=1e-12)
 
 
 CLOCK = AtomicClock.preset("cs-fountain")
