@@ -37,15 +37,18 @@ How the record is read, all with dask (no scheduler of our own):
 Memory: a stage holds its chunks and their windows; a stage whose chunks exceed
 ``_stream_run.STAGE_BYTES`` (the lagged reads of MDEV, TDEV, TOTDEV) is computed in
 batches of ``BATCH_BYTES``, and at most ``HOLD_BYTES`` of chunks are kept from one
-batch to the next: 1.1-1.5 GB peak with the defaults, for any record length (1e9
-samples: OADEV 1.18 GB, MDEV 1.44 GB, TDEV 1.33 GB, TOTDEV 1.32 GB, measured by
-tests/benchmarks/bench_long_record.py); MTIE holds a halo of ``m`` samples per block.
+batch to the next: 1.0-1.7 GB peak with the defaults, for any record length (1e9
+samples in 2**22-sample chunks: OADEV 1.55 GB, ADEV 0.99 GB, MDEV 1.65 GB, TDEV 1.69
+GB, OHDEV 1.61 GB, TOTDEV 1.63 GB, measured by tests/benchmarks/bench_long_record.py);
+MTIE holds a halo of ``m`` samples per block.
 Gaps (NaN) take the rules of the in-memory path, recomputed only where met
 (:mod:`._stream_gaps`).
 
-Cost: one read of the record for the short taus and noise identification, one more
-per distinct lag of the long taus (OADEV: about three at 1e9 points, octave taus),
-and for white/flicker PM rows of the B1 test one more pass for R(n) (MDEV sums).
+Cost: one read of the record for the short taus and noise identification, and
+reads of the long taus' lagged chunks that ``HOLD_BYTES`` cannot keep until needed
+again (1e9 samples, octave taus: OADEV 1.73 reads of the file, MDEV and TDEV 5.0,
+TOTDEV 5.4, OHDEV 3.0), MDEV and TDEV one more for the prefix sums' carries, and for
+white/flicker PM rows of the B1 test one more pass for R(n) (MDEV sums).
 Measured: tests/benchmarks/bench_long_record.py.
 """
 
