@@ -61,7 +61,7 @@ import dask
 import dask.array as da
 import numpy as np
 
-from qsense._lazy import lazy_series
+from qsense._lazy import lazy_series, warn_small_chunks
 from qsense.stability import _stream_run
 from qsense.stability._kernels import _decimated_sum
 from qsense.stability._kernels_acf import (
@@ -194,6 +194,7 @@ def prepare_lazy(
     check_streamed(spec)
     values, rate, _, _ = lazy_series(data, rate, name=name, min_length=2)
     if merge and values.numblocks[0] > 1 and np.mean(values.chunks[0]) < BLOCK_SAMPLES / 4:
+        warn_small_chunks(values)
         values = values.rechunk({0: BLOCK_SAMPLES})  # a file's small chunks: fewer tasks
     n_in = int(values.shape[0])
     if data_type == "phase":

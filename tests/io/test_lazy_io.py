@@ -247,3 +247,28 @@ def test_streamed_simulation_shows_progress_and_refuses_bad_input(tmp_path, caps
     with pytest.raises(FileExistsError):
         simulate_to_file(CLOCK, 10.0, tmp_path / "p.h5", chunk_seconds=3.0)
     assert not (tmp_path / "a.h5").exists()
+
+
+def test_long_records_in_tiny_chunks_get_a_performance_warning():
+    """A record of 2**24 samples or more in chunks averaging under 2**17 samples warns
+    (dask's PerformanceWarning naming qsense.io.load) where it is merged: in
+    merge_chunks and in the stability statistics' record; shorter records, or larger
+    chunks, do not (nothing is computed here)."""
+    import warnings
+
+    from dask.array.core import PerformanceWarning
+
+    from qsense._lazy import merge_chunks
+    from qsense.stability import _stream
+    from qsense.stability._registry import SPECS
+
+    small = da.zeros(1 << 24, chunks=1 << 15)
+    with pytest.warns(PerformanceWarning, match=r"qsense\.io\.load\(path, lazy=True\)"):
+        merge_chunks(small)
+    rec = xr.DataArray(small, dims="time", attrs={"sample_rate": 1.0})
+    with pytest.warns(PerformanceWarning, match="average 32768 samples"):
+        _stream.prepare_lazy(SPECS["oadev"], rec, None, "phase", merge=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        merge_chunks(da.zeros(1 << 24, chunks=1 << 17))  # merged, no warning
+        merge_chunks(da.zeros((1 << 24) - 1, chunks=1 << 15))  # shorter record

@@ -244,6 +244,26 @@ def test_streaming_serves_large_chunks_from_the_heap_and_then_maps_them_again():
     assert mapped_by(size) == 1  # mapped again after the block
 
 
+def test_a_users_startup_malloc_setting_wins_a_later_one_does_not(monkeypatch):
+    """glibc read malloc's environment when the process started: a MALLOC_* variable
+    given then leaves malloc alone; one set later in os.environ (as a dask.distributed
+    LocalCluster does for its workers) changes nothing."""
+    import subprocess
+    import sys
+
+    from qsense import _lazy
+
+    if _lazy._glibc() is None:
+        pytest.skip("not glibc, or this process started with a MALLOC_* setting")
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
+    assert _lazy._glibc() is not None
+    code = "from qsense import _lazy; print(_lazy._glibc() is None)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "True"
+
+
 def _one_group(task):
     (results,) = yield [[(0, task)]]
     return results[0]
