@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import itertools
 import numbers
 import os
 import threading
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -55,8 +57,6 @@ def warn_small_chunks(x: Any) -> None:
     HDF5 chunks, as ``xarray.open_dataset(..., chunks={})`` gives them)."""
     n, count = int(x.shape[-1]), len(x.chunks[-1])
     if n >= SMALL_CHUNK_RECORD and n < SMALL_CHUNK * count:
-        import warnings
-
         from dask.array.core import PerformanceWarning
 
         warnings.warn(
@@ -199,8 +199,9 @@ def _lazy_rate(time: Any) -> float:
     tasks = [dask.delayed(_chunk_steps, pure=True)(b) for b in time.to_delayed().ravel()]
     parts = [p for p in dask.compute(*tasks) if p]
     first, last = parts[0][0], parts[-1][1]
-    low = min([p[2] for p in parts] + [b[0] - a[1] for a, b in itertools.pairwise(parts)])
-    high = max([p[3] for p in parts] + [b[0] - a[1] for a, b in itertools.pairwise(parts)])
+    edges = [b[0] - a[1] for a, b in itertools.pairwise(parts)]  # steps across chunks
+    low = min([p[2] for p in parts] + edges)
+    high = max([p[3] for p in parts] + edges)
     n_nat = sum(p[4] for p in parts)
     if n_nat:
         raise ValueError("it contains NaT; mark a gap with NaN data instead")
@@ -271,10 +272,11 @@ def _startup_environ() -> dict[str, str]:
     return {key: value for key, _, value in pairs}
 
 
+@functools.cache
 def _glibc() -> Any:
     """The process's glibc (``mallopt``, ``malloc_trim`` typed), or None: another C
     library, or a user who set malloc's parameters in the environment the process
-    started with (:func:`_startup_environ`)."""
+    started with (:func:`_startup_environ`). Looked up once: neither can change."""
     env = _startup_environ()
     if any(v in env for v in _MALLOC_ENV) or "glibc.malloc" in env.get("GLIBC_TUNABLES", ""):
         return None

@@ -122,12 +122,9 @@ def block_sum(x: np.ndarray, shift: float) -> tuple[float, float]:
 
 
 def add_compensated(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
-    """The compensated sum ``(high, low)`` of two compensated sums (two-sum of the highs,
-    its exact error added to the lows)."""
-    t = a[0] + b[0]
-    bp = t - a[0]
-    err = (a[0] - (t - bp)) + (b[0] - bp)
-    return t, a[1] + b[1] + err
+    """The compensated sum ``(high, low)`` of two compensated sums (:func:`_two_sum` of
+    the highs, its exact error added to the lows)."""
+    return _two_sum(float(a[0]), float(a[1]) + float(b[1]), float(b[0]))
 
 
 def prefix_chunk(

@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from qsense._numba import kernel
+from qsense.stability._kernels_stream import _two_sum
 
 __all__ = [
     "acf_levels_nan",
@@ -139,10 +140,7 @@ def _prefix_nan(x, shift, s, c, b, ch, cl, cb):  # pragma: no cover - numba
         if v != v:
             v = 0.0
             b += 1.0
-        t = s + v
-        bp = t - s
-        c += (s - (t - bp)) + (v - bp)
-        s = t
+        s, c = _two_sum(s, c, v)
         ch[i] = s
         cl[i] = c
         cb[i] = b
@@ -173,10 +171,7 @@ def _block_nan(x, shift):  # pragma: no cover - numba
         if v != v:
             v = 0.0
             b += 1.0
-        t = s + v
-        bp = t - s
-        c += (s - (t - bp)) + (v - bp)
-        s = t
+        s, c = _two_sum(s, c, v)
     return s, c, b
 
 
