@@ -44,7 +44,9 @@ MTIE holds a halo of ``m`` samples per block.
 Gaps (NaN) take the rules of the in-memory path, recomputed only where met
 (:mod:`._stream_gaps`).
 
-Cost: one read of the record for the short taus and noise identification, and
+Cost: a record of at most :data:`PERSIST_BYTES` is read once (``dask.persist``) and
+streamed from memory. A larger one: one read for the short taus and noise
+identification, and
 reads of the long taus' lagged chunks that ``HOLD_BYTES`` cannot keep until needed
 again (1e9 samples, octave taus: OADEV 1.73 reads of the file, MDEV and TDEV 5.0,
 TOTDEV 5.4, OHDEV 3.0), MDEV and TDEV one more for the prefix sums' carries, and for
@@ -54,15 +56,12 @@ Measured: tests/benchmarks/bench_long_record.py.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
-import dask
-import dask.array as da
 import numpy as np
 
-from qsense._lazy import lazy_series, warn_small_chunks
-from qsense.stability import _stream_run
+from qsense._lazy import chunk_allocations, lazy_series, warn_small_chunks
 from qsense.stability._kernels import _decimated_sum
 from qsense.stability._kernels_acf import (
     SHIFT_POINTS,
@@ -92,8 +91,9 @@ from qsense.stability._stream_long import (
     reflected,
 )
 from qsense.stability._stream_mtie import mtie_flow
+from qsense.stability._stream_record import LazyRecord, frequency_record
 from qsense.stability._stream_run import Flow, OnBlocks, drive
-from qsense.stability._stream_span import freq_gap_record, span_view, strided_span
+from qsense.stability._stream_span import span_view, strided_span
 from qsense.stability._stream_window import Window, block_bounds, blocks_of, reached
 from qsense.stability.noise_id import (
     _ACF_MIN_POINTS,
@@ -129,6 +129,12 @@ BLOCK_SAMPLES = 1 << 20
 #: record's own chunks, not copied); longer windows take the long-tau reads.
 WINDOW_SAMPLES = 1 << 26
 
+#: Largest record (bytes of its values; 256 MB, 3.3e7 float64 samples) that is read
+#: once into memory (``dask.persist``, in its chunks) before it is streamed: the passes
+#: of one statistic (the carries, the statistic, R(n) of the B1 test) and of
+#: ``analyse``'s several ones then read memory, not the file again.
+PERSIST_BYTES = 1 << 28
+
 #: Longest decimated phase ``x[::m]`` gathered in memory for noise identification
 #: (64 MB); longer ones are reduced to shifted lag-1 sums in the pass.
 GATHER_SAMPLES = 1 << 23
@@ -144,30 +150,6 @@ _KIND = {
     "totdev": ("totdev", 2),
     "mtie": ("mtie", 1),
 }
-
-
-@dataclass(frozen=True)
-class LazyRecord:
-    """A validated dask-backed record: phase ``x`` (s, dask, N points), input length."""
-
-    x: Any
-    rate: float
-    n_in: int
-    check: bool  # the values are still to be checked for NaN/inf (phase input)
-    filled: Any = None  # frequency gaps: the record of the estimators' rows (._stream_span)
-
-    @property
-    def n_phase(self) -> int:
-        return int(self.x.shape[-1])
-
-
-def _integrate(y: np.ndarray, carry: float, mean: float, rate: float, first: bool) -> np.ndarray:
-    """Phase of one chunk: the running sum of ``(y - mean) / rate`` from ``carry`` (the
-    ``first`` chunk also holds the leading point, ``carry`` itself)."""
-    d = np.empty(y.size + 1)
-    d[0] = carry
-    np.divide(np.asarray(y, dtype=np.float64) - mean, rate, out=d[1:])
-    return np.cumsum(d)[0 if first else 1 :]
 
 
 def check_streamed(spec: Spec) -> None:
@@ -190,64 +172,20 @@ def prepare_lazy(
     """Validate a dask-backed record for ``spec`` (no read for phase; one pass for
     frequency) and build its phase lazily (frequency: integrated with the mean
     removed, SP 1065 eq. 3); ``merge``: chunks much shorter than :data:`BLOCK_SAMPLES`
-    (an HDF5 file's) are merged into blocks of that size, which cuts the tasks."""
+    (an HDF5 file's) are merged into blocks of that size, which cuts the tasks. A
+    record of at most :data:`PERSIST_BYTES` is read into memory first, in its chunks."""
     check_streamed(spec)
     values, rate, _, _ = lazy_series(data, rate, name=name, min_length=2)
     if merge and values.numblocks[0] > 1 and np.mean(values.chunks[0]) < BLOCK_SAMPLES / 4:
         warn_small_chunks(values)
         values = values.rechunk({0: BLOCK_SAMPLES})  # a file's small chunks: fewer tasks
+    if values.nbytes <= PERSIST_BYTES:  # small: read once, every pass from memory
+        with chunk_allocations():  # 2e7 samples: 0.1-0.4 s, against 2.1 s without
+            values = values.persist()
     n_in = int(values.shape[0])
     if data_type == "phase":
         return LazyRecord(values, rate, n_in, True)
-    nan, inf, total = dask.compute(da.isnan(values).any(), da.isinf(values).any(), values.sum())
-    if inf:
-        raise ValueError(f"{name} contains infinite values; use NaN for a gap")
-    if nan:  # gaps: the finite mean, gaps integrated as it, marked (._stream_gaps)
-        return freq_gap_record(LazyRecord, values, rate, n_in, name)
-    mean = float(total) / n_in
-    carries = _carries(values, mean, rate)
-    x = _integrated(values, mean, rate, carries)
-    return LazyRecord(x, rate, n_in, False)
-
-
-def _carries(values: Any, mean: float, rate: float) -> tuple[float, ...]:
-    """The phase before each chunk of the frequency ``values``: a serial chain of
-    :func:`_last_phase` tasks, computed stage by stage (``STAGE_SAMPLES``) from the
-    last stage's value, so that dask holds at most a stage of chunks (it may read the
-    chain's chunks ahead of the chain)."""
-    blocks = values.to_delayed().ravel()
-    starts = np.concatenate([[0], np.cumsum(values.chunks[0])])[:-1].tolist()
-    out, carry = [0.0], 0.0
-    k = 0
-    while k < len(blocks):
-        stage = starts[k] // _stream_run.STAGE_SAMPLES
-        chain = []
-        while k < len(blocks) and starts[k] // _stream_run.STAGE_SAMPLES == stage:
-            carry = dask.delayed(_last_phase, pure=True)(blocks[k], carry, mean, rate, k == 0)
-            chain.append(carry)
-            k += 1
-        done = dask.compute(*chain)
-        out.extend(done)
-        carry = done[-1]
-    return tuple(out[:-1])
-
-
-def _last_phase(y: np.ndarray, carry: float, mean: float, rate: float, first: bool) -> float:
-    """The last phase point of :func:`_integrate` (the carry into the next chunk)."""
-    return float(_integrate(y, carry, mean, rate, first)[-1])
-
-
-def _integrated(values: Any, mean: float, rate: float, carries: tuple[float, ...]) -> Any:
-    """Phase points 0, 1, ..., n of the frequency ``values``: one task per chunk from
-    its carry (the phase before it, from one serial pass of :func:`_last_phase`: the
-    same additions, in the same order, as ``numpy.cumsum`` over the whole record)."""
-    parts = []
-    for k, (blk, size) in enumerate(
-        zip(values.to_delayed().ravel(), values.chunks[0], strict=True)
-    ):
-        ph = dask.delayed(_integrate, pure=True)(blk, carries[k], mean, rate, k == 0)
-        parts.append(da.from_delayed(ph, (size + (k == 0),), dtype=np.float64))
-    return da.concatenate(parts)
+    return frequency_record(values, rate, name)
 
 
 # ---------------------------------------------------------------- block tasks

@@ -388,7 +388,7 @@ def mtie_sums(rec: Any, ms: np.ndarray, window: int) -> tuple[np.ndarray, np.nda
 
     Parameters
     ----------
-    rec : qsense.stability._stream.LazyRecord
+    rec : qsense.stability._stream_record.LazyRecord
         The record: ``rec.x`` dask phase (s) of ``rec.n_phase`` points, ``rec.check``
         (refuse NaN/inf while reading).
     ms : numpy.ndarray of int64, shape (k,)

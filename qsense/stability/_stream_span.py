@@ -75,9 +75,9 @@ def _last_point(y, carry, span, mean, rate):
 
 
 def freq_gap_record(cls: Any, values: Any, rate: float, n_in: int, name: str) -> Any:
-    """The ``cls`` (``._stream.LazyRecord``) of the frequency ``values`` with gaps: the
+    """The ``cls`` (``._stream_record.LazyRecord``) of the frequency ``values`` with gaps: the
     mean of the finite samples (one pass), the carries (phase, span) before each chunk
-    (one serial pass, stage by stage as ``._stream._carries``), ``x`` the phase with
+    (one serial pass, stage by stage as ``._stream_record._carries``), ``x`` the phase with
     NaN at the points a gap ends on, ``filled`` its estimators' rows (phase filled,
     span)."""
     blocks = list(values.to_delayed().ravel())

@@ -36,8 +36,10 @@ def _record(kind: str, n: int, seed: int) -> np.ndarray:
 
 @contextlib.contextmanager
 def _patched(**budgets):
-    """Shrunken memory budgets of the stream (STAGE_SAMPLES lives in _stream_run)."""
+    """Shrunken memory budgets of the stream (STAGE_SAMPLES lives in _stream_run), as
+    for a long record: not read into memory first (PERSIST_BYTES 0)."""
     stage = {k: budgets.pop(k) for k in ("STAGE_SAMPLES",) if k in budgets}
+    budgets.setdefault("PERSIST_BYTES", 0)
     with mock.patch.multiple(_stream, **budgets), mock.patch.multiple(_stream_run, **stage):
         yield
 

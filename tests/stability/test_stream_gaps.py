@@ -42,7 +42,9 @@ def _budgets(small: bool):
             yield
         return
     with (
-        mock.patch.multiple(_stream, BLOCK_SAMPLES=1, WINDOW_SAMPLES=12, GATHER_SAMPLES=40),
+        mock.patch.multiple(
+            _stream, BLOCK_SAMPLES=1, WINDOW_SAMPLES=12, GATHER_SAMPLES=40, PERSIST_BYTES=0
+        ),
         mock.patch.multiple(_stream_run, STAGE_SAMPLES=30),
     ):
         yield
@@ -159,7 +161,9 @@ def test_gap_free_path_does_not_call_the_nan_kernels():
     with contextlib.ExitStack() as stack:
         called = {k: stack.enter_context(v) for k, v in spies.items()}
         stack.enter_context(
-            mock.patch.multiple(_stream, BLOCK_SAMPLES=16, WINDOW_SAMPLES=24, GATHER_SAMPLES=40)
+            mock.patch.multiple(
+                _stream, BLOCK_SAMPLES=16, WINDOW_SAMPLES=24, GATHER_SAMPLES=40, PERSIST_BYTES=0
+            )
         )
         for stat in GAPPED:
             getattr(S, stat)(da.from_array(x, chunks=37), rate=1.0)

@@ -40,7 +40,11 @@ def _nbytes(value) -> int:
 def _budgets():
     return (
         mock.patch.multiple(
-            _stream, BLOCK_SAMPLES=CHUNK, WINDOW_SAMPLES=4 * CHUNK, GATHER_SAMPLES=4 * CHUNK
+            _stream,
+            BLOCK_SAMPLES=CHUNK,
+            WINDOW_SAMPLES=4 * CHUNK,
+            GATHER_SAMPLES=4 * CHUNK,
+            PERSIST_BYTES=0,  # as a long record: streamed from its source
         ),
         mock.patch.multiple(
             _stream_run,
@@ -88,6 +92,31 @@ def test_what_a_stream_holds_is_bounded_and_does_not_grow_with_the_record(stat):
     short, long = _held_at_once(stat, 1 << 15), _held_at_once(stat, 1 << 16)
     assert max(short, long) <= 16 + 8, (short, long)
     assert long <= short + 2, (short, long)
+
+
+@pytest.mark.parametrize("stat", ["oadev", "mdev", "totdev"])
+def test_a_small_record_is_read_once_a_long_one_by_each_pass(stat):
+    """A record of at most PERSIST_BYTES is read once (dask.persist) however many
+    passes its statistic makes (the R(n) pass of the B1 test for this white PM; MDEV's
+    carries), with the numbers of the in-memory path; one above it (PERSIST_BYTES
+    lowered) is read by each pass, as a long record must be."""
+    x = np.random.default_rng(8).standard_normal(6000) * 1e-9
+    reads = [0]
+
+    def chunk(i):
+        reads[0] += 1
+        return x[i * 1000 : (i + 1) * 1000]
+
+    parts = [da.from_delayed(dask.delayed(chunk)(i), (1000,), float) for i in range(6)]
+    lazy = da.concatenate(parts)
+    ref = getattr(S, stat)(x, rate=1.0, taus="all")
+    for persist in (_stream.PERSIST_BYTES, x.nbytes - 1):
+        reads[0] = 0
+        with mock.patch.multiple(_stream, BLOCK_SAMPLES=1000, PERSIST_BYTES=persist):
+            got = getattr(S, stat)(lazy, rate=1.0, taus="all")
+        assert reads[0] == 6 if persist >= x.nbytes else reads[0] > 12, (persist, reads[0])
+        np.testing.assert_allclose(got.dev.values, ref.dev.values, rtol=1e-12)
+        np.testing.assert_array_equal(got.alpha.values, ref.alpha.values)
 
 
 def test_batches_cut_a_stage_by_bytes_and_keep_its_order():
@@ -148,7 +177,9 @@ def test_any_batch_and_hold_budget_gives_the_in_memory_result(
     y = np.cumsum(np.random.default_rng(seed).standard_normal(n)) * 1e-12 + 3e-11
     ref = getattr(S, stat)(y, rate=1.0, taus="octave", data_type=data_type)
     with (
-        mock.patch.multiple(_stream, BLOCK_SAMPLES=16, WINDOW_SAMPLES=24, GATHER_SAMPLES=40),
+        mock.patch.multiple(
+            _stream, BLOCK_SAMPLES=16, WINDOW_SAMPLES=24, GATHER_SAMPLES=40, PERSIST_BYTES=0
+        ),
         mock.patch.multiple(
             _stream_run,
             STAGE_SAMPLES=100,
