@@ -244,7 +244,7 @@ def finite_check(block: np.ndarray, name: str = "data") -> np.ndarray:
 
 #: Streamed computations running in this process, and numpy's huge-page advice before
 #: the first of them (:func:`chunk_allocations`).
-_DEPTH = {"depth": 0, "before": True}
+_DEPTH = {"depth": 0, "heap": 0, "before": True}
 _DEPTH_LOCK = threading.Lock()
 
 #: glibc's ``mallopt`` parameters (malloc.h) and the values :func:`chunk_allocations`
@@ -292,7 +292,7 @@ def _glibc() -> Any:
 
 
 @contextlib.contextmanager
-def chunk_allocations() -> Iterator[None]:
+def chunk_allocations(heap: bool = True) -> Iterator[None]:
     """Within the block, the fresh array of every chunk a streamed computation reads
     (h5py, zarr, each freed a few tasks later) reuses memory already faulted in: numpy
     does not advise transparent huge pages, and glibc serves large blocks from its heap
@@ -322,26 +322,34 @@ def chunk_allocations() -> Iterator[None]:
     block: its FFT buffers gained from the advice (2e8 samples, the batched kernel, CPU
     3.6-3.9 s with it, 4.0-4.1 s without) and did not measurably gain from the heap
     (4.1-5.3 s either way, load 1).
+
+    ``heap=False``: the huge-page advice only, for arrays that outlive the block (a
+    record read into memory, ``dask.persist``): from the heap, glibc would keep their
+    memory after they are freed (a 2e7-sample record persisted and streamed by MDEV
+    left the process 200 MB larger), mapped it is returned.
     """
     core = getattr(np, "_core", None) or np.core
     switch = getattr(core.multiarray, "_set_madvise_hugepage", None)
-    libc = _glibc()
+    libc = _glibc() if heap else None
     with _DEPTH_LOCK:
         if _DEPTH["depth"] == 0:
             _DEPTH["before"] = bool(switch(False)) if switch is not None else True
-            if libc is not None:
+        _DEPTH["depth"] += 1
+        if libc is not None:
+            if _DEPTH["heap"] == 0:
                 libc.mallopt(_M_MMAP_MAX, 0)
                 libc.mallopt(_M_TRIM_THRESHOLD, 2**31 - 1)
-        _DEPTH["depth"] += 1
+            _DEPTH["heap"] += 1
     try:
         yield
     finally:
         with _DEPTH_LOCK:
             _DEPTH["depth"] -= 1
-            if _DEPTH["depth"] == 0:
-                if switch is not None:
-                    switch(_DEPTH["before"])
-                if libc is not None:
+            if _DEPTH["depth"] == 0 and switch is not None:
+                switch(_DEPTH["before"])
+            if libc is not None:
+                _DEPTH["heap"] -= 1
+                if _DEPTH["heap"] == 0:
                     for param, value in _AFTER.items():
                         libc.mallopt(param, value)
                     libc.malloc_trim(0)

@@ -230,17 +230,23 @@ def test_streaming_turns_off_numpy_huge_page_advice_and_restores_it():
         with pytest.raises(RuntimeError), chunk_allocations():
             raise RuntimeError("inside")
         assert switch(True) is True
+        with chunk_allocations(heap=False):  # a persisted record's: the advice alone
+            with chunk_allocations():
+                assert switch(False) is False
+            assert switch(False) is False
+        assert switch(True) is True
     finally:
         switch(before)
 
 
 def test_streaming_serves_large_chunks_from_the_heap_and_then_maps_them_again():
     """Inside a streamed computation a 40 MB array (above glibc's largest mmap
-    threshold) is taken from the heap, not a fresh mapping; after it, mapping is on
-    again (glibc only: mallinfo2's count of mapped blocks). A heap chunk freed earlier
-    may still serve a 40 MB request after the block (the suite's other tests leave such
-    chunks: the CI run of 1411fab got one), so the request after the block is larger
-    than all the heap's free memory; the test leaves one such chunk itself."""
+    threshold) is taken from the heap, not a fresh mapping; after it, and within a block
+    with heap=False, mapping is on (glibc only: mallinfo2's count of mapped blocks). A
+    heap chunk freed earlier may still serve a 40 MB request after the block (the
+    suite's other tests leave such chunks: the CI run of 1411fab got one), so the
+    request after the block is larger than all the heap's free memory; the test leaves
+    one such chunk itself."""
     import ctypes
 
     from qsense import _lazy
@@ -278,6 +284,8 @@ def test_streaming_serves_large_chunks_from_the_heap_and_then_maps_them_again():
     _stream_run.drive([_one_group(task)])
     assert inside == [0]  # from the heap
     assert mapped_by(libc.mallinfo2().fordblks + size) == 1  # mapped after the block
+    with _lazy.chunk_allocations(heap=False):  # a persisted record's: mapped, freed whole
+        assert mapped_by(libc.mallinfo2().fordblks + size) == 1
     assert kept.sum() == 1 << 17
 
 
