@@ -44,8 +44,7 @@ from qsense.stability.noise_id import (
     _dmax,
     _is_theo,
     _last_identified,
-    _n_terms,
-    _rn_boundary,
+    _pm_alpha,
     _theo_alpha,
 )
 
@@ -82,7 +81,6 @@ class Shared:
         self._acf: dict[tuple[int, int], int] = {}
         self._b1: dict[int, tuple[float, int]] = {}
         self._rn: dict[int, float] = {}
-        self._decided: dict[tuple[float, int, int], int | None] = {}  # B1 decisions
         self._variance: list[_Slice] = []  # columns awaiting their interval
         # both ACF depths wanted (Allan and Hadamard statistics): one kernel pass for both
         self._both = {2, 3} <= {_dmax(s) for s in names if not _is_theo(s)}
@@ -378,25 +376,17 @@ class Shared:
         if missing:
             b1, ny = b1_ratios(x, np.array(missing, dtype=np.int64))
             self._b1.update(zip(missing, zip(b1.tolist(), ny.tolist(), strict=True), strict=True))
-        out = np.zeros(m.size, dtype=np.int64)
-        pm = []
-        for k, v in enumerate(m.tolist()):
-            r, cnt = self._b1[v]
-            key = (r, cnt, _n_terms(name, x.size, v))
-            a = self._decided[key] if key in self._decided else _b1_decide(*key)
-            self._decided[key] = a
-            if a is None:
-                pm.append(k)
-            else:
-                out[k] = a
-        if pm:
-            want = sorted({int(m[k]) for k in pm} - set(self._rn))
+        got = [self._b1[v] for v in m.tolist()]
+        b1 = np.array([g[0] for g in got])
+        ny = np.array([g[1] for g in got], dtype=np.int64)
+        out, pm = _b1_decide(b1, ny, name, x.size, m)
+        if pm.size:
+            want = sorted({int(m[k]) for k in pm.tolist()} - set(self._rn))
             if want:
                 rn = rn_ratios(x, np.array(want, dtype=np.int64))
                 self._rn.update(zip(want, rn.tolist(), strict=True))
-            for k in pm:
-                v = int(m[k])
-                out[k] = 1 if self._rn[v] > _rn_boundary(v) else 2
+            for k in pm.tolist():
+                out[k] = _pm_alpha(self._rn[int(m[k])], int(m[k]))
         return out
 
     # ------------------------------------------------------------ EDF

@@ -31,7 +31,20 @@ from numba import prange
 from qsense._numba import PARALLEL_FROM, kernel, launch
 from qsense.stability._kernels_acf import acf_decide, acf_sums, rg04_stops
 
-__all__ = ["acf_alphas", "b1_ratio", "b1_ratios", "basic_sum", "rn_ratio", "rn_ratios"]
+__all__ = [
+    "PM",
+    "acf_alphas",
+    "b1_decisions",
+    "b1_ratio",
+    "b1_ratios",
+    "basic_sum",
+    "rn_ratio",
+    "rn_ratios",
+]
+
+#: What :func:`b1_decisions` gives where B1 finds mu = -2: white or flicker PM, which
+#: R(n) splits.
+PM = 9
 
 
 #: The two passes over a long series are split into this many independent partial
@@ -389,6 +402,65 @@ def rn_ratio(x: np.ndarray, m: int, buffer: np.ndarray | None = None) -> float:
     if r == -1.0:
         r = _rn_ratio(x, int(m), c, np.empty(nt + 1, dtype=np.int64))
     return r
+
+
+@kernel(fastmath=False)
+def _b1_theory(n, mu):  # pragma: no cover - numba
+    """Barnes B1(N, mu) = N (1 - N^mu) / (2 (N - 1)(1 - 2^mu)) ([SP1065] eq. 71), the
+    operations in this order, unfused (the decisions at the boundaries are those of
+    the same formula in Python)."""
+    nf = float(n)
+    if mu == 0:
+        return nf * math.log(nf) / (2.0 * (nf - 1.0) * math.log(2.0))
+    return nf * (1.0 - math.pow(nf, mu)) / (2.0 * (nf - 1.0) * (1.0 - math.pow(2.0, mu)))
+
+
+@kernel(fastmath=False)
+def _b1_decisions(b1, ny, n_terms, out):  # pragma: no cover - numba
+    for k in range(b1.size):
+        out[k] = 0  # too few points for a ratio, or a constant frequency: white FM
+        if ny[k] < 3 or n_terms[k] < 2 or math.isnan(b1[k]):
+            continue
+        out[k] = PM
+        hi = _b1_theory(n_terms[k], 2.0)  # B1(N, mu) from mu = 2 down, as far as needed
+        for cand in range(2, -2, -1):
+            lo = _b1_theory(n_terms[k], cand - 1.0)
+            bound = 0.5 * (lo + hi) if cand == 2 else math.sqrt(lo * hi)
+            if b1[k] > bound:
+                out[k] = max(-2, -cand - 1)
+                break
+            hi = lo
+
+
+def b1_decisions(b1: np.ndarray, ny: np.ndarray, n_terms: np.ndarray) -> np.ndarray:
+    """Noise exponents alpha from measured B1 ratios (NIST SP 1065 sec. 5.5.3).
+
+    Parameters
+    ----------
+    b1 : numpy.ndarray of float, shape (k,)
+        Measured B1 = s^2 / sigma_y^2 (:func:`b1_ratios`).
+    ny : numpy.ndarray of int, shape (k,)
+        Number of averaged frequencies behind each ratio.
+    n_terms : numpy.ndarray of int, shape (k,)
+        N of the theoretical B1(N, mu): the number of terms of the statistic.
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (k,)
+        alpha in -2 ... 0 where B1 lies above the boundary of mu = 2, 1, 0 or -1
+        (geometric means of B1(N, mu) of neighbouring mu, arithmetic between 2 and 1;
+        mu = 2 is alpha -3, reported -2); 0 with fewer than 3 frequencies, N < 2 or a
+        NaN ratio; :data:`PM` for mu = -2.
+    """
+    b1 = np.ascontiguousarray(b1, dtype=np.float64)
+    out = np.empty(b1.size, dtype=np.int64)
+    _b1_decisions(
+        b1,
+        np.ascontiguousarray(ny, dtype=np.int64),
+        np.ascontiguousarray(n_terms, dtype=np.int64),
+        out,
+    )
+    return out
 
 
 @kernel

@@ -101,8 +101,7 @@ from qsense.stability.noise_id import (
     _dmax,
     _exponents_of,
     _last_identified,
-    _n_terms,
-    _rn_boundary,
+    _pm_alpha,
 )
 
 __all__ = [
@@ -515,13 +514,13 @@ def _alphas(spec, rec, m, data_type, decimated, acf_sums, shifts, oadev_sums) ->
 def _b1_alphas(spec: Spec, rec: LazyRecord, ms: list[int], decimated, oadev_sums) -> Flow:
     """B1 alphas at ``ms`` (decimated phase gathered), R(n) streamed where needed (the
     OADEV sums from ``oadev_sums`` where there, the MDEV ones by one more pass)."""
-    out: list[int | None] = []
-    for g in ms:
-        b1, ny = b1_ratios(decimated[g], np.ones(1, dtype=np.int64))
-        out.append(_b1_decide(float(b1[0]), int(ny[0]), _n_terms(spec.name, rec.n_phase, g)))
-    pm = [i for i, a in enumerate(out) if a is None]
-    if pm:
-        pm_ms = np.array(sorted({ms[i] for i in pm}), dtype=np.int64)
+    one = np.ones(1, dtype=np.int64)
+    ratios = [b1_ratios(decimated[g], one) for g in ms]
+    b1 = np.array([r[0][0] for r in ratios])
+    ny = np.array([r[1][0] for r in ratios], dtype=np.int64)
+    out, pm = _b1_decide(b1, ny, spec.name, rec.n_phase, np.array(ms, dtype=np.int64))
+    if pm.size:
+        pm_ms = np.array(sorted({ms[i] for i in pm.tolist()}), dtype=np.int64)
         if all(g in oadev_sums for g in pm_ms.tolist()):
             s_oa = np.array([oadev_sums[g][0] for g in pm_ms.tolist()])
             n_oa = np.array([oadev_sums[g][1] for g in pm_ms.tolist()])
@@ -531,6 +530,6 @@ def _b1_alphas(spec: Spec, rec: LazyRecord, ms: list[int], decimated, oadev_sums
         with np.errstate(invalid="ignore", divide="ignore"):
             rn = (s_mo / n_mo / pm_ms.astype(np.float64) ** 2) / (s_oa / n_oa)
         by_m = dict(zip(pm_ms.tolist(), rn.tolist(), strict=True))
-        for i in pm:
-            out[i] = 1 if by_m[ms[i]] > _rn_boundary(ms[i]) else 2
-    return [int(a) for a in out]
+        for i in pm.tolist():
+            out[i] = _pm_alpha(by_m[ms[i]], ms[i])
+    return out.tolist()

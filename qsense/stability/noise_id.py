@@ -28,7 +28,9 @@ import xarray as xr
 from qsense._validate import choice
 from qsense.signal import DataType, as_series
 from qsense.stability._kernels_noise import (
+    PM,
     acf_alphas,
+    b1_decisions,
     b1_ratio,
     b1_ratios,
     rn_ratio,
@@ -149,13 +151,6 @@ def _exponents_of(
     return alpha, alpha_int
 
 
-def _b1_theory(n: int, mu: int) -> float:
-    """Barnes B1(N, mu) = N (1 - N^mu) / (2 (N - 1)(1 - 2^mu)) ([SP1065] eq. 71)."""
-    if mu == 0:
-        return n * math.log(n) / (2.0 * (n - 1) * math.log(2.0))
-    return n * (1.0 - float(n) ** mu) / (2.0 * (n - 1) * (1.0 - 2.0**mu))
-
-
 def _rn_boundary(m: int) -> float:
     """Geometric mean of the R(n) = MVAR/AVAR of white PM (1/m) and flicker PM
     ([SP1065] sec. 5.5.4, f_h = 1/(2 tau0))."""
@@ -167,6 +162,22 @@ def _rn_boundary(m: int) -> float:
 def _n_terms(statistic: str, n_phase: int, m: int) -> int:
     """Number of terms Stable32 sums for ``statistic`` at averaging factor m (its '#')."""
     return SPECS[statistic].b1_terms(n_phase, m)
+
+
+def _b1_decide(b1: np.ndarray, ny: np.ndarray, statistic: str, n_phase: int, m: np.ndarray):
+    """alpha from the measured B1 ratios at the factors ``m`` (int64) with N = the number
+    of terms of ``statistic`` (:func:`._kernels_noise.b1_decisions`), and the indices
+    where B1 gives mu = -2 (white or flicker PM, to be split by :func:`_pm_alpha`)."""
+    n_terms = np.array([_n_terms(statistic, n_phase, v) for v in m.tolist()], dtype=np.int64)
+    alpha = b1_decisions(b1, ny, n_terms)
+    pm = np.flatnonzero(alpha == PM)
+    alpha[pm] = 0
+    return alpha, pm
+
+
+def _pm_alpha(rn: float, m: int) -> int:
+    """White PM (2) or flicker PM (1) by the measured R(n) = MVAR/AVAR at factor m."""
+    return 1 if rn > _rn_boundary(m) else 2
 
 
 def b1_alpha(x: np.ndarray, m: int, n_terms: int, use_rn: bool = True) -> int:
@@ -203,29 +214,12 @@ def b1_alpha(x: np.ndarray, m: int, n_terms: int, use_rn: bool = True) -> int:
     """
     x = np.ascontiguousarray(x, dtype=np.float64)
     b1, ny = b1_ratio(x, m)
-    alpha = _b1_decide(b1, ny, n_terms)
-    if alpha is not None:
+    alpha = int(b1_decisions(np.array([b1]), np.array([ny]), np.array([n_terms]))[0])
+    if alpha != PM:
         return alpha
     if not use_rn:
         return 2
-    return 1 if rn_ratio(x, m) > _rn_boundary(m) else 2
-
-
-def _b1_decide(b1: float, ny: int, n_terms: int) -> int | None:
-    """alpha from the measured B1 ratio and the number ``ny`` of averaged frequencies,
-    or None for mu = -2 (white or flicker PM, to be split by R(n))."""
-    if ny < 3 or n_terms < 2:  # too few points for a ratio: white FM
-        return 0
-    if math.isnan(b1):  # constant frequency: no evidence, white FM
-        return 0
-    hi = _b1_theory(n_terms, 2)  # B1(N, mu) from mu = 2 down, as far as needed
-    for cand in (2, 1, 0, -1):
-        lo = _b1_theory(n_terms, cand - 1)
-        bound = 0.5 * (lo + hi) if cand == 2 else math.sqrt(lo * hi)
-        if b1 > bound:
-            return max(-2, -cand - 1)
-        hi = lo
-    return None
+    return _pm_alpha(rn_ratio(x, m), m)
 
 
 def identify_alpha(x: np.ndarray, m: int, statistic: str, data_type_in: DataType = "phase") -> int:
@@ -372,19 +366,10 @@ def _last_identified(statistic: str, n_phase: int) -> int:
 def _b1_alphas(x: np.ndarray, m: np.ndarray, statistic: str) -> np.ndarray:
     """:func:`b1_alpha` at every factor of ``m`` (int64) with N = the number of terms
     of ``statistic``, R(n) computed only where B1 gives mu = -2."""
-    out = np.zeros(m.size, dtype=np.int64)
-    b1, ny = b1_ratios(x, m)
-    pm = []  # mu = -2: white or flicker PM, split by R(n)
-    for k, (r, cnt) in enumerate(zip(b1.tolist(), ny.tolist(), strict=True)):
-        alpha = _b1_decide(r, cnt, _n_terms(statistic, x.size, int(m[k])))
-        if alpha is None:
-            pm.append(k)
-        else:
-            out[k] = alpha
-    if pm:
-        rn = rn_ratios(x, m[pm])
-        for k, r in zip(pm, rn.tolist(), strict=True):
-            out[k] = 1 if r > _rn_boundary(int(m[k])) else 2
+    out, pm = _b1_decide(*b1_ratios(x, m), statistic, x.size, m)
+    if pm.size:
+        for k, r in zip(pm.tolist(), rn_ratios(x, m[pm]).tolist(), strict=True):
+            out[k] = _pm_alpha(r, int(m[k]))
     return out
 
 

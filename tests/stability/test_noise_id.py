@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import re
 from pathlib import Path
 
@@ -271,6 +272,52 @@ def test_b1_identifies_frequency_noises_statistically(alpha, expected_mu_alpha):
         m = 100
         hits += b1_alpha(x, m, (x.size - 1) // m - 1) == expected_mu_alpha
     assert hits >= 24
+
+
+def _b1_reference_theory(n: int, mu: int) -> float:
+    """B1(N, mu) = N (1 - N^mu) / (2 (N - 1)(1 - 2^mu)), SP 1065 eq. 71 (mu = 0: the
+    limit N ln N / (2 (N - 1) ln 2))."""
+    if mu == 0:
+        return n * math.log(n) / (2.0 * (n - 1) * math.log(2.0))
+    return n * (1.0 - float(n) ** mu) / (2.0 * (n - 1) * (1.0 - 2.0**mu))
+
+
+def _b1_reference(b1: float, ny: int, n: int) -> int:
+    """SP 1065 sec. 5.5.3 written out: B1(N, mu) of eq. 71 for mu = 2 ... -2, the
+    boundaries their geometric means (arithmetic between mu = 2 and 1); mu -> alpha
+    -3 (reported -2), -2, -1, 0, and 9 for mu = -2 (PM, split by R(n))."""
+    if ny < 3 or n < 2 or math.isnan(b1):
+        return 0
+    th = [_b1_reference_theory(n, mu) for mu in (2, 1, 0, -1, -2)]
+    bounds = [0.5 * (th[0] + th[1])] + [math.sqrt(th[i] * th[i + 1]) for i in (1, 2, 3)]
+    for alpha, bound in zip((-2, -2, -1, 0), bounds, strict=True):
+        if b1 > bound:
+            return alpha
+    return 9
+
+
+def test_b1_decisions_match_the_formula_at_and_beside_every_boundary():
+    """The B1 decision kernel against the formula in Python: random ratios and N,
+    ratios exactly on each boundary and one ulp above it, too few points, NaN."""
+    from qsense.stability._kernels_noise import PM, b1_decisions
+
+    rng = np.random.default_rng(4)
+    n = rng.integers(-2, 10**7, 20000)
+    ny = rng.integers(0, 40, n.size)
+    b1 = np.exp(rng.uniform(-3.0, 9.0, n.size))
+    for k in range(3000):
+        nk = max(int(n[k]), 2)
+        th = [_b1_reference_theory(nk, mu) for mu in (2, 1, 0, -1)]
+        on = 0.5 * (th[0] + th[1]) if k % 4 == 0 else math.sqrt(th[k % 4 - 1] * th[k % 4])
+        b1[k], b1[k + 3000] = on, np.nextafter(on, np.inf)
+        n[k] = n[k + 3000] = nk
+        ny[k] = ny[k + 3000] = 10
+    b1[7] = np.nan
+    want = [_b1_reference(float(r), int(c), int(t)) for r, c, t in zip(b1, ny, n, strict=True)]
+    got = b1_decisions(b1, ny, n)
+    np.testing.assert_array_equal(got, want)
+    assert PM == 9 and set(got.tolist()) == {-2, -1, 0, PM}
+    assert b1_decisions(np.zeros(0), np.zeros(0), np.zeros(0)).size == 0
 
 
 def test_b1_splits_white_and_flicker_pm_with_rn():
