@@ -30,9 +30,9 @@ from qsense.signal import GRID_RTOL, rate_from_time, time_grid
 
 __all__ = [
     "MIN_CHUNK",
-    "chunk_allocations",
     "finite_check",
     "is_lazy",
+    "large_arrays",
     "lazy_series",
     "merge_chunks",
     "time_coords",
@@ -242,12 +242,12 @@ def finite_check(block: np.ndarray, name: str = "data") -> np.ndarray:
     return block
 
 
-#: Streamed computations running in this process, and numpy's huge-page advice before
-#: the first of them (:func:`chunk_allocations`).
+#: Blocks of :func:`large_arrays` running in this process (all of them, and those with
+#: ``heap``), and numpy's huge-page advice before the first of them.
 _DEPTH = {"depth": 0, "heap": 0, "before": True}
 _DEPTH_LOCK = threading.Lock()
 
-#: glibc's ``mallopt`` parameters (malloc.h) and the values :func:`chunk_allocations`
+#: glibc's ``mallopt`` parameters (malloc.h) and the values :func:`large_arrays`
 #: leaves after its last block: glibc's default mmap count, and the mmap and trim
 #: thresholds that its dynamic threshold reaches once a 32 MiB array has been freed
 #: (any ``mallopt`` call turns that adjustment off for good).
@@ -292,29 +292,36 @@ def _glibc() -> Any:
 
 
 @contextlib.contextmanager
-def chunk_allocations(heap: bool = True) -> Iterator[None]:
-    """Within the block, the fresh array of every chunk a streamed computation reads
-    (h5py, zarr, each freed a few tasks later) reuses memory already faulted in: numpy
-    does not advise transparent huge pages, and glibc serves large blocks from its heap
-    instead of a new ``mmap`` each. Restored after the last of nested or concurrent
-    blocks, when glibc also returns the freed memory to the system (``malloc_trim``).
+def large_arrays(heap: bool = False) -> Iterator[None]:
+    """Within the block, numpy does not advise transparent huge pages for the large
+    arrays it allocates; with ``heap``, glibc also serves large blocks from its heap
+    instead of a new ``mmap`` each (the chunks a streamed computation reads, h5py's or
+    zarr's, each freed a few tasks later, then reuse memory already faulted in).
+    Restored after the last of nested or concurrent blocks, when glibc also returns the
+    freed heap to the system (``malloc_trim``).
 
-    Two costs of a fresh mapping per chunk, measured on the 2-core test machine:
+    The costs avoided, measured on the 2-core test machine (kernel settings
+    ``transparent_hugepage/enabled`` and ``defrag`` both ``madvise``, common defaults,
+    under which each advised allocation may compact memory synchronously, slowly when
+    the page cache fills memory):
 
-    * with numpy's huge-page advice, and the kernel's ``transparent_hugepage/defrag``
-      set to ``madvise`` (a common default), each allocation faults in huge pages by
-      synchronous compaction: the chunk reads of a streamed OADEV of 2e8 samples (1.6
-      GB, 4M-sample chunks) took 3.85 s of CPU with the advice and 1.17 s without, the
-      whole OADEV 9.2-10.1 s of CPU against 7.0-7.2 s. numpy reads the setting at each
-      allocation (``numpy._core.multiarray._set_madvise_hugepage``, the switch numpy
-      documents for kernels where the advice is slow);
-    * a 32 MiB chunk is above glibc's largest mmap threshold, so each one is a new
-      mapping whose 8192 pages fault in again: streamed OADEV of 1e9 samples (1.73
-      reads of the file, 416 chunks) took 24.6-25.4 s of CPU, and 21.3-22.1 s with
-      ``M_MMAP_MAX`` 0 (peak resident memory 1.50 against 1.56 GB).
+    * the advice: in-memory MDEV of 1e8 samples (octave taus, a fresh process) took
+      20.8-24.4 s with it, of which almost all in the kernel's compaction, and 2.5-2.8
+      s without (2.1-2.8 s either way for a second call); a 2e7-sample record read
+      into memory (``dask.persist``) 2.0 s against 0.08-0.19 s; the chunk reads of a
+      streamed OADEV of 2e8 samples 3.85 s of CPU against 1.17 s. numpy reads the
+      setting at each allocation (``numpy._core.multiarray._set_madvise_hugepage``, the
+      switch numpy documents for kernels where the advice is slow);
+    * a fresh mapping per chunk: a 32 MiB chunk is above glibc's largest mmap
+      threshold, so each one is a new mapping whose 8192 pages fault in again:
+      streamed OADEV of 1e9 samples (1.73 reads of the file, 416 chunks) took 24.6-25.4
+      s of CPU, and 21.3-22.1 s from the heap (peak resident memory 1.50 against 1.56
+      GB). Arrays that outlive the block (a persisted record, a result) must not come
+      from the heap: glibc would keep their memory after they are freed (a 2e7-sample
+      record persisted there and streamed by MDEV left the process 200 MB larger).
 
     Both settings are process-wide: other threads' allocations inside the block follow
-    them too, which changes their speed, never their values. After the last block
+    them too, which changes their speed, never their values. After the last heap block
     glibc keeps the thresholds :data:`_AFTER` (its own dynamic ones stop adapting once
     ``mallopt`` was called). Where numpy lacks the switch, or the C library is not
     glibc, or the user set malloc's parameters in the environment (``MALLOC_*_``,
@@ -322,11 +329,6 @@ def chunk_allocations(heap: bool = True) -> Iterator[None]:
     block: its FFT buffers gained from the advice (2e8 samples, the batched kernel, CPU
     3.6-3.9 s with it, 4.0-4.1 s without) and did not measurably gain from the heap
     (4.1-5.3 s either way, load 1).
-
-    ``heap=False``: the huge-page advice only, for arrays that outlive the block (a
-    record read into memory, ``dask.persist``): from the heap, glibc would keep their
-    memory after they are freed (a 2e7-sample record persisted and streamed by MDEV
-    left the process 200 MB larger), mapped it is returned.
     """
     core = getattr(np, "_core", None) or np.core
     switch = getattr(core.multiarray, "_set_madvise_hugepage", None)

@@ -28,7 +28,7 @@ import dask
 import numpy as np
 from dask.delayed import Delayed
 
-from qsense._lazy import chunk_allocations
+from qsense._lazy import large_arrays
 
 __all__ = [
     "BATCH_BYTES",
@@ -264,7 +264,7 @@ def drive(flows: list[Flow]) -> list[Any]:
     the flows return, in order."""
     out: list[Any] = [None] * len(flows)
     answers: dict[int, Any] = dict.fromkeys(range(len(flows)))
-    with chunk_allocations():  # the chunks read: see qsense._lazy.chunk_allocations
+    with large_arrays(heap=True):  # the chunks read: see qsense._lazy.large_arrays
         while answers:
             asks: dict[int, list] = {}
             for i, answer in answers.items():
