@@ -24,9 +24,10 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from qsense._numba import step_range
 from qsense._timecoord import check_span
 from qsense._validate import positive_float
-from qsense.signal import GRID_RTOL, rate_from_time, time_grid
+from qsense.signal import GRID_RTOL, _grid_rate, rate_from_time, time_grid
 
 __all__ = [
     "MIN_CHUNK",
@@ -177,11 +178,7 @@ def _chunk_steps(block: np.ndarray) -> tuple[int, ...]:
     counts = block.view(np.int64)
     if counts.size == 0:
         return ()
-    steps = np.diff(counts)
-    big = np.iinfo(np.int64)
-    low, high = (int(steps.min()), int(steps.max())) if steps.size else (big.max, big.min)
-    nat = int(np.count_nonzero(counts == big.min))
-    return int(counts[0]), int(counts[-1]), low, high, nat
+    return int(counts[0]), int(counts[-1]), *step_range(counts)
 
 
 def _lazy_rate(time: Any) -> float:
@@ -205,19 +202,7 @@ def _lazy_rate(time: Any) -> float:
     n_nat = sum(p[4] for p in parts)
     if n_nat:
         raise ValueError("it contains NaT; mark a gap with NaN data instead")
-    if low <= 0:
-        raise ValueError(f"it must be strictly increasing; a step is {low * ns_per_unit} ns")
-    n = int(time.shape[0])
-    span_ns = float(last - first) * ns_per_unit
-    dt = span_ns * 1e-9 / (n - 1)
-    worst = max(abs(high * ns_per_unit * 1e-9 - dt), abs(low * ns_per_unit * 1e-9 - dt))
-    if worst > max(1e-6 * dt, 2e-9):
-        raise ValueError(
-            f"it must be a uniform grid (mean step {dt!r} s) but its steps range from "
-            f"{low * ns_per_unit * 1e-9!r} to {high * ns_per_unit * 1e-9!r} s; put gaps on "
-            "the grid as NaN samples"
-        )
-    return (n - 1) * 1e9 / span_ns
+    return _grid_rate(first, last, low, high, int(time.shape[0]), ns_per_unit, "it")
 
 
 def time_coords(data: Any, n: int, rate: float) -> xr.Coordinates:
@@ -307,9 +292,14 @@ def large_arrays(heap: bool = False) -> Iterator[None]:
 
     * the advice: in-memory MDEV of 1e8 samples (octave taus, a fresh process) took
       20.8-24.4 s with it, of which almost all in the kernel's compaction, and 2.5-2.8
-      s without (2.1-2.8 s either way for a second call); a 2e7-sample record read
-      into memory (``dask.persist``) 2.0 s against 0.08-0.19 s; the chunk reads of a
-      streamed OADEV of 2e8 samples 3.85 s of CPU against 1.17 s. numpy reads the
+      s without (2.1-2.8 s either way for a second call); the ASD of 3.3e7 samples
+      15.5-15.8 s, 1.0 s, 3.9 s for three calls in a row with it and 1.35-1.5 s each
+      without; an hour of the NV magnetometer 9.2-12.0 s against 2.9-3.1 s; a
+      2e7-sample record read into memory (``dask.persist``) 2.0 s against 0.08-0.19 s;
+      the chunk reads of a streamed OADEV of 2e8 samples 3.85 s of CPU against 1.17 s.
+      The advice pays only where memory is free to compact (the second ASD call above,
+      the steady state of a streamed Welch PSD: 3.6-3.9 s of CPU at 2e8 samples with
+      it, 4.0-4.1 s without), by less than it can cost. numpy reads the
       setting at each allocation (``numpy._core.multiarray._set_madvise_hugepage``, the
       switch numpy documents for kernels where the advice is slow);
     * a fresh mapping per chunk: a 32 MiB chunk is above glibc's largest mmap
@@ -325,10 +315,12 @@ def large_arrays(heap: bool = False) -> Iterator[None]:
     glibc keeps the thresholds :data:`_AFTER` (its own dynamic ones stop adapting once
     ``mallopt`` was called). Where numpy lacks the switch, or the C library is not
     glibc, or the user set malloc's parameters in the environment (``MALLOC_*_``,
-    ``GLIBC_TUNABLES``), that part is left alone. The dask Welch PSD does not use the
-    block: its FFT buffers gained from the advice (2e8 samples, the batched kernel, CPU
-    3.6-3.9 s with it, 4.0-4.1 s without) and did not measurably gain from the heap
-    (4.1-5.3 s either way, load 1).
+    ``GLIBC_TUNABLES``), that part is left alone. The Welch PSD does not take the heap
+    (its dask path measured 4.1-5.3 s of CPU at 2e8 samples either way, load 1).
+
+    Used by qsense's heavy calls on arrays in memory (the stability statistics and
+    ``analyse``, ``power_law``, every model's ``simulate``, the Welch spectra, a study's
+    cases), by the streamed statistics (``heap=True``) and as a decorator.
     """
     core = getattr(np, "_core", None) or np.core
     switch = getattr(core.multiarray, "_set_madvise_hugepage", None)

@@ -23,7 +23,7 @@ import numba
 import numpy as np
 from numba import prange
 
-__all__ = ["FASTMATH", "PARALLEL_FROM", "any_nonfinite", "kernel", "launch"]
+__all__ = ["FASTMATH", "PARALLEL_FROM", "any_nonfinite", "kernel", "launch", "step_range"]
 
 #: Fast-math flags allowed in qsense kernels: never ``nnan``/``ninf``.
 FASTMATH = frozenset({"reassoc", "contract"})
@@ -122,3 +122,43 @@ def any_nonfinite(x: np.ndarray) -> bool:
     (True, False)
     """
     return bool(launch(_any_nonfinite, x.size, x))
+
+
+@kernel
+def _step_range(counts):  # pragma: no cover - numba
+    nat = np.iinfo(np.int64).min
+    low, high, n_nat = np.iinfo(np.int64).max, nat, 0
+    for i in range(counts.size):
+        n_nat += counts[i] == nat
+        if i:
+            d = counts[i] - counts[i - 1]  # wraps on overflow, as numpy.diff
+            low = min(low, d)
+            high = max(high, d)
+    return low, high, n_nat
+
+
+def step_range(counts: np.ndarray) -> tuple[int, int, int]:
+    """Least and greatest step between neighbours, and the number of NaT, of a time axis.
+
+    One read pass, no temporary (``numpy.diff`` and its min and max allocate and read
+    the axis three times).
+
+    Parameters
+    ----------
+    counts : numpy.ndarray of int64, shape (n,)
+        Times as integer counts of their unit (a datetime64 array's ``view(np.int64)``;
+        NaT is the least int64).
+
+    Returns
+    -------
+    low, high, nat : int
+        Least and greatest ``counts[i + 1] - counts[i]`` (int64 max and min when n < 2)
+        and the number of NaT.
+
+    Examples
+    --------
+    >>> step_range(np.array([0, 2, 3, 7], dtype=np.int64))
+    (1, 4, 0)
+    """
+    low, high, nat = _step_range(np.ascontiguousarray(counts, dtype=np.int64))
+    return int(low), int(high), int(nat)

@@ -324,3 +324,54 @@ def test_make_series_refuses_non_text_attributes():
             make_series([1.0, 2.0], 1.0, **{key: 3})
     with pytest.raises(TypeError, match="attrs"):
         make_series([1.0, 2.0], 1.0, attrs=[("a", 1)])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    counts=st.lists(
+        st.one_of(
+            st.integers(-(2**63) + 1, 2**63 - 1),
+            st.just(-(2**63)),  # NaT
+            st.integers(-1000, 1000),
+        ),
+        max_size=40,
+    )
+)
+def test_step_range_equals_numpy_diff(counts):
+    """One-pass step range (qsense._numba.step_range) against numpy: least and greatest
+    numpy.diff (wrapped on overflow alike) and the NaT count; int64 extremes when n < 2."""
+    from qsense._numba import step_range
+
+    a = np.array(counts, dtype=np.int64)
+    with np.errstate(over="ignore"):
+        d = np.diff(a)
+    big = np.iinfo(np.int64)
+    want = (int(d.min()), int(d.max())) if d.size else (big.max, big.min)
+    assert step_range(a) == (*want, int(np.count_nonzero(a == big.min)))
+
+
+def test_datetime_rate_names_the_first_bad_step_and_reads_large_grids_in_one_pass():
+    """A 1e7-sample ns grid gives exactly its rate without float seconds; a late bad
+    step is found and named by index; Y/M units are converted; NaT and a generic unit are
+    refused naming the parameter."""
+    t = time_grid(10_000_000, 1000.0)
+    assert rate_from_time(t) == 1000.0
+    late = t.copy()
+    late[9_999_990] += np.timedelta64(5, "us")
+    with pytest.raises(ValueError, match=r"uniform grid .* step 9999989 -> 9999990"):
+        rate_from_time(late)
+    back = t.copy()
+    back[7_000_000] = back[6_999_999]
+    with pytest.raises(ValueError, match=r"strictly increasing; step 6999999 -> 7000000 is 0.0"):
+        rate_from_time(back)
+    with pytest.raises(ValueError, match="uniform grid"):  # years of 365 and 366 days
+        rate_from_time(np.arange("2000", "2010", dtype="datetime64[Y]"))
+    assert rate_from_time(np.arange("2000-01", "2000-03", dtype="datetime64[M]")) == 1 / (
+        31 * 86400.0
+    )
+    nat = t[:10].copy()
+    nat[4] = np.datetime64("NaT")
+    with pytest.raises(ValueError, match="time contains NaT"):
+        rate_from_time(nat)
+    with pytest.raises(TypeError, match="time must be datetime64 with a unit"):
+        rate_from_time(np.array(["NaT", "NaT"], dtype="datetime64"))
