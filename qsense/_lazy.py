@@ -31,9 +31,9 @@ from qsense.signal import GRID_RTOL, _grid_rate, rate_from_time, time_grid
 
 __all__ = [
     "MIN_CHUNK",
+    "chunk_allocations",
     "finite_check",
     "is_lazy",
-    "large_arrays",
     "lazy_series",
     "merge_chunks",
     "time_coords",
@@ -227,12 +227,11 @@ def finite_check(block: np.ndarray, name: str = "data") -> np.ndarray:
     return block
 
 
-#: Blocks of :func:`large_arrays` running in this process (all of them, and those with
-#: ``heap``), and numpy's huge-page advice before the first of them.
-_DEPTH = {"depth": 0, "heap": 0, "before": True}
+#: Blocks of :func:`chunk_allocations` running in this process.
+_DEPTH = {"depth": 0}
 _DEPTH_LOCK = threading.Lock()
 
-#: glibc's ``mallopt`` parameters (malloc.h) and the values :func:`large_arrays`
+#: glibc's ``mallopt`` parameters (malloc.h) and the values :func:`chunk_allocations`
 #: leaves after its last block: glibc's default mmap count, and the mmap and trim
 #: thresholds that its dynamic threshold reaches once a 32 MiB array has been freed
 #: (any ``mallopt`` call turns that adjustment off for good).
@@ -277,73 +276,45 @@ def _glibc() -> Any:
 
 
 @contextlib.contextmanager
-def large_arrays(heap: bool = False) -> Iterator[None]:
-    """Within the block, numpy does not advise transparent huge pages for the large
-    arrays it allocates; with ``heap``, glibc also serves large blocks from its heap
-    instead of a new ``mmap`` each (the chunks a streamed computation reads, h5py's or
-    zarr's, each freed a few tasks later, then reuse memory already faulted in).
+def chunk_allocations() -> Iterator[None]:
+    """Within the block, glibc serves large blocks from its heap instead of a new
+    ``mmap`` each, so that the fresh array of every chunk a streamed computation reads
+    (h5py's, zarr's, each freed a few tasks later) reuses memory already faulted in.
     Restored after the last of nested or concurrent blocks, when glibc also returns the
     freed heap to the system (``malloc_trim``).
 
-    The costs avoided, measured on the 2-core test machine (kernel settings
-    ``transparent_hugepage/enabled`` and ``defrag`` both ``madvise``, common defaults,
-    under which each advised allocation may compact memory synchronously, slowly when
-    the page cache fills memory):
+    A 32 MiB chunk is above glibc's largest mmap threshold, so each one would be a new
+    mapping whose 8192 pages fault in again: streamed OADEV of 1e9 samples (1.73 reads
+    of the file, 416 chunks) took 24.6-25.4 s of CPU, and 21.3-22.1 s from the heap
+    (peak resident memory 1.50 against 1.56 GB; 2-core test machine). Arrays that
+    outlive the block (a persisted record, a result) must not come from the heap: glibc
+    would keep their memory after they are freed (a 2e7-sample record persisted there
+    and streamed by MDEV left the process 200 MB larger).
 
-    * the advice: in-memory MDEV of 1e8 samples (octave taus, a fresh process) took
-      20.8-24.4 s with it, of which almost all in the kernel's compaction, and 2.5-2.8
-      s without (2.1-2.8 s either way for a second call); the ASD of 3.3e7 samples
-      15.5-15.8 s, 1.0 s, 3.9 s for three calls in a row with it and 1.35-1.5 s each
-      without; an hour of the NV magnetometer 9.2-12.0 s against 2.9-3.1 s; a
-      2e7-sample record read into memory (``dask.persist``) 2.0 s against 0.08-0.19 s;
-      the chunk reads of a streamed OADEV of 2e8 samples 3.85 s of CPU against 1.17 s.
-      The advice pays only where memory is free to compact (the second ASD call above,
-      the steady state of a streamed Welch PSD: 3.6-3.9 s of CPU at 2e8 samples with
-      it, 4.0-4.1 s without), by less than it can cost. numpy reads the
-      setting at each allocation (``numpy._core.multiarray._set_madvise_hugepage``, the
-      switch numpy documents for kernels where the advice is slow);
-    * a fresh mapping per chunk: a 32 MiB chunk is above glibc's largest mmap
-      threshold, so each one is a new mapping whose 8192 pages fault in again:
-      streamed OADEV of 1e9 samples (1.73 reads of the file, 416 chunks) took 24.6-25.4
-      s of CPU, and 21.3-22.1 s from the heap (peak resident memory 1.50 against 1.56
-      GB). Arrays that outlive the block (a persisted record, a result) must not come
-      from the heap: glibc would keep their memory after they are freed (a 2e7-sample
-      record persisted there and streamed by MDEV left the process 200 MB larger).
-
-    Both settings are process-wide: other threads' allocations inside the block follow
-    them too, which changes their speed, never their values. After the last heap block
-    glibc keeps the thresholds :data:`_AFTER` (its own dynamic ones stop adapting once
-    ``mallopt`` was called). Where numpy lacks the switch, or the C library is not
-    glibc, or the user set malloc's parameters in the environment (``MALLOC_*_``,
-    ``GLIBC_TUNABLES``), that part is left alone. The Welch PSD does not take the heap
-    (its dask path measured 4.1-5.3 s of CPU at 2e8 samples either way, load 1).
-
-    Used by qsense's heavy calls on arrays in memory (the stability statistics and
-    ``analyse``, ``power_law``, every model's ``simulate``, the Welch spectra, a study's
-    cases), by the streamed statistics (``heap=True``) and as a decorator.
+    The setting is process-wide: other threads' allocations inside the block follow it
+    too, which changes their speed, never their values. After the last block glibc
+    keeps the thresholds :data:`_AFTER` (its own dynamic ones stop adapting once
+    ``mallopt`` was called). Where the C library is not glibc, or the user set malloc's
+    parameters in the environment (``MALLOC_*_``, ``GLIBC_TUNABLES``), nothing changes.
+    The dask Welch PSD does not use the block (4.1-5.3 s of CPU at 2e8 samples either
+    way, load 1). numpy's huge-page advice, the other cost of fresh chunks, is
+    :mod:`qsense._memory`'s.
     """
-    core = getattr(np, "_core", None) or np.core
-    switch = getattr(core.multiarray, "_set_madvise_hugepage", None)
-    libc = _glibc() if heap else None
+    libc = _glibc()
+    if libc is None:
+        yield
+        return
     with _DEPTH_LOCK:
         if _DEPTH["depth"] == 0:
-            _DEPTH["before"] = bool(switch(False)) if switch is not None else True
+            libc.mallopt(_M_MMAP_MAX, 0)
+            libc.mallopt(_M_TRIM_THRESHOLD, 2**31 - 1)
         _DEPTH["depth"] += 1
-        if libc is not None:
-            if _DEPTH["heap"] == 0:
-                libc.mallopt(_M_MMAP_MAX, 0)
-                libc.mallopt(_M_TRIM_THRESHOLD, 2**31 - 1)
-            _DEPTH["heap"] += 1
     try:
         yield
     finally:
         with _DEPTH_LOCK:
             _DEPTH["depth"] -= 1
-            if _DEPTH["depth"] == 0 and switch is not None:
-                switch(_DEPTH["before"])
-            if libc is not None:
-                _DEPTH["heap"] -= 1
-                if _DEPTH["heap"] == 0:
-                    for param, value in _AFTER.items():
-                        libc.mallopt(param, value)
-                    libc.malloc_trim(0)
+            if _DEPTH["depth"] == 0:
+                for param, value in _AFTER.items():
+                    libc.mallopt(param, value)
+                libc.malloc_trim(0)

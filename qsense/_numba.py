@@ -23,6 +23,12 @@ import numba
 import numpy as np
 from numba import prange
 
+from qsense._memory import huge_page_policy
+
+# numpy's huge-page advice, off where the kernel compacts memory for it (every numerical
+# module imports this one, a dask worker too): see qsense._memory.
+huge_page_policy()
+
 __all__ = ["FASTMATH", "PARALLEL_FROM", "any_nonfinite", "kernel", "launch", "step_range"]
 
 #: Fast-math flags allowed in qsense kernels: never ``nnan``/``ninf``.

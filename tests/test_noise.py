@@ -436,27 +436,3 @@ def test_other_bad_input():
         noise.psd_from_h({0: 1.0}, 1.0, data_type="x")
     with pytest.raises(TypeError, match="h must be a mapping"):
         noise.psd_from_h([1.0], 1.0)
-
-
-def test_power_law_allocates_without_huge_page_advice():
-    """The FFT buffers and the series are allocated without numpy's huge-page advice
-    (5e7 samples of flicker and white FM: 59-62 s with it, almost all the kernel
-    compacting memory, 14-28 s without), and the caller's setting is back after."""
-    from unittest import mock
-
-    from numpy._core.multiarray import _set_madvise_hugepage as switch
-
-    seen, real = [], _kasdin._values
-
-    def values(*args):
-        seen.append(switch(False))
-        return real(*args)
-
-    before = switch(True)
-    try:
-        with mock.patch.object(_kasdin, "_values", values):
-            y = noise.power_law(100, rate=1.0, h={-1: 1e-24}, seed=3)
-        assert seen == [False] and switch(True) is True
-        assert y.sizes["time"] == 100
-    finally:
-        switch(before)

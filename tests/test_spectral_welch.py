@@ -222,28 +222,3 @@ def test_a_gap_free_dask_record_is_read_once_and_a_gappy_one_again_from_its_gap(
     bad[39_999] = -np.inf  # in the last chunk, after every segment's first sample
     with pytest.raises(ValueError, match="data contains infinite values"):
         psd(da.from_array(bad, chunks=4000), rate=2.0, nperseg=256)
-
-
-def test_welch_allocates_without_huge_page_advice():
-    """The Welch sums run without numpy's huge-page advice (the ASD of 3.3e7 samples:
-    15.5 s for a first call with it, the kernel compacting memory, 0.6 s without) and
-    the caller's setting is back after."""
-    from unittest import mock
-
-    from numpy._core.multiarray import _set_madvise_hugepage as switch
-
-    from qsense.spectral import asd, density
-
-    seen, real = [], density.periodogram_sum
-
-    def spy(*args):
-        seen.append(switch(False))
-        return real(*args)
-
-    before = switch(True)
-    try:
-        with mock.patch.object(density, "periodogram_sum", spy):
-            asd(np.random.default_rng(2).standard_normal(4096), rate=1.0)
-        assert seen == [False] and switch(True) is True
-    finally:
-        switch(before)

@@ -31,7 +31,6 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from qsense._lazy import large_arrays
 from qsense.seeding import seed_sequence, spawn
 
 __all__ = ["MAX_PLOT_POINTS", "build_environment", "run_case"]
@@ -320,19 +319,7 @@ def run_case(config: dict[str, Any], index: int) -> xr.Dataset:
     -------
     xarray.Dataset
         The layout of :meth:`qsense.calibration.StudyResults.case`.
-
-    Notes
-    -----
-    Runs without numpy's huge-page advice (:func:`qsense._lazy.large_arrays`): the
-    default study took 60.5-64.4 s with it (36 s of system time, the kernel compacting
-    memory for advised arrays) and 51.6-51.8 s without (18 s), 2 workers, same
-    machine.
     """
-    with large_arrays():
-        return _run_case(config, index)
-
-
-def _run_case(config: dict[str, Any], index: int) -> xr.Dataset:
     ss = case_seed(config, index)
     env_ss, *role_ss = spawn(ss, 3)
     env = build_environment(config, env_ss)

@@ -9,7 +9,6 @@ import numpy as np
 import scipy.fft
 import xarray as xr
 
-from qsense._lazy import large_arrays
 from qsense._validate import choice, positive_float, positive_int
 from qsense.noise._common import (
     ALPHAS,
@@ -155,18 +154,6 @@ def power_law(
     ss = seed_sequence(seed)
 
     m = n if data_type == "freq" else n - 1  # number of frequency samples
-    attrs = noise_attrs(coeffs, data_type, ss, _METHOD)
-    with large_arrays():  # the FFTs' buffers, the time axis: see qsense._lazy.large_arrays
-        values = _values(m, rate, coeffs, data_type, ss)
-        return make_series(
-            values, rate, name="power_law_noise", attrs=attrs, **attrs_for(data_type)
-        )
-
-
-def _values(
-    m: int, rate: float, coeffs: np.ndarray, data_type: str, ss: np.random.SeedSequence
-) -> np.ndarray:
-    """The samples of :func:`power_law` from ``m`` frequency samples."""
     sums: dict[bool, np.ndarray] = {}  # is_phase -> sum of the phase or frequency terms
     for alpha, h_alpha, gen in zip(ALPHAS, coeffs, generators(ss), strict=True):
         if h_alpha == 0:
@@ -189,4 +176,6 @@ def _values(
         values = np.zeros(m + 1) if x_pm is None else x_pm
         if y_fm is not None:
             values[1:] += np.cumsum(y_fm) / rate
-    return values
+
+    attrs = noise_attrs(coeffs, data_type, ss, _METHOD)
+    return make_series(values, rate, name="power_law_noise", attrs=attrs, **attrs_for(data_type))

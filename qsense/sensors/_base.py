@@ -11,19 +11,16 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-import functools
 import importlib
 import json
 import math
 import numbers
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 import xarray as xr
-
-from qsense._lazy import large_arrays
 
 __all__ = ["Preset", "SensorModel", "parameter"]
 
@@ -195,19 +192,6 @@ def _decode(value: Any) -> Any:
     return value
 
 
-def _large_arrays(simulate: Callable[..., xr.Dataset]) -> Callable[..., xr.Dataset]:
-    """``simulate`` run without numpy's huge-page advice (:func:`qsense._lazy.large_arrays`;
-    an hour of the NV magnetometer at 1 kHz took 9.2-12.0 s with it and 2.9-3.1 s
-    without, the difference the kernel compacting memory)."""
-
-    @functools.wraps(simulate)
-    def wrapped(*args: Any, **kwargs: Any) -> xr.Dataset:
-        with large_arrays():
-            return simulate(*args, **kwargs)
-
-    return wrapped
-
-
 #: Every defined model class by its import path (filled by ``__init_subclass__``).
 _MODELS: dict[str, type[SensorModel]] = {}
 
@@ -294,9 +278,6 @@ class SensorModel(abc.ABC):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         _MODELS[f"{cls.__module__}.{cls.__qualname__}"] = cls
-        own = cls.__dict__.get("simulate")
-        if own is not None and not getattr(own, "__isabstractmethod__", False):
-            cls.simulate = _large_arrays(own)  # type: ignore[method-assign]
 
     @staticmethod
     def from_attrs(attrs: Mapping[Any, Any]) -> SensorModel:

@@ -53,7 +53,7 @@ import scipy.signal
 import scipy.stats
 import xarray as xr
 
-from qsense._lazy import is_lazy, large_arrays, lazy_series
+from qsense._lazy import is_lazy, lazy_series
 from qsense._validate import confidence, positive_int, warn
 from qsense.signal import as_series
 from qsense.spectral import _dask
@@ -353,62 +353,61 @@ def _welch(
     chunk by :mod:`qsense.spectral._dask`, in one pass over a gap-free record (with NaN
     gaps, a second one from the first gap).
     """
-    with large_arrays():  # the FFT buffers: see qsense._lazy.large_arrays
-        lazy = y is None and is_lazy(x)
-        size = int(x.shape[0])
-        done, covered = None, 0
+    lazy = y is None and is_lazy(x)
+    size = int(x.shape[0])
+    done, covered = None, 0
+    if lazy:
+        guess = _gapfree_layout(size, window, nperseg, overlap, label)
+        gapfree = None if guess is None else (guess[3], guess[1], detrend)
+        run_a, run_b, done, covered = _dask.scan(x, label, gapfree)
+    else:
+        run_a, run_b = finite_runs(x, y)
+    nperseg, taps, noverlap, step = _layout(run_a, run_b, size, window, nperseg, overlap, label)
+    if lazy and (guess is None or guess[0] != nperseg or guess[3] != step):
+        done, covered = None, 0  # the scan's segments are not these (longest run shorter)
+    acc: dict[str, Any] = {}
+    starts = []
+    for a, b in zip(run_a, run_b, strict=True):
+        if b - a < nperseg:
+            continue
+        k = (b - a - nperseg) // step + 1
+        starts.append(a + step * np.arange(k))
         if lazy:
-            guess = _gapfree_layout(size, window, nperseg, overlap, label)
-            gapfree = None if guess is None else (guess[3], guess[1], detrend)
-            run_a, run_b, done, covered = _dask.scan(x, label, gapfree)
+            continue
+        if y is None:
+            sums = {"pxx": periodogram_sum(x, a, k, step, taps, detrend)}
         else:
-            run_a, run_b = finite_runs(x, y)
-        nperseg, taps, noverlap, step = _layout(run_a, run_b, size, window, nperseg, overlap, label)
-        if lazy and (guess is None or guess[0] != nperseg or guess[3] != step):
-            done, covered = None, 0  # the scan's segments are not these (longest run shorter)
-        acc: dict[str, Any] = {}
-        starts = []
-        for a, b in zip(run_a, run_b, strict=True):
-            if b - a < nperseg:
-                continue
-            k = (b - a - nperseg) // step + 1
-            starts.append(a + step * np.arange(k))
-            if lazy:
-                continue
-            if y is None:
-                sums = {"pxx": periodogram_sum(x, a, k, step, taps, detrend)}
-            else:
-                pxx, pyy, pxy = cross_sums(x, y, a, k, step, taps, detrend)
-                sums = {"pxx": pxx, "pyy": pyy, "pxy": pxy}
-            for key, val in sums.items():
-                acc[key] = acc.get(key, 0.0) + val
-        all_starts = np.concatenate(starts)
-        n_avg = all_starts.size
-        if lazy:  # the segments the scan did not sum (none for a record free of NaN)
-            rest = all_starts[all_starts >= covered]
-            acc["pxx"] = 0.0 if done is None else done
-            if rest.size:
-                acc["pxx"] = acc["pxx"] + _dask.segment_sum(x, rest, step, taps, detrend)
-        acc = {key: to_density(val, 1, rate, taps) for key, val in acc.items()}
-        full = (size - nperseg) // step + 1
-        if n_avg < 0.5 * full:
-            warn(
-                f"only {n_avg} of the {full} Welch segments a gap-free record would give are "
-                f"free of NaN; the spectrum rests on {n_avg * nperseg / size:.0%} of the record"
-            )
-        return _Welch(
-            frequency=scipy.fft.rfftfreq(nperseg, 1.0 / rate),
-            pxx=acc["pxx"] / n_avg,
-            pyy=acc["pyy"] / n_avg if y is not None else None,
-            pxy=acc["pxy"] / n_avg if y is not None else None,
-            starts=all_starts,
-            taps=taps,
-            rate=rate,
-            nperseg=nperseg,
-            noverlap=noverlap,
-            window=window if isinstance(window, str) else repr(window),
-            detrend=detrend,
+            pxx, pyy, pxy = cross_sums(x, y, a, k, step, taps, detrend)
+            sums = {"pxx": pxx, "pyy": pyy, "pxy": pxy}
+        for key, val in sums.items():
+            acc[key] = acc.get(key, 0.0) + val
+    all_starts = np.concatenate(starts)
+    n_avg = all_starts.size
+    if lazy:  # the segments the scan did not sum (none for a record free of NaN)
+        rest = all_starts[all_starts >= covered]
+        acc["pxx"] = 0.0 if done is None else done
+        if rest.size:
+            acc["pxx"] = acc["pxx"] + _dask.segment_sum(x, rest, step, taps, detrend)
+    acc = {key: to_density(val, 1, rate, taps) for key, val in acc.items()}
+    full = (size - nperseg) // step + 1
+    if n_avg < 0.5 * full:
+        warn(
+            f"only {n_avg} of the {full} Welch segments a gap-free record would give are "
+            f"free of NaN; the spectrum rests on {n_avg * nperseg / size:.0%} of the record"
         )
+    return _Welch(
+        frequency=scipy.fft.rfftfreq(nperseg, 1.0 / rate),
+        pxx=acc["pxx"] / n_avg,
+        pyy=acc["pyy"] / n_avg if y is not None else None,
+        pxy=acc["pxy"] / n_avg if y is not None else None,
+        starts=all_starts,
+        taps=taps,
+        rate=rate,
+        nperseg=nperseg,
+        noverlap=noverlap,
+        window=window if isinstance(window, str) else repr(window),
+        detrend=detrend,
+    )
 
 
 def _data_units(data: Any, units: str | None) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from qsense._lazy import is_lazy, large_arrays
+from qsense._lazy import is_lazy
 from qsense._validate import choice, confidence, warn
 from qsense.signal import DataType, as_series
 from qsense.stability import _bias, _edf
@@ -308,11 +308,10 @@ def compute(
     spec = statistic if isinstance(statistic, Spec) else spec_of(statistic)
     if is_lazy(data):  # a dask-backed record: streamed in bounded memory
         return compute_lazy([spec], data, rate, taus, request)[0]
-    with large_arrays():  # phase, prefix sums, buffers: see qsense._lazy.large_arrays
-        record = data if isinstance(data, Record) else prepare(data, rate, request.data_type)
-        m = factors(spec, taus, record.n_phase, record.rate)
-        warn_if_empty(m, spec.name, record.n_phase, taus)
-        cols = evaluate(spec, record, m, request, alpha=given_alpha(request.alpha, m.size))
+    record = data if isinstance(data, Record) else prepare(data, rate, request.data_type)
+    m = factors(spec, taus, record.n_phase, record.rate)
+    warn_if_empty(m, spec.name, record.n_phase, taus)
+    cols = evaluate(spec, record, m, request, alpha=given_alpha(request.alpha, m.size))
     if cols.n.size and not np.any(cols.n > 0):
         warn(
             f"{spec.name}: no averaging time has a complete term (the gaps in data leave "

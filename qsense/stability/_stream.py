@@ -61,7 +61,7 @@ from typing import Any
 
 import numpy as np
 
-from qsense._lazy import large_arrays, lazy_series, warn_small_chunks
+from qsense._lazy import lazy_series, warn_small_chunks
 from qsense.stability._kernels import _decimated_sum
 from qsense.stability._kernels_acf import (
     SHIFT_POINTS,
@@ -179,8 +179,7 @@ def prepare_lazy(
         warn_small_chunks(values)
         values = values.rechunk({0: BLOCK_SAMPLES})  # a file's small chunks: fewer tasks
     if values.nbytes <= PERSIST_BYTES:  # small: read once, every pass from memory
-        with large_arrays():  # 2e7 samples: 0.1-0.2 s, 2.0 s without
-            values = values.persist()
+        values = values.persist()
     n_in = int(values.shape[0])
     if data_type == "phase":
         return LazyRecord(values, rate, n_in, True)

@@ -28,7 +28,7 @@ import dask
 import numpy as np
 from dask.delayed import Delayed
 
-from qsense._lazy import large_arrays
+from qsense._lazy import chunk_allocations
 
 __all__ = [
     "BATCH_BYTES",
@@ -264,7 +264,7 @@ def drive(flows: list[Flow]) -> list[Any]:
     the flows return, in order."""
     out: list[Any] = [None] * len(flows)
     answers: dict[int, Any] = dict.fromkeys(range(len(flows)))
-    with large_arrays(heap=True):  # the chunks read: see qsense._lazy.large_arrays
+    with chunk_allocations():  # the chunks read: see qsense._lazy.chunk_allocations
         while answers:
             asks: dict[int, list] = {}
             for i, answer in answers.items():

@@ -39,7 +39,6 @@ import pandas as pd
 import xarray as xr
 from xarray.indexes import PandasIndex
 
-from qsense._lazy import large_arrays
 from qsense._validate import warn
 from qsense.signal import DataType
 from qsense.stability._analyse_work import Rows, Shared
@@ -172,13 +171,12 @@ def analyse(
     if isinstance(data, xr.DataArray) and data.chunks is not None:
         show = sys.stderr.isatty() if progress is None else progress
         return _lazy(data, rate, names, every, taus, request, bias, alpha, show)
-    with large_arrays():  # phase, prefix sums, buffers: see qsense._lazy.large_arrays
-        record = prepare(data, rate, request.data_type)
-        if every and record.n_phase < _THEOBR_MIN:
-            names = _without_theobr(names, record.n_phase)
-        shared = Shared(record, request, names, taus)
-        rows = [shared.statistic(name, taus) for name in names]
-        shared.intervals()
+    record = prepare(data, rate, request.data_type)
+    if every and record.n_phase < _THEOBR_MIN:
+        names = _without_theobr(names, record.n_phase)
+    shared = Shared(record, request, names, taus)
+    rows = [shared.statistic(name, taus) for name in names]
+    shared.intervals()
     return _assemble(rows, attrs(record, request))
 
 

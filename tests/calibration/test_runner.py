@@ -190,22 +190,3 @@ def test_a_study_failing_in_its_first_case_leaves_no_file(tmp_path):
     with pytest.raises(ValueError, match="samples"):  # too short for the drift fit
         run_study(study, output=tmp_path, workers=1, progress=False)
     assert not list(tmp_path.iterdir())
-
-
-def test_a_case_runs_without_huge_page_advice_and_restores_it():
-    """run_case (in each worker) allocates without numpy's huge-page advice (the
-    default study: 60-64 s with it, 52 s without, half the system time) and gives the
-    caller's setting back."""
-    from unittest import mock
-
-    from numpy._core.multiarray import _set_madvise_hugepage as switch
-
-    from qsense.calibration import _cases
-
-    before = switch(True)
-    try:
-        with mock.patch.object(_cases, "_run_case", lambda config, index: switch(False)):
-            assert _cases.run_case({}, 0) is False
-        assert switch(True) is True
-    finally:
-        switch(before)

@@ -392,31 +392,3 @@ def test_run_state_helpers_round_trip_and_name_bad_entries():
     for bad in (None, {"bit_generator": "MT19937"}, {"bit_generator": "PCG64"}, [1, 2]):
         with pytest.raises(ValueError, match="rng is not a saved PCG64 state"):
             generator_from_state("rng", bad)
-
-
-def test_simulate_runs_without_huge_page_advice():
-    """Every model's simulate allocates without numpy's huge-page advice (an hour of
-    the NV magnetometer at 1 kHz: 9.2-12.0 s with it, 2.9-3.1 s without) and gives the
-    caller's setting back; the models of qsense all have the wrapper."""
-    from numpy._core.multiarray import _set_madvise_hugepage as switch
-
-    from qsense.sensors import _base
-
-    seen = []
-
-    @dataclass(frozen=True, kw_only=True)
-    class Spy(WhiteGravimeter):
-        def simulate(self, duration, **kwargs):
-            seen.append(switch(False))
-            return super().simulate(duration, **kwargs)
-
-    before = switch(True)
-    try:
-        ds = Spy(noise_asd=1e-8).simulate(10.0, seed=1)
-        assert seen == [False] and switch(True) is True
-        assert ds.sizes["time"] == 10
-    finally:
-        switch(before)
-    models = [c for path, c in _base._MODELS.items() if path.startswith("qsense.")]
-    assert len(models) >= 10
-    assert all(hasattr(c.simulate, "__wrapped__") for c in models), models

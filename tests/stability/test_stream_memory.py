@@ -197,90 +197,13 @@ def test_any_batch_and_hold_budget_gives_the_in_memory_result(
         np.testing.assert_allclose(got[v].values, ref[v].values, rtol=1e-12, atol=0)
 
 
-def test_streaming_turns_off_numpy_huge_page_advice_and_restores_it():
-    """While a streamed statistic runs, numpy's huge-page advice is off (the chunk reads'
-    page faults, qsense._lazy.large_arrays); after it, the caller's setting is back, also
-    after nested blocks and after an error inside one."""
-    from numpy._core.multiarray import _set_madvise_hugepage as switch
-
-    from qsense._lazy import large_arrays
-
-    seen = []
-
-    def spy(*blocks):
-        seen.append(switch(False))  # the setting inside the computation (then off again)
-        return sum(float(np.sum(b)) for b in blocks)
-
-    x = np.cumsum(np.random.default_rng(3).standard_normal(4000))
-    before = switch(True)
-    try:
-        blocks = da.from_array(x, chunks=1000).to_delayed().ravel().tolist()
-        task = _stream_run.OnBlocks(spy, (), blocks, [8000] * 4)
-        (got,) = _stream_run.drive([_one_group(task)])
-        assert got == pytest.approx(float(np.sum(x)))
-        assert seen == [False]
-        assert switch(True) is True  # restored to the caller's True
-        switch(False)
-        with large_arrays(heap=True):
-            with large_arrays(heap=True):
-                assert switch(False) is False
-            assert switch(False) is False
-        assert switch(False) is False  # the caller's False kept
-        switch(True)
-        with pytest.raises(RuntimeError), large_arrays(heap=True):
-            raise RuntimeError("inside")
-        assert switch(True) is True
-        with large_arrays():  # a persisted record's: the advice alone
-            with large_arrays(heap=True):
-                assert switch(False) is False
-            assert switch(False) is False
-        assert switch(True) is True
-    finally:
-        switch(before)
-
-
-def test_in_memory_statistics_allocate_without_huge_page_advice():
-    """A statistic and analyse on a record in memory run with numpy's huge-page advice
-    off (their prefix sums and buffers: 20-24 s against 2.5-2.8 s for a first MDEV of
-    1e8 samples here), and give the caller's setting back."""
-    from numpy._core.multiarray import _set_madvise_hugepage as switch
-
-    from qsense.stability import _analyse_work, _pipeline
-
-    seen = []
-    real_evaluate, real_statistic = _pipeline.evaluate, _analyse_work.Shared.statistic
-
-    def evaluate(*args, **kwargs):
-        seen.append(switch(False))
-        return real_evaluate(*args, **kwargs)
-
-    def statistic(self, *args, **kwargs):
-        seen.append(switch(False))
-        return real_statistic(self, *args, **kwargs)
-
-    x = np.cumsum(np.random.default_rng(5).standard_normal(3000))
-    before = switch(True)
-    try:
-        with (
-            mock.patch.object(_pipeline, "evaluate", evaluate),
-            mock.patch.object(_analyse_work.Shared, "statistic", statistic),
-        ):
-            S.mdev(x, rate=1.0)
-            S.analyse(x, 1.0, statistics=["oadev", "mdev"])
-        assert seen == [False, False, False]
-        assert switch(True) is True
-    finally:
-        switch(before)
-
-
 def test_streaming_serves_large_chunks_from_the_heap_and_then_maps_them_again():
     """Inside a streamed computation a 40 MB array (above glibc's largest mmap
-    threshold) is taken from the heap, not a fresh mapping; after it, and within a block
-    with heap=False, mapping is on (glibc only: mallinfo2's count of mapped blocks). A
-    heap chunk freed earlier may still serve a 40 MB request after the block (the
-    suite's other tests leave such chunks: the CI run of 1411fab got one), so the
-    request after the block is larger than all the heap's free memory; the test leaves
-    one such chunk itself."""
+    threshold) is taken from the heap, not a fresh mapping; after it, mapping is on
+    again (glibc only: mallinfo2's count of mapped blocks). A heap chunk freed earlier
+    may still serve a 40 MB request after the block (the suite's other tests leave such
+    chunks: the CI run of 1411fab got one), so the request after the block is larger
+    than all the heap's free memory; the test leaves one such chunk itself."""
     import ctypes
 
     from qsense import _lazy
@@ -312,14 +235,18 @@ def test_streaming_serves_large_chunks_from_the_heap_and_then_maps_them_again():
         [da.from_array(x, chunks=4000).to_delayed().ravel()[0]],
         [32000],
     )
-    with _lazy.large_arrays(heap=True):  # a free 40 MB heap chunk under a live one
+    with _lazy.chunk_allocations():  # a free 40 MB heap chunk under a live one
         freed, kept = np.ones(size // 8), np.ones(1 << 17)
         del freed
     _stream_run.drive([_one_group(task)])
     assert inside == [0]  # from the heap
     assert mapped_by(libc.mallinfo2().fordblks + size) == 1  # mapped after the block
-    with _lazy.large_arrays():  # a persisted record's: mapped, freed whole
-        assert mapped_by(libc.mallinfo2().fordblks + size) == 1
+    with pytest.raises(RuntimeError), _lazy.chunk_allocations():  # nested, then an error
+        with _lazy.chunk_allocations():
+            assert mapped_by(size) == 0
+        assert mapped_by(size) == 0  # the outer block still serves from the heap
+        raise RuntimeError("inside")
+    assert mapped_by(libc.mallinfo2().fordblks + size) == 1
     assert kept.sum() == 1 << 17
 
 
