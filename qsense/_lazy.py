@@ -25,7 +25,7 @@ import numpy as np
 import xarray as xr
 
 from qsense._numba import step_range
-from qsense._timecoord import check_span
+from qsense._timecoord import check_span, ns_per_count
 from qsense._validate import positive_float
 from qsense.signal import GRID_RTOL, _grid_rate, rate_from_time, time_grid
 
@@ -191,8 +191,6 @@ def _lazy_rate(time: Any) -> float:
     dtype = np.dtype(time.dtype)
     if dtype.kind != "M" or np.datetime_data(dtype)[0] in ("Y", "M", "generic"):
         raise TypeError(f"a dask-backed time coordinate must be datetime64[s..ns], got {dtype}")
-    unit, count = np.datetime_data(dtype)
-    ns_per_unit = count * float(np.timedelta64(1, unit) / np.timedelta64(1, "ns"))
     tasks = [dask.delayed(_chunk_steps, pure=True)(b) for b in time.to_delayed().ravel()]
     parts = [p for p in dask.compute(*tasks) if p]
     first, last = parts[0][0], parts[-1][1]
@@ -202,7 +200,7 @@ def _lazy_rate(time: Any) -> float:
     n_nat = sum(p[4] for p in parts)
     if n_nat:
         raise ValueError("it contains NaT; mark a gap with NaN data instead")
-    return _grid_rate(first, last, low, high, int(time.shape[0]), ns_per_unit, "it")
+    return _grid_rate(first, last, low, high, int(time.shape[0]), ns_per_count(dtype), "it")
 
 
 def time_coords(data: Any, n: int, rate: float) -> xr.Coordinates:

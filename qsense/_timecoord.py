@@ -18,7 +18,9 @@ __all__ = [
     "NS_LAST",
     "NS_MAX",
     "check_span",
+    "datetime_counts",
     "datetime_ns",
+    "ns_per_count",
     "start_time",
     "time_seconds",
 ]
@@ -61,6 +63,23 @@ NS_FIRST = np.datetime64("1677-09-21T00:12:45", "s")
 NS_LAST = np.datetime64("2262-04-11T23:47:15", "s")
 
 
+def ns_per_count(dtype: np.dtype) -> float:
+    """Nanoseconds in one count of a datetime64 ``dtype``'s unit (e.g. 1e9 for [s])."""
+    unit, count = np.datetime_data(dtype)
+    return count * float(np.timedelta64(1, unit) / np.timedelta64(1, "ns"))
+
+
+def datetime_counts(coord: np.ndarray, label: str = "time") -> tuple[np.ndarray, float]:
+    """A datetime64 axis as int64 counts of its unit and the nanoseconds of one count
+    (:func:`ns_per_count`); the calendar units Y and M, of no fixed length, as seconds.
+    TypeError naming ``label`` for a datetime64 without a unit."""
+    if np.datetime_data(coord.dtype)[0] in ("Y", "M"):
+        coord = coord.astype("datetime64[s]")
+    if np.datetime_data(coord.dtype)[0] == "generic":
+        raise TypeError(f"{label} must be datetime64 with a unit (e.g. [ns]), got {coord.dtype}")
+    return np.ascontiguousarray(coord).view(np.int64), ns_per_count(coord.dtype)
+
+
 def time_seconds(coord: np.ndarray, label: str = "time") -> np.ndarray:
     """Time coordinate as float seconds from its first element (``label`` names it)."""
     if coord.ndim != 1:
@@ -70,18 +89,10 @@ def time_seconds(coord: np.ndarray, label: str = "time") -> np.ndarray:
     if np.issubdtype(coord.dtype, np.datetime64):
         if np.any(np.isnat(coord)):
             raise ValueError(f"{label} contains NaT; mark a gap with NaN data instead")
-        unit, count = np.datetime_data(coord.dtype)
-        if unit in ("Y", "M"):  # calendar units: not a fixed number of seconds
-            coord = coord.astype("datetime64[s]")
-            unit, count = "s", 1
-        if unit == "generic":
-            raise TypeError(
-                f"{label} must be datetime64 with a unit (e.g. [ns]), got {coord.dtype}"
-            )
         # Differences in the coordinate's own unit: exact, and no int64-ns overflow for a
         # coarse coordinate spanning centuries.
-        steps = (coord - coord[0]).astype(np.int64).astype(np.float64)
-        return steps * (count * (np.timedelta64(1, unit) / np.timedelta64(1, "ns")) * 1e-9)
+        counts, ns = datetime_counts(coord, label)
+        return (counts - counts[0]).astype(np.float64) * (ns * 1e-9)
     if coord.dtype != bool and (
         np.issubdtype(coord.dtype, np.integer) or np.issubdtype(coord.dtype, np.floating)
     ):

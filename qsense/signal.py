@@ -18,7 +18,7 @@ import numpy as np
 import xarray as xr
 
 from qsense._numba import any_nonfinite, step_range
-from qsense._timecoord import NS_MAX, check_span, start_time, time_seconds
+from qsense._timecoord import NS_MAX, check_span, datetime_counts, start_time, time_seconds
 from qsense._validate import choice, positive_float, real_array
 from qsense.quantities import quantity_attrs
 
@@ -165,12 +165,7 @@ def _datetime_rate(arr: np.ndarray, label: str) -> float:
     numpy temporaries with huge-page advice)."""
     if arr.ndim != 1:
         raise ValueError(f"{label} must be 1-D, got shape {arr.shape}")
-    unit, count = np.datetime_data(arr.dtype)
-    if unit == "generic":
-        raise TypeError(f"{label} must be datetime64 with a unit (e.g. [ns]), got {arr.dtype}")
-    if unit in ("Y", "M"):  # calendar units: not a fixed number of seconds
-        arr, unit, count = arr.astype("datetime64[s]"), "s", 1
-    counts = np.ascontiguousarray(arr).view(np.int64)
+    counts, ns_per_unit = datetime_counts(arr, label)
     low, high, nat = step_range(counts)
     if nat:
         raise ValueError(f"{label} contains NaT; mark a gap with NaN data instead")
@@ -178,8 +173,8 @@ def _datetime_rate(arr: np.ndarray, label: str) -> float:
         raise ValueError(
             f"{label} must have at least 2 samples to define a sample rate, got {counts.size}"
         )
-    ns_per_unit = count * float(np.timedelta64(1, unit) / np.timedelta64(1, "ns"))
-    return _grid_rate(int(counts[0]), int(counts[-1]), low, high, counts, ns_per_unit, label)
+    first, last = int(counts[0]), int(counts[-1])
+    return _grid_rate(first, last, low, high, counts.size, ns_per_unit, label, counts)
 
 
 def _grid_rate(
@@ -187,18 +182,18 @@ def _grid_rate(
     last: int,
     low: int,
     high: int,
-    counts: np.ndarray | int,
+    n: int,
     ns_per_unit: float,
     label: str,
+    counts: np.ndarray | None = None,
 ) -> float:
-    """Sample rate (Hz) of a datetime64 time axis from its first and last times and its
-    least and greatest steps (integer counts of ``ns_per_unit`` ns), or ValueError naming
-    ``label`` (:func:`rate_from_time`'s rules). ``counts``: the axis as int64 counts, to
-    name the first bad step, or its number of samples (a lazy axis: the range is named)."""
-    n = counts if isinstance(counts, int) else counts.size
+    """Sample rate (Hz) of a datetime64 time axis of ``n`` times from its first and last
+    times and its least and greatest steps (integer counts of ``ns_per_unit`` ns), or
+    ValueError naming ``label`` (:func:`rate_from_time`'s rules). ``counts``: the axis
+    as int64 counts, to name the first bad step (a lazy axis, None: the range is named)."""
     sec = ns_per_unit * 1e-9  # seconds per count
     if low <= 0:
-        if isinstance(counts, int):
+        if counts is None:
             raise ValueError(f"{label} must be strictly increasing; a step is {low * sec!r} s")
         i = int(np.argmax(np.diff(counts) <= 0))
         step = float(counts[i + 1] - counts[i]) * sec
@@ -207,7 +202,7 @@ def _grid_rate(
     tol = max(1e-6 * dt, 2e-9)
     if max(abs(high * sec - dt), abs(low * sec - dt)) > tol:
         fix = "put gaps on the grid as NaN samples (e.g. with DataArray.reindex)"
-        if isinstance(counts, int):
+        if counts is None:
             raise ValueError(
                 f"{label} must be a uniform grid (mean step {dt!r} s) but its steps range "
                 f"from {low * sec!r} to {high * sec!r} s; {fix}"
