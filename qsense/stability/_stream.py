@@ -46,11 +46,11 @@ Gaps (NaN) take the rules of the in-memory path, recomputed only where met
 
 Cost: a record of at most :data:`PERSIST_BYTES` is read once (``dask.persist``) and
 streamed from memory. A larger one: one read for the short taus and noise
-identification, and
-reads of the long taus' lagged chunks that ``HOLD_BYTES`` cannot keep until needed
-again (1e9 samples, octave taus: OADEV 1.73 reads of the file, MDEV and TDEV 5.0,
-TOTDEV 5.4, OHDEV 3.0), MDEV and TDEV one more for the prefix sums' carries, and for
-white/flicker PM rows of the B1 test one more pass for R(n) (MDEV sums).
+identification, and reads of the long taus' lagged chunks that ``HOLD_BYTES`` cannot
+keep until needed again (1e9 samples, octave taus: OADEV 1.73 reads of the file, MDEV
+and TDEV 5.0, TOTDEV 5.4, OHDEV 3.0), MDEV and TDEV one more for the prefix sums'
+carries, and for white/flicker PM rows of the B1 test one more pass for R(n) (MDEV
+sums).
 Measured: tests/benchmarks/bench_long_record.py.
 """
 
